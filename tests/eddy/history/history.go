@@ -7,7 +7,8 @@
 // and still print exactly as Maelstrom prints it in EDN:
 //
 //	nil, bool, int64, string, Keyword, []any (a vector), *Map (an ordered map),
-//	JSON (a JSON value returned by a node, kept as canonical text).
+//	JSON (a JSON value returned by a node, kept as canonical text),
+//	Float (only in checker results, never in histories).
 //
 // Integers are int64 everywhere; there is no float64 round trip.
 package history
@@ -57,6 +58,11 @@ type Keyword string
 // compare equal as Go strings: numbers as written, object keys sorted, no
 // insignificant white space. Build one with CanonicalJSON.
 type JSON string
+
+// Float is a non-integral number in results (an ok-fraction, msgs-per-op, a
+// quantile key). Histories themselves never hold floats: node values that are
+// not integers stay JSON text.
+type Float float64
 
 // Op is one history event. Invocations and completions are separate Ops that
 // share Process; a completion follows its invocation in the history.
@@ -216,6 +222,8 @@ func Key(v any) string {
 	case Keyword:
 		enc, _ := json.Marshal(":" + string(x))
 		return string(enc)
+	case Float:
+		return strconv.FormatFloat(float64(x), 'g', -1, 64)
 	case JSON:
 		return string(x)
 	case []any:
