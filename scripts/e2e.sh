@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# End-to-end runs of our node binaries on eddy, with short time limits.
+# Each line is one `eddy test`; the script stops at the first failure and
+# prints the verdict line of each run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -x bin/eddy ] || scripts/build.sh >/dev/null
+store=$(mktemp -d)
+trap 'rm -rf "$store"' EXIT
+
+run() {
+	local name=$1; shift
+	printf '%-48s ' "$name"
+	if out=$(bin/eddy test --quiet --store "$store" "$@" 2>&1); then
+		echo "valid ($(echo "$out" | grep -o 'seed [0-9]*'))"
+	else
+		code=$?
+		echo "FAILED (exit $code)"; echo "$out" | tail -20
+		exit 1
+	fi
+}
+
+run "echo, 1 node" -w echo --bin bin/echo --node-count 1 --time-limit 3
+run "echo, 5 nodes" -w echo --bin bin/echo --node-count 5 --time-limit 3 --rate 50
+run "unique-ids, partitions, total availability" -w unique-ids --bin bin/unique-ids --node-count 3 \
+	--time-limit 5 --rate 500 --availability total --nemesis partition --nemesis-interval 1

@@ -1,0 +1,182 @@
+// Package eddy runs a Maelstrom test in Go: it spawns the node binaries,
+// moves their messages over a simulated network with latency and
+// partitions, drives the workload's clients, records the history, checks it
+// and writes Maelstrom's results. Run is the API that tests and the CLI
+// share.
+package eddy
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	"maelkit/tests/eddy/checker"
+	"maelkit/tests/eddy/workload"
+)
+
+// Options are `maelstrom test`'s options (with its defaults, see Defaults)
+// plus eddy's own: Seed, Recovery, StoreRoot, Progress and the process
+// bounds.
+type Options struct {
+	Workload string
+	Bin      string
+	Args     []string // positional arguments, passed to the binary
+
+	NodeCount   int      // n0..n(N-1) when > 0
+	Nodes       []string // explicit names when NodeCount is 0; default n1..n5
+	Concurrency string   // "1n", "2n", or a literal number
+	TimeLimit   time.Duration
+	Rate        float64 // total client ops per second; 0 = none
+	LatencyMs   int64
+	LatencyDist string
+	Nemesis     []string // only "partition"
+	// NemesisInterval is the mean time between nemesis ops.
+	NemesisInterval time.Duration
+	Topology        string
+	// Availability is "" (no target), "total", or a fraction in [0, 1].
+	Availability string
+
+	LogStderr  bool // copy node stderr lines into the console log
+	LogNetSend bool
+	LogNetRecv bool
+
+	// Seed drives the generators, latency draws, partition shapes and the
+	// nemesis schedule. 0 picks one from the clock; the seed used is printed
+	// and recorded in test.json.
+	Seed int64
+	// Recovery is the final phase's wait after the heal (Maelstrom: 10 s).
+	Recovery time.Duration
+	// StoreRoot is where run folders go (default "store").
+	StoreRoot string
+	// Console receives Maelstrom's console output (the results and final
+	// line) and Progress the live progress line; either may be nil.
+	Console  io.Writer
+	Progress io.Writer
+	// Log is eddy's own diagnostic logger (stderr in the CLI); nil = quiet.
+	Log *slog.Logger
+
+	// Process bounds for untrusted binaries.
+	MaxLineBytes     int
+	MemoryLimitBytes int64
+}
+
+// Defaults returns Maelstrom's defaults.
+func Defaults() Options {
+	return Options{
+		Workload:        "lin-kv",
+		Concurrency:     "1n",
+		TimeLimit:       60 * time.Second,
+		Rate:            5,
+		LatencyDist:     "constant",
+		NemesisInterval: 10 * time.Second,
+		Topology:        "grid",
+		Recovery:        10 * time.Second,
+		StoreRoot:       "store",
+	}
+}
+
+// resolved is Options turned into what the run uses.
+type resolved struct {
+	nodes        []string
+	concurrency  int
+	partition    bool
+	availability checker.AvailabilityTarget
+}
+
+func (o *Options) resolve() (resolved, error) {
+	var r resolved
+	if o.Bin == "" {
+		return r, usageErr("--bin is required")
+	}
+	known := false
+	for _, n := range workload.Names {
+		known = known || n == o.Workload
+	}
+	if !known {
+		return r, usageErr("unknown workload %q; eddy runs %s (lin-kv and the txn workloads come with eddy part 2)",
+			o.Workload, strings.Join(workload.Names, ", "))
+	}
+	switch {
+	case o.NodeCount > 0:
+		for i := 0; i < o.NodeCount; i++ {
+			r.nodes = append(r.nodes, fmt.Sprintf("n%d", i))
+		}
+	case o.NodeCount < 0:
+		return r, usageErr("--node-count must be positive")
+	case len(o.Nodes) > 0:
+		r.nodes = append(r.nodes, o.Nodes...)
+	default:
+		r.nodes = []string{"n1", "n2", "n3", "n4", "n5"}
+	}
+	seen := map[string]bool{}
+	for _, n := range r.nodes {
+		if n == "" || n[0] == 'c' {
+			return r, usageErr("node name %q: ids starting with c are clients", n)
+		}
+		if seen[n] {
+			return r, usageErr("duplicate node name %q", n)
+		}
+		seen[n] = true
+	}
+	c, err := ParseConcurrency(o.Concurrency, len(r.nodes))
+	if err != nil {
+		return r, err
+	}
+	r.concurrency = c
+	if o.TimeLimit < 0 {
+		return r, usageErr("--time-limit must not be negative")
+	}
+	if o.Rate < 0 {
+		return r, usageErr("--rate must not be negative")
+	}
+	if o.LatencyMs < 0 {
+		return r, usageErr("--latency must not be negative")
+	}
+	for _, n := range o.Nemesis {
+		if n != "partition" {
+			return r, usageErr("unknown nemesis %q; the only fault is partition", n)
+		}
+		r.partition = true
+	}
+	if o.NemesisInterval <= 0 {
+		return r, usageErr("--nemesis-interval must be positive")
+	}
+	if r.availability, err = checker.ParseAvailability(o.Availability); err != nil {
+		return r, usageErr("--%v", err)
+	}
+	return r, nil
+}
+
+// ParseConcurrency reads --concurrency: "Kn" is K times the node count, a
+// bare integer is literal.
+func ParseConcurrency(s string, nodes int) (int, error) {
+	if s == "" {
+		s = "1n"
+	}
+	mul := 1
+	num := s
+	if strings.HasSuffix(s, "n") {
+		mul = nodes
+		num = strings.TrimSuffix(s, "n")
+		if num == "" {
+			num = "1"
+		}
+	}
+	k, err := strconv.Atoi(num)
+	if err != nil || k <= 0 {
+		return 0, usageErr("--concurrency must be a positive integer or Kn, not %q", s)
+	}
+	return k * mul, nil
+}
+
+// UsageError is a bad option: the CLI exits 254 on it.
+type UsageError struct{ msg string }
+
+func (e *UsageError) Error() string { return e.msg }
+
+func usageErr(format string, args ...any) error {
+	return &UsageError{msg: fmt.Sprintf(format, args...)}
+}

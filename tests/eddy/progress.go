@@ -1,0 +1,143 @@
+package eddy
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// pool holds the worker threads that are free for an op. take picks one at
+// random, as Jepsen hands an op to some free thread.
+type pool struct {
+	mu    sync.Mutex
+	free  []int
+	ready chan struct{} // signalled when a thread comes back
+	r     *rand.Rand    // used only by the scheduler goroutine
+}
+
+func newPool(n int, r *rand.Rand) *pool {
+	p := &pool{ready: make(chan struct{}, 1), r: r}
+	for i := range n {
+		p.free = append(p.free, i)
+	}
+	return p
+}
+
+func (p *pool) put(t int) {
+	p.mu.Lock()
+	p.free = append(p.free, t)
+	p.mu.Unlock()
+	select {
+	case p.ready <- struct{}{}:
+	default:
+	}
+}
+
+// take waits for a free thread until deadline; false if none came in time
+// or ctx ended.
+func (p *pool) take(ctx context.Context, deadline time.Time) (int, bool) {
+	for {
+		p.mu.Lock()
+		if n := len(p.free); n > 0 {
+			i := p.r.IntN(n)
+			t := p.free[i]
+			p.free[i] = p.free[n-1]
+			p.free = p.free[:n-1]
+			p.mu.Unlock()
+			return t, true
+		}
+		p.mu.Unlock()
+		tm := time.NewTimer(time.Until(deadline))
+		select {
+		case <-ctx.Done():
+			tm.Stop()
+			return 0, false
+		case <-tm.C:
+			return 0, false
+		case <-p.ready:
+			tm.Stop()
+		}
+	}
+}
+
+// status is what the progress line shows.
+type status struct {
+	deadline atomic.Int64 // unix ns when the main phase ends
+	phase    atomic.Value // string, after the main phase
+}
+
+func (r *runner) setDeadline(t time.Time) { r.status.deadline.Store(t.UnixNano()) }
+func (r *runner) setPhase(p string)       { r.status.phase.Store(p) }
+
+// progress prints a status line every second until the returned stop is
+// called: elapsed / time limit, ops ok / fail / info, messages, partition.
+func (r *runner) progress() (stop func()) {
+	if r.o.Progress == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		tk := time.NewTicker(time.Second)
+		defer tk.Stop()
+		for {
+			select {
+			case <-done:
+				fmt.Fprintln(r.o.Progress)
+				return
+			case <-tk.C:
+				fmt.Fprintf(r.o.Progress, "\r\033[K%s", r.statusLine())
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-finished
+	}
+}
+
+func (r *runner) statusLine() string {
+	var b strings.Builder
+	elapsed := time.Since(r.start).Truncate(time.Second)
+	if p, ok := r.status.phase.Load().(string); ok {
+		fmt.Fprintf(&b, "[%v %s]", elapsed, p)
+	} else if d := r.status.deadline.Load(); d > 0 {
+		left := time.Until(time.Unix(0, d)).Truncate(time.Second)
+		fmt.Fprintf(&b, "[%v, %v left of %v]", elapsed, max(left, 0), r.o.TimeLimit)
+	} else {
+		fmt.Fprintf(&b, "[%v setup]", elapsed)
+	}
+	fmt.Fprintf(&b, " ops %d ok / %d fail / %d info", r.rec.ok.Load(), r.rec.fail.Load(), r.rec.info.Load())
+	sent, delivered, dropped := r.net.Stats()
+	fmt.Fprintf(&b, " · msgs %d sent, %d delivered, %d dropped", sent, delivered, dropped)
+	if g := r.net.Grudge(); len(g) > 0 {
+		keys := make([]string, 0, len(g))
+		for k, v := range g {
+			if len(v) > 0 {
+				keys = append(keys, fmt.Sprintf("%s✗%s", k, strings.Join(v, ",")))
+			}
+		}
+		sort.Strings(keys)
+		fmt.Fprintf(&b, " · partition %s", strings.Join(keys, " "))
+	}
+	return b.String()
+}
+
+// testRecord is test.json: the options as given and resolved, with the seed.
+func (r *runner) testRecord() map[string]any {
+	o := r.o
+	return map[string]any{
+		"workload": o.Workload, "bin": o.Bin, "args": o.Args, "nodes": r.res.nodes,
+		"concurrency": r.res.concurrency, "time-limit-s": o.TimeLimit.Seconds(), "rate": o.Rate,
+		"latency-ms": o.LatencyMs, "latency-dist": o.LatencyDist, "nemesis": o.Nemesis,
+		"nemesis-interval-s": o.NemesisInterval.Seconds(), "topology": o.Topology,
+		"availability": o.Availability, "seed": r.seed, "recovery-s": o.Recovery.Seconds(),
+		"start": r.start.Format(time.RFC3339Nano),
+	}
+}

@@ -1,0 +1,672 @@
+package eddy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"maelkit/tests/eddy/checker"
+	"maelkit/tests/eddy/edn"
+	"maelkit/tests/eddy/history"
+	"maelkit/tests/eddy/journal"
+	"maelkit/tests/eddy/nemesis"
+	"maelkit/tests/eddy/netsim"
+	"maelkit/tests/eddy/process"
+	"maelkit/tests/eddy/services"
+	"maelkit/tests/eddy/store"
+	"maelkit/tests/eddy/workload"
+)
+
+// Result is a finished run.
+type Result struct {
+	// Valid is true, false or history.Keyword("unknown").
+	Valid   any
+	Results *history.Map
+	Dir     string // the run's folder under the store
+	Seed    int64
+	History history.History
+	Journal []journal.Event
+}
+
+// CrashError means the run aborted before analysis, as Maelstrom does when a
+// node fails to initialise or exits mid-test. The CLI exits 255 on it.
+type CrashError struct {
+	Msg string
+	Dir string
+}
+
+func (e *CrashError) Error() string { return e.Msg }
+
+// initTimeout is Maelstrom's deadline for init_ok.
+const initTimeout = 10 * time.Second
+
+// Random streams derived from the seed, one per purpose, so that adding
+// draws to one never shifts another.
+const (
+	streamWorkload = iota + 1
+	streamThreads
+	streamNemesis
+	streamServices
+)
+
+// runner is one test run in progress.
+type runner struct {
+	o     Options
+	res   resolved
+	start time.Time
+	seed  int64
+	log   *slog.Logger
+	out   io.Writer // the console: jepsen.log plus Options.Console
+
+	store *store.Run
+	net   *netsim.Net
+	rec   *recorder
+	w     *workload.Workload
+
+	ctx    context.Context // cancelled when the run aborts
+	cancel context.CancelCauseFunc
+
+	nodes       []*nodeProc
+	clientSeq   atomic.Int64
+	clientMu    sync.Mutex
+	clients     []*workload.Client // open setup and worker clients
+	tearingDown atomic.Bool
+	bg          sync.WaitGroup // pumps and services
+	bgCancel    context.CancelFunc
+	status      status
+}
+
+// nodeProc is one node process and its pumps.
+type nodeProc struct {
+	id      string
+	p       *process.Proc
+	silent  atomic.Bool // Maelstrom stopped reading its output
+	crashed atomic.Bool // exited before teardown
+}
+
+func rng(seed int64, stream uint64) *rand.Rand {
+	return rand.New(rand.NewPCG(uint64(seed), stream))
+}
+
+// Run performs one test and returns its result. An error is a *UsageError
+// (bad options), a *CrashError (the run aborted), or a failure of eddy
+// itself (the store could not be written, for instance).
+func Run(ctx context.Context, o Options) (*Result, error) {
+	res, err := o.resolve()
+	if err != nil {
+		return nil, err
+	}
+	if o.Seed == 0 {
+		o.Seed = time.Now().UnixNano() & (1<<53 - 1)
+	}
+	if o.StoreRoot == "" {
+		o.StoreRoot = "store"
+	}
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	start := time.Now()
+	st, err := store.Create(o.StoreRoot, o.Workload, start)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	out := st.Log()
+	if o.Console != nil {
+		out = io.MultiWriter(out, o.Console)
+	}
+	net, err := netsim.New(netsim.Config{
+		LatencyMs: o.LatencyMs, Dist: o.LatencyDist, Seed: o.Seed, Start: start,
+		Log: log, LogSend: o.LogNetSend, LogRecv: o.LogNetRecv,
+	})
+	if err != nil {
+		return nil, &UsageError{msg: err.Error()}
+	}
+	w, err := workload.New(o.Workload, workload.Params{
+		Nodes: res.nodes, Concurrency: res.concurrency, Topology: o.Topology,
+		LatencyMs: o.LatencyMs, Rand: rng(o.Seed, streamWorkload),
+	})
+	if err != nil {
+		return nil, &UsageError{msg: err.Error()}
+	}
+	rctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	r := &runner{o: o, res: res, start: start, seed: o.Seed, log: log, out: out,
+		store: st, net: net, rec: newRecorder(start), w: w, ctx: rctx, cancel: cancel}
+	fmt.Fprintf(out, "eddy: %s on %s, %d nodes, concurrency %d, seed %d\n",
+		o.Workload, o.Bin, len(res.nodes), res.concurrency, o.Seed)
+	if err := st.WriteTest(r.testRecord()); err != nil {
+		return nil, err
+	}
+
+	crash := r.execute()
+	r.teardown()
+	if crash == nil {
+		crash = r.crashed()
+	}
+	if crash != nil {
+		fmt.Fprintf(out, "\n%s\n", crash)
+		_ = st.WriteHistory(r.rec.history())
+		_ = st.WriteJournal(net.Journal())
+		return nil, &CrashError{Msg: crash.Error(), Dir: st.Dir()}
+	}
+	return r.analyse()
+}
+
+// execute runs the phases; an error aborts the run.
+func (r *runner) execute() error {
+	bgCtx, bgCancel := context.WithCancel(context.Background())
+	r.bgCancel = bgCancel
+	if err := r.startServices(bgCtx); err != nil {
+		return err
+	}
+	if err := r.startNodes(bgCtx); err != nil {
+		return err
+	}
+	if err := r.initNodes(); err != nil {
+		return err
+	}
+	setup, err := r.setupClients()
+	if err != nil {
+		return err
+	}
+	_ = setup
+	workers, err := r.openWorkers()
+	if err != nil {
+		return err
+	}
+	stopProgress := r.progress()
+	defer stopProgress()
+	nem, err := r.mainPhase(workers)
+	if err != nil {
+		return err
+	}
+	if r.w.Final != nil {
+		if err := r.finalPhase(workers, nem); err != nil {
+			return err
+		}
+	}
+	return context.Cause(r.ctx)
+}
+
+// --- services and nodes -------------------------------------------------
+
+func (r *runner) startServices(ctx context.Context) error {
+	sr := rng(r.seed, streamServices)
+	for _, name := range services.Names {
+		svc, err := services.New(name, rand.New(rand.NewPCG(sr.Uint64(), sr.Uint64())))
+		if err != nil {
+			return err
+		}
+		if err := r.net.Add(name); err != nil {
+			return err
+		}
+		r.bg.Add(1)
+		go func() {
+			defer r.bg.Done()
+			for {
+				m, err := r.net.Recv(ctx, name)
+				if err != nil {
+					return
+				}
+				reply, herr := svc.Handle(m.Src, m.Body)
+				if herr != nil {
+					r.log.Warn("service dropped a request", "service", name, "src", m.Src, "err", herr)
+					continue
+				}
+				if _, err := r.net.Send(name, m.Src, reply); err != nil {
+					r.log.Debug("service reply undeliverable", "service", name, "dest", m.Src, "err", err)
+				}
+			}
+		}()
+	}
+	return nil
+}
+
+func (r *runner) startNodes(ctx context.Context) error {
+	dir, err := os.MkdirTemp("", "eddy-nodes-")
+	if err != nil {
+		return err
+	}
+	for _, id := range r.res.nodes {
+		p, err := process.Start(id, process.Config{
+			Bin: r.o.Bin, Args: r.o.Args, Dir: dir,
+			StderrPath:       r.store.NodeLogPath(id),
+			MaxLineBytes:     r.o.MaxLineBytes,
+			MemoryLimitBytes: r.o.MemoryLimitBytes,
+		})
+		if err != nil {
+			return fmt.Errorf("could not start node %s: %w", id, err)
+		}
+		if err := r.net.Add(id); err != nil {
+			return err
+		}
+		n := &nodeProc{id: id, p: p}
+		r.nodes = append(r.nodes, n)
+		r.bg.Add(3)
+		go r.pumpOut(n)
+		go r.pumpIn(ctx, n)
+		go r.watch(n)
+	}
+	return nil
+}
+
+// pumpOut moves a node's stdout lines onto the network. A line that is not
+// a valid envelope, or that names an unknown participant, makes Maelstrom's
+// reader for that node stop: the node goes silent. We keep draining its
+// output (so it never blocks) but forward nothing more.
+func (r *runner) pumpOut(n *nodeProc) {
+	defer r.bg.Done()
+	for line := range n.p.Lines() {
+		if line.Problem != "" {
+			r.log.Warn("node output", "node", n.id, "problem", line.Problem)
+			fmt.Fprintf(r.store.Log(), "WARN %s: %s\n", n.id, line.Problem)
+			continue
+		}
+		if n.silent.Load() {
+			continue
+		}
+		src, dest, body, err := parseEnvelope(line.Data)
+		if err == nil && !r.net.Has(src) {
+			err = fmt.Errorf("invalid src for message %s", truncate(line.Data))
+		}
+		if err == nil {
+			_, err = r.net.Send(src, dest, body)
+		}
+		if err != nil {
+			n.silent.Store(true)
+			msg := fmt.Sprintf("Error! node %s: %v; like Maelstrom, eddy reads nothing more from this node", n.id, err)
+			fmt.Fprintln(r.out, msg)
+			r.log.Warn(msg)
+		}
+	}
+}
+
+// pumpIn delivers the node's queue to its stdin, one message at a time.
+func (r *runner) pumpIn(ctx context.Context, n *nodeProc) {
+	defer r.bg.Done()
+	var buf []byte
+	for {
+		m, err := r.net.Recv(ctx, n.id)
+		if err != nil {
+			return
+		}
+		buf = m.AppendLine(buf[:0])
+		if err := n.p.Write(buf); err != nil {
+			return
+		}
+	}
+}
+
+// watch aborts the run when a node exits before teardown.
+func (r *runner) watch(n *nodeProc) {
+	defer r.bg.Done()
+	<-n.p.Done()
+	if !r.tearingDown.Load() {
+		n.crashed.Store(true)
+		r.cancel(fmt.Errorf("node %s exited mid-test", n.id))
+	}
+}
+
+// crashed reports the first node that exited before teardown, with the tail
+// of its output, as Maelstrom's teardown does.
+func (r *runner) crashed() error {
+	for _, n := range r.nodes {
+		if n.exitedEarly() {
+			return fmt.Errorf("Node %s crashed with %s. Last lines of its output:\n%s",
+				n.id, n.p.ExitStatus(), strings.Join(n.p.Tail(32), "\n"))
+		}
+	}
+	return nil
+}
+
+func (n *nodeProc) exitedEarly() bool { return n.crashed.Load() }
+
+// parseEnvelope validates one line of node output as Maelstrom does: a JSON
+// object with string src and dest, a body, an optional integer id, and no
+// other top-level key.
+func parseEnvelope(line []byte) (src, dest string, body json.RawMessage, err error) {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(line, &fields); err != nil || fields == nil {
+		return "", "", nil, fmt.Errorf("node printed a line that is not a JSON object: %s", truncate(line))
+	}
+	for k := range fields {
+		switch k {
+		case "src", "dest", "body", "id":
+		default:
+			return "", "", nil, fmt.Errorf("malformed message (disallowed key %q): %s", k, truncate(line))
+		}
+	}
+	if json.Unmarshal(fields["src"], &src) != nil || src == "" {
+		return "", "", nil, fmt.Errorf("malformed message (src must be a string): %s", truncate(line))
+	}
+	if json.Unmarshal(fields["dest"], &dest) != nil || dest == "" {
+		return "", "", nil, fmt.Errorf("malformed message (dest must be a string): %s", truncate(line))
+	}
+	body, ok := fields["body"]
+	if !ok {
+		return "", "", nil, fmt.Errorf("malformed message (no body): %s", truncate(line))
+	}
+	return src, dest, body, nil
+}
+
+func truncate(b []byte) string {
+	if len(b) > 300 {
+		return string(b[:300]) + "..."
+	}
+	return string(b)
+}
+
+// --- clients --------------------------------------------------------------
+
+func (r *runner) nextClientID() string {
+	return fmt.Sprintf("c%d", r.clientSeq.Add(1)-1)
+}
+
+type initReq struct {
+	workload.Header
+	NodeID  string   `json:"node_id"`
+	NodeIDs []string `json:"node_ids"`
+}
+
+// initNodes sends every node its init, in parallel, from a fresh client
+// each (c0..), and waits up to 10 s for init_ok.
+func (r *runner) initNodes() error {
+	ids := make([]string, len(r.nodes))
+	for i := range r.nodes {
+		ids[i] = r.nextClientID()
+	}
+	errs := make([]error, len(r.nodes))
+	var wg sync.WaitGroup
+	for i, n := range r.nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := workload.NewClient(r.net, ids[i], n.id)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			defer c.Close()
+			raw, err := c.Call(r.ctx, &initReq{Header: workload.Header{Type: "init"}, NodeID: n.id,
+				NodeIDs: slices.Clone(r.res.nodes)}, initTimeout)
+			if err == nil {
+				var b struct {
+					Type string `json:"type"`
+				}
+				if json.Unmarshal(raw, &b) != nil || b.Type != "init_ok" {
+					err = fmt.Errorf("expected init_ok, got %s", truncate(raw))
+				}
+			}
+			if err != nil {
+				errs[i] = fmt.Errorf("init-failed: node %s did not answer init with init_ok within %v: %w", n.id, initTimeout, err)
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// setupClients opens one client per node, kept until teardown, and runs the
+// workload's setup on each (broadcast's topology).
+func (r *runner) setupClients() ([]*workload.Client, error) {
+	cs := make([]*workload.Client, len(r.nodes))
+	for i, n := range r.nodes {
+		c, err := r.w.Open(r.net, r.nextClientID(), n.id)
+		if err != nil {
+			return nil, err
+		}
+		cs[i] = c
+		r.track(c)
+	}
+	if r.w.Setup == nil {
+		return cs, nil
+	}
+	errs := make([]error, len(cs))
+	var wg sync.WaitGroup
+	for i, c := range cs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = r.w.Setup(r.ctx, c)
+		}()
+	}
+	wg.Wait()
+	return cs, errors.Join(errs...)
+}
+
+func (r *runner) track(c *workload.Client) {
+	r.clientMu.Lock()
+	r.clients = append(r.clients, c)
+	r.clientMu.Unlock()
+}
+
+// worker is one Jepsen worker thread: bound to node thread mod N for the
+// whole run, with a process id that moves on by the concurrency after every
+// :info completion.
+type worker struct {
+	thread  int
+	node    string
+	process int64
+	client  *workload.Client
+}
+
+func (r *runner) openWorkers() ([]*worker, error) {
+	ws := make([]*worker, r.res.concurrency)
+	for i := range ws {
+		ws[i] = &worker{thread: i, node: r.res.nodes[i%len(r.res.nodes)], process: int64(i)}
+		if err := r.openClient(ws[i]); err != nil {
+			return nil, err
+		}
+	}
+	return ws, nil
+}
+
+func (r *runner) openClient(wk *worker) error {
+	c, err := r.w.Open(r.net, r.nextClientID(), wk.node)
+	if err != nil {
+		return err
+	}
+	wk.client = c
+	r.track(c)
+	return nil
+}
+
+// perform runs one op on wk and records it.
+func (r *runner) perform(wk *worker, op workload.Op) {
+	if wk.client == nil {
+		if err := r.openClient(wk); err != nil {
+			r.cancel(err)
+			return
+		}
+	}
+	r.rec.invoke(wk.process, op)
+	out := r.w.Invoke(r.ctx, wk.client, op)
+	r.rec.complete(wk.process, op, out)
+	if out.Type == history.Info {
+		wk.process += int64(r.res.concurrency)
+		if !r.w.Reusable {
+			wk.client.Close()
+			wk.client = nil
+		}
+	}
+}
+
+// --- phases -----------------------------------------------------------------
+
+// mainPhase issues ops at the global rate until the time limit (counted from
+// the first op), runs the nemesis alongside, then waits for in-flight ops.
+func (r *runner) mainPhase(workers []*worker) (*nemesis.Nemesis, error) {
+	var nem *nemesis.Nemesis
+	phaseCtx, endPhase := context.WithCancel(r.ctx)
+	defer endPhase()
+	var nemDone sync.WaitGroup
+	if r.res.partition {
+		var err error
+		nem, err = nemesis.New(nemesis.Config{Net: r.net, Nodes: r.res.nodes, Rand: rng(r.seed, streamNemesis),
+			Interval: r.o.NemesisInterval, Record: r.rec.add})
+		if err != nil {
+			return nil, err
+		}
+		nemDone.Add(1)
+		go func() {
+			defer nemDone.Done()
+			if err := nem.Run(phaseCtx); err != nil {
+				r.cancel(err)
+			}
+		}()
+	}
+	pool := newPool(len(workers), rng(r.seed, streamThreads))
+	var inflight sync.WaitGroup
+	deadline := time.Now().Add(r.o.TimeLimit)
+	r.setDeadline(deadline)
+	next := time.Now()
+	done := map[int]bool{}
+	for r.o.Rate > 0 && len(done) < len(workers) {
+		if !sleepUntil(r.ctx, next) || !time.Now().Before(deadline) {
+			break
+		}
+		t, ok := pool.take(r.ctx, deadline)
+		if !ok {
+			break
+		}
+		op, more := r.w.Generator.Next(t)
+		if !more {
+			done[t] = true
+			continue
+		}
+		inflight.Add(1)
+		go func() {
+			defer inflight.Done()
+			r.perform(workers[t], op)
+			pool.put(t)
+		}()
+		gap := time.Duration(pool.r.Float64() * 2 / r.o.Rate * float64(time.Second))
+		next = next.Add(gap)
+	}
+	if r.o.Rate <= 0 {
+		sleepUntil(r.ctx, deadline)
+	}
+	endPhase()
+	nemDone.Wait()
+	inflight.Wait()
+	return nem, context.Cause(r.ctx)
+}
+
+// finalPhase heals the network, waits for recovery, then runs the
+// workload's final op once on every worker thread.
+func (r *runner) finalPhase(workers []*worker, nem *nemesis.Nemesis) error {
+	if nem != nil {
+		nem.StopPartition()
+	}
+	fmt.Fprintln(r.out, "Waiting for recovery...")
+	r.setPhase("recovery")
+	if !sleepUntil(r.ctx, time.Now().Add(r.o.Recovery)) {
+		return context.Cause(r.ctx)
+	}
+	r.setPhase("final reads")
+	var wg sync.WaitGroup
+	for _, wk := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.perform(wk, *r.w.Final)
+		}()
+	}
+	wg.Wait()
+	return context.Cause(r.ctx)
+}
+
+// sleepUntil waits for t; false if ctx ended first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-tm.C:
+		return true
+	}
+}
+
+// teardown closes clients, kills the nodes (as a process group each) and
+// stops the services and pumps.
+func (r *runner) teardown() {
+	r.tearingDown.Store(true)
+	r.clientMu.Lock()
+	for _, c := range r.clients {
+		c.Close()
+	}
+	r.clientMu.Unlock()
+	var wg sync.WaitGroup
+	for _, n := range r.nodes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = n.p.Kill()
+		}()
+	}
+	wg.Wait()
+	if r.bgCancel != nil {
+		r.bgCancel()
+	}
+	r.bg.Wait()
+}
+
+// --- analysis -----------------------------------------------------------------
+
+func (r *runner) analyse() (*Result, error) {
+	h := r.rec.history()
+	j := r.net.Journal()
+	results := checker.Compose(
+		checker.Part{Key: "perf", Check: func() *history.Map { return checker.Perf(h) }},
+		checker.Part{Key: "exceptions", Check: func() *history.Map { return checker.Exceptions(h) }},
+		checker.Part{Key: "stats", Check: func() *history.Map { return checker.Stats(h) }},
+		checker.Part{Key: "availability", Check: func() *history.Map {
+			return checker.Availability(h, r.res.availability)
+		}},
+		checker.Part{Key: "net", Check: func() *history.Map { return checker.Net(j, h) }},
+		checker.Part{Key: "workload", Check: func() *history.Map { return r.w.Check(h) }},
+	)
+	valid, _ := results.Get("valid?")
+	if err := r.store.WriteResults(results); err != nil {
+		return nil, err
+	}
+	if err := r.store.WriteHistory(h); err != nil {
+		return nil, err
+	}
+	if err := r.store.WriteJournal(j); err != nil {
+		return nil, err
+	}
+	if pretty, err := edn.PrettyMarshal(results); err == nil {
+		fmt.Fprintf(r.out, "\n%s\n", pretty)
+	}
+	fmt.Fprintf(r.out, "\n%s\n", FinalLine(valid))
+	return &Result{Valid: valid, Results: results, Dir: r.store.Dir(), Seed: r.seed, History: h, Journal: j}, nil
+}
+
+// FinalLine is Maelstrom's last console line for a verdict.
+func FinalLine(valid any) string {
+	switch valid {
+	case true:
+		return "Everything looks good! ヽ(‘ー`)ノ"
+	case false:
+		return "Analysis invalid! (ﾉಥ益ಥ）ﾉ ┻━┻"
+	}
+	return "Errors occurred during analysis, but no anomalies found. ಠ~ಠ"
+}
