@@ -20,7 +20,7 @@ step "build"
 scripts/build.sh >/dev/null
 
 step "go test -race"
-go test -race -count=1 -timeout 15m ./...
+go test -race -count=1 -parallel 8 -timeout 15m ./...
 
 step "fuzz (short budget)"
 FUZZTIME=${FUZZTIME:-10s}

@@ -3,7 +3,9 @@ package eddy
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -80,19 +82,32 @@ func (r *runner) progress() (stop func()) {
 	if r.o.Progress == nil {
 		return func() {}
 	}
+	// On a terminal the line rewrites itself every second; into a file or a
+	// pipe (CI logs) a plain line every 5 s keeps the log readable.
+	tty := isTerminal(r.o.Progress)
+	every := 5 * time.Second
+	if tty {
+		every = time.Second
+	}
 	done := make(chan struct{})
 	finished := make(chan struct{})
 	go func() {
 		defer close(finished)
-		tk := time.NewTicker(time.Second)
+		tk := time.NewTicker(every)
 		defer tk.Stop()
 		for {
 			select {
 			case <-done:
-				fmt.Fprintln(r.o.Progress)
+				if tty {
+					fmt.Fprintln(r.o.Progress)
+				}
 				return
 			case <-tk.C:
-				fmt.Fprintf(r.o.Progress, "\r\033[K%s", r.statusLine())
+				if tty {
+					fmt.Fprintf(r.o.Progress, "\r\033[K%s", r.statusLine())
+				} else {
+					fmt.Fprintln(r.o.Progress, r.statusLine())
+				}
 			}
 		}
 	}()
@@ -100,6 +115,15 @@ func (r *runner) progress() (stop func()) {
 		close(done)
 		<-finished
 	}
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 func (r *runner) statusLine() string {

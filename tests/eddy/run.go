@@ -47,6 +47,11 @@ type CrashError struct {
 
 func (e *CrashError) Error() string { return e.Msg }
 
+// maxOutputBytesPerSec bounds each node's stdout. A node at rate 1000 with
+// gossip prints well under 1 MiB/s; beyond 8 MiB/s it is flooding, and the
+// journal would grow by millions of events a second.
+const maxOutputBytesPerSec = 8 << 20
+
 // initTimeout is Maelstrom's deadline for init_ok.
 const initTimeout = 10 * time.Second
 
@@ -84,6 +89,7 @@ type runner struct {
 	bg          sync.WaitGroup // pumps and services
 	bgCancel    context.CancelFunc
 	status      status
+	tempDir     string // the nodes' working directory
 }
 
 // nodeProc is one node process and its pumps.
@@ -152,8 +158,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 
 	crash := r.execute()
 	r.teardown()
-	if crash == nil {
-		crash = r.crashed()
+	if c := r.crashed(); c != nil {
+		crash = c // a node's exit explains whatever else went wrong
 	}
 	if crash != nil {
 		fmt.Fprintf(out, "\n%s\n", crash)
@@ -239,12 +245,19 @@ func (r *runner) startNodes(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	r.tempDir = dir
 	for _, id := range r.res.nodes {
+		var onStderr func(string)
+		if r.o.LogStderr {
+			onStderr = func(line string) { fmt.Fprintf(r.out, "%s stderr: %s\n", id, line) }
+		}
 		p, err := process.Start(id, process.Config{
 			Bin: r.o.Bin, Args: r.o.Args, Dir: dir,
-			StderrPath:       r.store.NodeLogPath(id),
-			MaxLineBytes:     r.o.MaxLineBytes,
-			MemoryLimitBytes: r.o.MemoryLimitBytes,
+			StderrPath:           r.store.NodeLogPath(id),
+			MaxLineBytes:         r.o.MaxLineBytes,
+			MaxOutputBytesPerSec: maxOutputBytesPerSec,
+			MemoryLimitBytes:     r.o.MemoryLimitBytes,
+			OnStderrLine:         onStderr,
 		})
 		if err != nil {
 			return fmt.Errorf("could not start node %s: %w", id, err)
@@ -626,6 +639,9 @@ func (r *runner) teardown() {
 		r.bgCancel()
 	}
 	r.bg.Wait()
+	if r.tempDir != "" {
+		_ = os.RemoveAll(r.tempDir)
+	}
 }
 
 // --- analysis -----------------------------------------------------------------

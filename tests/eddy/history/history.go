@@ -8,7 +8,8 @@
 //
 //	nil, bool, int64, string, Keyword, []any (a vector), *Map (an ordered map),
 //	JSON (a JSON value returned by a node, kept as canonical text),
-//	Float (only in checker results, never in histories).
+//	Float (only in checker results, never in histories),
+//	List (an EDN list, only in checker results).
 //
 // Integers are int64 everywhere; there is no float64 round trip.
 package history
@@ -63,6 +64,11 @@ type JSON string
 // quantile key). Histories themselves never hold floats: node values that are
 // not integers stay JSON text.
 type Float float64
+
+// List is a sequence that prints as an EDN list, (a b c), where Jepsen's
+// checkers print sorted seqs (:lost (), :never-read (3 7)); a []any prints
+// as a vector [a b c]. In JSON both are arrays, and their Keys are equal.
+type List []any
 
 // Op is one history event. Invocations and completions are separate Ops that
 // share Process; a completion follows its invocation in the history.
@@ -120,6 +126,10 @@ type Map struct {
 	keys   []string
 	vals   map[string]any
 	String bool // keys print as EDN strings ("k") rather than keywords (:k)
+	// NumKeys says the keys are decimal numbers ("0.5", "3") that print as
+	// EDN numbers, as in Maelstrom's quantile maps {0.5 12, 0.95 40} and
+	// lin-kv's per-key results {0 {...}}. JSON still needs string keys.
+	NumKeys bool
 }
 
 // NewMap returns an empty ordered map with keyword keys.
@@ -226,6 +236,8 @@ func Key(v any) string {
 		return strconv.FormatFloat(float64(x), 'g', -1, 64)
 	case JSON:
 		return string(x)
+	case List:
+		return Key([]any(x))
 	case []any:
 		var b strings.Builder
 		b.WriteByte('[')

@@ -1,0 +1,508 @@
+package edn
+
+import (
+	"errors"
+	"fmt"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"maelkit/tests/eddy/history"
+)
+
+// jsonScanner reads one JSON text without building it, so that a history
+// value of type history.JSON can be printed as EDN in a single pass (a
+// million-event history must not allocate a tree per event).
+type jsonScanner struct {
+	data []byte
+	pos  int
+}
+
+var errEOF = errors.New("edn: unexpected end of JSON")
+
+// appendJSONAsEDN translates the JSON text raw into EDN: objects become
+// string-keyed maps {"k" v}, arrays vectors, null nil, numbers as written.
+//
+// An object with a repeated key would print as an EDN map that the reader
+// rejects; such text (never produced by history.CanonicalJSON) is rebuilt
+// through jsonTree, where the last value wins, as in encoding/json.
+func appendJSONAsEDN(dst, raw []byte, readable bool, depth int) ([]byte, error) {
+	start := len(dst)
+	s := jsonScanner{data: raw}
+	s.skipWS()
+	dst, err := s.appendEDN(dst, readable, depth)
+	if errors.Is(err, errDuplicateKey) {
+		tree, err := jsonTree(raw, depth)
+		if err != nil {
+			return dst[:start], err
+		}
+		return appendValue(dst[:start], tree, readable, depth)
+	}
+	if err != nil {
+		return dst, err
+	}
+	s.skipWS()
+	if s.pos != len(s.data) {
+		return dst, s.errorf("trailing data after JSON value")
+	}
+	return dst, nil
+}
+
+// errDuplicateKey reports a JSON object that repeats a key.
+var errDuplicateKey = errors.New("edn: duplicate key in JSON object")
+
+// keySet remembers the keys of one JSON object: a short slice scanned
+// linearly (objects in histories are small), a map past smallObject keys.
+type keySet struct {
+	list []string
+	set  map[string]struct{}
+}
+
+const smallObject = 16
+
+// add records k and reports whether it was new.
+func (ks *keySet) add(k string) bool {
+	if ks.set != nil {
+		if _, ok := ks.set[k]; ok {
+			return false
+		}
+		ks.set[k] = struct{}{}
+		return true
+	}
+	for _, seen := range ks.list {
+		if seen == k {
+			return false
+		}
+	}
+	ks.list = append(ks.list, k)
+	if len(ks.list) > smallObject {
+		ks.set = make(map[string]struct{}, 2*smallObject)
+		for _, seen := range ks.list {
+			ks.set[seen] = struct{}{}
+		}
+	}
+	return true
+}
+
+// jsonTree parses raw into history values: objects become *history.Map with
+// String keys (in the order written), arrays []any, strings string, numbers
+// history.JSON (as written), true/false bool and null nil. The pretty
+// printer uses it to lay out a JSON value that does not fit on one line.
+func jsonTree(raw []byte, depth int) (any, error) {
+	s := jsonScanner{data: raw}
+	s.skipWS()
+	v, err := s.tree(depth)
+	if err != nil {
+		return nil, err
+	}
+	s.skipWS()
+	if s.pos != len(s.data) {
+		return nil, s.errorf("trailing data after JSON value")
+	}
+	return v, nil
+}
+
+func (s *jsonScanner) errorf(format string, args ...any) error {
+	return fmt.Errorf("edn: invalid JSON at offset %d: %s", s.pos, fmt.Sprintf(format, args...))
+}
+
+func (s *jsonScanner) skipWS() {
+	for s.pos < len(s.data) {
+		switch s.data[s.pos] {
+		case ' ', '\t', '\n', '\r':
+			s.pos++
+		default:
+			return
+		}
+	}
+}
+
+// expect consumes c (after white space) or fails.
+func (s *jsonScanner) expect(c byte) error {
+	s.skipWS()
+	if s.pos >= len(s.data) {
+		return errEOF
+	}
+	if s.data[s.pos] != c {
+		return s.errorf("expected %q, found %q", c, s.data[s.pos])
+	}
+	s.pos++
+	return nil
+}
+
+// peekAfterWS returns the next significant byte without consuming it.
+func (s *jsonScanner) peekAfterWS() (byte, error) {
+	s.skipWS()
+	if s.pos >= len(s.data) {
+		return 0, errEOF
+	}
+	return s.data[s.pos], nil
+}
+
+func (s *jsonScanner) appendEDN(dst []byte, readable bool, depth int) ([]byte, error) {
+	if depth > maxDepth {
+		return dst, errTooDeep
+	}
+	if s.pos >= len(s.data) {
+		return dst, errEOF
+	}
+	switch c := s.data[s.pos]; c {
+	case '{':
+		s.pos++
+		dst = append(dst, '{')
+		if c, err := s.peekAfterWS(); err != nil {
+			return dst, err
+		} else if c == '}' {
+			s.pos++
+			return append(dst, '}'), nil
+		}
+		var keys keySet
+		for {
+			s.skipWS()
+			k, err := s.str()
+			if err != nil {
+				return dst, err
+			}
+			if !keys.add(k) {
+				return dst, errDuplicateKey
+			}
+			if readable {
+				dst = appendString(dst, k)
+			} else {
+				dst = appendPlain(dst, k)
+			}
+			if err := s.expect(':'); err != nil {
+				return dst, err
+			}
+			s.skipWS()
+			dst = append(dst, ' ')
+			if dst, err = s.appendEDN(dst, readable, depth+1); err != nil {
+				return dst, err
+			}
+			c, err := s.peekAfterWS()
+			if err != nil {
+				return dst, err
+			}
+			s.pos++
+			if c == '}' {
+				return append(dst, '}'), nil
+			}
+			if c != ',' {
+				s.pos--
+				return dst, s.errorf("expected ',' or '}' in object")
+			}
+			dst = append(dst, ", "...)
+		}
+	case '[':
+		s.pos++
+		dst = append(dst, '[')
+		if c, err := s.peekAfterWS(); err != nil {
+			return dst, err
+		} else if c == ']' {
+			s.pos++
+			return append(dst, ']'), nil
+		}
+		for {
+			s.skipWS()
+			var err error
+			if dst, err = s.appendEDN(dst, readable, depth+1); err != nil {
+				return dst, err
+			}
+			c, err := s.peekAfterWS()
+			if err != nil {
+				return dst, err
+			}
+			s.pos++
+			if c == ']' {
+				return append(dst, ']'), nil
+			}
+			if c != ',' {
+				s.pos--
+				return dst, s.errorf("expected ',' or ']' in array")
+			}
+			dst = append(dst, ' ')
+		}
+	case '"':
+		str, err := s.str()
+		if err != nil {
+			return dst, err
+		}
+		if readable {
+			return appendString(dst, str), nil
+		}
+		return appendPlain(dst, str), nil
+	case 't':
+		return append(dst, "true"...), s.literal("true")
+	case 'f':
+		return append(dst, "false"...), s.literal("false")
+	case 'n':
+		return append(dst, "nil"...), s.literal("null")
+	}
+	num, err := s.number()
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, num...), nil
+}
+
+func (s *jsonScanner) tree(depth int) (any, error) {
+	if depth > maxDepth {
+		return nil, errTooDeep
+	}
+	if s.pos >= len(s.data) {
+		return nil, errEOF
+	}
+	switch s.data[s.pos] {
+	case '{':
+		s.pos++
+		m := history.NewMap()
+		m.String = true
+		if c, err := s.peekAfterWS(); err != nil {
+			return nil, err
+		} else if c == '}' {
+			s.pos++
+			return m, nil
+		}
+		for {
+			s.skipWS()
+			k, err := s.str()
+			if err != nil {
+				return nil, err
+			}
+			if err := s.expect(':'); err != nil {
+				return nil, err
+			}
+			s.skipWS()
+			v, err := s.tree(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			m.Set(k, v)
+			c, err := s.peekAfterWS()
+			if err != nil {
+				return nil, err
+			}
+			s.pos++
+			if c == '}' {
+				return m, nil
+			}
+			if c != ',' {
+				s.pos--
+				return nil, s.errorf("expected ',' or '}' in object")
+			}
+		}
+	case '[':
+		s.pos++
+		xs := []any{}
+		if c, err := s.peekAfterWS(); err != nil {
+			return nil, err
+		} else if c == ']' {
+			s.pos++
+			return xs, nil
+		}
+		for {
+			s.skipWS()
+			v, err := s.tree(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			xs = append(xs, v)
+			c, err := s.peekAfterWS()
+			if err != nil {
+				return nil, err
+			}
+			s.pos++
+			if c == ']' {
+				return xs, nil
+			}
+			if c != ',' {
+				s.pos--
+				return nil, s.errorf("expected ',' or ']' in array")
+			}
+		}
+	case '"':
+		return s.str()
+	case 't':
+		return true, s.literal("true")
+	case 'f':
+		return false, s.literal("false")
+	case 'n':
+		return nil, s.literal("null")
+	}
+	num, err := s.number()
+	if err != nil {
+		return nil, err
+	}
+	return history.JSON(num), nil
+}
+
+func (s *jsonScanner) literal(word string) error {
+	if len(s.data)-s.pos < len(word) || string(s.data[s.pos:s.pos+len(word)]) != word {
+		return s.errorf("invalid literal")
+	}
+	s.pos += len(word)
+	return nil
+}
+
+// number consumes a JSON number and returns its text.
+func (s *jsonScanner) number() ([]byte, error) {
+	start := s.pos
+	n := numberLen(s.data[s.pos:])
+	if n == 0 {
+		return nil, s.errorf("invalid value")
+	}
+	s.pos += n
+	return s.data[start:s.pos], nil
+}
+
+// numberLen returns the length of the JSON number at the start of b, or 0.
+func numberLen(b []byte) int {
+	i := 0
+	if i < len(b) && b[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(b) && b[i] == '0':
+		i++
+	case i < len(b) && b[i] >= '1' && b[i] <= '9':
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+	default:
+		return 0
+	}
+	if i < len(b) && b[i] == '.' {
+		i++
+		d := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return 0
+		}
+	}
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			i++
+		}
+		d := i
+		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return 0
+		}
+	}
+	return i
+}
+
+// isNumber reports whether b is exactly one JSON number (which is also an
+// EDN number).
+func isNumber(b []byte) bool { return len(b) > 0 && numberLen(b) == len(b) }
+
+// str consumes a JSON string and returns its decoded value. Invalid UTF-8
+// and lone surrogates decode to U+FFFD, as encoding/json does.
+func (s *jsonScanner) str() (string, error) {
+	if s.pos >= len(s.data) {
+		return "", errEOF
+	}
+	if s.data[s.pos] != '"' {
+		return "", s.errorf("expected string")
+	}
+	s.pos++
+	start := s.pos
+	// Fast path: no escapes.
+	for s.pos < len(s.data) {
+		c := s.data[s.pos]
+		if c == '"' {
+			out := string(s.data[start:s.pos])
+			s.pos++
+			return out, nil
+		}
+		if c == '\\' || c < 0x20 {
+			break
+		}
+		s.pos++
+	}
+	buf := append([]byte(nil), s.data[start:s.pos]...)
+	for s.pos < len(s.data) {
+		c := s.data[s.pos]
+		switch {
+		case c == '"':
+			s.pos++
+			return string(buf), nil
+		case c < 0x20:
+			return "", s.errorf("control character in string")
+		case c != '\\':
+			buf = append(buf, c)
+			s.pos++
+			continue
+		}
+		s.pos++
+		if s.pos >= len(s.data) {
+			return "", errEOF
+		}
+		e := s.data[s.pos]
+		s.pos++
+		switch e {
+		case '"', '\\', '/':
+			buf = append(buf, e)
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			r, ok := s.hex4()
+			if !ok {
+				return "", s.errorf("invalid \\u escape")
+			}
+			if utf16.IsSurrogate(r) {
+				r2 := utf8.RuneError
+				if len(s.data)-s.pos >= 6 && s.data[s.pos] == '\\' && s.data[s.pos+1] == 'u' {
+					save := s.pos
+					s.pos += 2
+					lo, ok := s.hex4()
+					if ok {
+						r2 = utf16.DecodeRune(r, lo)
+					}
+					if r2 == utf8.RuneError {
+						s.pos = save // a lone high surrogate; the next escape stands alone
+					}
+				}
+				r = r2
+			}
+			buf = utf8.AppendRune(buf, r)
+		default:
+			return "", s.errorf("invalid escape \\%c", e)
+		}
+	}
+	return "", errEOF
+}
+
+func (s *jsonScanner) hex4() (rune, bool) {
+	if len(s.data)-s.pos < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range s.data[s.pos : s.pos+4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c-'a') + 10
+		case c >= 'A' && c <= 'F':
+			r |= rune(c-'A') + 10
+		default:
+			return 0, false
+		}
+	}
+	s.pos += 4
+	return r, true
+}

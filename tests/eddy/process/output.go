@@ -1,0 +1,273 @@
+package process
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// readBufBytes is the stdout read buffer; lines longer than this are
+// assembled across reads (up to MaxLineBytes).
+const readBufBytes = 64 << 10
+
+// readStdout splits stdout into lines, enforces the line and rate bounds,
+// feeds the tail ring and delivers lines until end of file. It closes Lines
+// when done.
+func (p *Proc) readStdout() {
+	defer close(p.outDone)
+	defer close(p.lines)
+
+	maxLine := p.cfg.MaxLineBytes
+	rate := newRateWindow(p.cfg.MaxOutputBytesPerSec, time.Now)
+	r := bufio.NewReaderSize(p.stdout, readBufBytes)
+
+	var (
+		line      []byte // the current line so far, when it spans reads
+		lineBytes int    // length of the current line so far (also when over-long)
+		overLong  bool   // the current line passed maxLine and is being discarded
+		head      []byte // the start of an over-long line, for the tail
+		killed    bool   // Kill was called and the consumer is behind: drop what does not fit
+	)
+	// deliver blocks while the consumer is behind, except after Kill: then
+	// it delivers only what fits in the buffer and drops the rest.
+	deliver := func(l Line) {
+		select {
+		case p.lines <- l:
+			return
+		default:
+		}
+		if killed {
+			return
+		}
+		select {
+		case p.lines <- l:
+		case <-p.killed:
+			killed = true
+		}
+	}
+	for {
+		chunk, err := r.ReadSlice('\n')
+		complete := err == nil
+		data := chunk
+		if complete {
+			data = chunk[:len(chunk)-1]
+		}
+		if lineBytes+len(data) > maxLine && !overLong {
+			// Keep the beginning for the tail, forget the rest as it comes.
+			head = append(head[:0], line[:min(len(line), TailLineBytes)]...)
+			head = append(head, data[:min(len(data), TailLineBytes-len(head))]...)
+			overLong, line = true, nil
+		}
+		lineBytes += len(data)
+		if !overLong && (!complete || len(line) > 0) {
+			line = append(line, data...)
+		}
+
+		if complete {
+			n := lineBytes
+			if report := rate.add(int64(n) + 1); report != "" {
+				deliver(Line{Problem: report})
+			}
+			switch {
+			case overLong:
+				p.tail.add(head, n)
+				deliver(Line{Problem: fmt.Sprintf("line of %d bytes exceeds the %d-byte limit: dropped", n, maxLine)})
+			case !rate.allows():
+				p.tail.add(whole(line, data), n)
+				rate.drop(int64(n) + 1)
+			default:
+				p.tail.add(whole(line, data), n)
+				if line == nil {
+					line = make([]byte, len(data)) // data aliases the read buffer
+					copy(line, data)
+				}
+				deliver(Line{Data: line})
+			}
+			line, lineBytes, overLong = nil, 0, false
+		}
+
+		if err == nil || errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		// End of file, or the pipe was closed by Kill.
+		if lineBytes > 0 || overLong {
+			p.tail.add(whole(line, head), lineBytes)
+			deliver(Line{Problem: fmt.Sprintf("partial last line of %d bytes without a trailing newline: never delivered", lineBytes)})
+		}
+		if report := rate.flush(); report != "" {
+			deliver(Line{Problem: report})
+		}
+		return
+	}
+}
+
+// whole returns the complete current line: the assembled one, or the last
+// chunk when the line fit in a single read.
+func whole(line, data []byte) []byte {
+	if line != nil {
+		return line
+	}
+	return data
+}
+
+// copyStderr copies stderr to the log file (up to MaxStderrBytes) and to the
+// tail ring, until end of file. It owns and closes the log file.
+func (p *Proc) copyStderr() {
+	defer close(p.errDone)
+	buf := make([]byte, 32<<10)
+	var (
+		written int64
+		capped  bool
+		cur     []byte // current line for the tail, cut to TailLineBytes
+		curLen  int
+	)
+	for {
+		n, err := p.stderr.Read(buf)
+		chunk := buf[:n]
+		if p.logf != nil && !capped && n > 0 {
+			room := p.cfg.MaxStderrBytes - written
+			part := chunk
+			if int64(len(part)) > room {
+				part = part[:room]
+			}
+			if _, werr := p.logf.Write(part); werr != nil && p.logErr == nil {
+				p.logErr = werr
+			}
+			written += int64(len(part))
+			if int64(len(chunk)) > room {
+				capped = true
+				note := fmt.Sprintf("\n[eddy: stderr exceeded %d bytes; the rest is not logged]\n", p.cfg.MaxStderrBytes)
+				if _, werr := p.logf.WriteString(note); werr != nil && p.logErr == nil {
+					p.logErr = werr
+				}
+			}
+		}
+		for len(chunk) > 0 {
+			i := bytes.IndexByte(chunk, '\n')
+			piece := chunk
+			if i >= 0 {
+				piece = chunk[:i]
+			}
+			if room := TailLineBytes - len(cur); room > 0 {
+				cur = append(cur, piece[:min(room, len(piece))]...)
+			}
+			curLen += len(piece)
+			if i < 0 {
+				break
+			}
+			p.tail.add(cur, curLen)
+			if p.cfg.OnStderrLine != nil {
+				p.cfg.OnStderrLine(string(cur))
+			}
+			cur, curLen = cur[:0], 0
+			chunk = chunk[i+1:]
+		}
+		if err != nil {
+			break
+		}
+	}
+	if curLen > 0 {
+		p.tail.add(cur, curLen)
+	}
+	if p.logf != nil {
+		if err := p.logf.Close(); err != nil && p.logErr == nil {
+			p.logErr = err
+		}
+	}
+}
+
+// rateWindow implements the stdout throughput bound in fixed one-second
+// windows. It is owned by the stdout reader goroutine.
+type rateWindow struct {
+	limit        int64
+	now          func() time.Time
+	start        time.Time
+	bytes        int64 // read in the current window
+	droppedLines int64 // dropped in the current window
+	droppedBytes int64
+}
+
+func newRateWindow(limit int64, now func() time.Time) *rateWindow {
+	return &rateWindow{limit: limit, now: now, start: now()}
+}
+
+// add counts n bytes read. When a new window starts and the previous one
+// dropped lines, it returns the report for the previous window.
+func (w *rateWindow) add(n int64) string {
+	report := ""
+	if t := w.now(); t.Sub(w.start) >= time.Second {
+		report = w.flush()
+		w.start, w.bytes = t, 0
+	}
+	w.bytes += n
+	return report
+}
+
+// allows reports whether the window still has room for the line just added.
+func (w *rateWindow) allows() bool { return w.bytes <= w.limit }
+
+func (w *rateWindow) drop(n int64) {
+	w.droppedLines++
+	w.droppedBytes += n
+}
+
+// flush returns the report of dropped output, if any, and resets it.
+func (w *rateWindow) flush() string {
+	if w.droppedLines == 0 {
+		return ""
+	}
+	s := fmt.Sprintf("output flood: dropped %d lines (%d bytes) beyond %d bytes/s", w.droppedLines, w.droppedBytes, w.limit)
+	w.droppedLines, w.droppedBytes = 0, 0
+	return s
+}
+
+// ring keeps the last lines of output in fixed, reused slots, so recording
+// a line costs a copy of at most maxBytes and no allocation once warm.
+type ring struct {
+	mu       sync.Mutex
+	maxBytes int
+	slots    []ringSlot
+	next     int // slot to write next
+	n        int // slots in use
+}
+
+type ringSlot struct {
+	data    []byte // at most maxBytes
+	fullLen int    // length of the original line
+}
+
+func newRing(lines, maxBytes int) *ring {
+	return &ring{maxBytes: maxBytes, slots: make([]ringSlot, lines)}
+}
+
+// add records a line; data may be longer than the bound (it is cut) or
+// shorter than fullLen (it was already cut).
+func (r *ring) add(data []byte, fullLen int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := &r.slots[r.next]
+	s.data = append(s.data[:0], data[:min(len(data), r.maxBytes)]...)
+	s.fullLen = fullLen
+	r.next = (r.next + 1) % len(r.slots)
+	r.n = min(r.n+1, len(r.slots))
+}
+
+// last returns up to n lines, oldest first; cut lines end with a note.
+func (r *ring) last(n int) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n = max(0, min(n, r.n))
+	out := make([]string, 0, n)
+	for i := range n {
+		s := &r.slots[(r.next-n+i+len(r.slots))%len(r.slots)]
+		line := string(s.data)
+		if s.fullLen > len(s.data) {
+			line += fmt.Sprintf(" [... %d bytes in all]", s.fullLen)
+		}
+		out = append(out, line)
+	}
+	return out
+}
