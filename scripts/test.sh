@@ -24,7 +24,7 @@ go test -race -count=1 -parallel 8 -timeout 15m ./...
 
 step "fuzz (short budget)"
 FUZZTIME=${FUZZTIME:-10s}
-go test -run '^$' -fuzz '^FuzzDecode$' -fuzztime "$FUZZTIME" ./lib/node
+go test -run '^$' -fuzz '^FuzzDecodeLine$' -fuzztime "$FUZZTIME" ./lib/node
 
 step "eddy end-to-end runs"
 scripts/e2e.sh

@@ -1,0 +1,32 @@
+package node
+
+import (
+	"io"
+	"log/slog"
+	"strings"
+)
+
+// LogEnv names the environment variable that sets the log level of nodes:
+// debug, info, warn (the default) or error.
+const LogEnv = "MAELKIT_LOG"
+
+// ParseLevel maps a LogEnv value to a level. Unknown or empty values give
+// warn, so that a typo never makes a node chatty.
+func ParseLevel(s string) slog.Level {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "debug":
+		return slog.LevelDebug
+	case "info":
+		return slog.LevelInfo
+	case "error":
+		return slog.LevelError
+	default:
+		return slog.LevelWarn
+	}
+}
+
+// NewLogger returns a text logger writing to w (a node's stderr) at the level
+// ParseLevel(level) gives.
+func NewLogger(w io.Writer, level string) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: ParseLevel(level)}))
+}
