@@ -123,15 +123,6 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	start := time.Now()
-	st, err := store.Create(o.StoreRoot, o.Workload, start)
-	if err != nil {
-		return nil, err
-	}
-	defer st.Close()
-	out := st.Log()
-	if o.Console != nil {
-		out = io.MultiWriter(out, o.Console)
-	}
 	net, err := netsim.New(netsim.Config{
 		LatencyMs: o.LatencyMs, Dist: o.LatencyDist, Seed: o.Seed, Start: start,
 		Log: log, LogSend: o.LogNetSend, LogRecv: o.LogNetRecv,
@@ -145,6 +136,15 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	})
 	if err != nil {
 		return nil, &UsageError{msg: err.Error()}
+	}
+	st, err := store.Create(o.StoreRoot, o.Workload, start)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	out := st.Log()
+	if o.Console != nil {
+		out = io.MultiWriter(out, o.Console)
 	}
 	rctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -647,6 +647,7 @@ func (r *runner) teardown() {
 // --- analysis -----------------------------------------------------------------
 
 func (r *runner) analyse() (*Result, error) {
+	began := time.Now()
 	h := r.rec.history()
 	j := r.net.Journal()
 	results := checker.Compose(
@@ -671,6 +672,11 @@ func (r *runner) analyse() (*Result, error) {
 	}
 	if pretty, err := edn.PrettyMarshal(results); err == nil {
 		fmt.Fprintf(r.out, "\n%s\n", pretty)
+	}
+	took := time.Since(began)
+	fmt.Fprintf(r.store.Log(), "analysis of %d events and %d journal events took %v\n", len(h), len(j), took)
+	if r.o.Progress != nil {
+		fmt.Fprintf(r.o.Progress, "analysis of %d events and %d journal events took %v\n", len(h), len(j), took.Round(time.Millisecond))
 	}
 	fmt.Fprintf(r.out, "\n%s\n", FinalLine(valid))
 	return &Result{Valid: valid, Results: results, Dir: r.store.Dir(), Seed: r.seed, History: h, Journal: j}, nil

@@ -1,0 +1,134 @@
+package eddy
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestParseTestFollowsMaelstromCLI(t *testing.T) {
+	s, err := parseTest([]string{"-w", "broadcast", "--bin", "bin/b", "--node-count=25", "--time-limit", "20",
+		"--rate", "100.5", "--latency", "100", "--latency-dist", "exponential", "--nemesis", "partition",
+		"--nemesis-interval", "2.5", "--topology", "tree4", "--availability", "total", "--log-stderr", "--seed", "7"})
+	require.NoError(t, err)
+	o := s.o
+	require.Equal(t, "broadcast", o.Workload)
+	require.Equal(t, "bin/b", o.Bin)
+	require.Equal(t, 25, o.NodeCount)
+	require.Equal(t, 20*time.Second, o.TimeLimit)
+	require.Equal(t, 100.5, o.Rate)
+	require.Equal(t, int64(100), o.LatencyMs)
+	require.Equal(t, "exponential", o.LatencyDist)
+	require.Equal(t, []string{"partition"}, o.Nemesis)
+	require.Equal(t, 2500*time.Millisecond, o.NemesisInterval)
+	require.Equal(t, "tree4", o.Topology)
+	require.Equal(t, "total", o.Availability)
+	require.True(t, o.LogStderr)
+	require.Equal(t, int64(7), o.Seed)
+	require.Empty(t, o.Args)
+}
+
+func TestParseTestDefaults(t *testing.T) {
+	s, err := parseTest([]string{"--bin", "x"})
+	require.NoError(t, err)
+	require.Equal(t, Defaults().Workload, s.o.Workload)
+	require.Equal(t, "lin-kv", s.o.Workload, "Maelstrom's default workload")
+	require.Equal(t, 60*time.Second, s.o.TimeLimit)
+	require.Equal(t, 5.0, s.o.Rate)
+	require.Equal(t, "1n", s.o.Concurrency)
+	require.Equal(t, 10*time.Second, s.o.NemesisInterval)
+	require.Equal(t, 10*time.Second, s.o.Recovery)
+	require.Equal(t, 1, s.testCount)
+}
+
+// TestPositionalArgumentsReachTheBinary pins Maelstrom's behaviour with
+// Fly.io's 6c typo: "–-nemesis" (en-dash) is not an option, so it and the
+// word after it go to the binary, and the run has no partitions.
+func TestPositionalArgumentsReachTheBinary(t *testing.T) {
+	s, err := parseTest([]string{"-w", "echo", "read-committed", "--bin", "b", "–-nemesis", "partition", "--rate", "3"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"read-committed", "–-nemesis", "partition"}, s.o.Args)
+	require.Empty(t, s.o.Nemesis)
+	require.Equal(t, 3.0, s.o.Rate)
+
+	s, err = parseTest([]string{"--bin", "b", "--", "--batch-ms", "5"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"--batch-ms", "5"}, s.o.Args)
+}
+
+func TestParseTestErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"--bin"},
+		{"--bogus", "1"},
+		{"--node-count", "x"},
+		{"--node-count", "0"},
+		{"--time-limit", "1.5"},
+		{"--rate", "fast"},
+		{"--log-stderr=yes"},
+		{"--test-count", "0"},
+	} {
+		_, err := parseTest(args)
+		var u *UsageError
+		require.True(t, errors.As(err, &u), "%v: want a usage error, got %v", args, err)
+	}
+}
+
+func TestResolve(t *testing.T) {
+	base := func() Options { o := Defaults(); o.Bin = "b"; o.Workload = "echo"; return o }
+	o := base()
+	r, err := o.resolve()
+	require.NoError(t, err)
+	require.Equal(t, []string{"n1", "n2", "n3", "n4", "n5"}, r.nodes, "without --node-count Maelstrom uses n1..n5")
+	require.Equal(t, 5, r.concurrency)
+
+	o = base()
+	o.NodeCount = 3
+	o.Concurrency = "4n"
+	r, err = o.resolve()
+	require.NoError(t, err)
+	require.Equal(t, []string{"n0", "n1", "n2"}, r.nodes)
+	require.Equal(t, 12, r.concurrency)
+
+	for name, mut := range map[string]func(*Options){
+		"no bin":             func(o *Options) { o.Bin = "" },
+		"unknown workload":   func(o *Options) { o.Workload = "kafka-ish" },
+		"client-like name":   func(o *Options) { o.Nodes = []string{"c1"} },
+		"duplicate name":     func(o *Options) { o.Nodes = []string{"a", "a"} },
+		"bad concurrency":    func(o *Options) { o.Concurrency = "xn" },
+		"zero concurrency":   func(o *Options) { o.Concurrency = "0" },
+		"other nemesis":      func(o *Options) { o.Nemesis = []string{"kill"} },
+		"bad availability":   func(o *Options) { o.Availability = "1.5" },
+		"negative latency":   func(o *Options) { o.LatencyMs = -1 },
+		"zero nemesis every": func(o *Options) { o.NemesisInterval = 0 },
+	} {
+		o := base()
+		mut(&o)
+		_, err := o.resolve()
+		var u *UsageError
+		require.True(t, errors.As(err, &u), "%s: want a usage error, got %v", name, err)
+	}
+}
+
+func TestMainExitCodes(t *testing.T) {
+	var out, errOut bytes.Buffer
+	require.Equal(t, ExitUsage, Main(context.Background(), nil, &out, &errOut))
+	require.Equal(t, 0, Main(context.Background(), []string{"help"}, &out, &errOut))
+	require.Contains(t, out.String(), "--nemesis-interval")
+	require.Equal(t, ExitUsage, Main(context.Background(), []string{"serve"}, &out, &errOut))
+	require.Equal(t, ExitUsage, Main(context.Background(), []string{"test", "--bin", "x", "-w", "nope"}, &out, &errOut))
+	// Uniform latency with mean 0 hangs Maelstrom; eddy refuses it.
+	errOut.Reset()
+	code := Main(context.Background(), []string{"test", "-w", "echo", "--bin", "/bin/cat", "--latency-dist", "uniform",
+		"--store", t.TempDir()}, &out, &errOut)
+	require.Equal(t, ExitUsage, code, errOut.String())
+}
+
+func TestFinalLines(t *testing.T) {
+	require.Contains(t, FinalLine(true), "Everything looks good")
+	require.Contains(t, FinalLine(false), "Analysis invalid")
+	require.Contains(t, FinalLine("unknown"), "no anomalies found")
+}
