@@ -75,7 +75,28 @@ func TestFixtureVerdicts(t *testing.T) {
 		{name: "garbage output silences the node", setup: wl("echo", "garbage"), want: false},
 		{name: "unknown dest silences the node", setup: wl("echo", "unknown-dest"), want: false},
 		{name: "partial line is never delivered", setup: wl("echo", "partial"), want: false},
-		{name: "noread node ends in time", setup: wl("echo", "noread"), want: false},
+		{name: "noread node ends in time; timed-out ops bump the process", setup: func(o *eddy.Options) {
+			wl("echo", "noread")(o)
+			o.TimeLimit = 7 * time.Second // past the 5 s client timeout
+		}, want: false,
+			check: func(t *testing.T, res *eddy.Result) {
+				// Every echo times out as :info, so each thread moves to
+				// process old+concurrency and re-opens its client.
+				maxProc := int64(0)
+				for _, op := range res.History {
+					maxProc = max(maxProc, op.Process)
+				}
+				require.GreaterOrEqual(t, maxProc, int64(3), "process ids move on by the concurrency after :info")
+				clients := map[string]bool{}
+				for _, e := range res.Journal {
+					if e.Src[0] == 'c' {
+						clients[e.Src] = true
+					}
+				}
+				// c0-c2 init, c3-c5 setup (silent for echo), c6-c8 the
+				// first worker clients, c9 on: re-opened after :info.
+				require.True(t, clients["c9"], "a re-opened client sent requests: %v", clients)
+			}},
 		{name: "flood is bounded", setup: func(o *eddy.Options) {
 			wl("echo", "flood")(o)
 			o.NodeCount = 2
@@ -135,6 +156,11 @@ func TestCrashes(t *testing.T) {
 		ce := crash(t, o)
 		require.Less(t, time.Since(start), 10*time.Second)
 		require.Regexp(t, `Node n\d crashed with exit status 3`, ce.Msg)
+	})
+	t.Run("init slower than 10 s fails", func(t *testing.T) {
+		t.Parallel()
+		ce := crash(t, opts(t, "echo", "maelfix", "slow-init"))
+		require.Contains(t, ce.Msg, "init-failed")
 	})
 	t.Run("missing binary", func(t *testing.T) {
 		t.Parallel()

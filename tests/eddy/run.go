@@ -123,9 +123,13 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	start := time.Now()
+	// --log-net-send/--log-net-recv lines go to the console, which exists
+	// once the run folder does; the network is built first so that its
+	// options are checked before anything is written.
+	console := &lateWriter{}
 	net, err := netsim.New(netsim.Config{
 		LatencyMs: o.LatencyMs, Dist: o.LatencyDist, Seed: o.Seed, Start: start,
-		Log: log, LogSend: o.LogNetSend, LogRecv: o.LogNetRecv,
+		Log: slog.New(slog.NewTextHandler(console, nil)), LogSend: o.LogNetSend, LogRecv: o.LogNetRecv,
 	})
 	if err != nil {
 		return nil, &UsageError{msg: err.Error()}
@@ -146,6 +150,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Console != nil {
 		out = io.MultiWriter(out, o.Console)
 	}
+	console.set(out)
 	rctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	r := &runner{o: o, res: res, start: start, seed: o.Seed, log: log, out: out,
@@ -680,6 +685,27 @@ func (r *runner) analyse() (*Result, error) {
 	}
 	fmt.Fprintf(r.out, "\n%s\n", FinalLine(valid))
 	return &Result{Valid: valid, Results: results, Dir: r.store.Dir(), Seed: r.seed, History: h, Journal: j}, nil
+}
+
+// lateWriter forwards to a writer set later; writes before that are dropped.
+type lateWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lateWriter) set(w io.Writer) {
+	l.mu.Lock()
+	l.w = w
+	l.mu.Unlock()
+}
+
+func (l *lateWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.w == nil {
+		return len(p), nil
+	}
+	return l.w.Write(p)
 }
 
 // FinalLine is Maelstrom's last console line for a verdict.
