@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"maelkit/tests/eddy/elle"
 )
 
 // Exit codes, as Maelstrom's.
@@ -45,6 +47,17 @@ func intArg(name, v string) (int64, error) {
 		return 0, usageErr("%s takes an integer, not %q", name, v)
 	}
 	return n, nil
+}
+
+func positiveArg(name, v string) (int, error) {
+	n, err := intArg(name, v)
+	if err != nil {
+		return 0, err
+	}
+	if n <= 0 || n > 1<<30 {
+		return 0, usageErr("%s must be a positive integer, not %q", name, v)
+	}
+	return int(n), nil
 }
 
 func secondsArg(name, v string) (time.Duration, error) {
@@ -114,14 +127,28 @@ var testFlags = []flagSpec{
 		s.o.Availability = v
 		return nil
 	}},
-	{[]string{"--consistency-models"}, "M", "txn workloads (eddy part 2)", func(s *cliState, v string) error { return nil }},
-	{[]string{"--key-count"}, "N", "txn workloads (eddy part 2)", func(s *cliState, v string) error { _, err := intArg("--key-count", v); return err }},
-	{[]string{"--max-txn-length"}, "N", "txn workloads (eddy part 2)", func(s *cliState, v string) error {
-		_, err := intArg("--max-txn-length", v)
+	{[]string{"--consistency-models"}, "M[,M..]", "txn workloads: consistency models to check (default strict-serializable); \"a , b\" or \"a,b\"",
+		func(s *cliState, v string) error {
+			ms, err := elle.ParseModels(v)
+			if err != nil {
+				return usageErr("--consistency-models: %v", err)
+			}
+			s.o.ConsistencyModels = ms
+			return nil
+		}},
+	{[]string{"--key-count"}, "N", "txn workloads: active keys (default 10)", func(s *cliState, v string) error {
+		n, err := positiveArg("--key-count", v)
+		s.o.KeyCount = n
 		return err
 	}},
-	{[]string{"--max-writes-per-key"}, "N", "txn workloads (eddy part 2)", func(s *cliState, v string) error {
-		_, err := intArg("--max-writes-per-key", v)
+	{[]string{"--max-txn-length"}, "N", "txn workloads: most micro-ops per transaction (default 4)", func(s *cliState, v string) error {
+		n, err := positiveArg("--max-txn-length", v)
+		s.o.MaxTxnLength = n
+		return err
+	}},
+	{[]string{"--max-writes-per-key"}, "N", "txn workloads: writes to a key before it is retired (default 16)", func(s *cliState, v string) error {
+		n, err := positiveArg("--max-writes-per-key", v)
+		s.o.MaxWritesPerKey = n
 		return err
 	}},
 	{[]string{"--log-stderr"}, "", "copy node stderr into the console log", func(s *cliState, _ string) error { s.o.LogStderr = true; return nil }},

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"maelkit/tests/eddy/checker"
+	"maelkit/tests/eddy/elle"
 	"maelkit/tests/eddy/workload"
 )
 
@@ -38,6 +39,13 @@ type Options struct {
 	Topology        string
 	// Availability is "" (no target), "total", or a fraction in [0, 1].
 	Availability string
+
+	// The txn workloads' options; zero values mean Maelstrom's defaults
+	// (strict-serializable, 10 keys, 1..4 micro-ops, 16 writes per key).
+	ConsistencyModels []string
+	KeyCount          int
+	MaxTxnLength      int
+	MaxWritesPerKey   int
 
 	LogStderr  bool // copy node stderr lines into the console log
 	LogNetSend bool
@@ -96,8 +104,7 @@ func (o *Options) resolve() (resolved, error) {
 		known = known || n == o.Workload
 	}
 	if !known {
-		return r, usageErr("unknown workload %q; eddy runs %s (lin-kv and the txn workloads come with eddy part 2)",
-			o.Workload, strings.Join(workload.Names, ", "))
+		return r, usageErr("unknown workload %q; eddy runs %s", o.Workload, strings.Join(workload.Names, ", "))
 	}
 	switch {
 	case o.NodeCount > 0:
@@ -126,6 +133,24 @@ func (o *Options) resolve() (resolved, error) {
 		return r, err
 	}
 	r.concurrency = c
+	if o.Workload == "lin-kv" && c%(2*len(r.nodes)) != 0 {
+		return r, usageErr("lin-kv needs --concurrency to be a multiple of 2 × the node count (2 × %d = %d): "+
+			"half of each group of 2n threads reads, half writes; use --concurrency 2n or 4n (got %d)",
+			len(r.nodes), 2*len(r.nodes), c)
+	}
+	for _, m := range o.ConsistencyModels {
+		if !elle.KnownModel(m) {
+			return r, usageErr("unknown consistency model %q; known models are %s", m, strings.Join(elle.Models(), ", "))
+		}
+	}
+	switch {
+	case o.KeyCount < 0:
+		return r, usageErr("--key-count must be positive")
+	case o.MaxTxnLength < 0:
+		return r, usageErr("--max-txn-length must be positive")
+	case o.MaxWritesPerKey < 0:
+		return r, usageErr("--max-writes-per-key must be positive")
+	}
 	if o.TimeLimit < 0 {
 		return r, usageErr("--time-limit must not be negative")
 	}

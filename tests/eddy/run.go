@@ -137,6 +137,8 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	w, err := workload.New(o.Workload, workload.Params{
 		Nodes: res.nodes, Concurrency: res.concurrency, Topology: o.Topology,
 		LatencyMs: o.LatencyMs, Rand: rng(o.Seed, streamWorkload),
+		KeyCount: o.KeyCount, MaxTxnLength: o.MaxTxnLength, MaxWritesPerKey: o.MaxWritesPerKey,
+		ConsistencyModels: o.ConsistencyModels,
 	})
 	if err != nil {
 		return nil, &UsageError{msg: err.Error()}
@@ -663,7 +665,9 @@ func (r *runner) analyse() (*Result, error) {
 			return checker.Availability(h, r.res.availability)
 		}},
 		checker.Part{Key: "net", Check: func() *history.Map { return checker.Net(j, h) }},
-		checker.Part{Key: "workload", Check: func() *history.Map { return r.w.Check(h) }},
+		checker.Part{Key: "workload", Check: func() *history.Map {
+			return r.w.Check(h, workload.CheckEnv{WriteFile: r.store.WriteFile})
+		}},
 	)
 	valid, _ := results.Get("valid?")
 	if err := r.store.WriteResults(results); err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"maelkit/tests/eddy/checker"
+	"maelkit/tests/eddy/elle"
 	"maelkit/tests/eddy/history"
 	"maelkit/tests/eddy/topology"
 )
@@ -33,6 +34,14 @@ type Params struct {
 	Topology    string // broadcast only
 	LatencyMs   int64
 	Rand        *rand.Rand // the workload generator's own seeded stream
+
+	// The txn workloads' options; zero means Maelstrom's default (10 keys,
+	// transactions of 1 to 4 micro-ops, 16 writes per key,
+	// strict-serializable).
+	KeyCount          int
+	MaxTxnLength      int
+	MaxWritesPerKey   int
+	ConsistencyModels []string
 }
 
 // Workload is one Maelstrom workload as eddy runs it.
@@ -52,11 +61,25 @@ type Workload struct {
 	Generator Generator
 	// Invoke performs op on c and says how it completed.
 	Invoke func(ctx context.Context, c *Client, op Op) Outcome
-	Check  func(h history.History) *history.Map
+	Check  func(h history.History, env CheckEnv) *history.Map
+}
+
+// CheckEnv is what a checker may use besides the history: the run folder,
+// for artifacts such as independent/<key>/linear.html and elle/.
+type CheckEnv struct {
+	// WriteFile writes name (relative to the run folder); nil when there
+	// is no run folder.
+	WriteFile func(name string, data []byte) error
+}
+
+// historyOnly adapts a checker that needs nothing but the history.
+func historyOnly(check func(h history.History) *history.Map) func(history.History, CheckEnv) *history.Map {
+	return func(h history.History, _ CheckEnv) *history.Map { return check(h) }
 }
 
 // Names lists the workloads eddy runs, in Maelstrom's order.
-var Names = []string{"echo", "unique-ids", "broadcast", "g-set", "g-counter", "pn-counter"}
+var Names = []string{"echo", "unique-ids", "broadcast", "g-set", "g-counter", "pn-counter",
+	"lin-kv", "txn-list-append", "txn-rw-register"}
 
 // Open registers a client participant bound to node, set up to call with
 // this workload's timeout and error mapping.
@@ -87,6 +110,12 @@ func New(name string, p Params) (*Workload, error) {
 		return counter(p, false), nil
 	case "pn-counter":
 		return counter(p, true), nil
+	case "lin-kv":
+		return linKV(p)
+	case "txn-list-append":
+		return txnWorkload(p, elle.ListAppend)
+	case "txn-rw-register":
+		return txnWorkload(p, elle.RWRegister)
 	}
 	return nil, fmt.Errorf("unknown workload %q (eddy supports %v)", name, Names)
 }
@@ -122,7 +151,7 @@ func echo(p Params) *Workload {
 					return history.CanonicalJSON(raw)
 				})
 		},
-		Check: checker.Echo,
+		Check: historyOnly(checker.Echo),
 	}
 }
 
@@ -142,7 +171,7 @@ func uniqueIDs(p Params) *Workload {
 					return history.CanonicalJSON(f["id"])
 				})
 		},
-		Check: checker.UniqueIDs,
+		Check: historyOnly(checker.UniqueIDs),
 	}
 }
 
@@ -204,7 +233,7 @@ func broadcast(p Params) (*Workload, error) {
 				Schema{Type: "read_ok", Fields: map[string]Kind{"messages": List}},
 				func(f map[string]json.RawMessage, _ json.RawMessage) (any, error) { return elements(f["messages"]) })
 		},
-		Check: func(h history.History) *history.Map { return checker.SetFull(h, "broadcast") },
+		Check: historyOnly(func(h history.History) *history.Map { return checker.SetFull(h, "broadcast") }),
 	}, nil
 }
 
@@ -229,7 +258,7 @@ func gset(p Params) *Workload {
 				Schema{Type: "read_ok", Fields: map[string]Kind{"value": List}},
 				func(f map[string]json.RawMessage, _ json.RawMessage) (any, error) { return elements(f["value"]) })
 		},
-		Check: func(h history.History) *history.Map { return checker.SetFull(h, "add") },
+		Check: historyOnly(func(h history.History) *history.Map { return checker.SetFull(h, "add") }),
 	}
 }
 
@@ -277,7 +306,7 @@ func counter(p Params, negative bool) *Workload {
 					return n, nil
 				})
 		},
-		Check: checker.Counter,
+		Check: historyOnly(checker.Counter),
 	}
 }
 

@@ -3,16 +3,16 @@ package journal
 import (
 	"testing"
 
-	"github.com/anishathalye/porcupine"
-	maelstrom "github.com/jepsen-io/maelstrom/demo/go"
 	"github.com/stretchr/testify/require"
 )
 
 func TestIsClient(t *testing.T) {
-	_ = porcupine.Ok
-	_ = maelstrom.Crash
 	require.True(t, IsClient("c12"))
 	require.False(t, IsClient("n1"))
-	require.False(t, IsClient("lin-kv"))
+	require.False(t, IsClient("lin-kv"), "services are server traffic")
 	require.False(t, IsClient(""))
+	e := Event{Src: "n1", Dest: "c3"}
+	require.True(t, e.ClientTraffic())
+	e = Event{Src: "n1", Dest: "seq-kv"}
+	require.False(t, e.ClientTraffic())
 }

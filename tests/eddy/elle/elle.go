@@ -1,0 +1,492 @@
+// Package elle is eddy's dependency-graph checker for transactional
+// histories, in the spirit of Jepsen's Elle (which is Clojure; its Go port
+// cannot be fetched here): it reads a txn-list-append or txn-rw-register
+// history, finds the anomalies visible in single transactions and single
+// keys (internal, G1a, G1b, dirty update, lost update, duplicate elements,
+// incompatible orders, cyclic versions, garbage reads), builds the ww / wr /
+// rw dependency graph (plus realtime or process edges when the checked
+// consistency models need them), and classifies its cycles as G0, G1c,
+// G-single, G-nonadjacent and G2-item with their -process and -realtime
+// variants. Whether an anomaly fails the test depends on the consistency
+// models, through Elle's own model and anomaly tables (models.go).
+//
+// Results have Elle's shape: {:valid? :anomaly-types :anomalies :not
+// :also-not}, with a human-readable explanation in every case; the full
+// explanations go to elle/<anomaly>.txt in the run folder.
+//
+// Beyond Maelstrom: for rw-register, when the models make every key
+// linearizable (strict-serializable), the version order also follows real
+// time, which is what makes G0 detectable (Maelstrom's issue #56).
+package elle
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"maelkit/tests/eddy/checker"
+	"maelkit/tests/eddy/edn"
+	"maelkit/tests/eddy/history"
+)
+
+// Kind is the transactional workload a history comes from.
+type Kind int8
+
+const (
+	ListAppend Kind = iota // txn-list-append: [:append k v], reads return lists
+	RWRegister             // txn-rw-register: [:w k v], reads return a value
+)
+
+func (k Kind) String() string {
+	if k == RWRegister {
+		return "rw-register"
+	}
+	return "list-append"
+}
+
+// DefaultModel is Elle's and Maelstrom's default consistency model.
+const DefaultModel = "strict-serializable"
+
+// Options configure a check.
+type Options struct {
+	Kind Kind
+	// Models are the consistency models the history must satisfy (any name
+	// Elle knows); empty means strict-serializable.
+	Models []string
+	// WriteFile, when set, receives elle/<anomaly>.txt explanations, with
+	// names relative to the run folder.
+	WriteFile func(name string, data []byte) error
+	// CycleSearchTimeout bounds the typed cycle search in each strongly
+	// connected component (Elle: 1 s); past it the component reports
+	// :cycle-search-timeout and one cycle it contains.
+	CycleSearchTimeout time.Duration
+	// MaxReported is how many cases of each anomaly type the results keep
+	// (default 8); elle/<anomaly>.txt keeps up to maxStored.
+	MaxReported int
+}
+
+// maxStored bounds the cases of one anomaly type held in memory and
+// written to a file.
+const maxStored = 1000
+
+// unknownTypes are the anomalies that make a result :unknown, not false.
+var unknownTypes = []string{"empty-transaction-graph", "cycle-search-timeout"}
+
+// anomaly is one case of an anomaly type.
+type anomaly struct {
+	data *history.Map
+	text string // the one-line explanation
+	txns []*txn // the transactions involved, for the Let section
+	// steps is a cycle's explanation, line by line (cycles only).
+	steps []string
+}
+
+// anomalies collects the cases found, by type.
+type anomalies struct {
+	byType map[string][]anomaly
+	counts map[string]int
+}
+
+func newAnomalies() *anomalies {
+	return &anomalies{byType: map[string][]anomaly{}, counts: map[string]int{}}
+}
+
+func (an *anomalies) add(typ string, data *history.Map, text string, txns ...*txn) {
+	an.addCase(typ, anomaly{data: data, text: text, txns: txns})
+}
+
+func (an *anomalies) addCase(typ string, a anomaly) {
+	an.counts[typ]++
+	if len(an.byType[typ]) < maxStored {
+		an.byType[typ] = append(an.byType[typ], a)
+	}
+}
+
+func (an *anomalies) types() []string {
+	out := make([]string, 0, len(an.counts))
+	for t := range an.counts {
+		out = append(out, t)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// explainer says why b depends on a through one data relation.
+type explainer interface {
+	explain(a, b *txn, r rel) (*history.Map, func(an, bn string) string)
+	edges(b *graphBuilder)
+}
+
+// Check checks a txn-list-append or txn-rw-register history.
+func Check(h history.History, o Options) *history.Map {
+	res, err := check(h, o)
+	if err != nil {
+		return history.NewMap().Set("valid?", checker.Unknown).Set("error", err.Error())
+	}
+	return res
+}
+
+func check(h history.History, o Options) (*history.Map, error) {
+	mg := newModelGraph()
+	models := o.Models
+	if len(models) == 0 {
+		models = []string{DefaultModel}
+	}
+	for _, m := range models {
+		if !mg.all[m] {
+			return nil, fmt.Errorf("unknown consistency model %q", m)
+		}
+	}
+	if o.CycleSearchTimeout <= 0 {
+		o.CycleSearchTimeout = time.Second
+	}
+	if o.MaxReported <= 0 {
+		o.MaxReported = 8
+	}
+	prohibited := mg.prohibited(models)
+	reportable := map[string]bool{}
+	for a := range prohibited {
+		reportable[a] = true
+	}
+	for _, a := range unknownTypes {
+		reportable[a] = true
+	}
+	needRealtime, needProcess := false, false
+	for a := range reportable {
+		needRealtime = needRealtime || strings.HasSuffix(a, "-realtime")
+		needProcess = needProcess || strings.HasSuffix(a, "-process")
+	}
+	linearizableKeys := closure(canonicalAll(models), mg.implies)["linearizable"]
+
+	txns, err := parseTxns(h, o.Kind)
+	if err != nil {
+		return nil, err
+	}
+	an := newAnomalies()
+	var ex explainer
+	switch o.Kind {
+	case ListAppend:
+		la, err := analyseListAppend(txns, an)
+		if err != nil {
+			return nil, err
+		}
+		ex = la
+	case RWRegister:
+		rr, err := analyseRWRegister(txns, linearizableKeys, an)
+		if err != nil {
+			return nil, err
+		}
+		ex = rr
+	default:
+		return nil, fmt.Errorf("unknown workload kind %d", o.Kind)
+	}
+	b := newGraphBuilder()
+	ex.edges(b)
+	switch {
+	case needRealtime:
+		addRealtime(b, txns)
+	case needProcess:
+		addProcess(b, txns)
+	}
+	g := b.build(len(txns))
+	if len(g.adj) == 0 {
+		an.counts["empty-transaction-graph"]++
+		an.byType["empty-transaction-graph"] = []anomaly{{text: "No dependency between any two transactions could be inferred."}}
+	}
+	cs := newCycleSearch(g, mg, o.CycleSearchTimeout)
+	for _, r := range cs.run() {
+		recordSCC(an, r, txns, g, ex, mg)
+	}
+	removeRedundantCycleExists(an, mg)
+
+	out := resultMap(an, prohibited, reportable, mg, o.MaxReported)
+	if o.Kind == RWRegister {
+		maelstromRWWrapper(out)
+	}
+	if o.WriteFile != nil {
+		if err := writeFiles(o.WriteFile, an, reportable); err != nil {
+			out.Set("error", err.Error())
+		}
+	}
+	return out, nil
+}
+
+func canonicalAll(ms []string) []string {
+	out := make([]string, len(ms))
+	for i, m := range ms {
+		out[i] = canonical(m)
+	}
+	return out
+}
+
+// recordSCC turns one component's findings into anomaly cases.
+func recordSCC(an *anomalies, r sccResult, txns []*txn, g *graph, ex explainer, mg *modelGraph) {
+	for _, e := range r.exists {
+		idx := make([]any, 0, min(len(e.scc), 32))
+		var sorted []int64
+		for _, v := range e.scc {
+			sorted = append(sorted, txns[v].op.Index)
+		}
+		slices.Sort(sorted)
+		for _, i := range sorted[:min(len(sorted), 32)] {
+			idx = append(idx, i)
+		}
+		sub := []any{history.Keyword("union")}
+		for _, s := range e.spec.subgraph {
+			sub = append(sub, history.Keyword(s))
+		}
+		if len(e.spec.subgraph) == 1 {
+			sub = []any{history.Keyword(e.spec.subgraph[0])}
+		}
+		typ := e.model + "-cycle-exists"
+		an.add(typ, history.NewMap().Set("type", history.Keyword(typ)).
+			Set("not", history.Keyword(friendly(e.model))).
+			Set("subgraph", sub).Set("scc-size", int64(len(e.scc))).Set("scc", idx),
+			fmt.Sprintf("A cycle exists among %d transactions over %s edges, so %s cannot hold (transaction indices %s).",
+				len(e.scc), strings.Join(e.spec.subgraph, "/"), friendly(e.model), render(idx)))
+	}
+	for _, c := range r.cycles {
+		an.addCase(c.typ, explainCycle(c, txns, g, ex))
+	}
+	for _, t := range r.timeouts {
+		nf := make([]any, len(t.notFound))
+		for i, x := range t.notFound {
+			nf[i] = history.Keyword(x)
+		}
+		an.add("cycle-search-timeout", history.NewMap().Set("type", history.Keyword("cycle-search-timeout")).
+			Set("anomaly-spec-type", history.Keyword(t.searching)).Set("does-not-contain", nf).
+			Set("scc-size", int64(t.sccSize)),
+			fmt.Sprintf("The search for a %s cycle among %d strongly connected transactions ran out of time; it found none of %s before.",
+				t.searching, t.sccSize, render(nf)))
+	}
+}
+
+// explainCycle renders a cycle as Elle does: the transactions, then why
+// each precedes the next, ending in a contradiction.
+func explainCycle(c foundCycle, txns []*txn, g *graph, ex explainer) anomaly {
+	var ops, steps []any
+	var lines []string
+	var involved []*txn
+	for _, st := range c.steps {
+		a, b := txns[st.from], txns[st.to]
+		involved = append(involved, a)
+		ops = append(ops, opMap(a))
+		var data *history.Map
+		var say func(an, bn string) string
+		switch st.r {
+		case relRealtime:
+			data = history.NewMap().Set("type", history.Keyword("realtime")).
+				Set("completed", a.comp).Set("invoked", b.inv)
+			say = func(an, bn string) string {
+				dt := float64(b.invTime-a.op.Time) / 1e9
+				return fmt.Sprintf("%s completed at index %d, %.3f seconds before the invocation of %s, at index %d", an, a.comp, max(dt, 0), bn, b.inv)
+			}
+		case relProcess:
+			data = history.NewMap().Set("type", history.Keyword("process")).Set("process", a.process)
+			say = func(an, bn string) string { return fmt.Sprintf("process %d executed %s before %s", a.process, an, bn) }
+		default:
+			data, say = ex.explain(a, b, st.r)
+			if data == nil {
+				data = history.NewMap().Set("type", history.Keyword(st.r.name()))
+				say = func(an, bn string) string { return fmt.Sprintf("%s -%s-> %s", an, st.r.name(), bn) }
+			}
+		}
+		steps = append(steps, data)
+		line := fmt.Sprintf("%s < %s, because %s", txnName(a), txnName(b), say(txnName(a), txnName(b)))
+		lines = append(lines, line)
+	}
+	ops = append(ops, opMap(txns[c.steps[0].from]))
+	for i := range lines {
+		if i == len(lines)-1 {
+			lines[i] = "However, " + lines[i] + ": a contradiction!"
+		} else {
+			lines[i] += "."
+		}
+	}
+	return anomaly{
+		data: history.NewMap().Set("type", history.Keyword(c.typ)).Set("cycle", ops).Set("steps", steps),
+		text: strings.Join(lines, " "),
+		txns: involved, steps: lines,
+	}
+}
+
+// removeRedundantCycleExists is Elle's remove-redundant-cycle-exists: a
+// cycle-exists marker adds nothing once another anomaly rules its model out.
+func removeRedundantCycleExists(an *anomalies, mg *modelGraph) {
+	var other []string
+	for t := range an.counts {
+		if !strings.HasSuffix(t, "-cycle-exists") {
+			other = append(other, t)
+		}
+	}
+	impossible := mg.impossibleModels(other)
+	for _, spec := range cycleExistsSpecs {
+		if impossible[spec.model] {
+			typ := spec.model + "-cycle-exists"
+			delete(an.counts, typ)
+			delete(an.byType, typ)
+		}
+	}
+}
+
+// resultMap is Elle's result-map.
+func resultMap(an *anomalies, prohibited, reportable map[string]bool, mg *modelGraph, maxReported int) *history.Map {
+	var rep []string
+	bad := false
+	for _, t := range an.types() {
+		if reportable[t] {
+			rep = append(rep, t)
+			bad = bad || prohibited[t]
+		}
+	}
+	if len(rep) == 0 {
+		return history.NewMap().Set("valid?", true)
+	}
+	out := history.NewMap()
+	if bad {
+		out.Set("valid?", false)
+	} else {
+		out.Set("valid?", checker.Unknown)
+	}
+	types := make([]any, len(rep))
+	cases := history.NewMap()
+	counts := history.NewMap()
+	for i, t := range rep {
+		types[i] = history.Keyword(t)
+		var list []any
+		for _, a := range an.byType[t] {
+			if len(list) == maxReported {
+				break
+			}
+			if a.data == nil {
+				list = nil
+				break
+			}
+			d := a.data
+			if a.text != "" {
+				d = cloneMap(d).Set("explanation", a.text)
+			}
+			list = append(list, d)
+		}
+		if list == nil {
+			cases.Set(t, true) // Elle's {:empty-transaction-graph true}
+		} else {
+			cases.Set(t, list)
+		}
+		counts.Set(t, int64(an.counts[t]))
+	}
+	out.Set("anomaly-types", types).Set("anomalies", cases)
+	not, alsoNot := mg.boundary(an.types())
+	out.Set("not", keywords(not)).Set("also-not", keywords(alsoNot))
+	out.Set("anomaly-counts", counts)
+	return out
+}
+
+func cloneMap(m *history.Map) *history.Map {
+	c := history.NewMap()
+	c.String, c.NumKeys = m.String, m.NumKeys
+	for _, k := range m.Keys() {
+		v, _ := m.Get(k)
+		c.Set(k, v)
+	}
+	return c
+}
+
+func keywords(xs []string) []any {
+	out := make([]any, len(xs))
+	for i, x := range xs {
+		out[i] = history.Keyword(x)
+	}
+	return out
+}
+
+// maelstromRWWrapper is Maelstrom's txn-rw-register checker around Elle's:
+// :cycle-search-timeout is dropped from the anomaly types, and the history
+// is valid exactly when no anomaly type remains.
+func maelstromRWWrapper(out *history.Map) {
+	raw, ok := out.Get("anomaly-types")
+	if !ok {
+		return
+	}
+	var kept []any
+	for _, t := range raw.([]any) {
+		if t != history.Keyword("cycle-search-timeout") {
+			kept = append(kept, t)
+		}
+	}
+	if kept == nil {
+		kept = []any{}
+	}
+	out.Set("anomaly-types", kept)
+	out.Set("valid?", len(kept) == 0)
+}
+
+// writeFiles writes elle/<type>.txt for every reportable anomaly type.
+func writeFiles(write func(string, []byte) error, an *anomalies, reportable map[string]bool) error {
+	for _, t := range an.types() {
+		if !reportable[t] {
+			continue
+		}
+		var b strings.Builder
+		if n := an.counts[t]; n > len(an.byType[t]) {
+			fmt.Fprintf(&b, "%d cases; the first %d follow.\n\n", n, len(an.byType[t]))
+		}
+		for i, a := range an.byType[t] {
+			if i > 0 {
+				b.WriteString("\n\n")
+			}
+			fmt.Fprintf(&b, "%s #%d\n", t, i)
+			if len(a.txns) > 0 {
+				b.WriteString("Let:\n")
+				seen := map[*txn]bool{}
+				for _, x := range a.txns {
+					if seen[x] {
+						continue
+					}
+					seen[x] = true
+					op, _ := edn.OpEDN(*x.op)
+					fmt.Fprintf(&b, "  %s = %s\n", txnName(x), op)
+				}
+				b.WriteString("\n")
+			}
+			if len(a.steps) > 0 {
+				b.WriteString("Then:\n")
+				for _, s := range a.steps {
+					fmt.Fprintf(&b, "  - %s\n", s)
+				}
+			} else {
+				b.WriteString(a.text + "\n")
+			}
+		}
+		if err := write("elle/"+t+".txt", []byte(b.String())); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// --- small helpers -------------------------------------------------------
+
+// txnName names a transaction by the history index that stands for it.
+func txnName(t *txn) string { return fmt.Sprintf("T%d", t.op.Index) }
+
+func opMap(t *txn) *history.Map { return checker.OpMap(t.op) }
+
+// stepMap is one step of a cycle: Elle's {:type :key :value :value'}.
+func stepMap(r rel, k atom, v, v2 any, hasV2 bool) *history.Map {
+	m := history.NewMap().Set("type", history.Keyword(r.name())).Set("key", k.value()).Set("value", v)
+	if hasV2 {
+		m.Set("value'", v2)
+	}
+	return m
+}
+
+// render prints a history value in EDN, for explanations.
+func render(v any) string {
+	b, err := edn.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}
