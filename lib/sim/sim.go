@@ -165,6 +165,20 @@ func (s *Sim[M]) Partition(groups ...[]string) {
 	s.record("partition %v", groups)
 }
 
+// Cut drops the messages src sends to dst, not those dst sends to src (a
+// one-way partition), on top of any partition in force. Heal and Partition
+// end it.
+func (s *Sim[M]) Cut(src, dst string) {
+	if s.drop[dst] == nil {
+		s.drop[dst] = map[string]bool{}
+	}
+	s.drop[dst][src] = true
+	s.record("cut %s->%s", src, dst)
+}
+
+// Down says whether a node is crashed.
+func (s *Sim[M]) Down(id string) bool { return s.down[id] }
+
 // Isolate cuts one node off from all others, both ways.
 func (s *Sim[M]) Isolate(id string) {
 	var rest []string
@@ -295,6 +309,18 @@ func (s *Sim[M]) RunUntil(done func() bool, limitMs int64) bool {
 		s.Step()
 	}
 	return true
+}
+
+// InFlight is the number of messages scheduled for delivery and not yet
+// delivered or dropped: zero means the network is empty.
+func (s *Sim[M]) InFlight() int {
+	n := 0
+	for _, e := range s.q {
+		if !e.tick {
+			n++
+		}
+	}
+	return n
 }
 
 // Rand is the simulator's random source, for tests that draw their own

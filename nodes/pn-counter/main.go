@@ -1,0 +1,33 @@
+// Command pn-counter serves Maelstrom's pn-counter workload: a counter that
+// goes both ways, replicated as a state-based CRDT (lib/crdt's PNCounter) by
+// lib/counter's delta dissemination. Adds and reads are answered locally,
+// so the node stays available under partitions; replicas agree once they
+// can talk again.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+
+	"maelkit/lib/counter"
+	"maelkit/lib/crdt"
+	"maelkit/lib/node"
+)
+
+func main() {
+	if err := run(os.Stdin, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "pn-counter:", err)
+		os.Exit(1)
+	}
+}
+
+// run is the whole node over the given streams (stdin, stdout, stderr).
+func run(in io.Reader, out, logs io.Writer) error {
+	n, err := node.New(node.Config{In: in, Out: out, Logger: node.NewLogger(logs, os.Getenv(node.LogEnv))})
+	if err != nil {
+		return err
+	}
+	counter.Serve(n, crdt.NewPNCounter, counter.Options{})
+	return n.Run()
+}
