@@ -24,3 +24,9 @@ run "echo, 1 node" -w echo --bin bin/echo --node-count 1 --time-limit 3
 run "echo, 5 nodes" -w echo --bin bin/echo --node-count 5 --time-limit 3 --rate 50
 run "unique-ids, partitions, total availability" -w unique-ids --bin bin/unique-ids --node-count 3 \
 	--time-limit 5 --rate 500 --availability total --nemesis partition --nemesis-interval 1
+run "g-counter, partitions, total availability" -w g-counter --bin bin/g-counter --node-count 3 \
+	--time-limit 5 --rate 100 --availability total --nemesis partition --nemesis-interval 1 --recovery 3
+run "pn-counter, partitions, total availability" -w pn-counter --bin bin/pn-counter --node-count 3 \
+	--time-limit 5 --rate 100 --availability total --nemesis partition --nemesis-interval 1 --recovery 3
+run "pn-counter, 25 nodes, latency 100, partitions" -w pn-counter --bin bin/pn-counter --node-count 25 \
+	--latency 100 --time-limit 5 --rate 100 --availability total --nemesis partition --nemesis-interval 1 --recovery 3
