@@ -242,6 +242,8 @@ func Usage() string {
 
 Usage:
   eddy test -w WORKLOAD --bin PATH [options] [args for the binary...]
+  eddy grade -w WORKLOAD --bin PATH [--seeds N] [--out DIR] [--suite FILE]
+  eddy serve [--store DIR] [--addr 127.0.0.1:8080] [--index-only]
 
 Exit codes: 0 valid, 1 invalid, 2 unknown, 254 bad arguments, 255 crashed.
 
@@ -265,6 +267,12 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return ExitUsage
 		}
 		return 0
+	}
+	switch args[0] {
+	case "grade":
+		return GradeMain(ctx, args[1:], stdout, stderr)
+	case "serve":
+		return ServeMain(ctx, args[1:], stdout, stderr)
 	}
 	if args[0] != "test" {
 		fmt.Fprintf(stderr, "eddy: unknown command %q\n\n%s", args[0], Usage())
@@ -298,7 +306,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "eddy: %v\n", err)
 			return ExitCrash
 		}
-		fmt.Fprintf(stderr, "seed %d; results in %s\n", res.Seed, res.Dir)
+		fmt.Fprintf(stderr, "seed %d; results in %s (report: %s/report.html)\n", res.Seed, res.Dir, res.Dir)
 		switch res.Valid {
 		case true:
 		case false:

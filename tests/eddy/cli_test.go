@@ -118,7 +118,7 @@ func TestMainExitCodes(t *testing.T) {
 	require.Equal(t, ExitUsage, Main(context.Background(), nil, &out, &errOut))
 	require.Equal(t, 0, Main(context.Background(), []string{"help"}, &out, &errOut))
 	require.Contains(t, out.String(), "--nemesis-interval")
-	require.Equal(t, ExitUsage, Main(context.Background(), []string{"serve"}, &out, &errOut))
+	require.Equal(t, ExitUsage, Main(context.Background(), []string{"bogus"}, &out, &errOut))
 	require.Equal(t, ExitUsage, Main(context.Background(), []string{"test", "--bin", "x", "-w", "nope"}, &out, &errOut))
 	// Uniform latency with mean 0 hangs Maelstrom; eddy refuses it.
 	errOut.Reset()

@@ -22,6 +22,7 @@ import (
 	"maelkit/tests/eddy/nemesis"
 	"maelkit/tests/eddy/netsim"
 	"maelkit/tests/eddy/process"
+	"maelkit/tests/eddy/report"
 	"maelkit/tests/eddy/services"
 	"maelkit/tests/eddy/store"
 	"maelkit/tests/eddy/workload"
@@ -678,6 +679,10 @@ func (r *runner) analyse() (*Result, error) {
 	}
 	if err := r.store.WriteJournal(j); err != nil {
 		return nil, err
+	}
+	if err := report.Write(r.store.Dir(), report.Input{Results: results, History: h, Journal: j,
+		Nodes: r.res.nodes, Workload: r.o.Workload, Seed: r.seed, Summary: CommandLine(r.o)}); err != nil {
+		fmt.Fprintf(r.store.Log(), "WARN report: %v\n", err)
 	}
 	if pretty, err := edn.PrettyMarshal(results); err == nil {
 		fmt.Fprintf(r.out, "\n%s\n", pretty)
