@@ -1,0 +1,324 @@
+package txn
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+)
+
+// MessageType is the Maelstrom body type of every replication Message.
+const MessageType = "txn_repl"
+
+// Entry is one committed writing transaction of the sender: its sequence
+// number among the sender's commits (1, 2, ...), its Lamport time (with the
+// sender's id, its Version) and its write set.
+type Entry struct {
+	Seq     int64 `json:"s"`
+	Lamport int64 `json:"l"`
+	WriteSet
+}
+
+// Message carries the sender's own commits from Entries[0].Seq on, and
+// Ack: the highest sequence number of the receiver's commits that the
+// sender has installed with all earlier ones (a cumulative acknowledgement;
+// with Entries, the per-origin sequence numbers form a version vector).
+// Clock and Seq are the sender's Lamport clock and commit count when it
+// sent the message: once the receiver has installed commits 1..Seq, every
+// commit the sender has not yet made will have a Lamport time above Clock.
+type Message struct {
+	Type    string  `json:"type"`
+	Entries []Entry `json:"e,omitempty"`
+	Ack     int64   `json:"a"`
+	Clock   int64   `json:"c"`
+	Seq     int64   `json:"q"`
+}
+
+// String is a compact one-line form for traces: "txn_repl e=3-5 a=7".
+func (m Message) String() string {
+	var b strings.Builder
+	b.WriteString("txn_repl")
+	if n := len(m.Entries); n > 0 {
+		fmt.Fprintf(&b, " e=%d-%d", m.Entries[0].Seq, m.Entries[n-1].Seq)
+	}
+	fmt.Fprintf(&b, " a=%d c=%d q=%d", m.Ack, m.Clock, m.Seq)
+	return b.String()
+}
+
+// Clone deep-copies m, so that simulated nodes share no memory.
+func (m Message) Clone() Message {
+	out := m
+	out.Entries = make([]Entry, len(m.Entries))
+	for i, e := range m.Entries {
+		out.Entries[i] = Entry{Seq: e.Seq, Lamport: e.Lamport, WriteSet: e.WriteSet.Clone()}
+	}
+	return out
+}
+
+// Envelope is a message the core wants sent to node To.
+type Envelope struct {
+	To  string
+	Msg Message
+}
+
+// Config configures a Core. Durations are in ticks.
+type Config struct {
+	// ID is this node; Nodes every node (Maelstrom's node_ids).
+	ID    string
+	Nodes []string
+	// FlushTicks is the replication period: commits wait up to this long
+	// to share a message. Larger: fewer messages, staler remote reads.
+	FlushTicks int64
+	// RTOTicks is how long unacknowledged entries wait before they are
+	// sent again (a lost message, or a partition).
+	RTOTicks int64
+	// StableTicks is the longest a peer waits for news of this node's
+	// clock when there is nothing else to send it: how long an append
+	// stays invisible to list reads (see Store.SetListHorizon) on an idle
+	// cluster. Larger: fewer messages, staler lists.
+	StableTicks int64
+	// BatchMax caps the entries in one message; WindowMax the entries sent
+	// and not yet acknowledged to one peer, so a cut-off peer costs one
+	// window per RTO, not a flood.
+	BatchMax, WindowMax int
+	// LogMax caps the own commits kept for peers that have not
+	// acknowledged them (a long partition); past it Txn refuses writing
+	// transactions with ErrLogFull, a definite failure.
+	LogMax int
+	Logger *slog.Logger // default: discard
+}
+
+// Defaults returns a configuration for ticks of tickMs milliseconds:
+// a 50 ms flush, retransmission after 1 s.
+func Defaults(id string, nodes []string, tickMs int64) Config {
+	ticks := func(ms int64) int64 { return max(1, (ms+tickMs-1)/tickMs) }
+	return Config{
+		ID:          id,
+		Nodes:       nodes,
+		FlushTicks:  ticks(50),
+		RTOTicks:    ticks(1000),
+		StableTicks: ticks(100),
+		BatchMax:    512,
+		WindowMax:   2048,
+		LogMax:      1 << 20,
+	}
+}
+
+// Validate reports the first problem with c.
+func (c Config) Validate() error {
+	switch {
+	case c.ID == "":
+		return errors.New("txn: empty ID")
+	case !slices.Contains(c.Nodes, c.ID):
+		return fmt.Errorf("txn: ID %q not in Nodes %v", c.ID, c.Nodes)
+	case c.FlushTicks < 1 || c.RTOTicks < 1 || c.StableTicks < 1:
+		return errors.New("txn: FlushTicks, RTOTicks and StableTicks must be >= 1")
+	case c.BatchMax < 1 || c.WindowMax < c.BatchMax || c.LogMax < 1:
+		return errors.New("txn: need BatchMax >= 1, WindowMax >= BatchMax, LogMax >= 1")
+	}
+	seen := map[string]bool{}
+	for _, n := range c.Nodes {
+		if n == "" || seen[n] {
+			return fmt.Errorf("txn: empty or duplicate node id in %v", c.Nodes)
+		}
+		seen[n] = true
+	}
+	return nil
+}
+
+// ErrLogFull: too many commits wait for an unreachable peer; the
+// transaction was not applied.
+var ErrLogFull = errors.New("txn: replication log full")
+
+// peerState is what this node knows of one peer's copy of its commits.
+type peerState struct {
+	acked int64 // the peer has installed our commits 1..acked
+	sent  int64 // commits acked+1..sent are in flight
+	// progress is the tick of the last ack progress or of the first send
+	// into an empty window: the retransmission timer's start.
+	progress int64
+	ackOwed  bool // the peer sent entries we have not acknowledged yet
+	// stable: the peer's commits not installed here will all have Lamport
+	// times above it (its clock in a message whose commits are installed).
+	stable int64
+	// sentClock and sentSeq are the Clock and Seq last sent to the peer,
+	// at tick sentAt.
+	sentClock, sentSeq, sentAt int64
+}
+
+// Core is the totally available read-committed replica: see the package
+// doc. All methods run on one goroutine.
+type Core struct {
+	cfg   Config
+	log   *slog.Logger
+	store *Store
+	peers []string
+	peer  map[string]*peerState
+	// own holds this node's commits base+1..seq not yet acknowledged by
+	// every peer.
+	own       []Entry
+	base, seq int64
+	// applied[origin] is the highest commit of origin installed here with
+	// all earlier ones.
+	applied map[string]int64
+	now     int64
+	out     []Envelope
+}
+
+// New validates cfg and returns a core with an empty store.
+func New(cfg Config) (*Core, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	c := &Core{cfg: cfg, log: cfg.Logger, store: NewStore(), peer: map[string]*peerState{}, applied: map[string]int64{}}
+	for _, n := range cfg.Nodes {
+		if n != cfg.ID {
+			c.peers = append(c.peers, n)
+			c.peer[n] = &peerState{}
+		}
+	}
+	slices.Sort(c.peers)
+	return c, nil
+}
+
+// Store is the local replica, for reads in tests. Do not install into it.
+func (c *Core) Store() *Store { return c.store }
+
+// Applied is how many commits of origin are installed here (a version
+// vector entry; origin may be this node).
+func (c *Core) Applied(origin string) int64 {
+	if origin == c.cfg.ID {
+		return c.seq
+	}
+	return c.applied[origin]
+}
+
+// Stable is the Lamport time at or below which no commit can ever arrive
+// here again: the minimum of this node's clock and every peer's stable
+// clock. It stops moving while a peer is unreachable.
+func (c *Core) Stable() int64 {
+	low := c.store.Clock()
+	for _, p := range c.peers {
+		low = min(low, c.peer[p].stable)
+	}
+	return low
+}
+
+// Txn runs a client's transaction locally and commits it at once: the
+// reads see the local committed state, the writes are installed locally
+// atomically at a fresh version and queued for every peer. It never aborts;
+// its only error is ErrLogFull (or an invalid micro-op), both definite.
+func (c *Core) Txn(t Txn) (Txn, error) {
+	if err := t.Validate(); err != nil {
+		return nil, err
+	}
+	c.store.SetListHorizon(c.Stable())
+	done, ws := c.store.Execute(t)
+	if ws.Empty() {
+		return done, nil
+	}
+	if len(c.own) >= c.cfg.LogMax {
+		return nil, ErrLogFull
+	}
+	// The new version exceeds every version installed here, in particular
+	// every write this txn read: so wr edges follow the version order.
+	v := Version{Lamport: c.store.Clock() + 1, Node: c.cfg.ID}
+	c.store.Install(ws, v)
+	c.seq++
+	c.own = append(c.own, Entry{Seq: c.seq, Lamport: v.Lamport, WriteSet: ws})
+	return done, nil
+}
+
+// Step handles a message from another node. Stale, duplicate, reordered or
+// bogus messages are dropped or ignored.
+func (c *Core) Step(from string, m Message) {
+	ps := c.peer[from]
+	if ps == nil {
+		c.log.Debug("txn: message from a non-peer", "from", from)
+		return
+	}
+	if m.Ack > ps.acked && m.Ack <= c.seq {
+		ps.acked = m.Ack
+		ps.sent = max(ps.sent, ps.acked)
+		ps.progress = c.now
+		c.trim()
+	}
+	for _, e := range m.Entries {
+		next := c.applied[from] + 1
+		if e.Seq < next {
+			continue // a duplicate
+		}
+		if e.Seq > next || e.Lamport < 1 {
+			break // a gap: wait for the retransmission
+		}
+		c.store.Install(e.WriteSet, Version{Lamport: e.Lamport, Node: from})
+		c.applied[from] = e.Seq
+	}
+	if len(m.Entries) > 0 {
+		ps.ackOwed = true
+	}
+	if m.Seq <= c.applied[from] {
+		ps.stable = max(ps.stable, m.Clock)
+	}
+}
+
+// trim forgets the own commits every peer has acknowledged.
+func (c *Core) trim() {
+	low := c.seq
+	for _, p := range c.peers {
+		low = min(low, c.peer[p].acked)
+	}
+	if n := low - c.base; n > 0 {
+		c.own = slices.Delete(c.own, 0, int(n))
+		c.base = low
+	}
+}
+
+// Tick advances time by one tick; every FlushTicks it replicates.
+func (c *Core) Tick() {
+	c.now++
+	if c.now%c.cfg.FlushTicks == 0 {
+		c.flush()
+	}
+}
+
+// flush sends each peer the commits it has not been sent (or whose
+// retransmission timer expired), and any acknowledgement owed to it.
+func (c *Core) flush() {
+	for _, p := range c.peers {
+		ps := c.peer[p]
+		if ps.sent > ps.acked && c.now-ps.progress >= c.cfg.RTOTicks {
+			ps.sent = ps.acked // go back: resend the window
+			ps.progress = c.now
+		}
+		hi := min(c.seq, ps.sent+int64(c.cfg.BatchMax), ps.acked+int64(c.cfg.WindowMax))
+		var entries []Entry
+		if hi > ps.sent {
+			if ps.sent == ps.acked {
+				ps.progress = c.now
+			}
+			entries = slices.Clone(c.own[ps.sent-c.base : hi-c.base])
+			ps.sent = hi
+		}
+		clock := c.store.Clock()
+		news := (clock != ps.sentClock || c.seq != ps.sentSeq) && c.now-ps.sentAt >= c.cfg.StableTicks
+		if len(entries) == 0 && !ps.ackOwed && !news {
+			continue
+		}
+		ps.ackOwed = false
+		ps.sentClock, ps.sentSeq, ps.sentAt = clock, c.seq, c.now
+		c.out = append(c.out, Envelope{To: p, Msg: Message{Type: MessageType, Entries: entries, Ack: c.applied[p], Clock: clock, Seq: c.seq}})
+	}
+}
+
+// Drain returns, and forgets, the messages to send.
+func (c *Core) Drain() []Envelope {
+	out := c.out
+	c.out = nil
+	return out
+}
