@@ -191,11 +191,9 @@ func (r *runner) execute() error {
 	if err := r.initNodes(); err != nil {
 		return err
 	}
-	setup, err := r.setupClients()
-	if err != nil {
+	if err := r.setupClients(); err != nil {
 		return err
 	}
-	_ = setup
 	workers, err := r.openWorkers()
 	if err != nil {
 		return err
@@ -441,18 +439,18 @@ func (r *runner) initNodes() error {
 
 // setupClients opens one client per node, kept until teardown, and runs the
 // workload's setup on each (broadcast's topology).
-func (r *runner) setupClients() ([]*workload.Client, error) {
+func (r *runner) setupClients() error {
 	cs := make([]*workload.Client, len(r.nodes))
 	for i, n := range r.nodes {
 		c, err := r.w.Open(r.net, r.nextClientID(), n.id)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		cs[i] = c
 		r.track(c)
 	}
 	if r.w.Setup == nil {
-		return cs, nil
+		return nil
 	}
 	errs := make([]error, len(cs))
 	var wg sync.WaitGroup
@@ -464,7 +462,7 @@ func (r *runner) setupClients() ([]*workload.Client, error) {
 		}()
 	}
 	wg.Wait()
-	return cs, errors.Join(errs...)
+	return errors.Join(errs...)
 }
 
 func (r *runner) track(c *workload.Client) {
