@@ -1,0 +1,369 @@
+package raft
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"maelkit/lib/sim"
+)
+
+// testApp is a trivial state machine: the list of applied data, so state
+// machine safety is "every node applies the same entry at each index".
+type testApp struct {
+	applied []string // data of every applied entry, noops included as ""
+	base    int64    // index of the snapshot applied entries start after
+}
+
+func (a *testApp) snapshot() []byte { return []byte(strings.Join(a.applied, "\n")) }
+
+func (a *testApp) restore(s Snapshot) {
+	a.base = 0
+	a.applied = nil
+	if len(s.Data) > 0 {
+		a.applied = strings.Split(string(s.Data), "\n")
+	}
+	if int64(len(a.applied)) != s.Index {
+		panic(fmt.Sprintf("snapshot at %d holds %d entries", s.Index, len(a.applied)))
+	}
+}
+
+// simNode adapts a core and its app to sim.Core.
+type simNode struct {
+	r   *Raft
+	app testApp
+	c   *checker
+	// compactEvery snapshots the app every so many applied entries (0: never).
+	compactEvery int64
+	// reads waiting for their index, by context.
+	reads map[int64]pendingSimRead
+}
+
+type pendingSimRead struct {
+	minIndex int64 // the commit index anyone had seen when the read began
+	index    int64 // 0 until the ReadState arrives
+}
+
+func (n *simNode) Step(from string, m Message) {
+	if strings.HasPrefix(from, "c") {
+		// A client: the message is a local one (a proposal or a read).
+		m.From, m.Term = "", 0
+	}
+	_ = n.r.Step(m)
+}
+
+func (n *simNode) Tick() { n.r.Tick() }
+
+func (n *simNode) Drain() []sim.Envelope[Message] {
+	rd := n.r.Ready()
+	if rd.Snapshot != nil {
+		n.app.restore(*rd.Snapshot)
+	}
+	for _, e := range rd.Committed {
+		if int64(len(n.app.applied))+1 != e.Index {
+			n.c.fail("%s applies %d after %d", n.r.id, e.Index, len(n.app.applied))
+			return nil
+		}
+		n.app.applied = append(n.app.applied, string(e.Data))
+		n.c.applied(n.r.id, e)
+	}
+	for _, rs := range rd.Reads {
+		if p, ok := n.reads[rs.Context]; ok {
+			p.index = rs.Index
+			n.reads[rs.Context] = p
+		}
+	}
+	for ctx, p := range n.reads {
+		if p.index > 0 && int64(len(n.app.applied)) >= p.index {
+			// Served now: it must see every write committed before it began.
+			if int64(len(n.app.applied)) < p.minIndex {
+				n.c.fail("%s read ctx=%d served at %d, but %d was committed before it began", n.r.id, ctx, len(n.app.applied), p.minIndex)
+			}
+			n.c.readsServed++
+			delete(n.reads, ctx)
+		}
+	}
+	if last := int64(len(n.app.applied)); n.compactEvery > 0 && last-n.r.log.snap.Index >= n.compactEvery {
+		if err := n.r.Compact(last, n.app.snapshot()); err != nil {
+			n.c.fail("%s compact: %v", n.r.id, err)
+		}
+	}
+	out := make([]sim.Envelope[Message], 0, len(rd.Messages))
+	for _, m := range rd.Messages {
+		out = append(out, sim.Envelope[Message]{From: m.From, To: m.To, Msg: m})
+	}
+	return out
+}
+
+// checker holds the global view the invariants need.
+type checker struct {
+	err         string
+	leaders     map[int64]string // term -> the leader seen in it
+	committed   map[int64]Entry  // index -> the entry first applied there
+	maxApplied  int64
+	readsServed int
+	// commitTerms[i-1] is the term of the leader first seen to commit i.
+	commitTerms []int64
+}
+
+func newChecker() *checker {
+	return &checker{leaders: map[int64]string{}, committed: map[int64]Entry{}}
+}
+
+func (c *checker) fail(format string, args ...any) {
+	if c.err == "" {
+		c.err = fmt.Sprintf(format, args...)
+	}
+}
+
+// applied checks state machine safety (§5.4.3): no two nodes apply
+// different entries at one index.
+func (c *checker) applied(id string, e Entry) {
+	if prev, ok := c.committed[e.Index]; ok {
+		if prev.Term != e.Term || string(prev.Data) != string(e.Data) {
+			c.fail("state machine safety: %s applied %v at %d, another node %v", id, e, e.Index, prev)
+		}
+		return
+	}
+	c.committed[e.Index] = e
+	c.maxApplied = max(c.maxApplied, e.Index)
+}
+
+// cluster is a simulated raft cluster with invariant checks.
+type cluster struct {
+	t     *testing.T
+	s     *sim.Sim[Message]
+	c     *checker
+	ids   []string
+	cfg   func(id string) Config
+	nodes map[string]*simNode
+	props int
+	ctx   int64
+}
+
+type clusterOpts struct {
+	seed         uint64
+	n            int
+	loss, dup    float64
+	latMin       int64
+	latMax       int64
+	compactEvery int64
+	preVote      bool
+	checkQuorum  bool
+	// voters is the initial number of voters (0: all nodes).
+	voters int
+	// lease turns LeaseRead on (with checkQuorum); runs then never crash
+	// nodes, since the lease assumes no restart within it.
+	lease bool
+}
+
+func newCluster(t *testing.T, o clusterOpts) *cluster {
+	ids := make([]string, o.n)
+	for i := range ids {
+		ids[i] = "n" + strconv.Itoa(i+1)
+	}
+	cl := &cluster{t: t, c: newChecker(), ids: ids, nodes: map[string]*simNode{}}
+	voters := ids
+	if o.voters > 0 {
+		voters = ids[:o.voters]
+	}
+	cl.cfg = func(id string) Config {
+		return Config{
+			ID: id, Voters: voters, ElectionTick: 10, HeartbeatTick: 1,
+			PreVote: o.preVote, CheckQuorum: o.checkQuorum || o.lease, LeaseRead: o.lease,
+			MaxInflight: 4, MaxEntriesPerMsg: 8,
+			Rand: rand.New(rand.NewPCG(o.seed, uint64(len(id))*7919+uint64(id[len(id)-1]))),
+		}
+	}
+	build := func(id string) sim.Core[Message] {
+		r, err := New(cl.cfg(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := &simNode{r: r, c: cl.c, compactEvery: o.compactEvery, reads: map[int64]pendingSimRead{}}
+		cl.nodes[id] = n
+		return n
+	}
+	cl.s = sim.New(sim.Config{
+		Seed: o.seed, Nodes: ids, TickMs: 10,
+		LatencyMinMs: o.latMin, LatencyMaxMs: o.latMax,
+		Loss: o.loss, Duplicate: o.dup,
+		Clone: func(m any) any { return cloneMessage(m.(Message)) },
+	}, build)
+	return cl
+}
+
+// cloneMessage deep-copies a message: no memory shared between "machines".
+func cloneMessage(m Message) Message {
+	m.Entries = slices.Clone(m.Entries)
+	for i := range m.Entries {
+		m.Entries[i].Data = slices.Clone(m.Entries[i].Data)
+	}
+	if m.Snapshot != nil {
+		s := cloneSnapshot(*m.Snapshot)
+		m.Snapshot = &s
+	}
+	return m
+}
+
+// restart crashes a node and brings it back from its durable state.
+func (cl *cluster) crash(id string) { cl.s.Crash(id) }
+
+func (cl *cluster) restart(id string) {
+	d := cl.nodes[id].r.Durable()
+	cfg := cl.cfg(id)
+	cfg.Durable = &d
+	r, err := New(cfg)
+	if err != nil {
+		cl.t.Fatalf("seed %d: restart %s: %v", cl.s.Seed(), id, err)
+	}
+	n := &simNode{r: r, c: cl.c, compactEvery: cl.nodes[id].compactEvery, reads: map[int64]pendingSimRead{}}
+	cl.nodes[id] = n
+	cl.s.Restart(id, n)
+}
+
+func (cl *cluster) propose(to string) {
+	cl.props++
+	cl.s.Inject("c1", to, Message{Type: MsgProp, Entries: []Entry{{Data: []byte("v" + strconv.Itoa(cl.props))}}})
+}
+
+func (cl *cluster) read(to string) {
+	cl.ctx++
+	cl.nodes[to].reads[cl.ctx] = pendingSimRead{minIndex: cl.c.maxApplied}
+	cl.s.Inject("c1", to, Message{Type: MsgReadIndex, Context: cl.ctx})
+}
+
+// step runs one event and checks every invariant.
+func (cl *cluster) step() bool {
+	ok := cl.s.Step()
+	cl.check()
+	return ok
+}
+
+func (cl *cluster) fatal(format string, args ...any) {
+	cl.t.Helper()
+	trace := cl.s.Trace()
+	if len(trace) > 60 {
+		trace = trace[len(trace)-60:]
+	}
+	cl.t.Fatalf("seed %d: %s\nlast events:\n%s", cl.s.Seed(), fmt.Sprintf(format, args...), strings.Join(trace, "\n"))
+}
+
+// check verifies election safety, log matching and leader completeness
+// (Figure 3) on the current state, and state machine safety through the
+// checker.
+func (cl *cluster) check() {
+	cl.t.Helper()
+	if cl.c.err != "" {
+		cl.fatal("%s", cl.c.err)
+	}
+	for _, id := range cl.ids {
+		r := cl.nodes[id].r
+		if r.state != StateLeader {
+			continue
+		}
+		// Election safety (§5.2): at most one leader per term.
+		if prev, ok := cl.c.leaders[r.term]; ok && prev != id {
+			cl.fatal("election safety: %s and %s both lead term %d", prev, id, r.term)
+		}
+		cl.c.leaders[r.term] = id
+		for i := int64(len(cl.c.commitTerms)) + 1; i <= r.log.committed; i++ {
+			cl.c.commitTerms = append(cl.c.commitTerms, r.term)
+		}
+	}
+	for _, id := range cl.ids {
+		r := cl.nodes[id].r
+		if r.state != StateLeader {
+			continue
+		}
+		// Leader completeness (§5.4): a leader holds every entry committed
+		// in an earlier term. Its log may lack entries that became committed
+		// only through a later term's leader (it is a stale leader then).
+		for i := r.log.firstIndex(); i <= int64(len(cl.c.commitTerms)); i++ {
+			if cl.c.commitTerms[i-1] >= r.term {
+				continue
+			}
+			e, ok := cl.c.committed[i]
+			if !ok {
+				continue // committed, not applied anywhere yet
+			}
+			if t, ok := r.log.term(i); !ok || t != e.Term {
+				cl.fatal("leader completeness: leader %s term %d lacks committed %v", id, r.term, e)
+			}
+		}
+	}
+	// Log matching (§5.3): same index and term means same prefix.
+	for i, a := range cl.ids {
+		for _, b := range cl.ids[i+1:] {
+			if err := logsMatch(&cl.nodes[a].r.log, &cl.nodes[b].r.log); err != nil {
+				cl.fatal("log matching %s vs %s: %v", a, b, err)
+			}
+		}
+	}
+}
+
+func logsMatch(a, b *raftLog) error {
+	lo := max(a.firstIndex(), b.firstIndex())
+	hi := min(a.lastIndex(), b.lastIndex())
+	agree := false
+	for i := hi; i >= lo; i-- {
+		ta, _ := a.term(i)
+		tb, _ := b.term(i)
+		if ta == tb {
+			agree = true
+		}
+		if !agree {
+			continue
+		}
+		ea, eb := a.ents[i-a.snap.Index-1], b.ents[i-b.snap.Index-1]
+		if ea.Term != eb.Term || string(ea.Data) != string(eb.Data) || ea.Type != eb.Type {
+			return fmt.Errorf("agree past %d but differ at %d: %v vs %v", hi, i, ea, eb)
+		}
+	}
+	return nil
+}
+
+// runFor advances time, checking after every event.
+func (cl *cluster) runFor(ms int64) {
+	end := cl.s.Now() + ms
+	for cl.s.Now() < end {
+		if !cl.step() {
+			break
+		}
+	}
+}
+
+// runUntil steps until done holds or limitMs of virtual time passed.
+func (cl *cluster) runUntil(done func() bool, limitMs int64) bool {
+	end := cl.s.Now() + limitMs
+	for !done() {
+		if cl.s.Now() > end || !cl.step() {
+			return done()
+		}
+	}
+	return true
+}
+
+func (cl *cluster) leader() string {
+	var lead string
+	var term int64 = -1
+	for _, id := range cl.ids {
+		r := cl.nodes[id].r
+		if r.state == StateLeader && !cl.s.Down(id) && r.term > term {
+			lead, term = id, r.term
+		}
+	}
+	return lead
+}
+
+// waitLeader runs until some live node leads; it fails the test otherwise.
+func (cl *cluster) waitLeader(limitMs int64) string {
+	cl.t.Helper()
+	if !cl.runUntil(func() bool { return cl.leader() != "" }, limitMs) {
+		cl.fatal("no leader within %d ms", limitMs)
+	}
+	return cl.leader()
+}

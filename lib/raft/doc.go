@@ -1,0 +1,28 @@
+// Package raft is a sans-I/O Raft consensus core in the shape of
+// etcd-io/raft: no goroutines, timers, clock or I/O. Time is a count of Tick
+// calls; every input, local ones included (a proposal, a read, "campaign
+// now"), goes through Step; everything the core wants done (messages to
+// send, committed entries to apply, snapshots to restore, reads that may now
+// be served) piles up until the caller takes it with Ready.
+//
+// Implemented, with the section of the Raft paper (Ongaro & Ousterhout 2014)
+// or of Ongaro's dissertation it follows:
+//   - leader election with randomized timeouts (§5.2), pre-vote (diss. §9.6),
+//     check-quorum and leader stickiness (diss. §6.2, §9.6);
+//   - log replication (§5.3) with fast backtracking on conflict, and flow
+//     control: probe and replicate states with a bounded in-flight window;
+//   - the election restriction (§5.4.1) and the commit rule of §5.4.2: only
+//     entries of the leader's current term commit by counting replicas;
+//     a leader appends a no-op entry when elected (§8) so that commit moves;
+//   - linearizable reads without log writes: ReadIndex (diss. §6.4), and
+//     optionally leader leases (Config.LeaseRead, off by default, with its
+//     clock assumption documented there);
+//   - log compaction by snapshots and InstallSnapshot (§7);
+//   - single-server membership changes (diss. §4.1), one at a time;
+//   - leadership transfer (diss. §3.10).
+//
+// Storage is in memory: the core keeps its log, and Durable returns what a
+// real node would have had to persist before sending the messages of the
+// Ready just taken (term, vote, log, snapshot). A node restarted from that
+// state (Config.Durable) is a node that crashed and recovered.
+package raft

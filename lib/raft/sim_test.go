@@ -1,0 +1,248 @@
+package raft
+
+import (
+	"flag"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+var (
+	simSeeds = flag.Int("raft.seeds", 0, "seeded simulation runs in TestSimulation (0: 1000, 100 under -race, 50 with -short)")
+	simSeed  = flag.Uint64("raft.seed", 0, "replay one simulation seed (0: run raft.seeds seeds)")
+)
+
+// randomOpts draws a cluster's shape from the seed.
+func randomOpts(seed uint64) clusterOpts {
+	r := rand.New(rand.NewPCG(seed, 1))
+	o := clusterOpts{
+		seed:        seed,
+		n:           []int{1, 3, 3, 5, 5}[r.IntN(5)],
+		latMin:      1,
+		latMax:      1 + r.Int64N(30),
+		preVote:     r.IntN(4) != 0,
+		checkQuorum: r.IntN(4) != 0,
+	}
+	if r.IntN(2) == 0 {
+		o.loss = r.Float64() * 0.1
+		o.dup = r.Float64() * 0.1
+	}
+	if r.IntN(2) == 0 {
+		o.compactEvery = 5 + r.Int64N(30)
+	}
+	o.lease = r.IntN(3) == 0
+	return o
+}
+
+// simulate runs one seeded chaos run: random proposals, reads, partitions
+// (symmetric and one-way), crashes and restarts from durable state, with
+// every invariant checked after every event; then a liveness phase that
+// heals a majority (the rest stays cut off) and demands a new commit on
+// every majority node within a bound.
+func simulate(t *testing.T, seed uint64) (readsServed int, commits int64) {
+	return simulateOpts(t, randomOpts(seed), false)
+}
+
+// simulateOpts runs one chaos run; with membership it also adds and removes
+// voters (one at a time) among the nodes.
+func simulateOpts(t *testing.T, o clusterOpts, membership bool) (readsServed int, commits int64) {
+	cl := newCluster(t, o)
+	r := cl.s.Rand()
+	pick := func() string { return cl.ids[r.IntN(len(cl.ids))] }
+	for range 60 {
+		switch x := r.IntN(100); {
+		case x < 55:
+			cl.propose(pick())
+		case x < 75:
+			cl.read(pick())
+		case x < 82:
+			a := cl.ids[:r.IntN(len(cl.ids)+1)]
+			b := cl.ids[len(a):]
+			cl.s.Partition(a, b)
+		case x < 86:
+			cl.s.Cut(pick(), pick())
+		case x < 88:
+			cl.s.Heal()
+		case x < 92:
+			if !membership {
+				cl.s.Heal()
+				break
+			}
+			if l := cl.leader(); l != "" {
+				id := pick()
+				cc := ConfChange{Type: ConfAddNode, Node: id}
+				if slices.Contains(cl.nodes[l].r.voters, id) && len(cl.nodes[l].r.voters) > 2 {
+					cc.Type = ConfRemoveNode
+				}
+				_ = cl.nodes[l].r.ProposeConfChange(cc)
+			}
+		case x < 96:
+			if id := pick(); !cl.s.Down(id) && !o.lease {
+				cl.crash(id)
+			}
+		default:
+			for _, id := range cl.ids {
+				if cl.s.Down(id) {
+					cl.restart(id)
+					break
+				}
+			}
+		}
+		cl.runFor(10 + r.Int64N(100))
+	}
+
+	// Liveness: restart everyone, heal, then cut off a minority.
+	for _, id := range cl.ids {
+		if cl.s.Down(id) {
+			cl.restart(id)
+		}
+	}
+	cl.s.Heal()
+	majority := cl.ids
+	if membership {
+		// The voters change: demand progress on the leader's voters, all
+		// connected.
+		l := cl.waitLeader(3000)
+		majority = slices.Clone(cl.nodes[l].r.voters)
+	} else if len(cl.ids) > 1 {
+		minority := cl.ids[:r.IntN((len(cl.ids)-1)/2+1)]
+		majority = cl.ids[len(minority):]
+		cl.s.Partition(minority, majority)
+	}
+	// 60 ticks: a few election timeouts (10-20 ticks each), with room for
+	// loss, pre-votes and a failed round.
+	const boundMs = 60 * 10 * 5
+	lead := cl.waitLeader(boundMs)
+	target := cl.c.maxApplied + 1
+	done := func() bool {
+		if membership {
+			// Voters may still change: judge by the current leader's.
+			l := cl.leader()
+			if l == "" {
+				return false
+			}
+			majority = cl.nodes[l].r.voters
+		}
+		for _, id := range majority {
+			if int64(len(cl.nodes[id].app.applied)) < target {
+				return false
+			}
+		}
+		return true
+	}
+	for deadline := cl.s.Now() + boundMs; !done(); {
+		if cl.s.Now() > deadline {
+			cl.fatal("no progress on the majority %v within %d ms (leader %s)", majority, boundMs, lead)
+		}
+		if l := cl.leader(); l != "" {
+			cl.propose(l)
+		}
+		cl.runUntil(done, 100)
+	}
+	return cl.c.readsServed, cl.c.maxApplied
+}
+
+// TestSimulation runs many seeded chaos runs; a failure prints the seed,
+// and -raft.seed=N replays it.
+func TestSimulation(t *testing.T) {
+	if *simSeed != 0 {
+		simulate(t, *simSeed)
+		return
+	}
+	n := *simSeeds
+	switch {
+	case n > 0:
+	case testing.Short():
+		n = 50
+	case raceEnabled:
+		n = 100
+	default:
+		n = 1000
+	}
+	var reads int
+	var commits int64
+	for seed := uint64(1); seed <= uint64(n); seed++ {
+		rs, cs := simulate(t, seed)
+		reads += rs
+		commits += cs
+		if t.Failed() {
+			return
+		}
+	}
+	// The runs must exercise what they check.
+	if reads < n || commits < int64(10*n) {
+		t.Fatalf("too little happened: %d reads served, %d entries committed over %d runs", reads, commits, n)
+	}
+	t.Logf("%d runs: %d reads served, %d entries committed", n, reads, commits)
+}
+
+// TestSimulationDeterministic: the same seed gives the same trace.
+func TestSimulationDeterministic(t *testing.T) {
+	for _, seed := range []uint64{3, 17, 99} {
+		hash := func() uint64 {
+			o := randomOpts(seed)
+			cl := newCluster(t, o)
+			for i := range 20 {
+				cl.propose(cl.ids[i%len(cl.ids)])
+				cl.runFor(50)
+			}
+			return cl.s.TraceHash()
+		}
+		if a, b := hash(), hash(); a != b {
+			t.Fatalf("seed %d: trace hashes differ: %x vs %x", seed, a, b)
+		}
+	}
+}
+
+// TestSimulationMembership: chaos runs with voters added and removed one at
+// a time, starting from three voters among five nodes; every invariant is
+// checked after every event.
+func TestSimulationMembership(t *testing.T) {
+	n := 200
+	if testing.Short() || raceEnabled {
+		n = 30
+	}
+	for seed := uint64(1); seed <= uint64(n); seed++ {
+		o := randomOpts(seed)
+		o.n, o.voters = 5, 3
+		simulateOpts(t, o, true)
+		if t.Failed() {
+			return
+		}
+	}
+}
+
+// TestFailoverBound: after the leader is cut off, the others elect a new
+// leader within three election timeouts (the availability target),
+// with pre-vote and check-quorum on, over many seeds.
+func TestFailoverBound(t *testing.T) {
+	n := 200
+	if testing.Short() || raceEnabled {
+		n = 40
+	}
+	var worst int64
+	for seed := uint64(1); seed <= uint64(n); seed++ {
+		o := clusterOpts{seed: seed, n: 3 + 2*int(seed%2), latMin: 1, latMax: 5, preVote: true, checkQuorum: true}
+		cl := newCluster(t, o)
+		old := cl.waitLeader(5000)
+		cl.runFor(200)
+		cl.s.Isolate(old)
+		start := cl.s.Now()
+		// Three maximal election timeouts: 3 * 2 * ElectionTick ticks.
+		const boundMs = 3 * 2 * 10 * 10
+		ok := cl.runUntil(func() bool {
+			for _, id := range cl.ids {
+				r := cl.nodes[id].r
+				if id != old && r.state == StateLeader {
+					return true
+				}
+			}
+			return false
+		}, boundMs)
+		if !ok {
+			cl.fatal("no new leader within %d ms of isolating %s", boundMs, old)
+		}
+		worst = max(worst, cl.s.Now()-start)
+	}
+	t.Logf("worst failover over %d seeds: %d ms (election timeout 100-200 ms)", n, worst)
+}

@@ -1,0 +1,138 @@
+package rsm
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"maelkit/lib/kv"
+	"maelkit/lib/raft"
+	"maelkit/lib/sim"
+)
+
+// countingStore counts restores, to see snapshots installed.
+type countingStore struct {
+	*kv.Store
+	restores int
+}
+
+func (c *countingStore) Restore(data []byte) error {
+	c.restores++
+	return c.Store.Restore(data)
+}
+
+type simRSM struct {
+	s     *RSM
+	sm    *countingStore
+	reads []int64
+	t     *testing.T
+}
+
+func (n *simRSM) Step(from string, m raft.Message) {
+	if from[0] == 'c' {
+		m.From, m.Term = "", 0
+	}
+	_ = n.s.Step(m)
+}
+
+func (n *simRSM) Tick() { n.s.Tick() }
+
+func (n *simRSM) Drain() []sim.Envelope[raft.Message] {
+	out, err := n.s.Advance()
+	if err != nil {
+		n.t.Fatal(err)
+	}
+	n.reads = append(n.reads, out.Reads...)
+	envs := make([]sim.Envelope[raft.Message], 0, len(out.Messages))
+	for _, m := range out.Messages {
+		envs = append(envs, sim.Envelope[raft.Message]{From: m.From, To: m.To, Msg: m})
+	}
+	return envs
+}
+
+func newSim(t *testing.T, seed uint64) (*sim.Sim[raft.Message], map[string]*simRSM) {
+	ids := []string{"n1", "n2", "n3"}
+	nodes := map[string]*simRSM{}
+	s := sim.New(sim.Config{Seed: seed, Nodes: ids, TickMs: 10, LatencyMinMs: 1, LatencyMaxMs: 5}, func(id string) sim.Core[raft.Message] {
+		sm := &countingStore{Store: kv.NewStore()}
+		r, err := New(Config{Raft: raft.Config{ID: id, Voters: ids, PreVote: true, CheckQuorum: true,
+			Rand: rand.New(rand.NewPCG(seed, uint64(id[1])))}, SnapshotEntries: 10}, sm)
+		require.NoError(t, err)
+		n := &simRSM{s: r, sm: sm, t: t}
+		nodes[id] = n
+		return n
+	})
+	return s, nodes
+}
+
+func leader(nodes map[string]*simRSM) string {
+	for id, n := range nodes {
+		if n.s.Raft().Status().State == raft.StateLeader {
+			return id
+		}
+	}
+	return ""
+}
+
+func write(client string, id int64, key, value int) []byte {
+	data, err := kv.Encode(kv.Command{Client: client, ID: id, Op: kv.OpWrite,
+		Key: json.RawMessage(fmt.Sprint(key)), Value: json.RawMessage(fmt.Sprint(value))})
+	if err != nil {
+		panic(err)
+	}
+	return data
+}
+
+// A follower cut off while the others compact catches up by snapshot and
+// ends with the same state; reads come out only once applied.
+func TestSnapshotCatchUp(t *testing.T) {
+	s, nodes := newSim(t, 7)
+	require.True(t, s.RunUntil(func() bool { return leader(nodes) != "" }, 5000))
+	l := leader(nodes)
+	var lag string
+	for _, id := range s.Nodes() {
+		if id != l {
+			lag = id
+			break
+		}
+	}
+	s.Isolate(lag)
+	for i := range 50 {
+		require.NoError(t, nodes[l].s.Propose([][]byte{write("c1", int64(i+1), i%3, i)}))
+		s.RunFor(20)
+	}
+	require.Greater(t, nodes[l].s.Raft().Status().Applied, int64(40))
+	s.Heal()
+	converged := func() bool {
+		want, _ := nodes[l].sm.Snapshot()
+		for _, n := range nodes {
+			got, _ := n.sm.Snapshot()
+			if string(got) != string(want) {
+				return false
+			}
+		}
+		return true
+	}
+	require.True(t, s.RunUntil(converged, 5000), "seed 7: stores did not converge")
+	require.GreaterOrEqual(t, nodes[lag].sm.restores, 1, "the lagging node restored a snapshot")
+	v, ok := nodes[lag].sm.Get(json.RawMessage("2"))
+	require.True(t, ok)
+	require.Equal(t, "47", string(v))
+
+	// A read at the lagging node comes back once it applied the read index.
+	require.NoError(t, nodes[lag].s.Read(42))
+	require.True(t, s.RunUntil(func() bool { return len(nodes[lag].reads) > 0 }, 2000))
+	require.Equal(t, []int64{42}, nodes[lag].reads)
+}
+
+func TestProposeRejectsEmpty(t *testing.T) {
+	r, err := New(Config{Raft: raft.Config{ID: "a", Voters: []string{"a"}, Rand: rand.New(rand.NewPCG(1, 1))}}, kv.NewStore())
+	require.NoError(t, err)
+	require.Error(t, r.Propose([][]byte{nil}))
+	require.ErrorIs(t, r.Propose([][]byte{[]byte("x")}), raft.ErrProposalDropped, "not leader yet")
+	_, err = New(Config{}, nil)
+	require.Error(t, err)
+}

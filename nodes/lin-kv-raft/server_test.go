@@ -1,0 +1,414 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+	"github.com/stretchr/testify/require"
+)
+
+// envelope is a Maelstrom message on the wire.
+type envelope struct {
+	Src  string          `json:"src"`
+	Dest string          `json:"dest"`
+	Body json.RawMessage `json:"body"`
+}
+
+type replyBody struct {
+	Type      string          `json:"type"`
+	InReplyTo int64           `json:"in_reply_to"`
+	Code      int             `json:"code"`
+	Value     json.RawMessage `json:"value"`
+}
+
+// testNet runs real nodes (run over pipes) and routes their messages, with
+// partitions; clients talk to nodes through it. It stands in for eddy.
+type testNet struct {
+	t      *testing.T
+	ids    []string
+	mu     sync.Mutex
+	cut    map[string]bool    // node id -> isolated
+	links  map[[2]string]bool // src,dest -> dropped
+	inputs map[string]chan []byte
+	// replies to clients, by client id and msg_id.
+	waiters map[string]map[int64]chan replyBody
+	wg      sync.WaitGroup
+}
+
+func newTestNet(t *testing.T, n int) *testNet { return newTestNetTiming(t, n, defaultTiming()) }
+
+func newTestNetTiming(t *testing.T, n int, tm timing) *testNet {
+	tn := &testNet{t: t, cut: map[string]bool{}, links: map[[2]string]bool{}, inputs: map[string]chan []byte{}, waiters: map[string]map[int64]chan replyBody{}}
+	for i := range n {
+		tn.ids = append(tn.ids, "n"+strconv.Itoa(i))
+	}
+	for _, id := range tn.ids {
+		inR, inW := io.Pipe()
+		outR, outW := io.Pipe()
+		in := make(chan []byte, 4096)
+		tn.inputs[id] = in
+		tn.wg.Add(3)
+		go func() { // the node
+			defer tn.wg.Done()
+			if err := runTiming(inR, outW, io.Discard, tm); err != nil {
+				t.Errorf("%s: %v", id, err)
+			}
+			outW.Close()
+		}()
+		go func() { // its stdin writer
+			defer tn.wg.Done()
+			for line := range in {
+				if _, err := inW.Write(append(line, '\n')); err != nil {
+					return
+				}
+			}
+			inW.Close()
+		}()
+		go func() { // its stdout router
+			defer tn.wg.Done()
+			sc := bufio.NewScanner(outR)
+			sc.Buffer(make([]byte, 1<<20), 16<<20)
+			for sc.Scan() {
+				tn.route(append([]byte(nil), sc.Bytes()...))
+			}
+		}()
+	}
+	ids, _ := json.Marshal(tn.ids)
+	for i, id := range tn.ids {
+		tn.inputs[id] <- fmt.Appendf(nil, `{"src":"c0","dest":%q,"body":{"type":"init","msg_id":%d,"node_id":%q,"node_ids":%s}}`, id, i+1, id, ids)
+	}
+	return tn
+}
+
+func (tn *testNet) route(line []byte) {
+	var env envelope
+	if err := json.Unmarshal(line, &env); err != nil {
+		tn.t.Errorf("bad output line %s: %v", line, err)
+		return
+	}
+	tn.mu.Lock()
+	defer tn.mu.Unlock()
+	if in, ok := tn.inputs[env.Dest]; ok {
+		if tn.cut[env.Src] || tn.cut[env.Dest] || tn.links[[2]string{env.Src, env.Dest}] {
+			return
+		}
+		select {
+		case in <- line:
+		default: // a full queue is a lost message
+		}
+		return
+	}
+	var rb replyBody
+	if json.Unmarshal(env.Body, &rb) != nil {
+		return
+	}
+	if ch, ok := tn.waiters[env.Dest][rb.InReplyTo]; ok {
+		ch <- rb
+		delete(tn.waiters[env.Dest], rb.InReplyTo)
+	}
+}
+
+// cutLink drops messages between a and b, both ways.
+func (tn *testNet) cutLink(a, b string) {
+	tn.mu.Lock()
+	defer tn.mu.Unlock()
+	tn.links[[2]string{a, b}] = true
+	tn.links[[2]string{b, a}] = true
+}
+
+func (tn *testNet) isolate(id string, on bool) {
+	tn.mu.Lock()
+	defer tn.mu.Unlock()
+	tn.cut[id] = on
+}
+
+// call sends a client request and waits for the reply (ok false on timeout).
+func (tn *testNet) call(client string, msgID int64, dest string, body string, timeout time.Duration) (replyBody, bool) {
+	ch := make(chan replyBody, 1)
+	tn.mu.Lock()
+	if tn.waiters[client] == nil {
+		tn.waiters[client] = map[int64]chan replyBody{}
+	}
+	tn.waiters[client][msgID] = ch
+	tn.inputs[dest] <- fmt.Appendf(nil, `{"src":%q,"dest":%q,"body":%s}`, client, dest, body)
+	tn.mu.Unlock()
+	select {
+	case rb := <-ch:
+		return rb, true
+	case <-time.After(timeout):
+		tn.mu.Lock()
+		delete(tn.waiters[client], msgID)
+		tn.mu.Unlock()
+		return replyBody{}, false
+	}
+}
+
+func (tn *testNet) close() {
+	tn.mu.Lock()
+	for _, in := range tn.inputs {
+		close(in)
+	}
+	tn.inputs = map[string]chan []byte{}
+	tn.mu.Unlock()
+	tn.wg.Wait()
+}
+
+// The model: a register per key holding -1 (missing) or a value.
+type kvInput struct {
+	Op          string
+	Key         int64
+	Value, From int64
+	To          int64
+}
+
+type kvOutput struct {
+	Unknown bool // timed out or indefinite error: may or may not have happened
+	Code    int  // 0 ok, 20, 22
+	Value   int64
+}
+
+var kvModel = porcupine.NondeterministicModel{
+	Partition: func(h []porcupine.Operation) [][]porcupine.Operation {
+		byKey := map[int64][]porcupine.Operation{}
+		var keys []int64
+		for _, op := range h {
+			k := op.Input.(kvInput).Key
+			if _, ok := byKey[k]; !ok {
+				keys = append(keys, k)
+			}
+			byKey[k] = append(byKey[k], op)
+		}
+		var out [][]porcupine.Operation
+		for _, k := range keys {
+			out = append(out, byKey[k])
+		}
+		return out
+	},
+	Init: func() []any { return []any{int64(-1)} },
+	Step: func(state, input, output any) []any {
+		s, in, out := state.(int64), input.(kvInput), output.(kvOutput)
+		apply := func() (int64, int, int64) { // new state, code, read value
+			switch in.Op {
+			case "read":
+				if s < 0 {
+					return s, 20, 0
+				}
+				return s, 0, s
+			case "write":
+				return in.Value, 0, 0
+			default:
+				switch {
+				case s < 0:
+					return s, 20, 0
+				case s != in.From:
+					return s, 22, 0
+				}
+				return in.To, 0, 0
+			}
+		}
+		ns, code, val := apply()
+		if out.Unknown {
+			return []any{s, ns}
+		}
+		if code != out.Code || (in.Op == "read" && code == 0 && val != out.Value) {
+			return nil
+		}
+		return []any{ns}
+	},
+	DescribeOperation: func(input, output any) string {
+		return fmt.Sprintf("%v -> %v", input, output)
+	},
+}
+
+// TestLinearizableUnderPartitions runs real nodes with concurrent clients
+// on two keys while a nemesis isolates nodes, and checks the history with
+// porcupine. Indefinite outcomes are modelled as possibly applied.
+func TestLinearizableUnderPartitions(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	tn := newTestNet(t, 3)
+	defer tn.close()
+	runFor := 4 * time.Second
+	if testing.Short() {
+		runFor = 2 * time.Second
+	}
+	start := time.Now()
+	stop := make(chan struct{})
+	var mu sync.Mutex
+	var ops []porcupine.Operation
+	oks := 0
+	var wg sync.WaitGroup
+	for c := range 6 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(seed, uint64(c)))
+			client := "c" + strconv.Itoa(c+1)
+			for id := int64(1); ; id++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				in := kvInput{Key: r.Int64N(2), Value: r.Int64N(5), From: r.Int64N(5), To: r.Int64N(5)}
+				var body string
+				switch x := r.IntN(3); x {
+				case 0:
+					in.Op = "read"
+					body = fmt.Sprintf(`{"type":"read","msg_id":%d,"key":%d}`, id, in.Key)
+				case 1:
+					in.Op = "write"
+					body = fmt.Sprintf(`{"type":"write","msg_id":%d,"key":%d,"value":%d}`, id, in.Key, in.Value)
+				default:
+					in.Op = "cas"
+					body = fmt.Sprintf(`{"type":"cas","msg_id":%d,"key":%d,"from":%d,"to":%d}`, id, in.Key, in.From, in.To)
+				}
+				call := time.Since(start).Nanoseconds()
+				rb, ok := tn.call(client, id, tn.ids[r.IntN(len(tn.ids))], body, 500*time.Millisecond)
+				ret := time.Since(start).Nanoseconds()
+				var out kvOutput
+				switch {
+				case !ok || rb.Type == "error" && rb.Code == 13:
+					if in.Op == "read" {
+						continue // a failed read says nothing
+					}
+					out.Unknown = true
+					ret = 1 << 62 // open to the end of the history
+				case rb.Type == "error" && (rb.Code == 20 || rb.Code == 22):
+					out.Code = rb.Code
+				case rb.Type == "error":
+					continue // definite failure (11): did not happen
+				case in.Op == "read":
+					v, err := strconv.ParseInt(string(rb.Value), 10, 64)
+					if err != nil {
+						t.Errorf("read value %s", rb.Value)
+					}
+					out.Value = v
+				}
+				mu.Lock()
+				if !out.Unknown {
+					oks++
+				}
+				ops = append(ops, porcupine.Operation{ClientId: c, Input: in, Call: call, Output: out, Return: ret})
+				mu.Unlock()
+			}
+		}()
+	}
+	// Nemesis: isolate a random node for a while, heal, repeat.
+	nr := rand.New(rand.NewPCG(seed, 99))
+	deadline := time.After(runFor)
+loop:
+	for {
+		victim := tn.ids[nr.IntN(len(tn.ids))]
+		tn.isolate(victim, true)
+		select {
+		case <-deadline:
+			break loop
+		case <-time.After(400 * time.Millisecond):
+		}
+		tn.isolate(victim, false)
+		select {
+		case <-deadline:
+			break loop
+		case <-time.After(400 * time.Millisecond):
+		}
+	}
+	for _, id := range tn.ids {
+		tn.isolate(id, false)
+	}
+	close(stop)
+	wg.Wait()
+	res := porcupine.CheckOperationsTimeout(kvModel.ToModel(), ops, 20*time.Second)
+	require.Equal(t, porcupine.Ok, res, "seed %d: history of %d ops not linearizable", seed, len(ops))
+	require.Greater(t, oks, 20, "too few completed operations")
+	t.Logf("%d operations, %d definite", len(ops), oks)
+}
+
+// A node cut off from the leader but not from a peer that reaches it
+// relays client requests through that peer (a "majorities ring" partition).
+func TestRelayAroundBrokenLink(t *testing.T) {
+	tn := newTestNet(t, 3)
+	defer tn.close()
+	// Wait for a working cluster, then break one link.
+	var id int64
+	write := func(dest string) bool {
+		id++
+		rb, ok := tn.call("c1", id, dest, fmt.Sprintf(`{"type":"write","msg_id":%d,"key":1,"value":%d}`, id, id%5), 500*time.Millisecond)
+		return ok && rb.Type == "write_ok"
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !write("n0") {
+		require.True(t, time.Now().Before(deadline), "no write succeeded")
+	}
+	// Whoever leads, n2 keeps a path to it: directly, through n1 (if n0
+	// leads: the relay), or it leads itself.
+	tn.cutLink("n2", "n0")
+	ok := 0
+	for tries := 0; tries < 40 && ok < 3; tries++ {
+		if write("n2") {
+			ok++
+		}
+	}
+	require.Equal(t, 3, ok, "writes through n2 keep succeeding with the n0-n2 link cut")
+}
+
+func TestObserveRTT(t *testing.T) {
+	tests := []struct {
+		rtts []time.Duration
+		want time.Duration
+	}{
+		{rtts: []time.Duration{time.Millisecond}, want: 10 * time.Millisecond},                           // floor
+		{rtts: []time.Duration{200 * time.Millisecond}, want: 200 * time.Millisecond},                    // 100 + 100 (first sample: var = rtt/2)
+		{rtts: []time.Duration{10 * time.Second}, want: time.Second},                                     // cap
+		{rtts: slices.Repeat([]time.Duration{200 * time.Millisecond}, 50), want: 100 * time.Millisecond}, // variance decays
+	}
+	for _, tt := range tests {
+		s := &server{tm: defaultTiming()}
+		for _, r := range tt.rtts {
+			s.observeRTT(r)
+		}
+		require.InDelta(t, float64(tt.want), float64(s.tick), float64(2*time.Millisecond), "rtts %v", tt.rtts[:1])
+	}
+}
+
+// In Maelstrom's majorities-ring partition on three nodes every link works
+// one way only (n0->n1->n2->n0 here), so no two nodes can talk both ways:
+// raft messages must go around through the third node. Writes keep
+// succeeding.
+func TestDirectedRing(t *testing.T) {
+	tm := defaultTiming()
+	tm.viaRouting = true
+	tn := newTestNetTiming(t, 3, tm)
+	defer tn.close()
+	var id int64
+	write := func(dest string) bool {
+		id++
+		rb, ok := tn.call("c1", id, dest, fmt.Sprintf(`{"type":"write","msg_id":%d,"key":1,"value":%d}`, id, id%5), 500*time.Millisecond)
+		return ok && rb.Type == "write_ok"
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !write("n0") {
+		require.True(t, time.Now().Before(deadline), "no write succeeded")
+	}
+	tn.mu.Lock()
+	tn.links[[2]string{"n1", "n0"}] = true
+	tn.links[[2]string{"n2", "n1"}] = true
+	tn.links[[2]string{"n0", "n2"}] = true
+	tn.mu.Unlock()
+	for _, dest := range tn.ids {
+		ok := false
+		for tries := 0; tries < 20 && !ok; tries++ {
+			ok = write(dest)
+		}
+		require.True(t, ok, "a write through %s succeeded in the directed ring", dest)
+	}
+}
