@@ -30,5 +30,6 @@ lat = sorted((c - i) / 1e6 for (i, c, _) in oks)
 p50 = lat[len(lat) // 2] if lat else None
 st = r['stats']
 print(json.dumps({'valid': r['valid?'], 'ok_fraction': r['availability']['ok-fraction'],
+                  'msgs_per_op': r['net']['servers'].get('msgs-per-op'),
                   'count': st['count'], 'ok': st['ok-count'], 'fail': st['fail-count'], 'info': st['info-count'],
                   'write_p50_ms': p50, 'first_write_after_nemesis_ms': gaps}))

@@ -15,4 +15,4 @@ for path in sys.argv[1:]:
     def q(xs, p):
         xs = sorted(xs); return xs[min(len(xs)-1, int(p*len(xs)))] if xs else None
     print(f"{path}: runs={len(rows)} valid={valid} ok-fraction mean={statistics.mean(oks):.3f} min={min(oks):.3f} max={max(oks):.3f} "
-          f"write-p50 median={statistics.median(p50):.1f}ms | first ok write after partition start: p50={q(starts,.5)} p90={q(starts,.9)} max={max(starts) if starts else None} ms; after heal: p50={q(stops,.5)} p90={q(stops,.9)} max={max(stops) if stops else None} ms; infos={sum(r[3]['info'] for r in rows)}")
+          f"msgs-per-op mean={statistics.mean(r[3]['msgs_per_op'] or 0 for r in rows):.2f} write-p50 median={statistics.median(p50):.1f}ms | first ok write after partition start: p50={q(starts,.5)} p90={q(starts,.9)} max={max(starts) if starts else None} ms; after heal: p50={q(stops,.5)} p90={q(stops,.9)} max={max(stops) if stops else None} ms; infos={sum(r[3]['info'] for r in rows)}")

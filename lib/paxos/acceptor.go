@@ -1,0 +1,77 @@
+package paxos
+
+// Storage is a node's durable state: what its acceptor promised and
+// accepted per key, and the highest ballot counter it used as a proposer.
+// The caller keeps it across a restart (a fresh Storage models a lost disk,
+// which Paxos does not tolerate). The core updates it before emitting any
+// message that depends on the update, as a write-ahead disk would.
+type Storage struct {
+	Acceptors map[int64]*AcceptorState
+	// MaxCounter is the highest ballot counter this node has sent, so a
+	// restarted proposer never reuses a ballot or a retry tag.
+	MaxCounter int64
+}
+
+// NewStorage returns an empty Storage.
+func NewStorage() *Storage { return &Storage{Acceptors: map[int64]*AcceptorState{}} }
+
+// AcceptorState is one key's acceptor. Invariant: Accepted <= Promised, and
+// neither ever decreases.
+type AcceptorState struct {
+	Promised Ballot
+	Accepted Ballot
+	From     Ballot // the ballot of the state the accepted one was built on
+	State    State
+}
+
+// acceptor returns the acceptor of key, creating it; nil when KeysMax keys
+// already exist (the message is then dropped, as a lost one would be).
+func (c *Core) acceptor(key int64) *AcceptorState {
+	a := c.store.Acceptors[key]
+	if a == nil {
+		if len(c.store.Acceptors) >= c.cfg.KeysMax {
+			c.log.Warn("paxos: too many keys, dropping", "key", key)
+			return nil
+		}
+		a = &AcceptorState{}
+		c.store.Acceptors[key] = a
+	}
+	return a
+}
+
+// handlePrepare answers a prepare: a promise if b is at least the current
+// promise, else a reject naming the promise.
+func (c *Core) handlePrepare(m Msg) (Msg, bool) {
+	a := c.acceptor(m.Key)
+	if a == nil {
+		return Msg{}, false
+	}
+	if m.Ballot.Less(a.Promised) {
+		return Msg{Type: MsgReject, Key: m.Key, Ballot: m.Ballot, Promised: a.Promised, Of: MsgPrepare}, true
+	}
+	a.Promised = m.Ballot
+	return Msg{Type: MsgPromise, Key: m.Key, Ballot: m.Ballot, Accepted: a.Accepted, State: a.State}, true
+}
+
+// handleAccept accepts m.State at m.Ballot unless a higher ballot was
+// promised, and promises m.Next as well. A duplicate of the accept already
+// taken is acknowledged again (a ballot carries one state only).
+func (c *Core) handleAccept(m Msg) (Msg, bool) {
+	a := c.acceptor(m.Key)
+	if a == nil {
+		return Msg{}, false
+	}
+	ok := Msg{Type: MsgAccepted, Key: m.Key, Ballot: m.Ballot}
+	if m.Ballot == a.Accepted && !m.Ballot.IsZero() {
+		return ok, true
+	}
+	if m.Ballot.Less(a.Promised) || m.Ballot.IsZero() {
+		return Msg{Type: MsgReject, Key: m.Key, Ballot: m.Ballot, Promised: a.Promised, Of: MsgAccept}, true
+	}
+	a.Promised = maxBallot(m.Ballot, m.Next)
+	a.Accepted, a.From, a.State = m.Ballot, m.From, m.State
+	if c.cfg.OnAccept != nil {
+		c.cfg.OnAccept(c.cfg.ID, m.Key, *a)
+	}
+	return ok, true
+}

@@ -1,0 +1,250 @@
+package paxos
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+)
+
+// Envelope is one message a Core emits.
+type Envelope struct {
+	From, To string
+	Msg      Msg
+}
+
+// Config configures a Core. Zero durations take the defaults below.
+type Config struct {
+	ID    string   // this node
+	Nodes []string // every node, this one included; a quorum is a majority
+	// Rand drives backoff jitter (required: a seeded source replays).
+	Rand *rand.Rand
+	// Storage is the durable acceptor state; nil starts a fresh one.
+	Storage *Storage
+	// DisableFastPath turns off the one-round-trip optimisation (every
+	// round prepares), for comparison.
+	DisableFastPath bool
+	// RoundTimeoutTicks: a round without a quorum after this many ticks
+	// fails and is retried at a higher ballot. Longer waits out slow
+	// networks, shorter recovers sooner from loss. Default 20.
+	RoundTimeoutTicks int64
+	// Thrifty sends each prepare and accept to just enough peers for a
+	// quorum (those that answered last time first), and to the others only
+	// after WidenTicks without a quorum or on a reject: fewer messages, at
+	// the cost of a WidenTicks delay when a chosen peer is slow or cut off.
+	Thrifty bool
+	// WidenTicks: see Thrifty. Default 4.
+	WidenTicks int64
+	// RetransmitTicks, if positive, repeats a round's request to silent
+	// peers this often within the round: it pays off on lossy networks and
+	// only costs messages where loss is rare (a partition is not cured by
+	// repeating). Default 0, off.
+	RetransmitTicks int64
+	// BackoffBaseTicks and BackoffMaxTicks bound the random wait after a
+	// failed round: uniform in [1, min(max, base<<failures)]. A larger cap
+	// breaks duels among more proposers, at a latency cost. Defaults 4, 32.
+	BackoffBaseTicks, BackoffMaxTicks int64
+	// YieldTicks: a proposer about to prepare waits while its own acceptor
+	// heard from another proposer less than this many ticks ago, so as not
+	// to break a round in flight; about one round trip. Zero: 4. Set it
+	// negative to never yield.
+	YieldTicks int64
+	// YieldMaxTicks caps the yielding: an operation older than this goes
+	// ahead regardless, so a busy neighbour cannot starve it. Default 40.
+	YieldMaxTicks int64
+	// Forward hands a batch on a key to the peer whose round this node's
+	// acceptor served less than HolderTicks ago (see forward.go): far fewer
+	// duelling rounds under contention. If no answer comes within
+	// FwdWaitTicks the node runs the batch itself (exactly once still).
+	Forward bool
+	// HolderTicks and FwdWaitTicks: see Forward. Defaults 40, 40.
+	HolderTicks, FwdWaitTicks int64
+	// BatchMax bounds the operations one round carries. Default 256.
+	BatchMax int
+	// QueueMax bounds the operations waiting per key; more are refused with
+	// CodeUnavailable (definite). Default 4096.
+	QueueMax int
+	// UnavailableTicks: an operation that waited this long without being
+	// part of any accept is answered CodeUnavailable (definite). Keep it
+	// below the clients' timeout (lin-kv: 1 s). Default 160.
+	UnavailableTicks int64
+	// OpTimeoutTicks: an operation whose accept went out but is not
+	// answered after this many ticks is dropped (Expired, no answer: its
+	// fate is unknown); clients have given up by then. Default 400.
+	OpTimeoutTicks int64
+	// AttemptsMax bounds the accept attempts of one batch. Default 64.
+	AttemptsMax int
+	// KeysMax bounds the keys a node tracks. Default 1 << 20.
+	KeysMax int
+	// OnAccept, if set, sees every acceptance by this node's acceptor
+	// (tests check invariants with it).
+	OnAccept func(node string, key int64, a AcceptorState)
+	// Logger gets debug noise and warnings; nil discards.
+	Logger *slog.Logger
+}
+
+func (c Config) withDefaults() (Config, error) {
+	if c.ID == "" || !slices.Contains(c.Nodes, c.ID) {
+		return c, fmt.Errorf("paxos: ID %q must be one of Nodes %v", c.ID, c.Nodes)
+	}
+	if c.Rand == nil {
+		return c, errors.New("paxos: Config.Rand is required")
+	}
+	for _, f := range []struct {
+		v   *int64
+		def int64
+	}{
+		{v: &c.RoundTimeoutTicks, def: 20},
+		{v: &c.BackoffBaseTicks, def: 4},
+		{v: &c.BackoffMaxTicks, def: 32},
+		{v: &c.OpTimeoutTicks, def: 400},
+		{v: &c.UnavailableTicks, def: 160},
+		{v: &c.WidenTicks, def: 4},
+		{v: &c.HolderTicks, def: 40},
+		{v: &c.FwdWaitTicks, def: 40},
+		{v: &c.YieldMaxTicks, def: 40},
+	} {
+		if *f.v < 0 {
+			return c, fmt.Errorf("paxos: negative tick bound %d", *f.v)
+		}
+		if *f.v == 0 {
+			*f.v = f.def
+		}
+	}
+	for _, f := range []struct {
+		v   *int
+		def int
+	}{
+		{v: &c.BatchMax, def: 256},
+		{v: &c.QueueMax, def: 4096},
+		{v: &c.AttemptsMax, def: 64},
+		{v: &c.KeysMax, def: 1 << 20},
+	} {
+		if *f.v < 0 {
+			return c, fmt.Errorf("paxos: negative bound %d", *f.v)
+		}
+		if *f.v == 0 {
+			*f.v = f.def
+		}
+	}
+	switch {
+	case c.YieldTicks == 0:
+		c.YieldTicks = 4
+	case c.YieldTicks < 0:
+		c.YieldTicks = 0
+	}
+	if c.RetransmitTicks < 0 {
+		return c, fmt.Errorf("paxos: negative RetransmitTicks %d", c.RetransmitTicks)
+	}
+	if c.Storage == nil {
+		c.Storage = NewStorage()
+	}
+	if c.Storage.Acceptors == nil {
+		c.Storage.Acceptors = map[int64]*AcceptorState{}
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return c, nil
+}
+
+// Core is one node: an acceptor and a proposer for every key.
+type Core struct {
+	cfg    Config
+	log    *slog.Logger
+	store  *Storage
+	peers  []string // sorted, without self
+	quorum int
+	now    int64 // ticks
+	props  map[int64]*proposer
+	// foreign is the tick at which this node's acceptor last promised or
+	// accepted another proposer's ballot, per key: a sign that a round
+	// is under way there, which a new prepare would only break.
+	foreign map[int64]int64
+	keys    []int64 // sorted keys of props
+	out     []Envelope
+}
+
+// New validates cfg and builds a core.
+func New(cfg Config) (*Core, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	var peers []string
+	for _, n := range cfg.Nodes {
+		if n != cfg.ID && !slices.Contains(peers, n) {
+			peers = append(peers, n)
+		}
+	}
+	slices.Sort(peers)
+	return &Core{
+		cfg:     cfg,
+		log:     cfg.Logger,
+		store:   cfg.Storage,
+		peers:   peers,
+		quorum:  (len(peers)+1)/2 + 1,
+		props:   map[int64]*proposer{},
+		foreign: map[int64]int64{},
+	}, nil
+}
+
+// Storage returns the durable state, to hand to the core that replaces
+// this one after a restart.
+func (c *Core) Storage() *Storage { return c.store }
+
+// Drain returns, and forgets, the messages produced since the last call.
+func (c *Core) Drain() []Envelope {
+	o := c.out
+	c.out = nil
+	return o
+}
+
+func (c *Core) send(to string, m Msg) {
+	c.out = append(c.out, Envelope{From: c.cfg.ID, To: to, Msg: m})
+}
+
+// Step handles one message: from a peer (protocol) or a client (Request).
+func (c *Core) Step(from string, m Msg) {
+	switch m.Type {
+	case MsgPrepare:
+		if r, ok := c.handlePrepare(m); ok {
+			c.noteForeign(m, r)
+			c.send(from, r)
+		}
+	case MsgAccept:
+		if r, ok := c.handleAccept(m); ok {
+			c.noteForeign(m, r)
+			c.send(from, r)
+		}
+	case MsgPromise, MsgAccepted, MsgReject:
+		if p := c.props[m.Key]; p != nil {
+			c.stepProposer(p, from, m)
+		}
+	case MsgRequest:
+		c.propose(from, m.Key, m.Op)
+	case MsgForward:
+		c.handleForward(from, m)
+	case MsgForwardReply:
+		c.handleForwardReply(m)
+	default:
+		c.log.Debug("paxos: dropping unexpected message", "from", from, "msg", m.String())
+	}
+}
+
+// noteForeign records that another proposer's round made progress here.
+func (c *Core) noteForeign(m, r Msg) {
+	if r.Type != MsgReject && m.Ballot.Node != c.cfg.ID {
+		c.foreign[m.Key] = c.now
+	}
+}
+
+// Tick advances time by one tick: round timeouts, backoff ends, expiry.
+func (c *Core) Tick() {
+	c.now++
+	for _, k := range c.keys {
+		c.tickProposer(c.props[k])
+	}
+}

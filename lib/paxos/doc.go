@@ -1,0 +1,56 @@
+// Package paxos is a sans-I/O CASPaxos core: every key is an independent
+// register decided by single-decree Paxos rounds, and any node may propose,
+// so there is no leader to elect and no failover gap.
+//
+// # Protocol
+//
+// A proposer serves client operations (read, write, cas) on a key by running
+// a round at a ballot (counter, node id): prepare, collect promises from a
+// quorum, adopt the highest accepted state among them, apply the queued
+// operations to it (the change function), and accept the result at the same
+// ballot. Reads are rounds too (they write back the state they saw), so
+// every answer is linearizable. All operations queued on a key while a round
+// is in flight go into the next round together (a batch), in arrival order.
+//
+// One round trip: an accept carries the proposer's next ballot (counter+1),
+// which acceptors promise as they accept. A quorum of acceptances is then
+// also a quorum of promises for the next ballot, with the proposer's own
+// state as the highest accepted one, so its next round on the key skips
+// prepare: 2 × (nodes − 1) messages per round. A competing proposer's
+// prepare breaks that lease; the owner notices (its accept is rejected, or
+// its own acceptor already promised higher) and falls back to two round
+// trips.
+//
+// Exact retries: each state records, per proposer, the tag (a ballot
+// counter of that proposer) of its latest batch applied in the history, and
+// that batch's outcomes (State.Applied, State.Results). When a round fails
+// after its accept went out, the batch may or may not be in the chosen
+// history; the retry's prepare tells which (Applied[self] >= the batch's
+// first tag means it is, and Results[self] says what it returned), so a
+// batch is applied exactly once and its answers are exact. Tags and ballots
+// a node uses only grow, across restarts too (Storage.MaxCounter), which
+// keeps tags unambiguous.
+//
+// Definite errors: 20 and 22 are outcomes computed in the chosen history;
+// 11 (CodeUnavailable) answers operations that never went into an accept
+// (no quorum within UnavailableTicks, or a full queue). An operation whose
+// accept went out and that is still unresolved after OpTimeoutTicks gets no
+// answer (MsgExpired to the caller): its fate is unknown.
+//
+// Contention: a failed round waits a random number of ticks, bounded and
+// growing with consecutive failures; a proposer about to prepare first
+// yields briefly if its own acceptor just served another proposer's round;
+// and, with Config.Forward, it hands its batch to that proposer instead,
+// which applies it under the forwarder's name and tag, so the forwarder can
+// still run it itself, exactly once, if no answer comes (see forward.go).
+// Config.Thrifty sends each request to a bare quorum first.
+//
+// # Shape
+//
+// Step takes every input (peer messages and client requests, see Msg), Tick
+// counts time, Drain returns the messages produced. No goroutines, clock or
+// I/O; randomness comes from Config.Rand; keys are processed in sorted order,
+// so a seeded simulation replays exactly. Acceptor state lives in Storage,
+// which the caller keeps across a restart to model a durable disk: it is
+// updated before any message that depends on it is emitted.
+package paxos

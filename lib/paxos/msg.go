@@ -1,0 +1,70 @@
+package paxos
+
+import "fmt"
+
+// Message types. Prepare, Promise, Accept, Accepted and Reject travel
+// between nodes; Request comes from a client; Reply and Expired go back to
+// it (Expired: the proposer gave up, the outcome is unknown, send nothing).
+const (
+	MsgPrepare  = "prepare"
+	MsgPromise  = "promise"
+	MsgAccept   = "accept"
+	MsgAccepted = "accepted"
+	MsgReject   = "reject"
+	MsgRequest  = "request"
+	MsgReply    = "reply"
+	MsgExpired  = "expired"
+	// MsgForward carries a batch of client operations (Ops, with the
+	// forwarder's Tag) to a busier proposer, and MsgForwardReply their
+	// Results back (Config.Forward).
+	MsgForward      = "forward"
+	MsgForwardReply = "forward_reply"
+)
+
+// Msg is every input and output of a Core. Which fields are set depends on
+// Type; the JSON form is what nodes exchange.
+type Msg struct {
+	Type string `json:"type"`
+	Key  int64  `json:"key"`
+	// Ballot is the round's ballot (prepare, accept) or the ballot answered
+	// (promise, accepted, reject).
+	Ballot Ballot `json:"ballot,omitzero"`
+	// Next is the ballot an accept asks to be promised too (one round trip).
+	Next Ballot `json:"next,omitzero"`
+	// From is the ballot at which an accept's base state was accepted.
+	From Ballot `json:"from,omitzero"`
+	// Accepted is a promise's highest accepted ballot (State its state).
+	Accepted Ballot `json:"accepted,omitzero"`
+	// Promised is a reject's reason: the acceptor's promise.
+	Promised Ballot `json:"promised,omitzero"`
+	// Of says which request a reject answers (MsgPrepare or MsgAccept): a
+	// round's prepare and accept share its ballot.
+	Of    string `json:"of,omitempty"`
+	State State  `json:"state,omitzero"`
+	Op    Op     `json:"op,omitzero"` // request, reply, expired
+	// Forwarding: the forwarder's batch tag, its operations, their outcomes.
+	Tag     int64    `json:"tag,omitempty"`
+	Ops     []Op     `json:"ops,omitempty"`
+	Results []Result `json:"results,omitempty"`
+}
+
+// String is a compact one-line form for traces.
+func (m Msg) String() string {
+	switch m.Type {
+	case MsgPrepare:
+		return fmt.Sprintf("prepare k=%d b=%v", m.Key, m.Ballot)
+	case MsgPromise:
+		return fmt.Sprintf("promise k=%d b=%v acc=%v st=%v", m.Key, m.Ballot, m.Accepted, m.State)
+	case MsgAccept:
+		return fmt.Sprintf("accept k=%d b=%v next=%v from=%v st=%v", m.Key, m.Ballot, m.Next, m.From, m.State)
+	case MsgAccepted:
+		return fmt.Sprintf("accepted k=%d b=%v", m.Key, m.Ballot)
+	case MsgReject:
+		return fmt.Sprintf("reject %s k=%d b=%v promised=%v", m.Of, m.Key, m.Ballot, m.Promised)
+	case MsgForward:
+		return fmt.Sprintf("forward k=%d tag=%d ops=%v", m.Key, m.Tag, m.Ops)
+	case MsgForwardReply:
+		return fmt.Sprintf("forward_reply k=%d tag=%d results=%v", m.Key, m.Tag, m.Results)
+	}
+	return fmt.Sprintf("%s k=%d op=%+v", m.Type, m.Key, m.Op)
+}

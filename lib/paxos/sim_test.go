@@ -1,0 +1,525 @@
+package paxos
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+
+	"maelkit/lib/sim"
+)
+
+// simCore adapts a Core to the simulator.
+type simCore struct {
+	*Core
+	debug func(string, ...any)
+}
+
+func (s simCore) Step(from string, m Msg) {
+	if s.debug != nil {
+		s.debug("%s<-%s %v", s.cfg.ID, from, m)
+	}
+	s.Core.Step(from, m)
+}
+
+func (s simCore) Drain() []sim.Envelope[Msg] {
+	var out []sim.Envelope[Msg]
+	for _, e := range s.Core.Drain() {
+		out = append(out, sim.Envelope[Msg]{From: e.From, To: e.To, Msg: e.Msg})
+	}
+	return out
+}
+
+// cloneMsg deep-copies a message so no two nodes share a State's map.
+func cloneMsg(m any) any {
+	msg := m.(Msg)
+	msg.State.Applied = maps.Clone(msg.State.Applied)
+	msg.State.Results = maps.Clone(msg.State.Results)
+	for k, v := range msg.State.Results {
+		msg.State.Results[k] = slices.Clone(v)
+	}
+	msg.Ops = slices.Clone(msg.Ops)
+	msg.Results = slices.Clone(msg.Results)
+	return msg
+}
+
+// checker asserts the Paxos invariants after every simulator step:
+//   - an acceptor's promise and accepted ballot never decrease, and
+//     accepted <= promised (a promised acceptor never accepts lower);
+//   - one ballot carries one state;
+//   - a chosen state never changes: of two chosen ballots on a key, the
+//     higher one's state is built (through From links) on the lower one's.
+type checker struct {
+	quorum int
+	fail   func(format string, args ...any)
+	last   map[string]map[int64]AcceptorState
+	byBal  map[int64]map[Ballot]AcceptorState
+	votes  map[int64]map[Ballot]map[string]bool
+	chosen map[int64][]Ballot
+}
+
+func newChecker(n int, fail func(string, ...any)) *checker {
+	return &checker{
+		quorum: n/2 + 1, fail: fail,
+		last:   map[string]map[int64]AcceptorState{},
+		byBal:  map[int64]map[Ballot]AcceptorState{},
+		votes:  map[int64]map[Ballot]map[string]bool{},
+		chosen: map[int64][]Ballot{},
+	}
+}
+
+func sameState(a, b State) bool {
+	return a.Exists == b.Exists && a.Value == b.Value && maps.Equal(a.Applied, b.Applied) &&
+		maps.EqualFunc(a.Results, b.Results, slices.Equal[[]Result])
+}
+
+// onAccept records an acceptance as it happens.
+func (k *checker) onAccept(node string, key int64, a AcceptorState) {
+	if prev, ok := k.last[node][key]; ok && a.Accepted.Less(prev.Promised) {
+		k.fail("%s accepted %v on key %d below its promise %v", node, a.Accepted, key, prev.Promised)
+	}
+	if k.byBal[key] == nil {
+		k.byBal[key] = map[Ballot]AcceptorState{}
+		k.votes[key] = map[Ballot]map[string]bool{}
+	}
+	if prev, ok := k.byBal[key][a.Accepted]; ok {
+		if !sameState(prev.State, a.State) || prev.From != a.From {
+			k.fail("key %d ballot %v carries two states: %v from %v and %v from %v", key, a.Accepted, prev.State, prev.From, a.State, a.From)
+		}
+	}
+	k.byBal[key][a.Accepted] = a
+	if k.votes[key][a.Accepted] == nil {
+		k.votes[key][a.Accepted] = map[string]bool{}
+	}
+	v := k.votes[key][a.Accepted]
+	v[node] = true
+	if len(v) == k.quorum {
+		for _, c := range k.chosen[key] {
+			lo, hi := c, a.Accepted
+			if hi.Less(lo) {
+				lo, hi = hi, lo
+			}
+			if !k.descends(key, hi, lo) {
+				k.fail("key %d: chosen %v (%v) does not descend from chosen %v (%v)", key, hi, k.byBal[key][hi].State, lo, k.byBal[key][lo].State)
+			}
+		}
+		k.chosen[key] = append(k.chosen[key], a.Accepted)
+	}
+}
+
+// descends reports whether the state at hi is built on the state at lo.
+func (k *checker) descends(key int64, hi, lo Ballot) bool {
+	for range 1 << 20 {
+		if hi == lo {
+			return true
+		}
+		if hi.Less(lo) {
+			return false
+		}
+		a, ok := k.byBal[key][hi]
+		if !ok {
+			return false
+		}
+		if !a.From.Less(hi) {
+			k.fail("key %d: ballot %v built on %v, not lower", key, hi, a.From)
+			return false
+		}
+		hi = a.From
+	}
+	return false
+}
+
+// scan checks every acceptor's monotonicity against the last step.
+func (k *checker) scan(stores map[string]*Storage) {
+	for _, id := range slices.Sorted(maps.Keys(stores)) {
+		st := stores[id]
+		if k.last[id] == nil {
+			k.last[id] = map[int64]AcceptorState{}
+		}
+		for key, a := range st.Acceptors {
+			if a.Promised.Less(a.Accepted) {
+				k.fail("%s key %d: accepted %v above promised %v", id, key, a.Accepted, a.Promised)
+			}
+			if prev, ok := k.last[id][key]; ok {
+				if a.Promised.Less(prev.Promised) || a.Accepted.Less(prev.Accepted) {
+					k.fail("%s key %d went back: %+v after %+v", id, key, *a, prev)
+				}
+			}
+			k.last[id][key] = *a
+		}
+	}
+}
+
+// regInput and regOutput are porcupine's view of one operation.
+type regInput struct {
+	Key           int64
+	F             string
+	Value         int64
+	From, To      int64
+	Indeterminate bool
+}
+
+type regOutput struct {
+	Code  int64
+	Value int64
+}
+
+type regState struct {
+	Exists bool
+	Value  int64
+}
+
+// registerModel is a compare-and-set register per key, with definite error
+// codes checked too (a 22 must see a different value, a 20 no value).
+func registerModel() porcupine.Model {
+	return porcupine.Model{
+		Partition: func(h []porcupine.Operation) [][]porcupine.Operation {
+			by := map[int64][]porcupine.Operation{}
+			for _, op := range h {
+				k := op.Input.(regInput).Key
+				by[k] = append(by[k], op)
+			}
+			var out [][]porcupine.Operation
+			for _, k := range slices.Sorted(maps.Keys(by)) {
+				out = append(out, by[k])
+			}
+			return out
+		},
+		Init: func() any { return regState{} },
+		Step: func(s, in, out any) (bool, any) {
+			st, i, o := s.(regState), in.(regInput), out.(regOutput)
+			switch i.F {
+			case OpRead:
+				if o.Code == CodeKeyDoesNotExist {
+					return !st.Exists, st
+				}
+				return st.Exists && st.Value == o.Value, st
+			case OpWrite:
+				return true, regState{Exists: true, Value: i.Value}
+			case OpCas:
+				match := st.Exists && st.Value == i.From
+				if i.Indeterminate {
+					if match {
+						return true, regState{Exists: true, Value: i.To}
+					}
+					return true, st
+				}
+				switch o.Code {
+				case CodeOK:
+					return match, regState{Exists: true, Value: i.To}
+				case CodeKeyDoesNotExist:
+					return !st.Exists, st
+				case CodePreconditionFailed:
+					return st.Exists && st.Value != i.From, st
+				}
+			}
+			return false, st
+		},
+		DescribeOperation: func(in, out any) string {
+			return fmt.Sprintf("%+v -> %+v", in, out)
+		},
+	}
+}
+
+// scenario shapes one simulated run.
+type scenario struct {
+	nodes      int
+	clients    int
+	keys       int64
+	durationMs int64
+	loss, dup  float64
+	latMaxMs   int64
+	faults     bool // partitions and crash-restarts during the run
+	fastOff    bool
+	thrifty    bool
+	forward    bool
+	// clientNodes, if set, are the only nodes clients talk to.
+	clientNodes []string
+	// schedule, if set, applies faults itself (called before every event).
+	schedule func(s *sim.Sim[Msg], now int64)
+	debug    func(string, ...any) // logs every delivery and client event
+}
+
+// client is one simulated client: at most one operation outstanding.
+type client struct {
+	id      string
+	busy    bool
+	op      Op
+	key     int64
+	node    string
+	call    int64
+	sentMs  int64
+	nextMs  int64
+	history []porcupine.Operation
+	done    int
+}
+
+// runResult is what a run yields for assertions.
+type runResult struct {
+	ops, ok, unknown int
+	open             int            // unknown because the run ended first
+	unavailable      int            // definite CodeUnavailable answers
+	troubleAt        map[string]int // unknown (run end excluded) or unavailable outcomes, by the node asked
+	latMaxMs         int64
+	sent             int64
+	hash             uint64
+	tailDone         []int // per client, operations finished in the liveness phase
+	history          []porcupine.Operation
+}
+
+const (
+	simTickMs          = 5
+	clientTimeoutMs    = 1000
+	livenessMs         = 5000
+	faultEveryMeanMs   = 400
+	thinkMaxMs         = 20
+	eventBoundPerRunMs = 20000 // events per virtual ms, a runaway guard
+)
+
+// runScenario runs one seeded simulation and checks the invariants on
+// every step; fail reports (with the seed) through t.
+func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
+	t.Helper()
+	if os.Getenv("PAXOS_TRACE") != "" && sc.debug == nil {
+		sc.debug = t.Logf // replaying a seed: log every delivery
+	}
+	sc0 := sc
+	ids := make([]string, sc.nodes)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("n%d", i)
+	}
+	failed := false
+	var s *sim.Sim[Msg]
+	fail := func(format string, args ...any) {
+		if failed {
+			return
+		}
+		failed = true
+		trace := ""
+		if s != nil {
+			trace = strings.Join(s.Trace(), "\n")
+		}
+		t.Errorf("seed %d: %s\nlast events:\n%s", seed, fmt.Sprintf(format, args...), trace)
+	}
+	chk := newChecker(sc.nodes, fail)
+	stores := map[string]*Storage{}
+	boots := map[string]uint64{}
+	// On lossy networks retransmit after about a mean round trip, and
+	// give a round several retransmissions before calling it failed.
+	retransmit, roundTimeout := int64(0), int64(0)
+	if sc.loss > 0 {
+		retransmit = sc.latMaxMs/simTickMs + 1
+		roundTimeout = max(20, 5*retransmit)
+	}
+	build := func(id string) sim.Core[Msg] {
+		if stores[id] == nil {
+			stores[id] = NewStorage()
+		}
+		boots[id]++
+		c, err := New(Config{
+			ID: id, Nodes: ids, Storage: stores[id],
+			Rand:              rand.New(rand.NewPCG(seed, uint64(len(id))*1000+uint64(id[len(id)-1])+boots[id]<<20)),
+			DisableFastPath:   sc.fastOff,
+			Thrifty:           sc.thrifty,
+			Forward:           sc.forward,
+			RetransmitTicks:   retransmit,
+			RoundTimeoutTicks: roundTimeout,
+			OnAccept:          chk.onAccept,
+		})
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		sc := simCore{Core: c}
+		if debug := sc0.debug; debug != nil {
+			sc.debug = func(f string, a ...any) { debug("t=%d "+f, append([]any{s.Now()}, a...)...) }
+		}
+		return sc
+	}
+	s = sim.New(sim.Config{
+		Seed: seed, Nodes: ids, TickMs: simTickMs,
+		LatencyMinMs: 1, LatencyMaxMs: sc.latMaxMs,
+		Loss: sc.loss, Duplicate: sc.dup, Clone: cloneMsg,
+	}, build)
+	r := rand.New(rand.NewPCG(seed, 77))
+	clients := make([]*client, sc.clients)
+	byID := map[string]*client{}
+	for i := range clients {
+		clients[i] = &client{id: fmt.Sprintf("c%d", i+1)}
+		byID[clients[i].id] = clients[i]
+	}
+	var clock int64 // a strictly increasing event counter: porcupine's time
+	res := runResult{troubleAt: map[string]int{}}
+	nextOpID := int64(0)
+	down := map[string]bool{}
+	nextFault := int64(r.IntN(faultEveryMeanMs * 2))
+	end := sc.durationMs
+	liveFrom := int64(math.MaxInt64)
+
+	finish := func(c *client, out regOutput, unknown bool) {
+		clock++
+		in := regInput{Key: c.key, F: c.op.F, Value: c.op.Value, From: c.op.From, To: c.op.To}
+		ret := clock
+		res.ops++
+		if unknown {
+			res.unknown++
+			if s.Now() < end+livenessMs {
+				res.troubleAt[c.node]++
+			}
+			in.Indeterminate = true
+			ret = math.MaxInt64
+			if c.op.F == OpRead {
+				c.busy = false
+				return // an unknown read constrains nothing
+			}
+		} else if out.Code == CodeUnavailable {
+			// Definitely not done: nothing to check.
+			res.unavailable++
+			res.troubleAt[c.node]++
+			c.busy = false
+			c.nextMs = s.Now() + int64(r.IntN(thinkMaxMs))
+			return
+		} else {
+			res.ok++
+			res.latMaxMs = max(res.latMaxMs, s.Now()-c.sentMs)
+			if s.Now() >= liveFrom {
+				c.done++
+			}
+		}
+		if sc.debug != nil {
+			sc.debug("t=%d clock=%d %s done %+v -> %+v unknown=%v", s.Now(), clock, c.id, c.op, out, unknown)
+		}
+		c.history = append(c.history, porcupine.Operation{ClientId: 0, Input: in, Call: c.call, Output: out, Return: ret})
+		c.busy = false
+		c.nextMs = s.Now() + int64(r.IntN(thinkMaxMs))
+	}
+
+	for steps := int64(0); s.Now() < end+livenessMs && !failed; steps++ {
+		if steps > (end+livenessMs)*eventBoundPerRunMs {
+			t.Fatalf("seed %d: runaway simulation", seed)
+		}
+		now := s.Now()
+		if now >= end && liveFrom == math.MaxInt64 {
+			// Liveness phase: heal everything, restart the dead, and demand
+			// that every client makes progress.
+			liveFrom = now
+			s.Heal()
+			for _, id := range slices.Sorted(maps.Keys(down)) {
+				s.Restart(id, build(id))
+				delete(down, id)
+			}
+		}
+		if sc.schedule != nil && now < end {
+			sc.schedule(s, now)
+		}
+		if sc.faults && now >= nextFault && now < end {
+			nextFault = now + int64(r.IntN(faultEveryMeanMs*2))
+			switch r.IntN(5) {
+			case 0:
+				s.Heal()
+			case 1:
+				s.Isolate(ids[r.IntN(len(ids))])
+			case 2:
+				perm := r.Perm(len(ids))
+				cut := 1 + r.IntN(len(ids)-1)
+				var a, b []string
+				for i, p := range perm {
+					if i < cut {
+						a = append(a, ids[p])
+					} else {
+						b = append(b, ids[p])
+					}
+				}
+				s.Partition(a, b)
+			case 3:
+				// Crash a node, keeping a majority up.
+				if len(down) < (sc.nodes-1)/2 {
+					id := ids[r.IntN(len(ids))]
+					if !down[id] {
+						s.Crash(id)
+						down[id] = true
+					}
+				}
+			case 4:
+				for _, id := range slices.Sorted(maps.Keys(down)) {
+					s.Restart(id, build(id))
+					delete(down, id)
+				}
+			}
+		}
+		for _, c := range clients {
+			if c.busy && now-c.sentMs > clientTimeoutMs {
+				finish(c, regOutput{}, true)
+			}
+			if !c.busy && now >= c.nextMs && (now < end || now >= liveFrom) {
+				nextOpID++
+				c.key = int64(r.IntN(int(sc.keys)))
+				c.op = Op{ID: nextOpID}
+				switch r.IntN(3) {
+				case 0:
+					c.op.F = OpRead
+				case 1:
+					c.op.F, c.op.Value = OpWrite, int64(r.IntN(5))
+				default:
+					c.op.F, c.op.From, c.op.To = OpCas, int64(r.IntN(5)), int64(r.IntN(5))
+				}
+				if len(sc.clientNodes) > 0 {
+					c.node = sc.clientNodes[r.IntN(len(sc.clientNodes))]
+				} else {
+					c.node = ids[r.IntN(len(ids))]
+				}
+				c.busy, c.sentMs = true, now
+				clock++
+				c.call = clock
+				if sc.debug != nil {
+					sc.debug("t=%d clock=%d %s invoke %+v key %d at %s", now, clock, c.id, c.op, c.key, c.node)
+				}
+				s.Inject(c.id, c.node, Msg{Type: MsgRequest, Key: c.key, Op: c.op})
+			}
+		}
+		s.Step()
+		chk.scan(stores)
+		for _, e := range s.Outputs() {
+			c := byID[e.To]
+			if c == nil || !c.busy || e.Msg.Op.ID != c.op.ID {
+				continue // a late answer to an abandoned operation
+			}
+			switch e.Msg.Type {
+			case MsgReply:
+				finish(c, regOutput{Code: e.Msg.Op.Code, Value: e.Msg.Op.Value}, false)
+			case MsgExpired:
+				finish(c, regOutput{}, true)
+			}
+		}
+	}
+	for _, c := range clients {
+		if c.busy {
+			finish(c, regOutput{}, true) // still open: it may yet take effect
+			res.open++
+		}
+	}
+	for i, c := range clients {
+		for j := range c.history {
+			c.history[j].ClientId = i
+		}
+		res.history = append(res.history, c.history...)
+		res.tailDone = append(res.tailDone, c.done)
+	}
+	res.sent = s.Sent
+	res.hash = s.TraceHash()
+	if !failed {
+		out, info := porcupine.CheckOperationsVerbose(registerModel(), res.history, 30*time.Second)
+		if out != porcupine.Ok {
+			path := fmt.Sprintf("%s/paxos-seed-%d.html", t.TempDir(), seed)
+			_ = porcupine.VisualizePath(registerModel(), info, path)
+			t.Errorf("seed %d: history not linearizable (%v), see %s", seed, out, path)
+		}
+	}
+	return res
+}

@@ -1,0 +1,140 @@
+package paxos
+
+import (
+	"os"
+	"strconv"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"maelkit/lib/sim"
+)
+
+// seeds returns the seeds to run: PAXOS_SEED=n replays one seed (with
+// PAXOS_TRACE=1 to log every delivery), PAXOS_SEEDS=k runs k times as many
+// as usual (a soak).
+func seeds(t *testing.T, n uint64) []uint64 {
+	if v := os.Getenv("PAXOS_SEED"); v != "" {
+		s, err := strconv.ParseUint(v, 10, 64)
+		require.NoError(t, err)
+		return []uint64{s}
+	}
+	if v := os.Getenv("PAXOS_SEEDS"); v != "" {
+		k, err := strconv.ParseUint(v, 10, 64)
+		require.NoError(t, err)
+		n *= max(k, 1)
+	}
+	out := make([]uint64, n)
+	for i := range out {
+		out[i] = uint64(i + 1)
+	}
+	return out
+}
+
+// TestSimulation runs seeded simulations under loss, reordering,
+// duplication, partitions and crash-restarts, checking the Paxos
+// invariants after every event, linearizability of every client history,
+// and, after a final heal, that every client makes progress.
+func TestSimulation(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		sc    scenario
+		seeds uint64
+	}{
+		{name: "3 nodes faults", seeds: 4, sc: scenario{nodes: 3, clients: 6, keys: 2, durationMs: 4000, loss: 0.05, dup: 0.05, latMaxMs: 20, faults: true}},
+		{name: "5 nodes faults", seeds: 3, sc: scenario{nodes: 5, clients: 10, keys: 2, durationMs: 4000, loss: 0.05, dup: 0.05, latMaxMs: 30, faults: true}},
+		{name: "5 nodes heavy loss", seeds: 3, sc: scenario{nodes: 5, clients: 6, keys: 1, durationMs: 4000, loss: 0.3, dup: 0.2, latMaxMs: 40, faults: true}},
+		{name: "3 nodes thrifty faults", seeds: 3, sc: scenario{nodes: 3, clients: 6, keys: 2, durationMs: 4000, loss: 0.05, dup: 0.05, latMaxMs: 20, faults: true, thrifty: true}},
+		{name: "5 nodes thrifty faults", seeds: 3, sc: scenario{nodes: 5, clients: 10, keys: 2, durationMs: 4000, loss: 0.05, dup: 0.05, latMaxMs: 30, faults: true, thrifty: true}},
+		{name: "3 nodes forward faults", seeds: 3, sc: scenario{nodes: 3, clients: 6, keys: 2, durationMs: 4000, loss: 0.05, dup: 0.05, latMaxMs: 20, faults: true, forward: true}},
+		{name: "5 nodes forward faults", seeds: 3, sc: scenario{nodes: 5, clients: 10, keys: 2, durationMs: 4000, loss: 0.05, dup: 0.1, latMaxMs: 30, faults: true, forward: true}},
+		{name: "3 nodes no fast path", seeds: 3, sc: scenario{nodes: 3, clients: 6, keys: 2, durationMs: 4000, loss: 0.05, dup: 0.05, latMaxMs: 20, faults: true, fastOff: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			for _, seed := range seeds(t, tc.seeds) {
+				res := runScenario(t, seed, tc.sc)
+				if t.Failed() {
+					return
+				}
+				for i, d := range res.tailDone {
+					require.Positive(t, d, "seed %d: client %d made no progress after the heal", seed, i)
+				}
+				t.Logf("seed %d: ops %d ok %d unknown %d msgs %d", seed, res.ops, res.ok, res.unknown, res.sent)
+			}
+		})
+	}
+}
+
+// TestNoLivelock: every node proposes on the same key all the time, with
+// reordering but no faults; backoff must keep everyone making progress.
+func TestNoLivelock(t *testing.T) {
+	t.Parallel()
+	for _, forward := range []bool{false, true} {
+		for _, seed := range seeds(t, 1) {
+			res := runScenario(t, seed, scenario{nodes: 5, clients: 5, keys: 1, durationMs: 3000, latMaxMs: 15, forward: forward})
+			if t.Failed() {
+				return
+			}
+			t.Logf("forward=%v seed %d: ops %d, unknown %d, max latency %d ms, msgs/op %.2f", forward, seed, res.ops, res.unknown, res.latMaxMs, float64(res.sent)/float64(res.ops))
+			require.Equal(t, res.open, res.unknown, "seed %d: without faults every operation must be answered", seed)
+			require.Zero(t, res.unavailable, "seed %d", seed)
+			for i, d := range res.tailDone {
+				require.Greater(t, d, 20, "seed %d: client %d starved", seed, i)
+			}
+		}
+	}
+}
+
+// TestMajoritySideStaysAvailable: a partition cuts {n0, n1} off every
+// other half second while clients talk to every node. Every operation
+// asked of a majority-side node succeeds: there is no leader to lose and
+// no pause at the partition's start. With forwarding, a batch just handed
+// to a proposer that the cut puts on the minority side is run by its
+// forwarder after FwdWaitTicks.
+func TestMajoritySideStaysAvailable(t *testing.T) {
+	t.Parallel()
+	ids := []string{"n0", "n1", "n2", "n3", "n4"}
+	for _, forward := range []bool{false, true} {
+		for _, seed := range seeds(t, 1) {
+			schedule := func(s *sim.Sim[Msg], now int64) {
+				if now%1000 == 500 {
+					s.Partition([]string{"n0", "n1"}, []string{"n2", "n3", "n4"})
+				}
+				if now%1000 == 0 {
+					s.Heal()
+				}
+			}
+			res := runScenario(t, seed, scenario{nodes: 5, clients: 6, keys: 2, durationMs: 2500, latMaxMs: 10,
+				forward: forward, schedule: schedule})
+			if t.Failed() {
+				return
+			}
+			t.Logf("forward=%v seed %d: ops %d, unknown %d (open %d), unavailable %d, trouble by node %v, max latency %d ms",
+				forward, seed, res.ops, res.unknown, res.open, res.unavailable, res.troubleAt, res.latMaxMs)
+			for _, id := range ids[2:] {
+				require.Zero(t, res.troubleAt[id], "seed %d: an operation at majority-side %s failed", seed, id)
+			}
+		}
+	}
+}
+
+// TestSameSeedSameTrace: a simulation is a function of its seed.
+func TestSameSeedSameTrace(t *testing.T) {
+	t.Parallel()
+	sc := scenario{nodes: 3, clients: 4, keys: 2, durationMs: 2000, loss: 0.1, dup: 0.1, latMaxMs: 20, faults: true}
+	a := runScenario(t, 7, sc)
+	b := runScenario(t, 7, sc)
+	c := runScenario(t, 8, sc)
+	require.Equal(t, a.hash, b.hash)
+	require.NotEqual(t, a.hash, c.hash)
+}
+
+// BenchmarkSimulation measures a whole simulated run: 3 nodes, faults.
+func BenchmarkSimulation(b *testing.B) {
+	t := &testing.T{}
+	sc := scenario{nodes: 3, clients: 6, keys: 2, durationMs: 2000, loss: 0.05, dup: 0.05, latMaxMs: 20, faults: true, forward: true}
+	for i := 0; b.Loop(); i++ {
+		runScenario(t, uint64(i+1), sc)
+	}
+}

@@ -1,0 +1,56 @@
+// Command paxos-register serves Maelstrom's lin-kv workload with one
+// CASPaxos register per key (lib/paxos): every node proposes for the
+// clients that reach it, so there is no leader, no election and no
+// failover gap; a node on the majority side keeps answering through a
+// partition.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"maelkit/lib/node"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "paxos-register:", err)
+		os.Exit(1)
+	}
+}
+
+// run is the whole node over the given arguments and streams (stdin,
+// stdout, stderr).
+func run(args []string, in io.Reader, out, logs io.Writer) error {
+	opt, err := parseOptions(args, logs)
+	if err != nil {
+		return err
+	}
+	n, err := node.New(node.Config{In: in, Out: out, Logger: node.NewLogger(logs, os.Getenv(node.LogEnv))})
+	if err != nil {
+		return err
+	}
+	newServer(n, opt)
+	return n.Run()
+}
+
+// parseOptions reads the optional flags (eddy and Maelstrom pass their
+// positional arguments to the binary).
+func parseOptions(args []string, logs io.Writer) (options, error) {
+	opt := defaultOptions()
+	fs := flag.NewFlagSet("paxos-register", flag.ContinueOnError)
+	fs.SetOutput(logs)
+	fs.DurationVar(&opt.tick, "tick", opt.tick, "the core's tick period")
+	fs.BoolVar(&opt.thrifty, "thrifty", opt.thrifty, "send each round to a bare quorum first")
+	fs.BoolVar(&opt.fastPath, "fast-path", opt.fastPath, "piggyback the next prepare on each accept")
+	fs.BoolVar(&opt.forward, "forward", opt.forward, "hand operations to the proposer busy on their key")
+	if err := fs.Parse(args); err != nil {
+		return opt, err
+	}
+	if opt.tick <= 0 {
+		return opt, fmt.Errorf("-tick must be positive, got %v", opt.tick)
+	}
+	return opt, nil
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// session runs the node over the given input lines and returns its output
+// lines.
+func session(t *testing.T, lines ...string) []string {
+	t.Helper()
+	var out, logs bytes.Buffer
+	require.NoError(t, run(nil, strings.NewReader(strings.Join(lines, "\n")+"\n"), &out, &logs))
+	return strings.Split(strings.TrimSpace(out.String()), "\n")
+}
+
+// TestSingleNodeSemantics: with one node every round completes at once,
+// so the replies come in order and show lin-kv's semantics exactly.
+func TestSingleNodeSemantics(t *testing.T) {
+	got := session(t,
+		`{"src":"c0","dest":"n0","body":{"type":"init","msg_id":1,"node_id":"n0","node_ids":["n0"]}}`,
+		`{"src":"c1","dest":"n0","body":{"type":"read","msg_id":2,"key":0}}`,
+		`{"src":"c1","dest":"n0","body":{"type":"cas","msg_id":3,"key":0,"from":1,"to":2}}`,
+		`{"src":"c1","dest":"n0","body":{"type":"write","msg_id":4,"key":0,"value":9007199254740993}}`,
+		`{"src":"c1","dest":"n0","body":{"type":"read","msg_id":5,"key":0}}`,
+		`{"src":"c1","dest":"n0","body":{"type":"cas","msg_id":6,"key":0,"from":2,"to":4}}`,
+		`{"src":"c1","dest":"n0","body":{"type":"cas","msg_id":7,"key":0,"from":9007199254740993,"to":4}}`,
+		`{"src":"c2","dest":"n0","body":{"type":"read","msg_id":8,"key":0}}`,
+		`{"src":"c2","dest":"n0","body":{"type":"read","msg_id":9,"key":1.5}}`,
+	)
+	require.Equal(t, []string{
+		`{"src":"n0","dest":"c0","body":{"type":"init_ok","in_reply_to":1}}`,
+		`{"src":"n0","dest":"c1","body":{"type":"error","code":20,"text":"key does not exist","in_reply_to":2}}`,
+		`{"src":"n0","dest":"c1","body":{"type":"error","code":20,"text":"key does not exist","in_reply_to":3}}`,
+		`{"src":"n0","dest":"c1","body":{"type":"write_ok","in_reply_to":4}}`,
+		`{"src":"n0","dest":"c1","body":{"type":"read_ok","value":9007199254740993,"in_reply_to":5}}`,
+		`{"src":"n0","dest":"c1","body":{"type":"error","code":22,"text":"current value does not match from","in_reply_to":6}}`,
+		`{"src":"n0","dest":"c1","body":{"type":"cas_ok","in_reply_to":7}}`,
+		`{"src":"n0","dest":"c2","body":{"type":"read_ok","value":4,"in_reply_to":8}}`,
+	}, got[:8])
+	require.Contains(t, got[8], `"code":12`, "a non-integer key is malformed")
+}
+
+// TestClusterSendsPrepares: in a cluster a request becomes a prepare to
+// every peer, sent without msg_id (peers answer with their own messages),
+// and peer messages are served without replies.
+func TestClusterSendsPrepares(t *testing.T) {
+	got := session(t,
+		`{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n0","n1","n2"]}}`,
+		`{"src":"c1","dest":"n1","body":{"type":"write","msg_id":2,"key":3,"value":1}}`,
+		`{"src":"n0","dest":"n1","body":{"type":"prepare","key":5,"ballot":{"c":7,"n":"n0"}}}`,
+	)
+	require.Len(t, got, 4)
+	for i, dest := range []string{"n0", "n2"} {
+		var m struct {
+			Dest string `json:"dest"`
+			Body struct {
+				Type   string `json:"type"`
+				Key    int64  `json:"key"`
+				MsgID  *int64 `json:"msg_id"`
+				Ballot struct {
+					C int64  `json:"c"`
+					N string `json:"n"`
+				} `json:"ballot"`
+			} `json:"body"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(got[1+i]), &m))
+		require.Equal(t, dest, m.Dest)
+		require.Equal(t, "prepare", m.Body.Type)
+		require.Equal(t, int64(3), m.Body.Key)
+		require.Nil(t, m.Body.MsgID)
+		require.Equal(t, "n1", m.Body.Ballot.N)
+	}
+	require.Equal(t, `{"src":"n1","dest":"n0","body":{"type":"promise","key":5,"ballot":{"c":7,"n":"n0"}}}`, got[3])
+}
+
+func TestOptions(t *testing.T) {
+	var logs bytes.Buffer
+	opt, err := parseOptions([]string{"-thrifty", "-fast-path=false", "-forward=false", "-tick", "2ms"}, &logs)
+	require.NoError(t, err)
+	require.Equal(t, options{tick: 2 * time.Millisecond, thrifty: true, fastPath: false, forward: false}, opt)
+	for _, bad := range [][]string{{"-tick", "0s"}, {"-bogus"}, {"-tick", "soon"}} {
+		_, err := parseOptions(bad, &logs)
+		require.Error(t, err, "%v", bad)
+	}
+}

@@ -1,0 +1,161 @@
+package main
+
+import (
+	"time"
+
+	maelstrom "github.com/jepsen-io/maelstrom/demo/go"
+
+	"maelkit/lib/node"
+	"maelkit/lib/paxos"
+)
+
+// options are the node's tunables.
+type options struct {
+	// tick is the core's unit of time: its round timeout (20 ticks),
+	// backoff and yield are counted in ticks. 5 ms keeps a round timeout
+	// (100 ms) well above a round trip at Maelstrom's usual latencies and
+	// well below lin-kv's 1 s client timeout.
+	tick     time.Duration
+	thrifty  bool
+	fastPath bool
+	forward  bool
+}
+
+func defaultOptions() options {
+	return options{tick: 5 * time.Millisecond, thrifty: false, fastPath: true, forward: true}
+}
+
+// Client request bodies. Keys and values are integers.
+type readReq struct {
+	Key int64 `json:"key"`
+}
+
+type writeReq struct {
+	Key   int64 `json:"key"`
+	Value int64 `json:"value"`
+}
+
+type casReq struct {
+	Key  int64 `json:"key"`
+	From int64 `json:"from"`
+	To   int64 `json:"to"`
+}
+
+// Reply bodies: exactly the fields lin-kv's schema allows.
+type readOK struct {
+	Type  string `json:"type"`
+	Value int64  `json:"value"`
+}
+
+type okBody struct {
+	Type string `json:"type"`
+}
+
+// server adapts the sans-I/O core to the runtime: requests and peer
+// messages go into Step, a timer drives Tick, and after each the core's
+// output is sent (to peers) or turned into client replies.
+type server struct {
+	n       *node.Node
+	core    *paxos.Core
+	pending map[int64]*node.Request // core op id -> the request to answer
+	nextOp  int64
+}
+
+func newServer(n *node.Node, opt options) *server {
+	s := &server{n: n, pending: map[int64]*node.Request{}}
+	n.OnInit(func() error {
+		c, err := paxos.New(paxos.Config{
+			ID: n.ID(), Nodes: n.NodeIDs(), Rand: n.Rand(), Logger: n.Logger(),
+			Thrifty: opt.thrifty, DisableFastPath: !opt.fastPath, Forward: opt.forward,
+		})
+		if err != nil {
+			return err
+		}
+		s.core = c
+		n.Every(opt.tick, func() {
+			s.core.Tick()
+			s.flush()
+		})
+		return nil
+	})
+	node.Handle(n, "read", func(req *node.Request, b readReq) error {
+		s.submit(req, b.Key, paxos.Op{F: paxos.OpRead})
+		return nil
+	})
+	node.Handle(n, "write", func(req *node.Request, b writeReq) error {
+		s.submit(req, b.Key, paxos.Op{F: paxos.OpWrite, Value: b.Value})
+		return nil
+	})
+	node.Handle(n, "cas", func(req *node.Request, b casReq) error {
+		s.submit(req, b.Key, paxos.Op{F: paxos.OpCas, From: b.From, To: b.To})
+		return nil
+	})
+	for _, typ := range []string{paxos.MsgPrepare, paxos.MsgPromise, paxos.MsgAccept, paxos.MsgAccepted, paxos.MsgReject, paxos.MsgForward, paxos.MsgForwardReply} {
+		node.Handle(n, typ, func(req *node.Request, m paxos.Msg) error {
+			s.core.Step(req.Src, m)
+			s.flush()
+			return nil
+		})
+	}
+	return s
+}
+
+// submit hands a client operation to the core.
+func (s *server) submit(req *node.Request, key int64, op paxos.Op) {
+	s.nextOp++
+	op.ID = s.nextOp
+	s.pending[op.ID] = req
+	s.core.Step(req.Src, paxos.Msg{Type: paxos.MsgRequest, Key: key, Op: op})
+	s.flush()
+}
+
+// flush sends what the core produced.
+func (s *server) flush() {
+	for _, e := range s.core.Drain() {
+		switch e.Msg.Type {
+		case paxos.MsgReply:
+			s.answer(e.Msg.Op)
+		case paxos.MsgExpired:
+			// The outcome is unknown: say nothing, the client times out
+			// and records it as indeterminate.
+			delete(s.pending, e.Msg.Op.ID)
+		default:
+			if err := s.n.Send(e.To, e.Msg); err != nil {
+				s.n.Logger().Warn("send failed", "to", e.To, "err", err)
+			}
+		}
+	}
+}
+
+// answer replies to the request behind op.
+func (s *server) answer(op paxos.Op) {
+	req := s.pending[op.ID]
+	if req == nil {
+		return
+	}
+	delete(s.pending, op.ID)
+	var body any
+	switch {
+	case op.Code != paxos.CodeOK:
+		body = maelstrom.NewRPCError(int(op.Code), errorText(op.Code))
+	case op.F == paxos.OpRead:
+		body = readOK{Type: "read_ok", Value: op.Value}
+	default:
+		body = okBody{Type: op.F + "_ok"}
+	}
+	if err := req.Reply(body); err != nil {
+		s.n.Logger().Warn("reply failed", "req", req.String(), "err", err)
+	}
+}
+
+func errorText(code int64) string {
+	switch code {
+	case paxos.CodeKeyDoesNotExist:
+		return "key does not exist"
+	case paxos.CodePreconditionFailed:
+		return "current value does not match from"
+	case paxos.CodeUnavailable:
+		return "too many operations queued for this key"
+	}
+	return "error"
+}
