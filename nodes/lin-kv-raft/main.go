@@ -1,6 +1,7 @@
 // Command lin-kv-raft serves Maelstrom's lin-kv workload from a key-value
-// store replicated with Raft (lib/raft → lib/rsm → lib/kv): linearizable
-// writes and cas through the log, linearizable reads through ReadIndex.
+// store replicated with Raft (lib/raft → lib/rsm → lib/kv, on the node
+// adapter lib/raftnode): linearizable writes and cas through the log,
+// linearizable reads through ReadIndex.
 package main
 
 import (
@@ -8,7 +9,9 @@ import (
 	"io"
 	"os"
 
+	"maelkit/lib/kv"
 	"maelkit/lib/node"
+	"maelkit/lib/raftnode"
 )
 
 func main() {
@@ -20,14 +23,22 @@ func main() {
 
 // run is the whole node over the given streams (stdin, stdout, stderr).
 func run(in io.Reader, out, logs io.Writer) error {
-	return runTiming(in, out, logs, defaultTiming())
+	return runTiming(in, out, logs, raftnode.DefaultTiming())
 }
 
-func runTiming(in io.Reader, out, logs io.Writer, tm timing) error {
+func runTiming(in io.Reader, out, logs io.Writer, tm raftnode.Timing) error {
 	n, err := node.New(node.Config{In: in, Out: out, Logger: node.NewLogger(logs, os.Getenv(node.LogEnv))})
 	if err != nil {
 		return err
 	}
-	newServer(n, tm)
+	store := kv.NewStore()
+	if _, err := raftnode.Register(n, raftnode.Config{
+		Types:   []string{"read", "write", "cas"},
+		Machine: store,
+		Codec:   kvCodec{store: store},
+		Timing:  tm,
+	}); err != nil {
+		return err
+	}
 	return n.Run()
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -14,6 +13,8 @@ import (
 
 	"github.com/anishathalye/porcupine"
 	"github.com/stretchr/testify/require"
+
+	"maelkit/lib/raftnode"
 )
 
 // envelope is a Maelstrom message on the wire.
@@ -44,9 +45,11 @@ type testNet struct {
 	wg      sync.WaitGroup
 }
 
-func newTestNet(t *testing.T, n int) *testNet { return newTestNetTiming(t, n, defaultTiming()) }
+func newTestNet(t *testing.T, n int) *testNet {
+	return newTestNetTiming(t, n, raftnode.DefaultTiming())
+}
 
-func newTestNetTiming(t *testing.T, n int, tm timing) *testNet {
+func newTestNetTiming(t *testing.T, n int, tm raftnode.Timing) *testNet {
 	tn := &testNet{t: t, cut: map[string]bool{}, links: map[[2]string]bool{}, inputs: map[string]chan []byte{}, waiters: map[string]map[int64]chan replyBody{}}
 	for i := range n {
 		tn.ids = append(tn.ids, "n"+strconv.Itoa(i))
@@ -361,32 +364,13 @@ func TestRelayAroundBrokenLink(t *testing.T) {
 	require.Equal(t, 3, ok, "writes through n2 keep succeeding with the n0-n2 link cut")
 }
 
-func TestObserveRTT(t *testing.T) {
-	tests := []struct {
-		rtts []time.Duration
-		want time.Duration
-	}{
-		{rtts: []time.Duration{time.Millisecond}, want: 10 * time.Millisecond},                           // floor
-		{rtts: []time.Duration{200 * time.Millisecond}, want: 200 * time.Millisecond},                    // 100 + 100 (first sample: var = rtt/2)
-		{rtts: []time.Duration{10 * time.Second}, want: time.Second},                                     // cap
-		{rtts: slices.Repeat([]time.Duration{200 * time.Millisecond}, 50), want: 100 * time.Millisecond}, // variance decays
-	}
-	for _, tt := range tests {
-		s := &server{tm: defaultTiming()}
-		for _, r := range tt.rtts {
-			s.observeRTT(r)
-		}
-		require.InDelta(t, float64(tt.want), float64(s.tick), float64(2*time.Millisecond), "rtts %v", tt.rtts[:1])
-	}
-}
-
 // In Maelstrom's majorities-ring partition on three nodes every link works
 // one way only (n0->n1->n2->n0 here), so no two nodes can talk both ways:
 // raft messages must go around through the third node. Writes keep
 // succeeding.
 func TestDirectedRing(t *testing.T) {
-	tm := defaultTiming()
-	tm.viaRouting = true
+	tm := raftnode.DefaultTiming()
+	tm.ViaRouting = true
 	tn := newTestNetTiming(t, 3, tm)
 	defer tn.close()
 	var id int64

@@ -2,48 +2,74 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"testing"
 
+	maelstrom "github.com/jepsen-io/maelstrom/demo/go"
 	"github.com/stretchr/testify/require"
+
+	"maelkit/lib/rsm"
+	"maelkit/lib/txn"
 )
 
-// session feeds lines to a node run with args and returns its output lines.
-func session(t *testing.T, args []string, lines ...string) []string {
-	t.Helper()
-	var out, logs bytes.Buffer
-	require.NoError(t, run(args, strings.NewReader(strings.Join(lines, "\n")+"\n"), &out, &logs))
-	return strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
-}
-
-// TestPrimary: in the default mode the primary applies transactions
-// itself; another node forwards them (as a "txn" request with its own
-// msg_id) and relays the primary's answer, or the primary's error.
-func TestPrimary(t *testing.T) {
-	init := func(id string) string {
-		return `{"src":"c0","dest":"` + id + `","body":{"type":"init","msg_id":1,"node_id":"` + id + `","node_ids":["n0","n1"]}}`
+// TestCodec: the strict-serializable mode's codec sends read-only
+// transactions to ReadIndex queries and the rest to the log (with client
+// and msg_id for dedup), rejects bad requests definitely, and answers
+// applied commands with their completed txn, skipped ones indefinitely.
+func TestCodec(t *testing.T) {
+	m := txn.NewMachine()
+	c := txnCodec{m: m}
+	cases := []struct {
+		body  string
+		query bool
+		code  int // expected error code, 0 for none
+	}{
+		{body: `{"type":"txn","msg_id":1,"txn":[["r",1,null],["r",2,null]]}`, query: true},
+		{body: `{"type":"txn","msg_id":1,"txn":[]}`, query: true},
+		{body: `{"type":"txn","msg_id":1,"txn":[["r",1,null],["w",1,3]]}`},
+		{body: `{"type":"txn","msg_id":1,"txn":[["append",1,3]]}`},
+		{body: `{"type":"txn","msg_id":1}`, code: maelstrom.MalformedRequest},
+		{body: `{"type":"txn","msg_id":1,"txn":[["cas",1,2,3]]}`, code: maelstrom.MalformedRequest},
+		{body: `{"type":"txn","msg_id":1,"txn":[["w",1.5,2]]}`, code: maelstrom.MalformedRequest},
 	}
-	got := session(t, nil, init("n0"),
-		`{"src":"c1","dest":"n0","body":{"type":"txn","msg_id":2,"txn":[["w",1,3],["r",1,null]]}}`,
-		`{"src":"n1","dest":"n0","body":{"type":"txn","msg_id":7,"txn":[["r",1,null]]}}`)
-	require.Equal(t, []string{
-		`{"src":"n0","dest":"c0","body":{"type":"init_ok","in_reply_to":1}}`,
-		`{"src":"n0","dest":"c1","body":{"type":"txn_ok","txn":[["w",1,3],["r",1,3]],"in_reply_to":2}}`,
-		`{"src":"n0","dest":"n1","body":{"type":"txn_ok","txn":[["r",1,3]],"in_reply_to":7}}`,
-	}, got)
-
-	got = session(t, nil, init("n1"),
-		`{"src":"c1","dest":"n1","body":{"type":"txn","msg_id":2,"txn":[["r",1,null]]}}`,
-		`{"src":"n0","dest":"n1","body":{"type":"txn_ok","txn":[["r",1,3]],"in_reply_to":1}}`,
-		`{"src":"c1","dest":"n1","body":{"type":"txn","msg_id":3,"txn":[["w",1,4]]}}`,
-		`{"src":"n0","dest":"n1","body":{"type":"error","code":11,"in_reply_to":2}}`)
-	require.Equal(t, []string{
-		`{"src":"n1","dest":"c0","body":{"type":"init_ok","in_reply_to":1}}`,
-		`{"src":"n1","dest":"n0","body":{"type":"txn","txn":[["r",1,null]],"msg_id":1}}`,
-		`{"src":"n1","dest":"c1","body":{"type":"txn_ok","txn":[["r",1,3]],"in_reply_to":2}}`,
-		`{"src":"n1","dest":"n0","body":{"type":"txn","txn":[["w",1,4]],"msg_id":2}}`,
-		`{"src":"n1","dest":"c1","body":{"type":"error","code":11,"in_reply_to":3}}`,
-	}, got)
+	for _, tc := range cases {
+		op, err := c.Decode("txn", json.RawMessage(tc.body), "c1", 7)
+		if tc.code != 0 {
+			var rpc *maelstrom.RPCError
+			require.ErrorAs(t, err, &rpc, tc.body)
+			require.Equal(t, tc.code, rpc.Code, tc.body)
+			continue
+		}
+		require.NoError(t, err, tc.body)
+		require.Equal(t, tc.query, op.Query, tc.body)
+		if tc.query {
+			require.IsType(t, txnOK{}, c.Query(op.Data))
+			continue
+		}
+		// Applied once, answered twice alike, routed to (c1, 7).
+		first := m.Apply(1, op.Data)
+		client, id, reply, ok := c.Outcome(rsm.Applied{Index: 1, Data: op.Data, Result: first})
+		require.True(t, ok)
+		require.Equal(t, "c1", client)
+		require.Equal(t, int64(7), id)
+		require.IsType(t, txnOK{}, reply)
+		_, _, again, _ := c.Outcome(rsm.Applied{Index: 2, Data: op.Data, Result: m.Apply(2, op.Data)})
+		require.Equal(t, reply, again)
+		m = txn.NewMachine()
+		c = txnCodec{m: m}
+	}
+	// A stale command (older than its client's last) is indefinite.
+	older, err := txn.EncodeCommand(txn.Command{Client: "c1", ID: 3, Txn: txn.Txn{{F: txn.Write, K: 1, Arg: 1}}})
+	require.NoError(t, err)
+	newer, err := txn.EncodeCommand(txn.Command{Client: "c1", ID: 4, Txn: txn.Txn{{F: txn.Write, K: 1, Arg: 2}}})
+	require.NoError(t, err)
+	m.Apply(1, newer)
+	_, _, reply, ok := c.Outcome(rsm.Applied{Index: 2, Data: older, Result: m.Apply(2, older)})
+	require.True(t, ok)
+	require.Equal(t, maelstrom.Crash, reply.(*maelstrom.RPCError).Code)
+	_, _, _, ok = c.Outcome(rsm.Applied{Index: 3, Data: []byte("x"), Result: "not a txn result"})
+	require.False(t, ok)
 }
 
 // TestSession: one node in read-committed mode answers transactions of

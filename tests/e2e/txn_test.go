@@ -82,27 +82,6 @@ func TestTxnReadCommittedIsNotSerializable(t *testing.T) {
 	}
 }
 
-// TestTxnStrictSerializablePrimary runs the default mode (for now a
-// single primary) on both workloads with partitions: always strict
-// serializable; forwards cut off from the primary fail.
-func TestTxnStrictSerializablePrimary(t *testing.T) {
-	for _, w := range []string{"txn-rw-register", "txn-list-append"} {
-		t.Run(w, func(t *testing.T) {
-			t.Parallel()
-			o := opts(t, w, "txn-rw-register")
-			o.Concurrency = "2n"
-			o.Rate = 100
-			o.TimeLimit = 4 * time.Second
-			o.Nemesis = []string{"partition"}
-			o.NemesisInterval = 500 * time.Millisecond
-			res := run(t, o)
-			t.Logf("seed %d, valid? %v, folder %s", res.Seed, res.Valid, res.Dir)
-			require.Equal(t, true, get(t, res, "workload", "valid?"), "workload (seed %d, %s): %v", res.Seed, res.Dir, get(t, res, "workload"))
-			require.Equal(t, true, res.Valid, "verdict (seed %d, %s)", res.Seed, res.Dir)
-		})
-	}
-}
-
 // TestTxnUnknownMode: an unknown argument (here the 6c page's en-dash
 // typo) makes the binary exit at once, so the run crashes with the usage
 // in the node's log.

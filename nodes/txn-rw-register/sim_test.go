@@ -1,0 +1,418 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"maelkit/lib/raft"
+	"maelkit/lib/raftnode"
+	"maelkit/lib/rsm"
+	"maelkit/lib/sim"
+	"maelkit/lib/txn"
+	"maelkit/tests/eddy/elle"
+	"maelkit/tests/eddy/history"
+)
+
+// The strict-serializable mode on the deterministic simulator: the same
+// RSM, txn.Machine, txnCodec and raftnode.Core as the binary; only the
+// node runtime (transport, relays, real time) is replaced by lib/sim.
+
+const (
+	simTick         = 10   // virtual ms per tick
+	simClientWaitMs = 1000 // a client gives up after this long
+	simClients      = 6
+)
+
+// simNode is one node: a raftnode.Core over a txn.Machine. Reply handles
+// are the history indexes of the invokes they answer.
+type simNode struct {
+	id    string
+	run   *simRun
+	core  *raftnode.Core
+	m     *txn.Machine
+	codec txnCodec
+}
+
+func (n *simNode) Step(_ string, m raft.Message) {
+	if err := n.core.RSM().Step(m); err != nil && !errors.Is(err, raft.ErrProposalDropped) {
+		n.run.t.Logf("step: %v", err)
+	}
+}
+
+func (n *simNode) Tick() { n.core.RSM().Tick() }
+
+// Drain advances the core, records its replies and returns its messages.
+func (n *simNode) Drain() []sim.Envelope[raft.Message] {
+	out, err := n.core.Advance()
+	require.NoError(n.run.t, err, "seed %d", n.run.s.Seed())
+	now := time.UnixMilli(n.run.s.Now())
+	for _, r := range append(out.Replies, n.core.Expire(now, 10*time.Second, 2*time.Second)...) {
+		n.run.complete(r.To.(int), r.Body)
+	}
+	envs := make([]sim.Envelope[raft.Message], 0, len(out.Messages))
+	for _, m := range out.Messages {
+		envs = append(envs, sim.Envelope[raft.Message]{From: m.From, To: m.To, Msg: m})
+	}
+	return envs
+}
+
+// simOpen is a client request the history has not completed.
+type simOpen struct {
+	process int64
+	at      int64 // virtual ms
+	node    string
+	query   bool
+}
+
+// simRun is one simulated run.
+type simRun struct {
+	t        *testing.T
+	s        *sim.Sim[raft.Message]
+	ids      []string
+	nodes    map[string]*simNode
+	durable  map[string]raft.Durable
+	restarts map[string]uint64
+	r        *rand.Rand
+	h        history.History
+	open     map[int]simOpen // by invoke index
+	busy     map[int64]bool  // processes with an open op
+	msgID    map[int64]int64 // next msg_id per process
+	next     map[int64]int64 // next value per key: unique per key
+	write    txn.Fn
+	seed     uint64
+	dups     int
+}
+
+func newSimRun(t *testing.T, seed uint64, nodeCount int, write txn.Fn) *simRun {
+	sr := &simRun{t: t, nodes: map[string]*simNode{}, durable: map[string]raft.Durable{}, restarts: map[string]uint64{},
+		r: rand.New(rand.NewPCG(seed, 77)), open: map[int]simOpen{}, busy: map[int64]bool{},
+		msgID: map[int64]int64{}, next: map[int64]int64{}, write: write, seed: seed}
+	for i := range nodeCount {
+		sr.ids = append(sr.ids, fmt.Sprintf("n%d", i))
+	}
+	cfg := sim.Config{Seed: seed, Nodes: sr.ids, TickMs: simTick, LatencyMinMs: 1, LatencyMaxMs: 15,
+		Loss: 0.02, Duplicate: 0.02, Clone: func(x any) any { return cloneMsg(x.(raft.Message)) }}
+	sr.s = sim.New(cfg, func(id string) sim.Core[raft.Message] { return sr.build(id, nil) })
+	return sr
+}
+
+// cloneMsg deep-copies a raft message, so that no two nodes share memory.
+func cloneMsg(m raft.Message) raft.Message {
+	b, err := json.Marshal(m)
+	if err != nil {
+		panic(err)
+	}
+	var c raft.Message
+	if err := json.Unmarshal(b, &c); err != nil {
+		panic(err)
+	}
+	return c
+}
+
+// build makes a node's core, restoring durable state after a crash.
+func (sr *simRun) build(id string, d *raft.Durable) *simNode {
+	m := txn.NewMachine()
+	sr.restarts[id]++
+	rs, err := rsm.New(rsm.Config{Raft: raft.Config{
+		ID: id, Voters: sr.ids, ElectionTick: 10, HeartbeatTick: 1, PreVote: true, CheckQuorum: true,
+		Rand: rand.New(rand.NewPCG(sr.seed, uint64(id[1])<<8|sr.restarts[id])), Durable: d,
+	}, SnapshotEntries: 16}, m)
+	require.NoError(sr.t, err)
+	core, err := raftnode.NewCore(rs, txnCodec{m: m}, 1000)
+	require.NoError(sr.t, err)
+	n := &simNode{id: id, run: sr, core: core, m: m, codec: txnCodec{m: m}}
+	sr.nodes[id] = n
+	return n
+}
+
+// crash stops a node, keeping what Raft persists.
+func (sr *simRun) crash(id string) {
+	if sr.s.Down(id) {
+		return
+	}
+	sr.durable[id] = sr.nodes[id].core.RSM().Raft().Durable()
+	sr.s.Crash(id)
+}
+
+// restart brings a crashed node back from its durable state, with an
+// empty state machine that the snapshot and the log replay rebuild.
+func (sr *simRun) restart(id string) {
+	if !sr.s.Down(id) {
+		return
+	}
+	d := sr.durable[id]
+	sr.s.Restart(id, sr.build(id, &d))
+}
+
+// randTxn draws 1..4 micro-ops over keys 0..4, values unique per key.
+func (sr *simRun) randTxn() txn.Txn {
+	var t txn.Txn
+	for range 1 + sr.r.IntN(4) {
+		k := sr.r.Int64N(5)
+		if sr.r.IntN(2) == 0 {
+			t = append(t, txn.Mop{F: txn.Read, K: k})
+			continue
+		}
+		sr.next[k]++
+		t = append(t, txn.Mop{F: sr.write, K: k, Arg: sr.next[k]})
+	}
+	return t
+}
+
+// toHistory renders a transaction as the history holds it.
+func toHistory(t txn.Txn, completed bool) []any {
+	out := make([]any, len(t))
+	for i, m := range t {
+		var v any
+		switch {
+		case m.F != txn.Read:
+			v = m.Arg
+		case !completed || m.Result.Kind == txn.Null:
+		case m.Result.Kind == txn.Int:
+			v = m.Result.Int
+		default:
+			l := make([]any, len(m.Result.List))
+			for j, x := range m.Result.List {
+				l[j] = x
+			}
+			v = l
+		}
+		out[i] = []any{history.Keyword(m.F.String()), m.K, v}
+	}
+	return out
+}
+
+func (sr *simRun) add(op history.Op) int {
+	op.Index = int64(len(sr.h))
+	op.Time = sr.s.Now()*1_000_000 + int64(len(sr.h)) // distinct, ordered
+	sr.h = append(sr.h, op)
+	return len(sr.h) - 1
+}
+
+// submit sends a fresh transaction from process p to node id, through the
+// codec as the adapter does; sometimes a second node proposes the same
+// command too (a relay or a retried forward), which must not apply twice.
+func (sr *simRun) submit(p int64, id string) {
+	n := sr.nodes[id]
+	t := sr.randTxn()
+	sr.msgID[p]++
+	client := fmt.Sprintf("c%d", p)
+	body, err := json.Marshal(txnReq{Txn: t})
+	require.NoError(sr.t, err)
+	inv := sr.add(history.Op{Type: history.Invoke, Process: p, F: "txn", Value: toHistory(t, false)})
+	sr.busy[p] = true
+	op, err := n.codec.Decode("txn", body, client, sr.msgID[p])
+	require.NoError(sr.t, err)
+	o := simOpen{process: p, at: sr.s.Now(), node: id, query: op.Query}
+	if n.core.RSM().Raft().Status().Lead == "" {
+		sr.fail(inv, o, "no leader") // the adapter would relay; see TestRelay*
+		return
+	}
+	if err := n.core.Submit(inv, client, sr.msgID[p], op, time.UnixMilli(sr.s.Now())); err != nil {
+		sr.fail(inv, o, err.Error())
+		return
+	}
+	sr.open[inv] = o
+	if !op.Query && sr.r.IntN(5) == 0 {
+		other := sr.ids[sr.r.IntN(len(sr.ids))]
+		if other != id && !sr.s.Down(other) {
+			// No one waits for this copy's answer (handle -1).
+			_ = sr.nodes[other].core.Submit(-1, client, sr.msgID[p], op, time.UnixMilli(sr.s.Now()))
+			sr.dups++
+		}
+	}
+}
+
+// fail completes an invoke with a definite failure.
+func (sr *simRun) fail(inv int, o simOpen, why string) {
+	sr.add(history.Op{Type: history.Fail, Process: o.process, F: "txn", Value: sr.h[inv].Value, Error: why})
+	delete(sr.open, inv)
+	sr.busy[o.process] = false
+}
+
+// complete records a node's answer to the invoke at inv.
+func (sr *simRun) complete(inv int, reply any) {
+	o, ok := sr.open[inv]
+	if !ok {
+		return // the client gave up already
+	}
+	delete(sr.open, inv)
+	sr.busy[o.process] = false
+	ok2, isOK := reply.(txnOK)
+	if !isOK {
+		// 13: indefinite; the process is done with this op but it stays
+		// open in the history.
+		sr.add(history.Op{Type: history.Info, Process: o.process, F: "txn", Value: sr.h[inv].Value})
+		sr.retire(o.process)
+		return
+	}
+	sr.add(history.Op{Type: history.OK, Process: o.process, F: "txn", Value: toHistory(ok2.Txn, true)})
+}
+
+// retire replaces a process after an indefinite outcome, as Jepsen does.
+func (sr *simRun) retire(p int64) {
+	delete(sr.busy, p)
+	sr.busy[p+simClients] = false
+}
+
+// timeouts gives up on requests older than the client's wait: a query
+// failed definitely (it has no effect), a command is indefinite.
+func (sr *simRun) timeouts(all bool) {
+	for _, inv := range slices.Sorted(maps.Keys(sr.open)) {
+		o := sr.open[inv]
+		if !all && sr.s.Now()-o.at < simClientWaitMs {
+			continue
+		}
+		delete(sr.open, inv)
+		if o.query {
+			sr.add(history.Op{Type: history.Fail, Process: o.process, F: "txn", Value: sr.h[inv].Value, Error: "timeout"})
+			sr.busy[o.process] = false
+			continue
+		}
+		sr.add(history.Op{Type: history.Info, Process: o.process, F: "txn", Value: sr.h[inv].Value})
+		sr.retire(o.process)
+	}
+}
+
+// workload runs ops client steps while a nemesis partitions, isolates,
+// crashes and restarts nodes.
+func (sr *simRun) workload(ops int) {
+	for p := range int64(simClients) {
+		sr.busy[p] = false
+	}
+	for i := range ops {
+		if i%60 == 0 {
+			for _, id := range sr.ids {
+				sr.restart(id)
+			}
+			switch sr.r.IntN(5) {
+			case 0:
+				sr.s.Heal()
+			case 1:
+				sr.crash(sr.ids[sr.r.IntN(len(sr.ids))])
+			case 2:
+				sr.s.Isolate(sr.ids[sr.r.IntN(len(sr.ids))])
+			default:
+				perm := sr.r.Perm(len(sr.ids))
+				cut := 1 + sr.r.IntN(len(sr.ids)-1)
+				var a, b []string
+				for j, x := range perm {
+					if j < cut {
+						a = append(a, sr.ids[x])
+					} else {
+						b = append(b, sr.ids[x])
+					}
+				}
+				sr.s.Partition(a, b)
+			}
+		}
+		sr.s.RunFor(1 + sr.r.Int64N(20))
+		sr.timeouts(false)
+		// Idle processes, in a deterministic order.
+		for _, p := range slices.Sorted(maps.Keys(sr.busy)) {
+			if sr.busy[p] || sr.r.IntN(3) != 0 {
+				continue
+			}
+			if id := sr.ids[int(p%simClients)%len(sr.ids)]; !sr.s.Down(id) {
+				sr.submit(p, id)
+			}
+		}
+	}
+}
+
+// settle heals everything, waits for the open requests and for every node
+// to hold the same applied state, within a bound.
+func (sr *simRun) settle() {
+	for _, id := range sr.ids {
+		sr.restart(id)
+	}
+	sr.s.Heal()
+	ok := sr.s.RunUntil(func() bool { return len(sr.open) == 0 }, simClientWaitMs)
+	sr.timeouts(true)
+	_ = ok
+	converged := func() bool {
+		first := sr.nodes[sr.ids[0]]
+		applied := first.core.RSM().Raft().Status().Applied
+		for _, id := range sr.ids {
+			n := sr.nodes[id]
+			if n.core.RSM().Raft().Status().Applied != applied || !n.m.Store().Equal(first.m.Store()) {
+				return false
+			}
+		}
+		return applied > 0 && first.core.RSM().Raft().Status().Commit == applied
+	}
+	require.True(sr.t, sr.s.RunUntil(converged, 30_000), "seed %d: no convergence after the heal; trace:\n%s",
+		sr.seed, strings.Join(sr.s.Trace(), "\n"))
+}
+
+func (sr *simRun) oks() int {
+	n := 0
+	for _, op := range sr.h {
+		if op.Type == history.OK {
+			n++
+		}
+	}
+	return n
+}
+
+// TestSimStrictSerializable: three (and five) nodes under partitions,
+// crash-restarts from durable state (with snapshots), message loss and
+// duplication, and duplicate proposals of the same command: every history
+// is strict serializable by eddy's Elle-style checker, for both
+// workloads, and the replicas converge once healed.
+func TestSimStrictSerializable(t *testing.T) {
+	cases := []struct {
+		kind  elle.Kind
+		write txn.Fn
+	}{
+		{kind: elle.RWRegister, write: txn.Write},
+		{kind: elle.ListAppend, write: txn.Append},
+	}
+	for _, tc := range cases {
+		for seed := uint64(1); seed <= 8; seed++ {
+			t.Run(fmt.Sprintf("%s/%d", tc.kind, seed), func(t *testing.T) {
+				t.Parallel()
+				nodes := 3
+				if seed%4 == 0 {
+					nodes = 5
+				}
+				sr := newSimRun(t, seed, nodes, tc.write)
+				sr.workload(1200)
+				sr.settle()
+				res := elle.Check(sr.h, elle.Options{Kind: tc.kind, Models: []string{"strict-serializable"}})
+				valid, _ := res.Get("valid?")
+				restarts := uint64(0)
+				for _, n := range sr.restarts {
+					restarts += n - 1
+				}
+				t.Logf("seed %d: %d ops, %d ok, %d duplicate proposals, %d crash-restarts, %d ms", seed, len(sr.h)/2, sr.oks(), sr.dups, restarts, sr.s.Now())
+				require.Equal(t, true, valid, "seed %d: %v", seed, res)
+				require.Greater(t, sr.oks(), 50, "seed %d: too few transactions succeeded", seed)
+				require.Positive(t, sr.dups, "seed %d: no duplicate proposals exercised", seed)
+			})
+		}
+	}
+}
+
+// TestSimDeterministic: one seed, one trace.
+func TestSimDeterministic(t *testing.T) {
+	hash := func() (uint64, int) {
+		sr := newSimRun(t, 5, 3, txn.Write)
+		sr.workload(200)
+		sr.settle()
+		return sr.s.TraceHash(), len(sr.h)
+	}
+	h1, n1 := hash()
+	h2, n2 := hash()
+	require.Equal(t, h1, h2)
+	require.Equal(t, n1, n2)
+}
