@@ -30,3 +30,19 @@ run "pn-counter, partitions, total availability" -w pn-counter --bin bin/pn-coun
 	--time-limit 5 --rate 100 --availability total --nemesis partition --nemesis-interval 1 --recovery 3
 run "pn-counter, 25 nodes, latency 100, partitions" -w pn-counter --bin bin/pn-counter --node-count 25 \
 	--latency 100 --time-limit 5 --rate 100 --availability total --nemesis partition --nemesis-interval 1 --recovery 3
+run "broadcast, 1 node" -w broadcast --bin bin/broadcast --node-count 1 --time-limit 3 --recovery 1
+run "broadcast, 5 nodes, exponential, partitions" -w broadcast --bin bin/broadcast --node-count 5 --time-limit 5 \
+	--rate 50 --latency 20 --latency-dist exponential --nemesis partition --nemesis-interval 1 --recovery 5
+run "broadcast, 25 nodes, tree4, latency 100" -w broadcast --bin bin/broadcast --node-count 25 --time-limit 5 \
+	--rate 100 --latency 100 --topology tree4 --recovery 2
+run "g-set, 5 nodes, partitions" -w g-set --bin bin/g-set --node-count 5 --time-limit 5 --rate 50 \
+	--nemesis partition --nemesis-interval 1 --recovery 5
+run "lin-kv-raft, 3 nodes, partitions" -w lin-kv --bin bin/lin-kv-raft --node-count 3 --concurrency 2n \
+	--time-limit 5 --rate 30 --nemesis partition --nemesis-interval 1
+run "paxos-register, 3 nodes, partitions" -w lin-kv --bin bin/paxos-register --node-count 3 --concurrency 2n \
+	--time-limit 5 --rate 30 --nemesis partition --nemesis-interval 1
+run "txn-rw-register, strict-serializable, partitions" -w txn-rw-register --bin bin/txn-rw-register --node-count 3 \
+	--concurrency 2n --time-limit 5 --rate 100 --nemesis partition --nemesis-interval 1
+run "txn-rw-register read-committed (6c), partitions" -w txn-rw-register --bin bin/txn-rw-register --node-count 2 \
+	--concurrency 2n --time-limit 5 --rate 1000 --consistency-models read-committed --availability total \
+	--nemesis partition --nemesis-interval 1 read-committed

@@ -13,8 +13,9 @@
 # Usage: scripts/measure/broadcast.sh [fly|seeds|sweep|matrix|all]...
 # Each run prints: name, seed, valid?, msgs-per-op, median, max (ms), lost,
 # and the longest silence of the network journal in the main phase
-# ("gap", ms): a gap of hundreds of ms means the host stalled (CPU
-# starvation), which inflates latencies regardless of the node.
+# ("gap", ms; meaningful for the 20 s runs without faults): a gap of
+# hundreds of ms means the host stalled (CPU starvation), which inflates
+# latencies regardless of the node.
 set -euo pipefail
 cd "${ROOT:-$(dirname "$0")/../..}"
 [ -x bin/eddy ] && [ -x bin/broadcast ] && [ -x bin/g-set ] || scripts/build.sh >/dev/null
@@ -110,7 +111,7 @@ matrix() {
 	local out
 	out=$(printf '%s\n' "${jobs[@]}" | xargs -P "$PAR" -I{} bash -c "$(declare -f run); store='$store' NICE='$NICE' run {}")
 	echo "$out" | sort
-	echo "$out" | awk -F'\t' '{split($1, k, "-"); c=k[1]"-"k[2]; n[c]++; v[c]+=($3=="true")} END{for (c in n) printf "%s: %d/%d valid\n", c, v[c], n[c]}' | sort
+	echo "$out" | awk -F'\t' '{n[$1]++; v[$1]+=($3=="true")} END{for (c in n) printf "%s: %d/%d valid\n", c, v[c], n[c]}' | sort -V
 	echo "$out" | awk -F'\t' '{n++; v+=($3=="true")} END{printf "total: %d/%d valid\n", v, n}'
 }
 
