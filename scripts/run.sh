@@ -27,7 +27,7 @@ g-set)           bin=g-set;           flags=(--node-count 3 --time-limit 20 --ra
 g-counter)       bin=g-counter;       flags=(--node-count 3 --rate 100 --time-limit 20 --nemesis partition) ;;
 pn-counter)      bin=pn-counter;      flags=(--node-count 3 --rate 100 --time-limit 20 --nemesis partition) ;;
 lin-kv)          bin=lin-kv-raft;     flags=(--node-count 3 --concurrency 4n --rate 30 --time-limit 60 --nemesis partition) ;;
-txn-rw-register) bin=txn-rw-register; flags=(--node-count 2 --concurrency 2n --time-limit 20 --rate 1000 --consistency-models read-committed --availability total --nemesis partition) ;;
+txn-rw-register) bin=txn-rw-register; flags=(--node-count 2 --concurrency 2n --time-limit 20 --rate 1000 --consistency-models read-committed --availability total --nemesis partition read-committed) ;;
 *) usage ;;
 esac
 
