@@ -3,6 +3,7 @@ package node
 import (
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 )
 
@@ -29,4 +30,11 @@ func ParseLevel(s string) slog.Level {
 // ParseLevel(level) gives.
 func NewLogger(w io.Writer, level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: ParseLevel(level)}))
+}
+
+// Stdio is the Config every node binary starts from: messages on in and out,
+// logs on logs at the level the MAELKIT_LOG environment variable asks for.
+// Binaries pass os.Stdin, os.Stdout and os.Stderr; their tests pass pipes.
+func Stdio(in io.Reader, out, logs io.Writer) Config {
+	return Config{In: in, Out: out, Logger: NewLogger(logs, os.Getenv(LogEnv))}
 }

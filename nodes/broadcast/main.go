@@ -41,7 +41,7 @@ func run(args []string, in io.Reader, out, logs io.Writer) error {
 	if err != nil {
 		return err
 	}
-	n, err := node.New(node.Config{In: in, Out: out, Logger: node.NewLogger(logs, os.Getenv(node.LogEnv))})
+	n, err := node.New(node.Stdio(in, out, logs))
 	if err != nil {
 		return err
 	}

@@ -24,7 +24,7 @@ func main() {
 
 // run is the whole node over the given streams (stdin, stdout, stderr).
 func run(in io.Reader, out, logs io.Writer) error {
-	n, err := node.New(node.Config{In: in, Out: out, Logger: node.NewLogger(logs, os.Getenv(node.LogEnv))})
+	n, err := node.New(node.Stdio(in, out, logs))
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,7 @@ func run(in io.Reader, out, logs io.Writer) error {
 }
 
 func runTiming(in io.Reader, out, logs io.Writer, tm raftnode.Timing) error {
-	n, err := node.New(node.Config{In: in, Out: out, Logger: node.NewLogger(logs, os.Getenv(node.LogEnv))})
+	n, err := node.New(node.Stdio(in, out, logs))
 	if err != nil {
 		return err
 	}
