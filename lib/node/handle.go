@@ -255,3 +255,27 @@ func (n *Node) replyInit(req *Request, err error) {
 		n.log.Error("cannot answer init", "err", rerr)
 	}
 }
+
+// ReplyTo answers, on behalf of another node, a request this node never
+// received: dest's message with msg_id inReplyTo reached a peer, which
+// forwarded it here. Maelstrom clients match a reply by in_reply_to alone,
+// whoever sends it, so the node that completes a request can answer it
+// directly and save the hop back through the peer. body is as for Send.
+func (n *Node) ReplyTo(dest string, inReplyTo int64, body any) error {
+	switch {
+	case n.stopped:
+		return ErrStopped
+	case n.id == "":
+		return ErrNotInitialized
+	case dest == "":
+		return errors.New("node: ReplyTo with an empty dest")
+	case inReplyTo <= 0:
+		return fmt.Errorf("node: ReplyTo with in_reply_to %d: it must be a positive msg_id", inReplyTo)
+	}
+	obj, err := n.enc.object(body)
+	if err != nil {
+		return err
+	}
+	n.send(n.id, dest, obj, 0, inReplyTo)
+	return nil
+}

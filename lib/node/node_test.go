@@ -532,3 +532,27 @@ func TestLogging(t *testing.T) {
 		require.NotContains(t, out.String(), "level=")
 	}
 }
+
+// ReplyTo answers a client's request forwarded by a peer: the line carries
+// this node as src, the client as dest and the client's msg_id as
+// in_reply_to; a non-positive msg_id is refused.
+func TestReplyTo(t *testing.T) {
+	input := initLine + `{"src":"n2","dest":"n1","body":{"type":"fwd","client":"c7","id":41}}` + "\n"
+	var out strings.Builder
+	n, err := New(Config{In: strings.NewReader(input), Out: &out})
+	require.NoError(t, err)
+	require.ErrorIs(t, n.ReplyTo("c7", 1, initOK{Type: "x"}), ErrNotInitialized)
+	type fwd struct {
+		Client string `json:"client"`
+		ID     int64  `json:"id"`
+	}
+	Handle(n, "fwd", func(req *Request, b fwd) error {
+		require.Error(t, n.ReplyTo(b.Client, 0, initOK{Type: "write_ok"}))
+		require.Error(t, n.ReplyTo("", b.ID, initOK{Type: "write_ok"}))
+		return n.ReplyTo(b.Client, b.ID, initOK{Type: "write_ok"})
+	})
+	require.NoError(t, n.Run())
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	require.Len(t, lines, 2)
+	require.JSONEq(t, `{"src":"n1","dest":"c7","body":{"type":"write_ok","in_reply_to":41}}`, lines[1])
+}

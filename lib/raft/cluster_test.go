@@ -158,6 +158,8 @@ type clusterOpts struct {
 	// lease turns LeaseRead on (with checkQuorum); runs then never crash
 	// nodes, since the lease assumes no restart within it.
 	lease bool
+	// reorder is Config.ReorderTicks.
+	reorder int
 }
 
 func newCluster(t *testing.T, o clusterOpts) *cluster {
@@ -174,7 +176,7 @@ func newCluster(t *testing.T, o clusterOpts) *cluster {
 		return Config{
 			ID: id, Voters: voters, ElectionTick: 10, HeartbeatTick: 1,
 			PreVote: o.preVote, CheckQuorum: o.checkQuorum || o.lease, LeaseRead: o.lease,
-			MaxInflight: 4, MaxEntriesPerMsg: 8,
+			MaxInflight: 4, MaxEntriesPerMsg: 8, ReorderTicks: o.reorder,
 			Rand: rand.New(rand.NewPCG(o.seed, uint64(len(id))*7919+uint64(id[len(id)-1]))),
 		}
 	}

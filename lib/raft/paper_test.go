@@ -534,3 +534,59 @@ func TestLeaseRead(t *testing.T) {
 	_, err := New(Config{ID: "a", Voters: []string{"a"}, LeaseRead: true, Rand: a.cfg.Rand})
 	require.Error(t, err, "LeaseRead needs CheckQuorum")
 }
+
+// Beyond the paper (Config.ReorderTicks): an append that arrives ahead of
+// the one it follows is held, not rejected, and applied once the gap fills;
+// the leader never sees a rejection and stays in replicate state.
+func TestReorderedAppendIsHeld(t *testing.T) {
+	r := newTestRaft(t, "a", []string{"a", "b", "c"}, func(c *Config) { c.ReorderTicks = 3 })
+	r.log.append(Entry{Term: 1, Index: 1})
+	r.becomeFollower(1, "b")
+	first := Message{Type: MsgApp, From: "b", To: "a", Term: 1, Index: 1, LogTerm: 1, Entries: []Entry{{Term: 1, Index: 2}}}
+	second := Message{Type: MsgApp, From: "b", To: "a", Term: 1, Index: 2, LogTerm: 1, Entries: []Entry{{Term: 1, Index: 3}}, Commit: 2}
+	require.NoError(t, r.Step(second))
+	require.Empty(t, msgsOf(r, MsgAppResp), "held, not rejected")
+	r.Tick()
+	require.NoError(t, r.Step(first))
+	resp := msgsOf(r, MsgAppResp)
+	require.Len(t, resp, 2)
+	for _, m := range resp {
+		require.False(t, m.Reject)
+	}
+	require.Equal(t, []int64{2, 3}, []int64{resp[0].Index, resp[1].Index})
+	require.Equal(t, int64(3), r.log.lastIndex())
+	require.Equal(t, int64(2), r.log.committed)
+	require.Empty(t, r.early)
+	r.msgs = nil
+	for range 5 {
+		r.Tick()
+	}
+	require.Empty(t, msgsOf(r, MsgAppResp), "nothing left to reject")
+}
+
+// A gap that stays open for ReorderTicks (the append that fills it was
+// lost) is rejected with the follower's log end as the hint, and a term
+// change drops what was held.
+func TestLostAppendRejectedAfterReorderTicks(t *testing.T) {
+	r := newTestRaft(t, "a", []string{"a", "b", "c"}, func(c *Config) { c.ReorderTicks = 3 })
+	r.log.append(Entry{Term: 1, Index: 1})
+	r.becomeFollower(1, "b")
+	require.NoError(t, r.Step(Message{Type: MsgApp, From: "b", To: "a", Term: 1, Index: 4, LogTerm: 1, Entries: []Entry{{Term: 1, Index: 5}}}))
+	require.NoError(t, r.Step(Message{Type: MsgApp, From: "b", To: "a", Term: 1, Index: 2, LogTerm: 1, Entries: []Entry{{Term: 1, Index: 3}}}))
+	r.Tick()
+	r.Tick()
+	require.Empty(t, msgsOf(r, MsgAppResp))
+	r.Tick()
+	resp := msgsOf(r, MsgAppResp)
+	require.Len(t, resp, 1)
+	require.True(t, resp[0].Reject)
+	require.Equal(t, int64(2), resp[0].Index, "the held append nearest the log")
+	require.Equal(t, int64(2), resp[0].Hint)
+	require.Empty(t, r.early)
+	r.msgs = nil
+
+	require.NoError(t, r.Step(Message{Type: MsgApp, From: "b", To: "a", Term: 1, Index: 3, LogTerm: 1}))
+	require.Len(t, r.early, 1)
+	require.NoError(t, r.Step(Message{Type: MsgHeartbeat, From: "c", To: "a", Term: 2}))
+	require.Empty(t, r.early, "a new term forgets the old leader's appends")
+}

@@ -1,6 +1,7 @@
 package raft
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,6 +47,15 @@ type Config struct {
 	MaxEntriesPerMsg int
 	// MaxPendingReads bounds the read requests a leader holds. Default 4096.
 	MaxPendingReads int
+	// ReorderTicks lets a follower hold an append that arrived ahead of the
+	// entries it follows (the network reordered two appends) for up to this
+	// many ticks, waiting for the gap to fill, instead of rejecting it at
+	// once. A rejection sends the leader back to probing, one append per
+	// round trip, so on a network that reorders often (Maelstrom's
+	// exponential latency) rejecting at once costs far more than waiting.
+	// A gap still open after ReorderTicks (the missing append was lost) is
+	// rejected then. 0: reject at once, as the paper does.
+	ReorderTicks int
 	// LeaseRead lets a leader answer ReadIndex at once, without a heartbeat
 	// round, while it holds a lease: a quorum acknowledged a heartbeat it
 	// sent less than ElectionTick-LeaseMarginTicks ticks ago. It is safe
@@ -91,7 +101,7 @@ func (c *Config) validate() error {
 	if c.MaxPendingReads == 0 {
 		c.MaxPendingReads = 4096
 	}
-	if c.MaxInflight < 0 || c.MaxEntriesPerMsg < 0 || c.MaxPendingReads < 0 {
+	if c.MaxInflight < 0 || c.MaxEntriesPerMsg < 0 || c.MaxPendingReads < 0 || c.ReorderTicks < 0 {
 		return errors.New("raft: negative bound in Config")
 	}
 	if c.LeaseRead && !c.CheckQuorum {
@@ -153,6 +163,12 @@ type Raft struct {
 	leaderTicks  int64
 	roundTicks   map[int64]int64
 	pendingReads []pendingRead
+
+	// early holds the current leader's appends that arrived before entries
+	// they follow (follower only, ReorderTicks > 0); earlyTicks is how long
+	// the oldest gap has been open.
+	early      []Message
+	earlyTicks int
 
 	msgs        []Message
 	reads       []ReadState
@@ -379,6 +395,8 @@ func (r *Raft) reset(term int64) {
 	r.pendingReads = nil
 	r.leaderTicks = 0
 	r.roundTicks = nil
+	r.early = nil
+	r.earlyTicks = 0
 }
 
 func (r *Raft) becomeFollower(term int64, lead string) {
@@ -437,6 +455,7 @@ func (r *Raft) Tick() {
 }
 
 func (r *Raft) tickElection() {
+	r.tickEarly()
 	r.electionElapsed++
 	if r.promotable() && r.electionElapsed >= r.randomizedTimeout {
 		r.electionElapsed = 0
@@ -695,6 +714,7 @@ func (r *Raft) stepFollower(m Message) error {
 		r.electionElapsed = 0
 		r.lead = m.From
 		r.handleAppend(m)
+		r.replayEarly()
 	case MsgHeartbeat:
 		r.electionElapsed = 0
 		r.lead = m.From
@@ -1079,10 +1099,61 @@ func (r *Raft) handleAppend(m Message) {
 	}
 	if last, ok := r.log.maybeAppend(m.Index, m.LogTerm, m.Commit, m.Entries); ok {
 		r.send(Message{To: m.From, Type: MsgAppResp, Index: last})
+		r.earlyTicks = 0
 		return
 	}
+	if r.cfg.ReorderTicks > 0 && m.Index > r.log.lastIndex() && len(r.early) < r.cfg.MaxInflight {
+		// Ahead of a gap: most likely an earlier append is still on its
+		// way. Hold it (see Config.ReorderTicks).
+		r.early = append(r.early, m)
+		return
+	}
+	r.rejectAppend(m)
+}
+
+// rejectAppend answers an append that does not match our log with where it
+// diverges (§5.3).
+func (r *Raft) rejectAppend(m Message) {
 	term, first := r.log.conflictHint(m.Index)
 	r.send(Message{To: m.From, Type: MsgAppResp, Index: m.Index, LogTerm: term, Hint: first, Reject: true})
+}
+
+// replayEarly steps the held appends that now follow our log, oldest
+// first, until none does.
+func (r *Raft) replayEarly() {
+	for {
+		i := -1
+		for j, e := range r.early {
+			if e.Index <= r.log.lastIndex() && (i < 0 || e.Index < r.early[i].Index) {
+				i = j
+			}
+		}
+		if i < 0 {
+			break
+		}
+		m := r.early[i]
+		r.early = slices.Delete(r.early, i, i+1)
+		r.handleAppend(m)
+	}
+	if len(r.early) == 0 {
+		r.earlyTicks = 0
+	}
+}
+
+// tickEarly gives up on a gap open for ReorderTicks: the append that would
+// fill it was lost, so the held append nearest our log is rejected (the
+// leader then probes and resends) and the others are dropped.
+func (r *Raft) tickEarly() {
+	if len(r.early) == 0 {
+		return
+	}
+	r.earlyTicks++
+	if r.earlyTicks < r.cfg.ReorderTicks {
+		return
+	}
+	first := slices.MinFunc(r.early, func(a, b Message) int { return cmp.Compare(a.Index, b.Index) })
+	r.early, r.earlyTicks = nil, 0
+	r.rejectAppend(first)
 }
 
 func (r *Raft) handleHeartbeat(m Message) {

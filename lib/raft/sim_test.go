@@ -31,6 +31,7 @@ func randomOpts(seed uint64) clusterOpts {
 		o.compactEvery = 5 + r.Int64N(30)
 	}
 	o.lease = r.IntN(3) == 0
+	o.reorder = []int{0, 0, 2, 4}[r.IntN(4)]
 	return o
 }
 

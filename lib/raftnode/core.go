@@ -56,13 +56,28 @@ type Reply struct {
 	Body any
 }
 
+// Direct is an answer the leader sends straight to a client whose request
+// a follower forwarded (see CoreOutput.Direct).
+type Direct struct {
+	Client string
+	ID     int64 // the client's msg_id: the reply's in_reply_to
+	Body   any
+}
+
 // CoreOutput is what one Advance produced.
 type CoreOutput struct {
 	Messages []raft.Message
 	Replies  []Reply
-	Lead     string
-	Term     int64
-	State    raft.StateType
+	// Direct holds, at the leader, the answers to applied commands that
+	// another node submitted. Maelstrom clients match replies by
+	// in_reply_to whoever sends them, so the leader answers at once
+	// instead of the follower a commit message later (one network leg
+	// less per forwarded write). The follower still answers when it
+	// applies; the client discards the second copy.
+	Direct []Direct
+	Lead   string
+	Term   int64
+	State  raft.StateType
 }
 
 // NewCore wraps an RSM; pendingMax bounds the commands and, separately, the
@@ -143,6 +158,7 @@ func (c *Core) Advance() (CoreOutput, error) {
 	if err != nil {
 		return CoreOutput{}, err
 	}
+	var direct []Direct
 	for _, a := range out.Applied {
 		client, id, reply, ok := c.codec.Outcome(a)
 		if !ok {
@@ -151,7 +167,11 @@ func (c *Core) Advance() (CoreOutput, error) {
 		k := reqKey{client: client, id: id}
 		p, ok := c.cmds[k]
 		if !ok {
-			continue // proposed elsewhere, or expired here
+			// Proposed elsewhere, or expired here.
+			if out.State == raft.StateLeader && client != "" && id > 0 {
+				direct = append(direct, Direct{Client: client, ID: id, Body: reply})
+			}
+			continue
 		}
 		delete(c.cmds, k)
 		replies = append(replies, Reply{To: p.to, Body: reply})
@@ -164,7 +184,7 @@ func (c *Core) Advance() (CoreOutput, error) {
 		delete(c.queries, ctx)
 		replies = append(replies, Reply{To: q.to, Body: c.codec.Query(q.data)})
 	}
-	return CoreOutput{Messages: out.Messages, Replies: replies, Lead: out.Lead, Term: out.Term, State: out.State}, nil
+	return CoreOutput{Messages: out.Messages, Replies: replies, Direct: direct, Lead: out.Lead, Term: out.Term, State: out.State}, nil
 }
 
 // Expire forgets requests whose clients have given up: commands older than

@@ -82,3 +82,23 @@ func TestCore(t *testing.T) {
 	_, err = NewCore(nil, counterCodec{}, 1)
 	require.Error(t, err)
 }
+
+// TestCoreDirect: the leader answers a command another node submitted (a
+// forwarded proposal) straight to its client; its own clients' commands
+// are answered through their requests only.
+func TestCoreDirect(t *testing.T) {
+	core, _ := newTestCore(t)
+	now := time.Unix(0, 0)
+	require.NoError(t, core.RSM().Raft().Campaign())
+	_, err := core.Advance()
+	require.NoError(t, err)
+
+	fwd := addOp(t, "c9", 3, 4)
+	require.NoError(t, core.RSM().Step(raft.Message{Type: raft.MsgProp, From: "n1", To: "n0",
+		Entries: []raft.Entry{{Data: fwd.Data}}}))
+	require.NoError(t, core.Submit("mine", "c1", 1, addOp(t, "c1", 1, 1), now))
+	out, err := core.Advance()
+	require.NoError(t, err)
+	require.Equal(t, []Reply{{To: "mine", Body: valueReply{Type: "add_ok", Value: 5}}}, out.Replies)
+	require.Equal(t, []Direct{{Client: "c9", ID: 3, Body: valueReply{Type: "add_ok", Value: 4}}}, out.Direct)
+}

@@ -12,7 +12,9 @@
 //   - commands: a client's command is proposed (batched per loop turn);
 //     raft forwards proposals from a follower to the leader; the client is
 //     answered when the entry applies, at the node it asked (outcome routing
-//     by client id and msg_id);
+//     by client id and msg_id), and the leader also answers a forwarded
+//     command's client directly (Maelstrom clients match replies by
+//     in_reply_to only), one network leg sooner;
 //   - queries: read-only requests take a ReadIndex (linearizable: the
 //     leader confirms its leadership with a quorum after the request
 //     arrived) and are served on the applied state once it has applied
@@ -414,8 +416,12 @@ func (s *Server) init() error {
 		ID: s.n.ID(), Voters: s.n.NodeIDs(),
 		ElectionTick: 10, HeartbeatTick: 1,
 		PreVote: true, CheckQuorum: true,
-		Rand:   rand.New(rand.NewPCG(r.Uint64(), r.Uint64())),
-		Logger: s.n.Logger(),
+		// Maelstrom's network reorders messages on a link (a tick is
+		// about half a round trip plus its deviation, so four ticks
+		// cover the latency tail): hold early appends, do not reject.
+		ReorderTicks: 4,
+		Rand:         rand.New(rand.NewPCG(r.Uint64(), r.Uint64())),
+		Logger:       s.n.Logger(),
 	}, SnapshotEntries: s.cfg.SnapshotEntries}
 	rs, err := rsm.New(cfg, s.cfg.Machine)
 	if err != nil {
@@ -490,6 +496,9 @@ func (s *Server) flush() {
 		s.sendRaft(m)
 	}
 	s.reply(out.Replies)
+	for _, d := range out.Direct {
+		_ = s.n.ReplyTo(d.Client, d.ID, d.Body)
+	}
 }
 
 // reply sends the core's replies to their requests.
