@@ -61,6 +61,11 @@ type Config struct {
 	Forward bool
 	// HolderTicks and FwdWaitTicks: see Forward. Defaults 40, 40.
 	HolderTicks, FwdWaitTicks int64
+	// RouteTicks: how long a learned route to a key's busy proposer (see
+	// forward.go) is used after it last worked. A stale route that still
+	// leads somewhere costs a hop; one that leads nowhere costs
+	// FwdWaitTicks; proposing instead can start a duel. Default 400.
+	RouteTicks int64
 	// BatchMax bounds the operations one round carries. Default 256.
 	BatchMax int
 	// QueueMax bounds the operations waiting per key; more are refused with
@@ -104,6 +109,7 @@ func (c Config) withDefaults() (Config, error) {
 		{v: &c.WidenTicks, def: 4},
 		{v: &c.HolderTicks, def: 40},
 		{v: &c.FwdWaitTicks, def: 40},
+		{v: &c.RouteTicks, def: 400},
 		{v: &c.YieldMaxTicks, def: 40},
 	} {
 		if *f.v < 0 {
@@ -163,8 +169,16 @@ type Core struct {
 	// accepted another proposer's ballot, per key: a sign that a round
 	// is under way there, which a new prepare would only break.
 	foreign map[int64]int64
-	keys    []int64 // sorted keys of props
-	out     []Envelope
+	// busy is the tick at which this node's acceptor last accepted another
+	// proposer's accept, per key: that proposer is making progress.
+	busy map[int64]int64
+	// routes: per key, the peer that last answered a forward of ours or
+	// rejected our round for another proposer, and when: the way to the
+	// key's busy proposer when this node's acceptor does not hear it
+	// (Config.Forward, see forward.go).
+	routes map[int64]route
+	keys   []int64 // sorted keys of props
+	out    []Envelope
 }
 
 // New validates cfg and builds a core.
@@ -188,6 +202,8 @@ func New(cfg Config) (*Core, error) {
 		quorum:  (len(peers)+1)/2 + 1,
 		props:   map[int64]*proposer{},
 		foreign: map[int64]int64{},
+		busy:    map[int64]int64{},
+		routes:  map[int64]route{},
 	}, nil
 }
 
@@ -228,7 +244,7 @@ func (c *Core) Step(from string, m Msg) {
 	case MsgForward:
 		c.handleForward(from, m)
 	case MsgForwardReply:
-		c.handleForwardReply(m)
+		c.handleForwardReply(from, m)
 	default:
 		c.log.Debug("paxos: dropping unexpected message", "from", from, "msg", m.String())
 	}
@@ -238,6 +254,9 @@ func (c *Core) Step(from string, m Msg) {
 func (c *Core) noteForeign(m, r Msg) {
 	if r.Type != MsgReject && m.Ballot.Node != c.cfg.ID {
 		c.foreign[m.Key] = c.now
+		if r.Type == MsgAccepted {
+			c.busy[m.Key] = c.now
+		}
 	}
 }
 

@@ -17,18 +17,66 @@ import "slices"
 // its own: its prepare tells whether the batch is already in, and with what
 // outcomes. Either way it is applied once and answered; a cut between the
 // two nodes costs FwdWaitTicks of latency, not an unknown outcome.
+//
+// Two hops. In Maelstrom's majorities-ring partition every node reaches a
+// majority but none reaches all: the busy proposer's acceptors do not
+// include every node, and a node that never hears it would start rival
+// rounds on the acceptors the two quorums share, a duel that lasts the
+// whole partition. So a node also learns a route to the busy proposer (the
+// peer that answered its last forward, or that rejected its round because
+// it promised someone else) and forwards there when its own acceptor hears
+// no one; a node that gets a forward and itself hears another busy
+// proposer relays it there once (Msg.Origin names the forwarder), and the
+// reply comes back the same way. Everything a relay does is stateless, and
+// a lost hop costs FwdWaitTicks as above.
 
 // unit is a batch another node forwarded, carried by this proposer.
 type unit struct {
 	origin  string
+	path    []string // the relays it came through, the last one nearest; the reply goes back along them
 	tag     int64
 	ops     []Op
 	since   int64
 	results []Result // outcomes in the current proposal; nil: origin moved on
 }
 
-// holder returns the peer to forward a batch on key to, or "".
+// route is a learned way towards a key's busy proposer.
+type route struct {
+	via    string
+	at     int64  // tick learned or last confirmed
+	ballot Ballot // the promise a rejection named (zero: a forward came back)
+}
+
+// holder returns the peer to forward a batch on key to, or "": the busy
+// proposer this node's acceptor hears, else the last route learned.
 func (c *Core) holder(key int64) string {
+	if h := c.directHolder(key); h != "" {
+		return h
+	}
+	if r, ok := c.routes[key]; ok && c.cfg.Forward && c.now-r.at < c.cfg.RouteTicks {
+		return r.via
+	}
+	return ""
+}
+
+// learnRoute notes that peer from answered for key on behalf of, or
+// promised, proposer owner: from leads towards the busy proposer.
+func (c *Core) learnRoute(key int64, from string, owner Ballot) {
+	if !c.cfg.Forward || owner.Node == "" || owner.Node == c.cfg.ID || !slices.Contains(c.peers, from) {
+		return
+	}
+	// Of two rejections, the one naming the later ballot points at the
+	// proposer that is busy now; the other acceptor's promise is older.
+	if r, ok := c.routes[key]; ok && c.now-r.at < c.cfg.RouteTicks && owner.Less(r.ballot) {
+		return
+	}
+	c.routes[key] = route{via: from, at: c.now, ballot: owner}
+}
+
+// directHolder returns the proposer whose accept this node's acceptor
+// took less than HolderTicks ago, or "". Only an accept counts: it shows a
+// proposer that got a quorum of promises, not one whose prepares fail.
+func (c *Core) directHolder(key int64) string {
 	if !c.cfg.Forward {
 		return ""
 	}
@@ -37,28 +85,53 @@ func (c *Core) holder(key int64) string {
 		return ""
 	}
 	h := a.Promised.Node
-	last, ok := c.foreign[key]
-	if h == c.cfg.ID || !slices.Contains(c.peers, h) || !ok || c.now-last >= c.cfg.HolderTicks {
+	last, ok := c.busy[key]
+	if h != a.Accepted.Node || h == c.cfg.ID || !slices.Contains(c.peers, h) || !ok || c.now-last >= c.cfg.HolderTicks {
 		return ""
 	}
 	return h
 }
 
-// maybeForward hands p's fresh batch to a busier proposer; it reports
-// whether it did. A batch is forwarded at most once: after a silence it
+// maxRelays bounds the relays a forwarded batch passes through: two reach
+// any node of a five-node majorities ring, and the bound stops loops.
+const maxRelays = 2
+
+// maybeForward hands p's fresh batch, and the batches it carries for
+// others, to a busier proposer; it reports whether p has nothing left to
+// run. A batch of this node is forwarded at most once: after a silence it
 // is proposed here.
 func (c *Core) maybeForward(p *proposer) bool {
-	if len(p.units) > 0 || len(p.batch) == 0 || p.firstTag != 0 {
-		return false
-	}
 	h := c.holder(p.key)
 	if h == "" {
 		return false
 	}
-	// A tag of this node's ballot-counter sequence: above every tag it
-	// used, below every ballot it will use.
-	c.store.MaxCounter++
-	p.firstTag = c.store.MaxCounter
+	// Carried batches go on too: running them here would break the busy
+	// proposer's rounds. The reply comes back through this node.
+	keep := p.units[:0]
+	for _, u := range p.units {
+		if u.origin == h || slices.Contains(u.path, h) || slices.Contains(u.path, c.cfg.ID) || len(u.path) >= maxRelays {
+			keep = append(keep, u)
+			continue
+		}
+		c.send(h, Msg{Type: MsgForward, Key: p.key, Tag: u.tag, Ops: u.ops, Origin: u.origin, Path: append(slices.Clone(u.path), c.cfg.ID)})
+	}
+	clear(p.units[len(keep):])
+	p.units = keep
+	if len(p.batch) == 0 || p.fwdOnce {
+		return len(p.batch) == 0 && len(p.units) == 0
+	}
+	if len(p.units) > 0 {
+		return false
+	}
+	if p.firstTag == 0 {
+		// A tag of this node's ballot-counter sequence: above every tag
+		// it used, below every ballot it will use.
+		c.store.MaxCounter++
+		p.firstTag = c.store.MaxCounter
+	}
+	// Else an accept of ours carried the batch under firstTag and failed:
+	// the carrier applies it only if the chosen state does not hold it.
+	p.fwdOnce = true
 	ops := make([]Op, len(p.batch))
 	for i, o := range p.batch {
 		ops[i] = o.op
@@ -69,42 +142,92 @@ func (c *Core) maybeForward(p *proposer) bool {
 	return true
 }
 
-// handleForward queues a batch a peer forwarded (once per tag).
+// handleForward queues a batch a peer forwarded (once per origin and tag),
+// or relays it to the busy proposer this node hears.
 func (c *Core) handleForward(from string, m Msg) {
 	if !slices.Contains(c.peers, from) || m.Tag <= 0 || len(m.Ops) == 0 || len(m.Ops) > c.cfg.BatchMax {
 		return
+	}
+	origin, path := from, []string(nil)
+	if m.Origin != "" {
+		// Relayed: Path lists the relays, the sender last.
+		if m.Origin == c.cfg.ID || !slices.Contains(c.peers, m.Origin) || len(m.Path) == 0 || len(m.Path) > maxRelays ||
+			m.Path[len(m.Path)-1] != from || slices.Contains(m.Path, c.cfg.ID) {
+			return
+		}
+		origin, path = m.Origin, m.Path
 	}
 	for _, op := range m.Ops {
 		if !validOp(op) {
 			return
 		}
 	}
+	if h := c.directHolder(m.Key); h != "" && h != from && h != origin && !slices.Contains(path, h) && len(path) < maxRelays {
+		// Relay to the proposer we hear: it carries the batch.
+		c.send(h, Msg{Type: MsgForward, Key: m.Key, Tag: m.Tag, Ops: m.Ops, Origin: origin, Path: append(slices.Clone(path), c.cfg.ID)})
+		return
+	}
 	p := c.proposerFor(m.Key)
 	if p == nil || len(p.units)+len(p.unitQueue) >= c.cfg.QueueMax {
 		return // the forwarder will run it itself
 	}
 	for _, u := range slices.Concat(p.units, p.unitQueue) {
-		if u.origin == from && u.tag == m.Tag {
+		if u.origin == origin && u.tag == m.Tag {
 			return // a duplicate
 		}
 	}
-	p.unitQueue = append(p.unitQueue, &unit{origin: from, tag: m.Tag, ops: m.Ops, since: c.now})
+	p.unitQueue = append(p.unitQueue, &unit{origin: origin, path: path, tag: m.Tag, ops: m.Ops, since: c.now})
 	c.maybeStart(p)
 }
 
+// replyUnit sends a carried batch's outcomes back the way it came.
+func (c *Core) replyUnit(key int64, u *unit) {
+	m := Msg{Type: MsgForwardReply, Key: key, Tag: u.tag, Results: u.results}
+	if len(u.path) == 0 {
+		c.send(u.origin, m)
+		return
+	}
+	m.Origin, m.Path = u.origin, slices.Clone(u.path[:len(u.path)-1])
+	c.send(u.path[len(u.path)-1], m)
+}
+
 // handleForwardReply answers a forwarded batch with the outcomes its
-// carrier got chosen.
-func (c *Core) handleForwardReply(m Msg) {
+// carrier got chosen, or passes a relayed answer on towards its forwarder.
+func (c *Core) handleForwardReply(from string, m Msg) {
+	if m.Origin != "" && m.Origin != c.cfg.ID {
+		if !slices.Contains(c.peers, from) || !slices.Contains(c.peers, m.Origin) || len(m.Path) > maxRelays {
+			return
+		}
+		if n := len(m.Path); n > 0 {
+			next := m.Path[n-1]
+			m.Path = slices.Clone(m.Path[:n-1])
+			if slices.Contains(c.peers, next) {
+				c.send(next, m)
+			}
+			return
+		}
+		m.Path = nil
+		c.send(m.Origin, m)
+		return
+	}
 	p := c.props[m.Key]
 	if p == nil || len(p.batch) == 0 || p.firstTag != m.Tag || len(m.Results) != len(p.batch) {
 		return // late, duplicated, or already answered
+	}
+	// from leads to the busy proposer: keep forwarding there.
+	if slices.Contains(c.peers, from) {
+		r := route{via: from, at: c.now}
+		if old := c.routes[m.Key]; old.via == from {
+			r.ballot = old.ballot
+		}
+		c.routes[m.Key] = r
 	}
 	// Any round of ours still in flight for this batch is moot: the chosen
 	// history holds the batch once, where the carrier put it.
 	for i, o := range p.batch {
 		c.reply(o, m.Results[i])
 	}
-	p.batch, p.results, p.firstTag, p.tries = nil, nil, 0, 0
+	p.batch, p.results, p.firstTag, p.tries, p.fwdOnce = nil, nil, 0, 0, false
 	p.phase = idle
 	c.maybeStart(p)
 }

@@ -46,6 +46,12 @@ type Msg struct {
 	Tag     int64    `json:"tag,omitempty"`
 	Ops     []Op     `json:"ops,omitempty"`
 	Results []Result `json:"results,omitempty"`
+	// Origin names the batch's forwarder when relays carry the forward or
+	// its reply (see forward.go); empty on a direct hop. Path lists the
+	// relays a forward passed through, the sender last; on a reply, those
+	// it still has to pass through back to Origin.
+	Origin string   `json:"origin,omitempty"`
+	Path   []string `json:"path,omitempty"`
 }
 
 // String is a compact one-line form for traces.
@@ -62,9 +68,9 @@ func (m Msg) String() string {
 	case MsgReject:
 		return fmt.Sprintf("reject %s k=%d b=%v promised=%v", m.Of, m.Key, m.Ballot, m.Promised)
 	case MsgForward:
-		return fmt.Sprintf("forward k=%d tag=%d ops=%v", m.Key, m.Tag, m.Ops)
+		return fmt.Sprintf("forward k=%d tag=%d origin=%q ops=%v", m.Key, m.Tag, m.Origin, m.Ops)
 	case MsgForwardReply:
-		return fmt.Sprintf("forward_reply k=%d tag=%d results=%v", m.Key, m.Tag, m.Results)
+		return fmt.Sprintf("forward_reply k=%d tag=%d origin=%q results=%v", m.Key, m.Tag, m.Origin, m.Results)
 	}
 	return fmt.Sprintf("%s k=%d op=%+v", m.Type, m.Key, m.Op)
 }

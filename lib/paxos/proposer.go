@@ -29,6 +29,7 @@ type proposer struct {
 	queue     []*pending // waiting for a round
 	batch     []*pending // the current round's operations
 	firstTag  int64      // the tag the batch was first applied or forwarded under (0: never)
+	fwdOnce   bool       // the batch was forwarded (once only: after a silence it runs here)
 	tries     int        // applications of the batch
 	results   []Result   // the outcomes the current accept would commit
 	units     []*unit    // batches forwarded by peers, in the current round
@@ -117,7 +118,7 @@ func (c *Core) maybeStart(p *proposer) {
 		n := min(len(p.queue), c.cfg.BatchMax)
 		p.batch = slices.Clone(p.queue[:n])
 		p.queue = slices.Delete(p.queue, 0, n)
-		p.firstTag, p.tries = 0, 0
+		p.firstTag, p.tries, p.fwdOnce = 0, 0, false
 	}
 	p.units = append(p.units, p.unitQueue...)
 	p.unitQueue = nil
@@ -250,6 +251,7 @@ func (c *Core) stepProposer(p *proposer, from string, m Msg) {
 		}
 	case m.Type == MsgReject && (p.phase == preparing && m.Of == MsgPrepare || p.phase == accepting && m.Of == MsgAccept):
 		p.nacks[from] = true
+		c.learnRoute(p.key, from, m.Promised)
 		if len(p.nacks) > len(c.peers)+1-c.quorum {
 			c.failRound(p)
 		} else if p.widenAt > 0 {
@@ -328,12 +330,13 @@ func (c *Core) commit(p *proposer) {
 	}
 	for _, u := range p.units {
 		if u.results != nil {
-			c.send(u.origin, Msg{Type: MsgForwardReply, Key: p.key, Tag: u.tag, Results: u.results})
+			c.replyUnit(p.key, u)
 		}
 	}
-	p.batch, p.results, p.firstTag, p.tries, p.units = nil, nil, 0, 0, nil
+	p.batch, p.results, p.firstTag, p.tries, p.units, p.fwdOnce = nil, nil, 0, 0, nil, false
 	p.failures = 0
 	p.phase = idle
+	delete(c.routes, p.key) // this node is the busy proposer now
 	p.preferred = p.preferred[:0]
 	for _, peer := range c.peers {
 		if p.acks[peer] {
@@ -373,7 +376,7 @@ func (c *Core) giveUp(p *proposer) {
 	for _, o := range p.batch {
 		c.expire(o)
 	}
-	p.batch, p.results, p.firstTag, p.tries, p.units = nil, nil, 0, 0, nil
+	p.batch, p.results, p.firstTag, p.tries, p.units, p.fwdOnce = nil, nil, 0, 0, nil, false
 	p.lease = false
 	p.phase = idle
 }

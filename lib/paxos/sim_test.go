@@ -382,6 +382,9 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 			// Definitely not done: nothing to check.
 			res.unavailable++
 			res.troubleAt[c.node]++
+			if sc.debug != nil {
+				sc.debug("t=%d %s unavailable %+v at %s", s.Now(), c.id, c.op, c.node)
+			}
 			c.busy = false
 			c.nextMs = s.Now() + int64(r.IntN(thinkMaxMs))
 			return

@@ -2,6 +2,7 @@ package paxos
 
 import (
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 
@@ -136,5 +137,47 @@ func BenchmarkSimulation(b *testing.B) {
 	sc := scenario{nodes: 3, clients: 6, keys: 2, durationMs: 2000, loss: 0.05, dup: 0.05, latMaxMs: 20, faults: true, forward: true}
 	for i := 0; b.Loop(); i++ {
 		runScenario(t, uint64(i+1), sc)
+	}
+}
+
+// TestRingStaysAvailable: Maelstrom's majorities-ring partition on five
+// nodes (each talks both ways with its two ring neighbours only) for the
+// whole run, clients at every node, one key. Every node reaches a
+// majority, but no node reaches all the others, so no single proposer can
+// serve everyone directly: forwarding relays batches over two hops to the
+// key's busy proposer, and every node's clients keep getting answers.
+func TestRingStaysAvailable(t *testing.T) {
+	t.Parallel()
+	ring := []string{"n0", "n3", "n2", "n1", "n4"} // Maelstrom's ring order for seed 10
+	adjacent := func(a, b string) bool {
+		i, j := slices.Index(ring, a), slices.Index(ring, b)
+		d := (i - j + len(ring)) % len(ring)
+		return d == 1 || d == len(ring)-1
+	}
+	for _, seed := range seeds(t, 2) {
+		cut := false
+		schedule := func(s *sim.Sim[Msg], now int64) {
+			if cut {
+				return
+			}
+			cut = true
+			for _, a := range ring {
+				for _, b := range ring {
+					if a != b && !adjacent(a, b) {
+						s.Cut(a, b)
+					}
+				}
+			}
+		}
+		res := runScenario(t, seed, scenario{nodes: 5, clients: 10, keys: 1, durationMs: 4000, latMaxMs: 10,
+			forward: true, schedule: schedule})
+		if t.Failed() {
+			return
+		}
+		t.Logf("seed %d: ops %d, unknown %d (open %d), unavailable %d, trouble by node %v, max latency %d ms",
+			seed, res.ops, res.unknown, res.open, res.unavailable, res.troubleAt, res.latMaxMs)
+		for _, id := range ring {
+			require.Zero(t, res.troubleAt[id], "seed %d: an operation at %s failed", seed, id)
+		}
 	}
 }
