@@ -97,3 +97,32 @@ func TestForwardToSilentHolder(t *testing.T) {
 		require.Equal(t, []Op{{ID: 3, F: OpRead, Value: 4}}, got)
 	}
 }
+
+// TestForwardedOpAnsweredDirectly: an operation that names its client
+// (Op.Src, Op.Req) and is forwarded gets two answers, the carrier's
+// MsgDirect to the client and the forwarder's MsgReply, with one outcome;
+// operations without a client name get only the forwarder's reply.
+func TestForwardedOpAnsweredDirectly(t *testing.T) {
+	n := newNet(t, "n0", "n1", "n2")
+	for _, c := range n.cores {
+		c.cfg.Forward = true
+	}
+	n.request("n0", Op{ID: 1, F: OpWrite, Value: 3})
+	n.deliver(all)
+	n.replies()
+
+	n.request("n1", Op{ID: 2, F: OpRead, Src: "c5", Req: 41})
+	n.deliver(all)
+	n.collect()
+	var kinds []string
+	for _, e := range n.reply {
+		kinds = append(kinds, e.From+" "+e.Msg.Type+" to "+e.To)
+		require.Equal(t, Op{ID: 2, F: OpRead, Value: 3, Src: "c5", Req: 41}, e.Msg.Op)
+	}
+	n.reply = nil
+	require.ElementsMatch(t, []string{"n0 direct to c5", "n1 reply to c1"}, kinds)
+
+	n.request("n1", Op{ID: 3, F: OpRead})
+	n.deliver(all)
+	require.Equal(t, []Op{{ID: 3, F: OpRead, Value: 3}}, n.replies())
+}

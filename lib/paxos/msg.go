@@ -19,6 +19,12 @@ const (
 	// Results back (Config.Forward).
 	MsgForward      = "forward"
 	MsgForwardReply = "forward_reply"
+	// MsgDirect is an output only: the outcome (Op) of an operation another
+	// node forwarded, for the client named by Op.Src and Op.Req. The
+	// forwarder answers it too when the forward's reply reaches it; the
+	// client keeps whichever comes first (Maelstrom clients match replies by
+	// in_reply_to), so the answer arrives without the hops back.
+	MsgDirect = "direct"
 )
 
 // Msg is every input and output of a Core. Which fields are set depends on

@@ -329,8 +329,18 @@ func (c *Core) commit(p *proposer) {
 		c.reply(o, p.results[i])
 	}
 	for _, u := range p.units {
-		if u.results != nil {
-			c.replyUnit(p.key, u)
+		if u.results == nil {
+			continue
+		}
+		c.replyUnit(p.key, u)
+		for i, op := range u.ops {
+			if op.Src != "" && op.Req > 0 && i < len(u.results) {
+				op.Code = u.results[i].Code
+				if op.F == OpRead {
+					op.Value = u.results[i].Value
+				}
+				c.send(op.Src, Msg{Type: MsgDirect, Key: p.key, Op: op})
+			}
 		}
 	}
 	p.batch, p.results, p.firstTag, p.tries, p.units, p.fwdOnce = nil, nil, 0, 0, nil, false

@@ -52,6 +52,12 @@ type Op struct {
 	From  int64  `json:"from,omitempty"`  // cas
 	To    int64  `json:"to,omitempty"`    // cas
 	Code  int64  `json:"code,omitempty"`  // reply: CodeOK or an error code
+	// Src and Req name the client request behind the operation (Maelstrom
+	// client id and msg_id), if the caller sets them: a proposer that gets
+	// a forwarded operation chosen answers that client directly
+	// (MsgDirect). The core never reads them otherwise.
+	Src string `json:"src,omitempty"`
+	Req int64  `json:"req,omitempty"`
 }
 
 // validOp reports whether op is an operation the register understands.

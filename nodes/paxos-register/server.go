@@ -104,6 +104,7 @@ func newServer(n *node.Node, opt options) *server {
 func (s *server) submit(req *node.Request, key int64, op paxos.Op) {
 	s.nextOp++
 	op.ID = s.nextOp
+	op.Src, op.Req = req.Src, req.MsgID
 	s.pending[op.ID] = req
 	s.core.Step(req.Src, paxos.Msg{Type: paxos.MsgRequest, Key: key, Op: op})
 	s.flush()
@@ -115,6 +116,11 @@ func (s *server) flush() {
 		switch e.Msg.Type {
 		case paxos.MsgReply:
 			s.answer(e.Msg.Op)
+		case paxos.MsgDirect:
+			// A peer's client, whose operation this node got chosen.
+			if err := s.n.ReplyTo(e.Msg.Op.Src, e.Msg.Op.Req, replyBody(e.Msg.Op)); err != nil {
+				s.n.Logger().Warn("direct reply failed", "to", e.Msg.Op.Src, "err", err)
+			}
 		case paxos.MsgExpired:
 			// The outcome is unknown: say nothing, the client times out
 			// and records it as indeterminate.
@@ -134,17 +140,20 @@ func (s *server) answer(op paxos.Op) {
 		return
 	}
 	delete(s.pending, op.ID)
-	var body any
+	if err := req.Reply(replyBody(op)); err != nil {
+		s.n.Logger().Warn("reply failed", "req", req.String(), "err", err)
+	}
+}
+
+// replyBody is the client's reply for an operation's outcome.
+func replyBody(op paxos.Op) any {
 	switch {
 	case op.Code != paxos.CodeOK:
-		body = maelstrom.NewRPCError(int(op.Code), errorText(op.Code))
+		return maelstrom.NewRPCError(int(op.Code), errorText(op.Code))
 	case op.F == paxos.OpRead:
-		body = readOK{Type: "read_ok", Value: op.Value}
+		return readOK{Type: "read_ok", Value: op.Value}
 	default:
-		body = okBody{Type: op.F + "_ok"}
-	}
-	if err := req.Reply(body); err != nil {
-		s.n.Logger().Warn("reply failed", "req", req.String(), "err", err)
+		return okBody{Type: op.F + "_ok"}
 	}
 }
 
