@@ -46,7 +46,7 @@ func (c *Core) handlePrepare(m Msg) (Msg, bool) {
 	if a == nil {
 		return Msg{}, false
 	}
-	if m.Ballot.Less(a.Promised) {
+	if m.Ballot.Less(a.Promised) || c.sticky(m.Key, a, m.Ballot.Node) {
 		return Msg{Type: MsgReject, Key: m.Key, Ballot: m.Ballot, Promised: a.Promised, Of: MsgPrepare}, true
 	}
 	a.Promised = m.Ballot
@@ -70,8 +70,23 @@ func (c *Core) handleAccept(m Msg) (Msg, bool) {
 	}
 	a.Promised = maxBallot(m.Ballot, m.Next)
 	a.Accepted, a.From, a.State = m.Ballot, m.From, m.State
+	c.lastAccept[m.Key] = c.now
 	if c.cfg.OnAccept != nil {
 		c.cfg.OnAccept(c.cfg.ID, m.Key, *a)
 	}
 	return ok, true
+}
+
+// sticky says whether the acceptor refuses a prepare from proposer
+// (Config.Forward only, where the refused can forward instead): it
+// accepted another proposer's accept less than StickyTicks ago and has
+// promised nothing past that proposer's rounds. A busy proposer thus keeps
+// its quorum while it makes progress, and a rival's prepare learns from the
+// rejection whom to forward to instead of starting a duel. Refusing a
+// prepare is always safe; the cost is at most StickyTicks of waiting when
+// the busy proposer is cut off.
+func (c *Core) sticky(key int64, a *AcceptorState, proposer string) bool {
+	t, ok := c.lastAccept[key]
+	return ok && c.cfg.Forward && c.cfg.StickyTicks > 0 && c.now-t < c.cfg.StickyTicks &&
+		a.Accepted.Node != proposer && a.Promised.Node == a.Accepted.Node
 }

@@ -61,6 +61,11 @@ type Config struct {
 	Forward bool
 	// HolderTicks and FwdWaitTicks: see Forward. Defaults 40, 40.
 	HolderTicks, FwdWaitTicks int64
+	// StickyTicks: with Forward, an acceptor that took an accept less than
+	// this many ticks ago refuses other proposers' prepares (see sticky):
+	// they forward to the busy proposer instead. Default 20; negative:
+	// never.
+	StickyTicks int64
 	// RouteTicks: how long a learned route to a key's busy proposer (see
 	// forward.go) is used after it last worked. A stale route that still
 	// leads somewhere costs a hop; one that leads nowhere costs
@@ -136,6 +141,12 @@ func (c Config) withDefaults() (Config, error) {
 		}
 	}
 	switch {
+	case c.StickyTicks == 0:
+		c.StickyTicks = 20
+	case c.StickyTicks < 0:
+		c.StickyTicks = 0
+	}
+	switch {
 	case c.YieldTicks == 0:
 		c.YieldTicks = 4
 	case c.YieldTicks < 0:
@@ -172,6 +183,9 @@ type Core struct {
 	// busy is the tick at which this node's acceptor last accepted another
 	// proposer's accept, per key: that proposer is making progress.
 	busy map[int64]int64
+	// lastAccept is the tick at which this node's acceptor last took an
+	// accept (of any proposer), per key.
+	lastAccept map[int64]int64
 	// routes: per key, the peer that last answered a forward of ours or
 	// rejected our round for another proposer, and when: the way to the
 	// key's busy proposer when this node's acceptor does not hear it
@@ -195,15 +209,16 @@ func New(cfg Config) (*Core, error) {
 	}
 	slices.Sort(peers)
 	return &Core{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		store:   cfg.Storage,
-		peers:   peers,
-		quorum:  (len(peers)+1)/2 + 1,
-		props:   map[int64]*proposer{},
-		foreign: map[int64]int64{},
-		busy:    map[int64]int64{},
-		routes:  map[int64]route{},
+		cfg:        cfg,
+		log:        cfg.Logger,
+		store:      cfg.Storage,
+		peers:      peers,
+		quorum:     (len(peers)+1)/2 + 1,
+		props:      map[int64]*proposer{},
+		foreign:    map[int64]int64{},
+		busy:       map[int64]int64{},
+		lastAccept: map[int64]int64{},
+		routes:     map[int64]route{},
 	}, nil
 }
 

@@ -242,6 +242,9 @@ type scenario struct {
 	forward    bool
 	// clientNodes, if set, are the only nodes clients talk to.
 	clientNodes []string
+	// rotateMs, if positive, moves the keys on every rotateMs: clients use
+	// keys now/rotateMs + [0, keys), as Maelstrom's lin-kv retires keys.
+	rotateMs int64
 	// schedule, if set, applies faults itself (called before every event).
 	schedule func(s *sim.Sim[Msg], now int64)
 	debug    func(string, ...any) // logs every delivery and client event
@@ -463,6 +466,9 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 			if !c.busy && now >= c.nextMs && (now < end || now >= liveFrom) {
 				nextOpID++
 				c.key = int64(r.IntN(int(sc.keys)))
+				if sc.rotateMs > 0 {
+					c.key += now / sc.rotateMs
+				}
 				c.op = Op{ID: nextOpID}
 				switch r.IntN(3) {
 				case 0:
