@@ -96,10 +96,15 @@ func (c *Core) directHolder(key int64) string {
 // any node of a five-node majorities ring, and the bound stops loops.
 const maxRelays = 2
 
+// maxForwards bounds the peers one batch of this node is forwarded to.
+const maxForwards = 3
+
 // maybeForward hands p's fresh batch, and the batches it carries for
 // others, to a busier proposer; it reports whether p has nothing left to
-// run. A batch of this node is forwarded at most once: after a silence it
-// is proposed here.
+// run. A batch of this node goes to each peer at most once and to
+// maxForwards peers in all: after a silence it is proposed here, and
+// forwarded again only along a route learned since (the first holder may
+// have been cut off). Its tag makes every copy apply at most once.
 func (c *Core) maybeForward(p *proposer) bool {
 	h := c.holder(p.key)
 	if h == "" {
@@ -117,7 +122,7 @@ func (c *Core) maybeForward(p *proposer) bool {
 	}
 	clear(p.units[len(keep):])
 	p.units = keep
-	if len(p.batch) == 0 || p.fwdOnce {
+	if len(p.batch) == 0 || slices.Contains(p.fwdTo, h) || len(p.fwdTo) >= maxForwards {
 		return len(p.batch) == 0 && len(p.units) == 0
 	}
 	if len(p.units) > 0 {
@@ -131,7 +136,7 @@ func (c *Core) maybeForward(p *proposer) bool {
 	}
 	// Else an accept of ours carried the batch under firstTag and failed:
 	// the carrier applies it only if the chosen state does not hold it.
-	p.fwdOnce = true
+	p.fwdTo = append(p.fwdTo, h)
 	ops := make([]Op, len(p.batch))
 	for i, o := range p.batch {
 		ops[i] = o.op
@@ -227,7 +232,7 @@ func (c *Core) handleForwardReply(from string, m Msg) {
 	for i, o := range p.batch {
 		c.reply(o, m.Results[i])
 	}
-	p.batch, p.results, p.firstTag, p.tries, p.fwdOnce = nil, nil, 0, 0, false
+	p.batch, p.results, p.firstTag, p.tries, p.fwdTo = nil, nil, 0, 0, nil
 	p.phase = idle
 	c.maybeStart(p)
 }

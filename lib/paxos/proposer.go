@@ -29,7 +29,7 @@ type proposer struct {
 	queue     []*pending // waiting for a round
 	batch     []*pending // the current round's operations
 	firstTag  int64      // the tag the batch was first applied or forwarded under (0: never)
-	fwdOnce   bool       // the batch was forwarded (once only: after a silence it runs here)
+	fwdTo     []string   // peers the batch was forwarded to (each once; see maybeForward)
 	tries     int        // applications of the batch
 	results   []Result   // the outcomes the current accept would commit
 	units     []*unit    // batches forwarded by peers, in the current round
@@ -118,7 +118,7 @@ func (c *Core) maybeStart(p *proposer) {
 		n := min(len(p.queue), c.cfg.BatchMax)
 		p.batch = slices.Clone(p.queue[:n])
 		p.queue = slices.Delete(p.queue, 0, n)
-		p.firstTag, p.tries, p.fwdOnce = 0, 0, false
+		p.firstTag, p.tries, p.fwdTo = 0, 0, nil
 	}
 	p.units = append(p.units, p.unitQueue...)
 	p.unitQueue = nil
@@ -343,7 +343,7 @@ func (c *Core) commit(p *proposer) {
 			}
 		}
 	}
-	p.batch, p.results, p.firstTag, p.tries, p.units, p.fwdOnce = nil, nil, 0, 0, nil, false
+	p.batch, p.results, p.firstTag, p.tries, p.units, p.fwdTo = nil, nil, 0, 0, nil, nil
 	p.failures = 0
 	p.phase = idle
 	delete(c.routes, p.key) // this node is the busy proposer now
@@ -386,7 +386,7 @@ func (c *Core) giveUp(p *proposer) {
 	for _, o := range p.batch {
 		c.expire(o)
 	}
-	p.batch, p.results, p.firstTag, p.tries, p.units, p.fwdOnce = nil, nil, 0, 0, nil, false
+	p.batch, p.results, p.firstTag, p.tries, p.units, p.fwdTo = nil, nil, 0, 0, nil, nil
 	p.lease = false
 	p.phase = idle
 }
