@@ -434,6 +434,15 @@ func (s *Server) init() error {
 	s.ping()
 	s.n.Every(s.tm.PingEvery, s.ping)
 	s.n.Every(time.Second, s.expire)
+	if ids := s.n.NodeIDs(); len(ids) > 1 && s.n.ID() == slices.Min(ids) {
+		// Maelstrom's clients start as soon as every node is initialized:
+		// the lowest id campaigns at once (pre-vote first, so this is safe
+		// whatever the others do) instead of letting the first election
+		// timeout, 10-19 ticks, answer every request "no leader".
+		if err := s.core.RSM().Raft().Campaign(); err != nil {
+			s.n.Logger().Warn("initial campaign", "err", err)
+		}
+	}
 	return nil
 }
 
