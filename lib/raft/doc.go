@@ -11,6 +11,9 @@
 //     check-quorum and leader stickiness (diss. §6.2, §9.6);
 //   - log replication (§5.3) with fast backtracking on conflict, and flow
 //     control: probe and replicate states with a bounded in-flight window;
+//     on a network that reorders, a follower holds an append that arrives
+//     ahead of a gap for a few ticks instead of rejecting it
+//     (Config.ReorderTicks), so the leader stays in replicate state;
 //   - the election restriction (§5.4.1) and the commit rule of §5.4.2: only
 //     entries of the leader's current term commit by counting replicas;
 //     a leader appends a no-op entry when elected (§8) so that commit moves;
