@@ -43,7 +43,14 @@
 // and, with Config.Forward, it hands its batch to that proposer instead,
 // which applies it under the forwarder's name and tag, so the forwarder can
 // still run it itself, exactly once, if no answer comes (see forward.go).
-// Config.Thrifty sends each request to a bare quorum first.
+// Forwarding also works where the busy proposer is two hops away (a
+// majorities-ring partition): routes learned from rejections and replies,
+// up to two relays, replies back along the same path; and an acceptor that
+// took an accept within Config.StickyTicks refuses rival prepares, so the
+// busy proposer keeps its quorum and rivals learn where to forward. The
+// proposer that gets a forwarded operation chosen also answers its client
+// directly (Op.Src, Op.Req, MsgDirect). Config.Thrifty sends each request
+// to a bare quorum first.
 //
 // # Shape
 //
