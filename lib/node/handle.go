@@ -262,20 +262,8 @@ func (n *Node) replyInit(req *Request, err error) {
 // whoever sends it, so the node that completes a request can answer it
 // directly and save the hop back through the peer. body is as for Send.
 func (n *Node) ReplyTo(dest string, inReplyTo int64, body any) error {
-	switch {
-	case n.stopped:
-		return ErrStopped
-	case n.id == "":
-		return ErrNotInitialized
-	case dest == "":
-		return errors.New("node: ReplyTo with an empty dest")
-	case inReplyTo <= 0:
+	if inReplyTo <= 0 {
 		return fmt.Errorf("node: ReplyTo with in_reply_to %d: it must be a positive msg_id", inReplyTo)
 	}
-	obj, err := n.enc.object(body)
-	if err != nil {
-		return err
-	}
-	n.send(n.id, dest, obj, 0, inReplyTo)
-	return nil
+	return n.sendTo("ReplyTo", dest, body, inReplyTo)
 }

@@ -363,20 +363,24 @@ func (n *Node) send(src, dest string, obj []byte, msgID, inReplyTo int64) {
 // with a "type" field (encoded with encoding/json, field order kept, HTML
 // characters not escaped), a *maelstrom.RPCError, or a json.RawMessage
 // object, sent verbatim. It must not set msg_id or in_reply_to.
-func (n *Node) Send(dest string, body any) error {
+func (n *Node) Send(dest string, body any) error { return n.sendTo("Send", dest, body, 0) }
+
+// sendTo encodes body and sends it to dest from this node, as a reply to
+// msg_id inReplyTo when it is positive; op names the caller in errors.
+func (n *Node) sendTo(op, dest string, body any, inReplyTo int64) error {
 	switch {
 	case n.stopped:
 		return ErrStopped
 	case n.id == "":
 		return ErrNotInitialized
 	case dest == "":
-		return errors.New("node: Send with an empty dest")
+		return errors.New("node: " + op + " with an empty dest")
 	}
 	obj, err := n.enc.object(body)
 	if err != nil {
 		return err
 	}
-	n.send(n.id, dest, obj, 0, 0)
+	n.send(n.id, dest, obj, 0, inReplyTo)
 	return nil
 }
 

@@ -6,10 +6,10 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestForwarding: a node whose acceptor just served n0's round hands a
-// client operation to n0, which executes it once (a duplicated forward is
-// dropped) and answers through the forwarding node.
-func TestForwarding(t *testing.T) {
+// forwardingNet is three nodes with forwarding on, n0 having just written
+// 3 to key 0: the others' acceptors hear n0 as the key's busy proposer.
+func forwardingNet(t *testing.T) *net {
+	t.Helper()
 	n := newNet(t, "n0", "n1", "n2")
 	for _, c := range n.cores {
 		c.cfg.Forward = true
@@ -17,6 +17,14 @@ func TestForwarding(t *testing.T) {
 	n.request("n0", Op{ID: 1, F: OpWrite, Value: 3})
 	n.deliver(all)
 	require.Equal(t, []Op{{ID: 1, F: OpWrite, Value: 3}}, n.replies())
+	return n
+}
+
+// TestForwarding: a node whose acceptor just served n0's round hands a
+// client operation to n0, which executes it once (a duplicated forward is
+// dropped) and answers through the forwarding node.
+func TestForwarding(t *testing.T) {
+	n := forwardingNet(t)
 
 	n.request("n1", Op{ID: 2, F: OpCas, From: 3, To: 4})
 	var types []string
@@ -41,13 +49,7 @@ func TestForwarding(t *testing.T) {
 // holder, coming back with the batch, does not apply it again.
 func TestForwardToSilentHolder(t *testing.T) {
 	for _, holderApplies := range []bool{false, true} {
-		n := newNet(t, "n0", "n1", "n2")
-		for _, c := range n.cores {
-			c.cfg.Forward = true
-		}
-		n.request("n0", Op{ID: 1, F: OpWrite, Value: 3})
-		n.deliver(all)
-		n.replies()
+		n := forwardingNet(t)
 		n.request("n1", Op{ID: 2, F: OpCas, From: 3, To: 4})
 		var fwd []Envelope
 		n.deliver(func(e Envelope) bool {
@@ -103,13 +105,7 @@ func TestForwardToSilentHolder(t *testing.T) {
 // MsgDirect to the client and the forwarder's MsgReply, with one outcome;
 // operations without a client name get only the forwarder's reply.
 func TestForwardedOpAnsweredDirectly(t *testing.T) {
-	n := newNet(t, "n0", "n1", "n2")
-	for _, c := range n.cores {
-		c.cfg.Forward = true
-	}
-	n.request("n0", Op{ID: 1, F: OpWrite, Value: 3})
-	n.deliver(all)
-	n.replies()
+	n := forwardingNet(t)
 
 	n.request("n1", Op{ID: 2, F: OpRead, Src: "c5", Req: 41})
 	n.deliver(all)
