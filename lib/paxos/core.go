@@ -180,11 +180,8 @@ type Core struct {
 	// accepted another proposer's ballot, per key: a sign that a round
 	// is under way there, which a new prepare would only break.
 	foreign map[int64]int64
-	// busy is the tick at which this node's acceptor last accepted another
-	// proposer's accept, per key: that proposer is making progress.
-	busy map[int64]int64
 	// lastAccept is the tick at which this node's acceptor last took an
-	// accept (of any proposer), per key.
+	// accept, per key (the accepted ballot names whose).
 	lastAccept map[int64]int64
 	// routes: per key, the peer that last answered a forward of ours or
 	// rejected our round for another proposer, and when: the way to the
@@ -216,7 +213,6 @@ func New(cfg Config) (*Core, error) {
 		quorum:     (len(peers)+1)/2 + 1,
 		props:      map[int64]*proposer{},
 		foreign:    map[int64]int64{},
-		busy:       map[int64]int64{},
 		lastAccept: map[int64]int64{},
 		routes:     map[int64]route{},
 	}, nil
@@ -269,9 +265,6 @@ func (c *Core) Step(from string, m Msg) {
 func (c *Core) noteForeign(m, r Msg) {
 	if r.Type != MsgReject && m.Ballot.Node != c.cfg.ID {
 		c.foreign[m.Key] = c.now
-		if r.Type == MsgAccepted {
-			c.busy[m.Key] = c.now
-		}
 	}
 }
 

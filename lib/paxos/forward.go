@@ -26,8 +26,8 @@ import "slices"
 // peer that answered its last forward, or that rejected its round because
 // it promised someone else) and forwards there when its own acceptor hears
 // no one; a node that gets a forward and itself hears another busy
-// proposer relays it there once (Msg.Origin names the forwarder), and the
-// reply comes back the same way. Everything a relay does is stateless, and
+// proposer relays it there (at most maxRelays hops; Msg.Origin names the
+// forwarder, Msg.Path the relays), and the reply comes back the same way. Everything a relay does is stateless, and
 // a lost hop costs FwdWaitTicks as above.
 
 // unit is a batch another node forwarded, carried by this proposer.
@@ -85,7 +85,7 @@ func (c *Core) directHolder(key int64) string {
 		return ""
 	}
 	h := a.Promised.Node
-	last, ok := c.busy[key]
+	last, ok := c.lastAccept[key]
 	if h != a.Accepted.Node || h == c.cfg.ID || !slices.Contains(c.peers, h) || !ok || c.now-last >= c.cfg.HolderTicks {
 		return ""
 	}
@@ -232,7 +232,7 @@ func (c *Core) handleForwardReply(from string, m Msg) {
 	for i, o := range p.batch {
 		c.reply(o, m.Results[i])
 	}
-	p.batch, p.results, p.firstTag, p.tries, p.fwdTo = nil, nil, 0, 0, nil
+	p.endBatch()
 	p.phase = idle
 	c.maybeStart(p)
 }

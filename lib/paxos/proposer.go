@@ -93,14 +93,24 @@ func (c *Core) proposerFor(key int64) *proposer {
 	return p
 }
 
-// reply answers one operation.
-func (c *Core) reply(o *pending, r Result) {
-	op := o.op
+// endBatch forgets the current batch once it is answered or given up.
+func (p *proposer) endBatch() {
+	p.batch, p.results, p.firstTag, p.tries, p.fwdTo = nil, nil, 0, 0, nil
+}
+
+// withResult is op as answered: its outcome code and, for a read, the
+// value read.
+func (op Op) withResult(r Result) Op {
 	op.Code = r.Code
 	if op.F == OpRead {
 		op.Value = r.Value
 	}
-	c.send(o.client, Msg{Type: MsgReply, Key: o.key, Op: op})
+	return op
+}
+
+// reply answers one operation.
+func (c *Core) reply(o *pending, r Result) {
+	c.send(o.client, Msg{Type: MsgReply, Key: o.key, Op: o.op.withResult(r)})
 }
 
 // expire tells the caller an operation will get no answer.
@@ -335,15 +345,12 @@ func (c *Core) commit(p *proposer) {
 		c.replyUnit(p.key, u)
 		for i, op := range u.ops {
 			if op.Src != "" && op.Req > 0 && i < len(u.results) {
-				op.Code = u.results[i].Code
-				if op.F == OpRead {
-					op.Value = u.results[i].Value
-				}
-				c.send(op.Src, Msg{Type: MsgDirect, Key: p.key, Op: op})
+				c.send(op.Src, Msg{Type: MsgDirect, Key: p.key, Op: op.withResult(u.results[i])})
 			}
 		}
 	}
-	p.batch, p.results, p.firstTag, p.tries, p.units, p.fwdTo = nil, nil, 0, 0, nil, nil
+	p.endBatch()
+	p.units = nil
 	p.failures = 0
 	p.phase = idle
 	delete(c.routes, p.key) // this node is the busy proposer now
@@ -386,7 +393,8 @@ func (c *Core) giveUp(p *proposer) {
 	for _, o := range p.batch {
 		c.expire(o)
 	}
-	p.batch, p.results, p.firstTag, p.tries, p.units, p.fwdTo = nil, nil, 0, 0, nil, nil
+	p.endBatch()
+	p.units = nil
 	p.lease = false
 	p.phase = idle
 }

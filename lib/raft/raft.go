@@ -723,6 +723,7 @@ func (r *Raft) stepFollower(m Message) error {
 		r.electionElapsed = 0
 		r.lead = m.From
 		r.handleSnapshot(m)
+		r.replayEarly() // a snapshot may close the gap as well
 	case MsgTransferLeader:
 		if r.lead != "" && m.From == r.id {
 			m.To = r.lead
