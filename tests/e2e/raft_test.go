@@ -13,22 +13,34 @@ import (
 // three and five nodes, at --latency 0 and with exponential latency, and
 // available (most operations succeed) without partitions.
 func TestLinKVRaft(t *testing.T) {
-	cases := []struct {
-		name      string
-		nodes     int
-		latencyMs int64
-		dist      string
-		nemesis   bool
-		minOK     float64 // availability ok-fraction floor
-	}{
+	runLinKV(t, "lin-kv-raft", []linKVCase{
 		{name: "3 nodes partitions", nodes: 3, nemesis: true, minOK: 0.2},
 		{name: "5 nodes exponential latency partitions", nodes: 5, latencyMs: 10, dist: "exponential", nemesis: true, minOK: 0.2},
 		{name: "3 nodes calm", nodes: 3, minOK: 0.5},
-	}
+	})
+}
+
+// linKVCase is one lin-kv run of a node binary on eddy and what it must
+// show besides validity.
+type linKVCase struct {
+	name      string
+	args      []string // arguments for the binary
+	nodes     int
+	latencyMs int64
+	dist      string
+	nemesis   bool
+	minOK     float64 // availability ok-fraction floor
+	maxMsgs   float64 // net.servers.msgs-per-op ceiling (0: unchecked)
+}
+
+// runLinKV runs each case in parallel (2n clients, rate 50, 4 s,
+// partitions every second when asked) and checks the verdict, the
+// ok-fraction floor, that some write succeeded and the message ceiling.
+func runLinKV(t *testing.T, bin string, cases []linKVCase) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			o := opts(t, "lin-kv", "lin-kv-raft")
+			o := opts(t, "lin-kv", bin, tc.args...)
 			o.NodeCount = tc.nodes
 			o.Concurrency = "2n"
 			o.Rate = 50
@@ -44,9 +56,13 @@ func TestLinKVRaft(t *testing.T) {
 			res := run(t, o)
 			t.Logf("seed %d, valid? %v, folder %s", res.Seed, res.Valid, res.Dir)
 			require.Equal(t, true, res.Valid, "verdict (seed %d, %s)", res.Seed, res.Dir)
-			okFraction := get(t, res, "availability", "ok-fraction")
-			require.GreaterOrEqual(t, toFloat(t, okFraction), tc.minOK, "ok-fraction (seed %d, %s)", res.Seed, res.Dir)
+			ok := toFloat(t, get(t, res, "availability", "ok-fraction"))
+			require.GreaterOrEqual(t, ok, tc.minOK, "ok-fraction (seed %d, %s)", res.Seed, res.Dir)
 			require.Greater(t, get(t, res, "stats", "by-f", "write", "ok-count").(int64), int64(0))
+			if tc.maxMsgs > 0 {
+				msgs := toFloat(t, get(t, res, "net", "servers", "msgs-per-op"))
+				require.LessOrEqual(t, msgs, tc.maxMsgs, "msgs-per-op (seed %d, %s)", res.Seed, res.Dir)
+			}
 		})
 	}
 }
