@@ -155,6 +155,24 @@ func (tn *testNet) call(client string, msgID int64, dest string, body string, ti
 	}
 }
 
+// writer returns a client c1 that writes key 1 through a node and says
+// whether it got write_ok, once a first write through n0 has succeeded
+// (the cluster works; it fails the test after 5 s without one).
+func (tn *testNet) writer(t *testing.T) func(dest string) bool {
+	t.Helper()
+	var id int64
+	write := func(dest string) bool {
+		id++
+		rb, ok := tn.call("c1", id, dest, fmt.Sprintf(`{"type":"write","msg_id":%d,"key":1,"value":%d}`, id, id%5), 500*time.Millisecond)
+		return ok && rb.Type == "write_ok"
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !write("n0") {
+		require.True(t, time.Now().Before(deadline), "no write succeeded")
+	}
+	return write
+}
+
 func (tn *testNet) close() {
 	tn.mu.Lock()
 	for _, in := range tn.inputs {
@@ -342,16 +360,7 @@ func TestRelayAroundBrokenLink(t *testing.T) {
 	tn := newTestNet(t, 3)
 	defer tn.close()
 	// Wait for a working cluster, then break one link.
-	var id int64
-	write := func(dest string) bool {
-		id++
-		rb, ok := tn.call("c1", id, dest, fmt.Sprintf(`{"type":"write","msg_id":%d,"key":1,"value":%d}`, id, id%5), 500*time.Millisecond)
-		return ok && rb.Type == "write_ok"
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !write("n0") {
-		require.True(t, time.Now().Before(deadline), "no write succeeded")
-	}
+	write := tn.writer(t)
 	// Whoever leads, n2 keeps a path to it: directly, through n1 (if n0
 	// leads: the relay), or it leads itself.
 	tn.cutLink("n2", "n0")
@@ -373,16 +382,7 @@ func TestDirectedRing(t *testing.T) {
 	tm.ViaRouting = true
 	tn := newTestNetTiming(t, 3, tm)
 	defer tn.close()
-	var id int64
-	write := func(dest string) bool {
-		id++
-		rb, ok := tn.call("c1", id, dest, fmt.Sprintf(`{"type":"write","msg_id":%d,"key":1,"value":%d}`, id, id%5), 500*time.Millisecond)
-		return ok && rb.Type == "write_ok"
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for !write("n0") {
-		require.True(t, time.Now().Before(deadline), "no write succeeded")
-	}
+	write := tn.writer(t)
 	tn.mu.Lock()
 	tn.links[[2]string{"n1", "n0"}] = true
 	tn.links[[2]string{"n2", "n1"}] = true
