@@ -332,17 +332,7 @@ func (w *world) randomPartition() {
 	case 1:
 		w.s.Isolate(w.nodes[r.IntN(len(w.nodes))])
 	default:
-		perm := r.Perm(len(w.nodes))
-		k := 1 + r.IntN(len(w.nodes)-1)
-		var a, b []string
-		for i, p := range perm {
-			if i < k {
-				a = append(a, w.nodes[p])
-			} else {
-				b = append(b, w.nodes[p])
-			}
-		}
-		w.s.Partition(a, b)
+		w.s.Partition(sim.RandomSplit(r, w.nodes))
 	}
 }
 

@@ -432,17 +432,7 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 			case 1:
 				s.Isolate(ids[r.IntN(len(ids))])
 			case 2:
-				perm := r.Perm(len(ids))
-				cut := 1 + r.IntN(len(ids)-1)
-				var a, b []string
-				for i, p := range perm {
-					if i < cut {
-						a = append(a, ids[p])
-					} else {
-						b = append(b, ids[p])
-					}
-				}
-				s.Partition(a, b)
+				s.Partition(sim.RandomSplit(r, ids))
 			case 3:
 				// Crash a node, keeping a majority up.
 				if len(down) < (sc.nodes-1)/2 {

@@ -350,3 +350,20 @@ func (s *Sim[M]) Nodes() []string {
 	sort.Strings(ids)
 	return ids
 }
+
+// RandomSplit cuts nodes into two non-empty random groups drawn from r (a
+// random order, then a random cut point), for a Partition of a chaos run.
+// Taking r rather than the simulator's own source keeps a caller's stream
+// of draws its own. nodes needs at least two entries.
+func RandomSplit(r *rand.Rand, nodes []string) (a, b []string) {
+	perm := r.Perm(len(nodes))
+	cut := 1 + r.IntN(len(nodes)-1)
+	for i, p := range perm {
+		if i < cut {
+			a = append(a, nodes[p])
+		} else {
+			b = append(b, nodes[p])
+		}
+	}
+	return a, b
+}

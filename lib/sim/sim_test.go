@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -127,4 +128,20 @@ func TestCloneIsolatesMessages(t *testing.T) {
 	s.Inject("c0", "n0", 5)
 	s.RunFor(10)
 	require.Equal(t, 4*4+4, clones, fmt.Sprint("n0 relays to 4 peers, each relays to 4"))
+}
+
+// RandomSplit: two non-empty groups that together hold every node once,
+// and all cut points appear over many draws.
+func TestRandomSplit(t *testing.T) {
+	nodes := []string{"n0", "n1", "n2", "n3", "n4"}
+	r := rand.New(rand.NewPCG(1, 2))
+	sizes := map[int]bool{}
+	for range 200 {
+		a, b := RandomSplit(r, nodes)
+		require.NotEmpty(t, a)
+		require.NotEmpty(t, b)
+		require.ElementsMatch(t, nodes, append(slices.Clone(a), b...))
+		sizes[len(a)] = true
+	}
+	require.Len(t, sizes, len(nodes)-1)
 }

@@ -131,17 +131,7 @@ func (sr *simRun) workload(ops int, partitions bool) {
 			case 1:
 				sr.s.Isolate(sr.nodes[sr.r.IntN(len(sr.nodes))])
 			default:
-				perm := sr.r.Perm(len(sr.nodes))
-				cut := 1 + sr.r.IntN(len(sr.nodes)-1)
-				var a, b []string
-				for j, x := range perm {
-					if j < cut {
-						a = append(a, sr.nodes[x])
-					} else {
-						b = append(b, sr.nodes[x])
-					}
-				}
-				sr.s.Partition(a, b)
+				sr.s.Partition(sim.RandomSplit(sr.r, sr.nodes))
 			}
 		}
 		sr.s.RunFor(sr.r.Int64N(20))

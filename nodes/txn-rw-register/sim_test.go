@@ -302,17 +302,7 @@ func (sr *simRun) workload(ops int) {
 			case 2:
 				sr.s.Isolate(sr.ids[sr.r.IntN(len(sr.ids))])
 			default:
-				perm := sr.r.Perm(len(sr.ids))
-				cut := 1 + sr.r.IntN(len(sr.ids)-1)
-				var a, b []string
-				for j, x := range perm {
-					if j < cut {
-						a = append(a, sr.ids[x])
-					} else {
-						b = append(b, sr.ids[x])
-					}
-				}
-				sr.s.Partition(a, b)
+				sr.s.Partition(sim.RandomSplit(sr.r, sr.ids))
 			}
 		}
 		sr.s.RunFor(1 + sr.r.Int64N(20))
