@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+
+	"maelkit/lib/rsm"
 )
 
 // Op names a command.
@@ -96,28 +98,15 @@ type Result struct {
 	Value json.RawMessage `json:"value,omitempty"` // read
 }
 
-// session remembers a client's last applied command and its result.
-type session struct {
-	ID     int64  `json:"id"`
-	Index  int64  `json:"i"` // log index it was applied at (for eviction)
-	Result Result `json:"r"`
-}
-
-// DefaultSessionsMax bounds client sessions; Maelstrom runs a few dozen
-// clients, so eviction (which drops dedup for the evicted client) is a
-// safety net, not a regime.
-const DefaultSessionsMax = 100_000
-
 // Store is the state machine. Only Apply and Restore change it.
 type Store struct {
-	data        map[string]json.RawMessage
-	sessions    map[string]session
-	sessionsMax int
+	data     map[string]json.RawMessage
+	sessions *rsm.Sessions[Result]
 }
 
 // NewStore returns an empty store.
 func NewStore() *Store {
-	return &Store{data: map[string]json.RawMessage{}, sessions: map[string]session{}, sessionsMax: DefaultSessionsMax}
+	return &Store{data: map[string]json.RawMessage{}, sessions: rsm.NewSessions[Result](0)}
 }
 
 // Get reads a key from the applied state (for linearizable reads served
@@ -136,19 +125,14 @@ func (s *Store) Apply(index int64, data []byte) any {
 	if err := json.Unmarshal(data, &c); err != nil || c.Validate() != nil {
 		return Result{Code: Invalid}
 	}
-	if ses, ok := s.sessions[c.Client]; ok {
-		switch {
-		case c.ID == ses.ID:
-			return ses.Result // a duplicate: the same answer, applied once
-		case c.ID < ses.ID:
-			return Result{Code: Stale}
-		}
+	switch prev, dup, stale := s.sessions.Lookup(c.Client, c.ID); {
+	case dup:
+		return prev // a duplicate: the same answer, applied once
+	case stale:
+		return Result{Code: Stale}
 	}
 	res := s.exec(c)
-	s.sessions[c.Client] = session{ID: c.ID, Index: index, Result: res}
-	if len(s.sessions) > s.sessionsMax {
-		s.evict()
-	}
+	s.sessions.Record(c.Client, c.ID, index, res)
 	return res
 }
 
@@ -176,24 +160,11 @@ func (s *Store) exec(c Command) Result {
 	}
 }
 
-// evict drops the session applied longest ago; deterministic, since every
-// replica holds the same sessions with distinct indexes.
-func (s *Store) evict() {
-	var oldest string
-	var at int64 = -1
-	for c, ses := range s.sessions {
-		if at < 0 || ses.Index < at {
-			oldest, at = c, ses.Index
-		}
-	}
-	delete(s.sessions, oldest)
-}
-
 // snapshot is the encoded state, with keys sorted so that equal states
 // encode equally.
 type snapshot struct {
-	Data     []kvPair           `json:"data"`
-	Sessions map[string]session `json:"sessions"`
+	Data     []kvPair              `json:"data"`
+	Sessions *rsm.Sessions[Result] `json:"sessions"`
 }
 
 type kvPair struct {
@@ -212,7 +183,7 @@ func (s *Store) Snapshot() ([]byte, error) {
 
 // Restore implements rsm.StateMachine.
 func (s *Store) Restore(data []byte) error {
-	var snap snapshot
+	snap := snapshot{Sessions: rsm.NewSessions[Result](0)}
 	if len(data) > 0 {
 		if err := json.Unmarshal(data, &snap); err != nil {
 			return fmt.Errorf("kv: decode snapshot: %w", err)
@@ -223,8 +194,5 @@ func (s *Store) Restore(data []byte) error {
 		s.data[string(compact(p.K))] = compact(p.V)
 	}
 	s.sessions = snap.Sessions
-	if s.sessions == nil {
-		s.sessions = map[string]session{}
-	}
 	return nil
 }

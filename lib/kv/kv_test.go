@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"maelkit/lib/rsm"
 )
 
 func cmd(client string, id int64, op Op, key, a, b string) []byte {
@@ -93,13 +95,13 @@ func TestRestoreRejectsGarbage(t *testing.T) {
 
 func TestSessionsBounded(t *testing.T) {
 	s := NewStore()
-	s.sessionsMax = 3
+	s.sessions = rsm.NewSessions[Result](3)
 	for i := range 10 {
 		s.Apply(int64(i+1), cmd(fmt.Sprintf("c%d", i), 1, OpWrite, "0", "1", ""))
 	}
-	require.Len(t, s.sessions, 3)
-	require.Contains(t, s.sessions, "c9")
-	require.NotContains(t, s.sessions, "c0")
+	require.Equal(t, 3, s.sessions.Len())
+	require.True(t, s.sessions.Has("c9"))
+	require.False(t, s.sessions.Has("c0"))
 }
 
 func TestValidate(t *testing.T) {

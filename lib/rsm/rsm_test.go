@@ -1,4 +1,4 @@
-package rsm
+package rsm_test
 
 import (
 	"encoding/json"
@@ -10,6 +10,7 @@ import (
 
 	"maelkit/lib/kv"
 	"maelkit/lib/raft"
+	"maelkit/lib/rsm"
 	"maelkit/lib/sim"
 )
 
@@ -25,7 +26,7 @@ func (c *countingStore) Restore(data []byte) error {
 }
 
 type simRSM struct {
-	s     *RSM
+	s     *rsm.RSM
 	sm    *countingStore
 	reads []int64
 	t     *testing.T
@@ -58,7 +59,7 @@ func newSim(t *testing.T, seed uint64) (*sim.Sim[raft.Message], map[string]*simR
 	nodes := map[string]*simRSM{}
 	s := sim.New(sim.Config{Seed: seed, Nodes: ids, TickMs: 10, LatencyMinMs: 1, LatencyMaxMs: 5}, func(id string) sim.Core[raft.Message] {
 		sm := &countingStore{Store: kv.NewStore()}
-		r, err := New(Config{Raft: raft.Config{ID: id, Voters: ids, PreVote: true, CheckQuorum: true,
+		r, err := rsm.New(rsm.Config{Raft: raft.Config{ID: id, Voters: ids, PreVote: true, CheckQuorum: true,
 			Rand: rand.New(rand.NewPCG(seed, uint64(id[1])))}, SnapshotEntries: 10}, sm)
 		require.NoError(t, err)
 		n := &simRSM{s: r, sm: sm, t: t}
@@ -129,10 +130,10 @@ func TestSnapshotCatchUp(t *testing.T) {
 }
 
 func TestProposeRejectsEmpty(t *testing.T) {
-	r, err := New(Config{Raft: raft.Config{ID: "a", Voters: []string{"a"}, Rand: rand.New(rand.NewPCG(1, 1))}}, kv.NewStore())
+	r, err := rsm.New(rsm.Config{Raft: raft.Config{ID: "a", Voters: []string{"a"}, Rand: rand.New(rand.NewPCG(1, 1))}}, kv.NewStore())
 	require.NoError(t, err)
 	require.Error(t, r.Propose([][]byte{nil}))
 	require.ErrorIs(t, r.Propose([][]byte{[]byte("x")}), raft.ErrProposalDropped, "not leader yet")
-	_, err = New(Config{}, nil)
+	_, err = rsm.New(rsm.Config{}, nil)
 	require.Error(t, err)
 }

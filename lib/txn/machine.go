@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"maelkit/lib/rsm"
 )
 
 // Command is one client transaction as it travels through a replicated log:
@@ -49,18 +51,6 @@ type Result struct {
 	Txn     Txn // the completed transaction when Applied
 }
 
-// session is a client's last applied command and its completed txn.
-type session struct {
-	ID    int64 `json:"id"`
-	Index int64 `json:"i"` // log index applied at (eviction order)
-	Txn   Txn   `json:"t"`
-}
-
-// DefaultSessionsMax bounds client sessions: Maelstrom runs a few dozen
-// clients, so eviction (which drops dedup for the evicted client) is a
-// safety net, not a regime.
-const DefaultSessionsMax = 100_000
-
 // Machine is the deterministic state machine of a replicated log of
 // transactions (it has the method set of lib/rsm's StateMachine): each
 // entry is a Command, applied serially by a Store, with one session per
@@ -68,14 +58,13 @@ const DefaultSessionsMax = 100_000
 // the same entries in the same order holds the same state and returns the
 // same results. Not safe for concurrent use.
 type Machine struct {
-	store       *Store
-	sessions    map[string]session
-	sessionsMax int
+	store    *Store
+	sessions *rsm.Sessions[Txn]
 }
 
 // NewMachine returns an empty machine.
 func NewMachine() *Machine {
-	return &Machine{store: NewStore(), sessions: map[string]session{}, sessionsMax: DefaultSessionsMax}
+	return &Machine{store: NewStore(), sessions: rsm.NewSessions[Txn](0)}
 }
 
 // Store is the applied state (tests, convergence checks).
@@ -101,43 +90,25 @@ func (m *Machine) Apply(index int64, data []byte) any {
 		return Result{Client: c.Client, ID: c.ID, Outcome: Invalid}
 	}
 	res := Result{Client: c.Client, ID: c.ID}
-	if ses, ok := m.sessions[c.Client]; ok {
-		switch {
-		case c.ID == ses.ID:
-			res.Txn = ses.Txn.Clone()
-			return res
-		case c.ID < ses.ID:
-			res.Outcome = Stale
-			return res
-		}
+	switch prev, dup, stale := m.sessions.Lookup(c.Client, c.ID); {
+	case dup:
+		res.Txn = prev.Clone()
+		return res
+	case stale:
+		res.Outcome = Stale
+		return res
 	}
 	done := m.store.Apply(c.Txn)
-	m.sessions[c.Client] = session{ID: c.ID, Index: index, Txn: done}
-	if len(m.sessions) > m.sessionsMax {
-		m.evict()
-	}
+	m.sessions.Record(c.Client, c.ID, index, done)
 	res.Txn = done.Clone()
 	return res
-}
-
-// evict drops the session applied longest ago; deterministic, since every
-// replica holds the same sessions with distinct indexes.
-func (m *Machine) evict() {
-	var oldest string
-	var at int64 = -1
-	for c, ses := range m.sessions {
-		if at < 0 || ses.Index < at {
-			oldest, at = c, ses.Index
-		}
-	}
-	delete(m.sessions, oldest)
 }
 
 // machineSnapshot is the encoded machine; encoding/json sorts map keys, so
 // equal machines encode equally.
 type machineSnapshot struct {
 	Store    json.RawMessage    `json:"store"`
-	Sessions map[string]session `json:"sessions"`
+	Sessions *rsm.Sessions[Txn] `json:"sessions"`
 }
 
 // Snapshot encodes the whole state.
@@ -153,17 +124,14 @@ func (m *Machine) Snapshot() ([]byte, error) {
 // empty state.
 func (m *Machine) Restore(data []byte) error {
 	store := NewStore()
-	sessions := map[string]session{}
+	sessions := rsm.NewSessions[Txn](0)
 	if len(data) > 0 {
-		var snap machineSnapshot
+		snap := machineSnapshot{Sessions: sessions}
 		if err := json.Unmarshal(data, &snap); err != nil {
 			return fmt.Errorf("txn: restore machine: %w", err)
 		}
 		if err := store.Restore(snap.Store); err != nil {
 			return err
-		}
-		if snap.Sessions != nil {
-			sessions = snap.Sessions
 		}
 	}
 	m.store, m.sessions = store, sessions

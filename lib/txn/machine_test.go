@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"maelkit/lib/rsm"
 )
 
 func mustCommand(t *testing.T, client string, id int64, tx Txn) []byte {
@@ -127,12 +129,12 @@ func TestMachineSnapshot(t *testing.T) {
 // TestMachineEvict: past the bound, the session applied longest ago goes.
 func TestMachineEvict(t *testing.T) {
 	m := NewMachine()
-	m.sessionsMax = 2
+	m.sessions = rsm.NewSessions[Txn](2)
 	for i, c := range []string{"c1", "c2", "c3"} {
 		m.Apply(int64(i+1), mustCommand(t, c, 1, Txn{{F: Write, K: 1, Arg: int64(i)}}))
 	}
-	require.Len(t, m.sessions, 2)
-	require.NotContains(t, m.sessions, "c1")
+	require.Equal(t, 2, m.sessions.Len())
+	require.False(t, m.sessions.Has("c1"))
 }
 
 // BenchmarkMachineApply: decode and apply one fresh three-op command
