@@ -163,6 +163,10 @@ var testFlags = []flagSpec{
 		return err
 	}},
 	// eddy's own options.
+	{[]string{"--partition-shapes"}, "S[,S..]", "eddy: draw partitions from these shapes only (one, minority-third, majority, majorities-ring)", func(s *cliState, v string) error {
+		s.o.PartitionShapes = strings.Split(v, ",")
+		return nil
+	}},
 	{[]string{"--seed"}, "N", "eddy: seed for generators, latencies and the nemesis (default: from the clock, printed)", func(s *cliState, v string) error {
 		n, err := intArg("--seed", v)
 		s.o.Seed = n

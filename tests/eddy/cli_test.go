@@ -13,9 +13,11 @@ import (
 func TestParseTestFollowsMaelstromCLI(t *testing.T) {
 	s, err := parseTest([]string{"-w", "broadcast", "--bin", "bin/b", "--node-count=25", "--time-limit", "20",
 		"--rate", "100.5", "--latency", "100", "--latency-dist", "exponential", "--nemesis", "partition",
-		"--nemesis-interval", "2.5", "--topology", "tree4", "--availability", "total", "--log-stderr", "--seed", "7"})
+		"--nemesis-interval", "2.5", "--topology", "tree4", "--availability", "total", "--log-stderr", "--seed", "7",
+		"--partition-shapes", "majorities-ring,one"})
 	require.NoError(t, err)
 	o := s.o
+	require.Equal(t, []string{"majorities-ring", "one"}, o.PartitionShapes)
 	require.Equal(t, "broadcast", o.Workload)
 	require.Equal(t, "bin/b", o.Bin)
 	require.Equal(t, 25, o.NodeCount)
@@ -104,6 +106,7 @@ func TestResolve(t *testing.T) {
 		"bad availability":   func(o *Options) { o.Availability = "1.5" },
 		"negative latency":   func(o *Options) { o.LatencyMs = -1 },
 		"zero nemesis every": func(o *Options) { o.NemesisInterval = 0 },
+		"unknown shape":      func(o *Options) { o.PartitionShapes = []string{"ring"} },
 	} {
 		o := base()
 		mut(&o)

@@ -15,6 +15,7 @@ import (
 
 	"maelkit/tests/eddy/checker"
 	"maelkit/tests/eddy/elle"
+	"maelkit/tests/eddy/nemesis"
 	"maelkit/tests/eddy/workload"
 )
 
@@ -36,6 +37,9 @@ type Options struct {
 	Nemesis     []string // only "partition"
 	// NemesisInterval is the mean time between nemesis ops.
 	NemesisInterval time.Duration
+	// PartitionShapes (eddy only) restricts the partitions drawn to these
+	// shapes (one, minority-third, majority, majorities-ring); empty: all.
+	PartitionShapes []string
 	Topology        string
 	// Availability is "" (no target), "total", or a fraction in [0, 1].
 	Availability string
@@ -91,6 +95,7 @@ type resolved struct {
 	nodes        []string
 	concurrency  int
 	partition    bool
+	shapes       []nemesis.Shape // nil: all
 	availability checker.AvailabilityTarget
 }
 
@@ -168,6 +173,13 @@ func (o *Options) resolve() (resolved, error) {
 	}
 	if o.NemesisInterval <= 0 {
 		return r, usageErr("--nemesis-interval must be positive")
+	}
+	for _, v := range o.PartitionShapes {
+		sh, err := nemesis.ParseShape(v)
+		if err != nil {
+			return r, usageErr("--partition-shapes: %v", err)
+		}
+		r.shapes = append(r.shapes, sh)
 	}
 	if r.availability, err = checker.ParseAvailability(o.Availability); err != nil {
 		return r, usageErr("--%v", err)

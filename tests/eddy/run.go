@@ -534,7 +534,7 @@ func (r *runner) mainPhase(workers []*worker) (*nemesis.Nemesis, error) {
 	if r.res.partition {
 		var err error
 		nem, err = nemesis.New(nemesis.Config{Net: r.net, Nodes: r.res.nodes, Rand: rng(r.seed, streamNemesis),
-			Interval: r.o.NemesisInterval, Record: r.rec.add})
+			Interval: r.o.NemesisInterval, Shapes: r.res.shapes, Record: r.rec.add})
 		if err != nil {
 			return nil, err
 		}
