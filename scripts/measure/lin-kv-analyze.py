@@ -8,6 +8,11 @@ message counts, write p50, and for each partition:
   (themselves included), the fraction of ops invoked during partitions that
   got a definite answer from the data (ok, or 20/22: the value said so),
   and the longest gap between two such answers for one node;
+- connected_side: the same for clients of nodes in a strongly connected
+  group of a majority, counting links that work one way (a node reaches
+  the others of its group, directly or through members, and they reach it):
+  the majority side plus, in the three-node majorities ring where every
+  link works one way only, every node;
 - leader_lost (Raft only, from the net journal): when a partition cut the
   leader off from a majority, the time until another node led (sent its
   first append or heartbeat of a higher term), in ms and in ticks (the
@@ -77,19 +82,37 @@ def majority_nodes(grudge):
     return out
 
 
-maj_total = maj_served = 0
-maj_gap = 0
-for (s, e, g) in parts:
-    maj = majority_nodes(g)
-    for node in maj:
-        mine = sorted((c for (i, c, nd, ok) in done if nd == node and s <= i < e and ok))
-        allmine = [x for x in done if x[2] == node and s <= x[0] < e]
-        maj_total += len(allmine)
-        maj_served += sum(1 for x in allmine if x[3])
-        prev = s
-        for c in mine + [e]:
-            maj_gap = max(maj_gap, c - prev)
-            prev = c
+def connected_nodes(grudge):
+    """Nodes in a strongly connected group of at least a quorum, over the
+    links that work (a -> b unless b drops a)."""
+    def reach(a):
+        seen, todo = {a}, [a]
+        while todo:
+            x = todo.pop()
+            for b in nodes:
+                if b not in seen and x not in grudge.get(b, []):
+                    seen.add(b)
+                    todo.append(b)
+        return seen
+    r = {a: reach(a) for a in nodes}
+    return {a for a in nodes if sum(1 for b in r[a] if a in r[b]) >= quorum}
+
+
+def side_stats(pick):
+    """Answered fraction and longest gap for clients of the nodes pick(grudge)
+    chooses, over all partitions."""
+    total = served = gap = 0
+    for (s, e, g) in parts:
+        for node in pick(g):
+            mine = sorted((c for (i, c, nd, ok) in done if nd == node and s <= i < e and ok))
+            allmine = [x for x in done if x[2] == node and s <= x[0] < e]
+            total += len(allmine)
+            served += sum(1 for x in allmine if x[3])
+            prev = s
+            for c in mine + [e]:
+                gap = max(gap, c - prev)
+                prev = c
+    return {'ops': total, 'served': round(served / total, 4) if total else None, 'max_gap_ms': round(gap / 1e6, 1)}
 
 # Raft leadership from the journal: appends (12) and heartbeats (14).
 lost = []
@@ -162,6 +185,6 @@ print(json.dumps({'valid': r['valid?'], 'ok_fraction': r['availability']['ok-fra
                   'msgs_per_op': r['net']['servers'].get('msgs-per-op'),
                   'count': st['count'], 'ok': st['ok-count'], 'fail': st['fail-count'], 'info': st['info-count'],
                   'write_p50_ms': p50, 'first_write_after_nemesis_ms': gaps,
-                  'majority_side': {'ops': maj_total, 'served': round(maj_served / maj_total, 4) if maj_total else None,
-                                    'max_gap_ms': round(maj_gap / 1e6, 1)},
+                  'majority_side': side_stats(majority_nodes),
+                  'connected_side': side_stats(connected_nodes),
                   'leader_lost': lost}))

@@ -18,10 +18,12 @@ for path in sys.argv[1:]:
         xs = sorted(xs); return xs[min(len(xs)-1, int(p*len(xs)))] if xs else None
     print(f"{path}: runs={len(rows)} valid={valid} ok-fraction mean={statistics.mean(oks):.3f} min={min(oks):.3f} max={max(oks):.3f} "
           f"msgs-per-op mean={statistics.mean(r[3]['msgs_per_op'] or 0 for r in rows):.2f} write-p50 median={statistics.median(p50):.1f}ms | first ok write after partition start: p50={q(starts,.5)} p90={q(starts,.9)} max={max(starts) if starts else None} ms; after heal: p50={q(stops,.5)} p90={q(stops,.9)} max={max(stops) if stops else None} ms; infos={sum(r[3]['info'] for r in rows)}")
-    maj = [r[3].get('majority_side') for r in rows if r[3].get('majority_side', {}).get('ops')]
-    if maj:
-        print(f"  majority side during partitions: ops={sum(m['ops'] for m in maj)} served mean={statistics.mean(m['served'] for m in maj):.4f} "
-              f"min={min(m['served'] for m in maj):.4f} longest gap max={max(m['max_gap_ms'] for m in maj)} ms")
+    for key, what in (('majority_side', 'majority side'), ('connected_side', 'connected majority (one-way links too)')):
+        maj = [r[3].get(key) for r in rows if (r[3].get(key) or {}).get('ops')]
+        if maj:
+            print(f"  {what} during partitions: ops={sum(m['ops'] for m in maj)} served mean={statistics.mean(m['served'] for m in maj):.4f} "
+                  f"min={min(m['served'] for m in maj):.4f} "
+                  f"longest gap max={max(m['max_gap_ms'] for m in maj)} ms")
     lost = [x for r in rows for x in r[3].get('leader_lost', [])]
     if lost:
         ms = [x['ms'] for x in lost]
