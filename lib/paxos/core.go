@@ -37,6 +37,16 @@ type Config struct {
 	Thrifty bool
 	// WidenTicks: see Thrifty. Default 4.
 	WidenTicks int64
+	// Relay goes around links that work one way only, through a third
+	// node (see relay.go), when this node lacks a quorum of peers it
+	// reaches both ways.
+	Relay bool
+	// SilenceTicks: a peer that leaves a request unanswered this long is
+	// taken to have a broken direction (Relay). Default RoundTimeoutTicks/2.
+	SilenceTicks int64
+	// ProbeTicks: while relaying, a message also goes direct this often,
+	// to see whether the link has healed (Relay). Default 200.
+	ProbeTicks int64
 	// RetransmitTicks, if positive, repeats a round's request to silent
 	// peers this often within the round: it pays off on lossy networks and
 	// only costs messages where loss is rare (a partition is not cured by
@@ -116,6 +126,7 @@ func (c Config) withDefaults() (Config, error) {
 		{v: &c.FwdWaitTicks, def: 40},
 		{v: &c.RouteTicks, def: 400},
 		{v: &c.YieldMaxTicks, def: 40},
+		{v: &c.ProbeTicks, def: 200},
 	} {
 		if *f.v < 0 {
 			return c, fmt.Errorf("paxos: negative tick bound %d", *f.v)
@@ -139,6 +150,12 @@ func (c Config) withDefaults() (Config, error) {
 		if *f.v == 0 {
 			*f.v = f.def
 		}
+	}
+	if c.SilenceTicks < 0 {
+		return c, fmt.Errorf("paxos: negative SilenceTicks %d", c.SilenceTicks)
+	}
+	if c.SilenceTicks == 0 {
+		c.SilenceTicks = max(1, c.RoundTimeoutTicks/2)
 	}
 	switch {
 	case c.StickyTicks == 0:
@@ -188,7 +205,8 @@ type Core struct {
 	// key's busy proposer when this node's acceptor does not hear it
 	// (Config.Forward, see forward.go).
 	routes map[int64]route
-	keys   []int64 // sorted keys of props
+	links  map[string]*link // per peer, for Config.Relay
+	keys   []int64          // sorted keys of props
 	out    []Envelope
 }
 
@@ -215,6 +233,7 @@ func New(cfg Config) (*Core, error) {
 		foreign:    map[int64]int64{},
 		lastAccept: map[int64]int64{},
 		routes:     map[int64]route{},
+		links:      map[string]*link{},
 	}, nil
 }
 
@@ -229,22 +248,42 @@ func (c *Core) Drain() []Envelope {
 	return o
 }
 
+// send emits m for to: a peer (around a broken link if need be, see
+// relay.go) or a client.
 func (c *Core) send(to string, m Msg) {
+	if slices.Contains(c.peers, to) {
+		c.sendPeer(to, m)
+		return
+	}
 	c.out = append(c.out, Envelope{From: c.cfg.ID, To: to, Msg: m})
 }
 
 // Step handles one message: from a peer (protocol) or a client (Request).
 func (c *Core) Step(from string, m Msg) {
+	if m.Type == MsgRelay {
+		c.noteLinks(from, Msg{}, true) // the relay's own link to this node works
+		c.handleRelay(from, m)
+		return
+	}
+	c.stepFrom(from, m, true)
+}
+
+// stepFrom handles m from from; direct is false when a relay brought it.
+func (c *Core) stepFrom(from string, m Msg, direct bool) {
+	c.noteLinks(from, m, direct)
 	switch m.Type {
 	case MsgPrepare:
 		if r, ok := c.handlePrepare(m); ok {
 			c.noteForeign(m, r)
-			c.send(from, r)
+			c.answer(from, m, r)
 		}
 	case MsgAccept:
 		if r, ok := c.handleAccept(m); ok {
 			c.noteForeign(m, r)
-			c.send(from, r)
+			c.answer(from, m, r)
+			if m.Self && c.quorum == 2 && r.Type == MsgAccepted && m.Ballot.Node == from {
+				c.learnChosen(m.Key, m.State)
+			}
 		}
 	case MsgPromise, MsgAccepted, MsgReject:
 		if p := c.props[m.Key]; p != nil {
@@ -271,6 +310,7 @@ func (c *Core) noteForeign(m, r Msg) {
 // Tick advances time by one tick: round timeouts, backoff ends, expiry.
 func (c *Core) Tick() {
 	c.now++
+	c.tickLinks()
 	for _, k := range c.keys {
 		c.tickProposer(c.props[k])
 	}

@@ -50,7 +50,15 @@
 // busy proposer keeps its quorum and rivals learn where to forward. The
 // proposer that gets a forwarded operation chosen also answers its client
 // directly (Op.Src, Op.Req, MsgDirect). Config.Thrifty sends each request
-// to a bare quorum first.
+// to a bare quorum first; with three nodes, an accept goes first to the
+// forwarder of a batch it carries, and since its proposer accepted it
+// before sending (Msg.Self), the forwarder that accepts it knows it is
+// chosen and answers its clients without a forward reply.
+//
+// Config.Relay goes around links that work one way only (Maelstrom's
+// majorities ring on three nodes cuts every link in one direction): a node
+// that lacks a quorum of peers it reaches both ways sends through a third
+// node what a broken direction would lose (see relay.go).
 //
 // # Shape
 //

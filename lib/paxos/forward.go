@@ -114,7 +114,13 @@ func (c *Core) maybeForward(p *proposer) bool {
 	// proposer's rounds. The reply comes back through this node.
 	keep := p.units[:0]
 	for _, u := range p.units {
-		if u.origin == h || slices.Contains(u.path, h) || slices.Contains(u.path, c.cfg.ID) || len(u.path) >= maxRelays {
+		if u.origin == h {
+			// Its forwarder is the busy proposer now: it runs the batch
+			// itself once its wait for us ends (exactly once, by tag).
+			// Carrying it would mean a rival round against it.
+			continue
+		}
+		if slices.Contains(u.path, h) || slices.Contains(u.path, c.cfg.ID) || len(u.path) >= maxRelays {
 			keep = append(keep, u)
 			continue
 		}
@@ -188,7 +194,9 @@ func (c *Core) handleForward(from string, m Msg) {
 // replyUnit sends a carried batch's outcomes back the way it came.
 func (c *Core) replyUnit(key int64, u *unit) {
 	m := Msg{Type: MsgForwardReply, Key: key, Tag: u.tag, Results: u.results}
-	if len(u.path) == 0 {
+	if len(u.path) == 0 || c.reaches(u.origin) {
+		// Straight back when this node reaches the forwarder (in a
+		// one-way ring the way back along the relays is the long way).
 		c.send(u.origin, m)
 		return
 	}
@@ -227,14 +235,35 @@ func (c *Core) handleForwardReply(from string, m Msg) {
 		}
 		c.routes[m.Key] = r
 	}
-	// Any round of ours still in flight for this batch is moot: the chosen
-	// history holds the batch once, where the carrier put it.
+	c.resolveForwarded(p, m.Results)
+}
+
+// resolveForwarded answers p's batch with outcomes learned from its
+// carrier. Any round of ours still in flight for the batch is moot: the
+// chosen history holds the batch once, where the carrier put it.
+func (c *Core) resolveForwarded(p *proposer, results []Result) {
 	for i, o := range p.batch {
-		c.reply(o, m.Results[i])
+		c.reply(o, results[i])
 	}
 	p.endBatch()
 	p.phase = idle
 	c.maybeStart(p)
+}
+
+// learnChosen: this node's acceptor just accepted st at an accept whose
+// proposer had accepted it first (Msg.Self, three nodes only): two of three
+// acceptors hold it, so it is chosen. If it holds this node's forwarded
+// batch, that batch's outcomes are known without the forward's reply,
+// which the carrier then does not send.
+func (c *Core) learnChosen(key int64, st State) {
+	p := c.props[key]
+	me := c.cfg.ID
+	// Applied[me] >= firstTag: the batch is in (as in startAccept; it
+	// may have been applied by this node's own retry, under a later tag).
+	if p == nil || len(p.batch) == 0 || p.firstTag == 0 || st.Applied[me] < p.firstTag || len(st.Results[me]) != len(p.batch) {
+		return
+	}
+	c.resolveForwarded(p, st.Results[me])
 }
 
 // applyUnits applies the carried batches to st that it does not hold yet,

@@ -6,11 +6,15 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// forwardingNet is three nodes with forwarding on, n0 having just written
-// 3 to key 0: the others' acceptors hear n0 as the key's busy proposer.
-func forwardingNet(t *testing.T) *net {
+// forwardingNet is nodes (three if none are named) with forwarding on, n0
+// having just written 3 to key 0: the others' acceptors hear n0 as the
+// key's busy proposer.
+func forwardingNet(t *testing.T, nodes ...string) *net {
 	t.Helper()
-	n := newNet(t, "n0", "n1", "n2")
+	if len(nodes) == 0 {
+		nodes = []string{"n0", "n1", "n2"}
+	}
+	n := newNet(t, nodes...)
 	for _, c := range n.cores {
 		c.cfg.Forward = true
 	}
@@ -22,7 +26,9 @@ func forwardingNet(t *testing.T) *net {
 
 // TestForwarding: a node whose acceptor just served n0's round hands a
 // client operation to n0, which executes it once (a duplicated forward is
-// dropped) and answers through the forwarding node.
+// dropped); the forwarder answers it. On three nodes it learns the outcome
+// from n0's accept itself (Msg.Self: n0 accepted first, so two of three
+// hold it), and n0 sends no forward reply.
 func TestForwarding(t *testing.T) {
 	n := forwardingNet(t)
 
@@ -36,7 +42,7 @@ func TestForwarding(t *testing.T) {
 		return true
 	})
 	require.Equal(t, []Op{{ID: 2, F: OpCas, From: 3, To: 4}}, n.replies(), "executed once, answered by n1")
-	require.Equal(t, []string{MsgForward, MsgAccept, MsgAccept, MsgAccepted, MsgAccepted, MsgForwardReply}, types,
+	require.Equal(t, []string{MsgForward, MsgAccept, MsgAccept, MsgAccepted, MsgAccepted}, types,
 		"n0 serves it on its one-round-trip path")
 	require.Empty(t, n.cores["n1"].props[0].batch)
 	st := n.cores["n0"].Storage().Acceptors[0].State
@@ -103,9 +109,10 @@ func TestForwardToSilentHolder(t *testing.T) {
 // TestForwardedOpAnsweredDirectly: an operation that names its client
 // (Op.Src, Op.Req) and is forwarded gets two answers, the carrier's
 // MsgDirect to the client and the forwarder's MsgReply, with one outcome;
-// operations without a client name get only the forwarder's reply.
+// operations without a client name get only the forwarder's reply. (Five
+// nodes: on three the forwarder learns the outcome as soon as the carrier.)
 func TestForwardedOpAnsweredDirectly(t *testing.T) {
-	n := forwardingNet(t)
+	n := forwardingNet(t, "n0", "n1", "n2", "n3", "n4")
 
 	n.request("n1", Op{ID: 2, F: OpRead, Src: "c5", Req: 41})
 	n.deliver(all)
@@ -121,4 +128,41 @@ func TestForwardedOpAnsweredDirectly(t *testing.T) {
 	n.request("n1", Op{ID: 3, F: OpRead})
 	n.deliver(all)
 	require.Equal(t, []Op{{ID: 3, F: OpRead, Value: 3}}, n.replies())
+}
+
+// TestForwarderLearnsOnlyFromSelfAccept: the forwarder takes an accept as
+// chosen only when the carrier's own acceptor took it first. Here n2's
+// higher prepare reaches n0's acceptor while n0 prepares for n1's batch,
+// so n0's own acceptor refuses n0's accept, which goes out without
+// Msg.Self; n1 accepts it, but only one acceptor holds it, and n1 must not
+// answer from it.
+func TestForwarderLearnsOnlyFromSelfAccept(t *testing.T) {
+	n := forwardingNet(t)
+	// A stale lease: n0 will prepare (at 101) for the forwarded batch.
+	// (Past StickyTicks, so that n0's acceptor promises n2.)
+	for range 25 {
+		n.cores["n0"].Tick()
+	}
+	n.cores["n0"].Step("n2", Msg{Type: MsgPrepare, Key: 0, Ballot: Ballot{Counter: 100, Node: "n2"}})
+	n.collect()
+	n.inbox = nil
+	n.request("n1", Op{ID: 2, F: OpWrite, Value: 4})
+	var accepts []Msg
+	n.deliver(func(e Envelope) bool {
+		switch e.Msg.Type {
+		case MsgPrepare:
+			n.cores["n0"].Step("n2", Msg{Type: MsgPrepare, Key: 0, Ballot: Ballot{Counter: 200, Node: "n2"}})
+		case MsgAccept:
+			accepts = append(accepts, e.Msg)
+		}
+		// n2 is away: only n0 and n1 talk, and nothing reaches n2.
+		return e.To != "n2" && e.From != "n2"
+	})
+	require.NotEmpty(t, accepts)
+	for _, m := range accepts {
+		require.Equal(t, Ballot{Counter: 101, Node: "n0"}, m.Ballot)
+		require.False(t, m.Self, "n0's acceptor refused its own accept")
+	}
+	require.Empty(t, n.replies(), "n1 learned nothing chosen")
+	require.Equal(t, Ballot{Counter: 101, Node: "n0"}, n.cores["n1"].Storage().Acceptors[0].Accepted, "n1 did accept it")
 }

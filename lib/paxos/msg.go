@@ -25,6 +25,9 @@ const (
 	// client keeps whichever comes first (Maelstrom clients match replies by
 	// in_reply_to), so the answer arrives without the hops back.
 	MsgDirect = "direct"
+	// MsgRelay carries a message (Relay) for a peer the sender does not
+	// reach directly, through a third node (Config.Relay, see relay.go).
+	MsgRelay = "relay"
 )
 
 // Msg is every input and output of a Core. Which fields are set depends on
@@ -58,6 +61,17 @@ type Msg struct {
 	// it still has to pass through back to Origin.
 	Origin string   `json:"origin,omitempty"`
 	Path   []string `json:"path,omitempty"`
+	// Self, on an accept, says its proposer's own acceptor took it first:
+	// with three nodes, a peer that accepts it knows it is chosen.
+	Self bool `json:"self,omitempty"`
+	// Relaying (see relay.go). Via, on a prepare or accept, asks for the
+	// answer through that peer (directly as well if Probe); Hear says the
+	// sender has lately had messages from the recipient without a relay;
+	// Relay is MsgRelay's cargo.
+	Via   string `json:"via,omitempty"`
+	Probe bool   `json:"probe,omitempty"`
+	Hear  bool   `json:"hear,omitempty"`
+	Relay *Relay `json:"relay,omitempty"`
 }
 
 // String is a compact one-line form for traces.
@@ -75,6 +89,10 @@ func (m Msg) String() string {
 		return fmt.Sprintf("reject %s k=%d b=%v promised=%v", m.Of, m.Key, m.Ballot, m.Promised)
 	case MsgForward:
 		return fmt.Sprintf("forward k=%d tag=%d origin=%q ops=%v", m.Key, m.Tag, m.Origin, m.Ops)
+	case MsgRelay:
+		if m.Relay != nil {
+			return fmt.Sprintf("relay %s->%s: %v", m.Relay.From, m.Relay.To, m.Relay.Msg)
+		}
 	case MsgForwardReply:
 		return fmt.Sprintf("forward_reply k=%d tag=%d origin=%q results=%v", m.Key, m.Tag, m.Origin, m.Results)
 	}

@@ -1,7 +1,9 @@
 package paxos
 
 import (
+	"maps"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -138,7 +140,7 @@ func newNet(t *testing.T, ids ...string) *net {
 }
 
 func (n *net) collect() {
-	for _, id := range []string{"n0", "n1", "n2"} {
+	for _, id := range slices.Sorted(maps.Keys(n.cores)) {
 		for _, e := range n.cores[id].Drain() {
 			if _, ok := n.cores[e.To]; ok {
 				n.inbox = append(n.inbox, e)

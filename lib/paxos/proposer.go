@@ -43,6 +43,7 @@ type proposer struct {
 	baseAt    Ballot          // its ballot
 	proposed  State           // the state being accepted
 	next      Ballot          // the ballot the accept asked to be promised
+	self      bool            // the accept went out with Self: acceptors learn it is chosen
 	deadline  int64           // round timeout, or backoff end
 	request   Msg             // the round's prepare or accept, for retransmission
 	sent      map[string]bool // peers the request went to
@@ -232,8 +233,14 @@ func (c *Core) startAccept(p *proposer, b Ballot, base State, from Ballot) {
 		c.store.MaxCounter = max(c.store.MaxCounter, p.next.Counter)
 	}
 	m := Msg{Type: MsgAccept, Key: p.key, Ballot: b, Next: p.next, From: from, State: p.proposed}
+	// Accept locally first: with three nodes, a peer that accepts an
+	// accept its proposer already accepted knows the state is chosen
+	// (Msg.Self, see learnChosen).
+	r, ok := c.handleAccept(m)
+	m.Self = ok && r.Type == MsgAccepted && c.quorum == 2
+	p.self = m.Self
 	c.bcast(p, m)
-	if r, ok := c.handleAccept(m); ok {
+	if ok {
 		c.stepProposer(p, me, r)
 	}
 }
@@ -281,7 +288,17 @@ func (c *Core) bcast(p *proposer, m Msg) {
 	if c.cfg.Thrifty {
 		k := c.quorum - 1
 		targets = make([]string, 0, k)
+		// Forwarders first: on three nodes an accept tells them the
+		// outcome (Msg.Self), which saves the forward's reply.
+		for _, u := range p.units {
+			if len(targets) < k && !slices.Contains(targets, u.origin) && slices.Contains(c.peers, u.origin) {
+				targets = append(targets, u.origin)
+			}
+		}
 		for _, peer := range p.preferred {
+			if slices.Contains(targets, peer) {
+				continue
+			}
 			if len(targets) < k {
 				targets = append(targets, peer)
 			}
@@ -339,7 +356,9 @@ func (c *Core) commit(p *proposer) {
 		c.reply(o, p.results[i])
 	}
 	for _, u := range p.units {
-		if u.results == nil {
+		if u.results == nil || p.self && p.acks[u.origin] {
+			// Unanswered, or the forwarder accepted the Self accept
+			// and so learned the outcomes itself (learnChosen).
 			continue
 		}
 		c.replyUnit(p.key, u)

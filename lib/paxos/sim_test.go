@@ -47,6 +47,12 @@ func cloneMsg(m any) any {
 	}
 	msg.Ops = slices.Clone(msg.Ops)
 	msg.Results = slices.Clone(msg.Results)
+	msg.Path = slices.Clone(msg.Path)
+	if msg.Relay != nil {
+		r := *msg.Relay
+		r.Msg = cloneMsg(r.Msg).(Msg)
+		msg.Relay = &r
+	}
 	return msg
 }
 
@@ -240,6 +246,8 @@ type scenario struct {
 	fastOff    bool
 	thrifty    bool
 	forward    bool
+	relay      bool
+	oneWay     bool // faults include random one-way cuts
 	// clientNodes, if set, are the only nodes clients talk to.
 	clientNodes []string
 	// rotateMs, if positive, moves the keys on every rotateMs: clients use
@@ -332,6 +340,7 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 			DisableFastPath:   sc.fastOff,
 			Thrifty:           sc.thrifty,
 			Forward:           sc.forward,
+			Relay:             sc.relay,
 			RetransmitTicks:   retransmit,
 			RoundTimeoutTicks: roundTimeout,
 			OnAccept:          chk.onAccept,
@@ -432,6 +441,19 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 			case 1:
 				s.Isolate(ids[r.IntN(len(ids))])
 			case 2:
+				if sc.oneWay && r.IntN(2) == 0 {
+					// Links that work one way only: each direction
+					// cut with probability 1/3.
+					s.Heal()
+					for _, a := range ids {
+						for _, b := range ids {
+							if a != b && r.IntN(3) == 0 {
+								s.Cut(a, b)
+							}
+						}
+					}
+					break
+				}
 				s.Partition(sim.RandomSplit(r, ids))
 			case 3:
 				// Crash a node, keeping a majority up.

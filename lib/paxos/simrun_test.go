@@ -49,6 +49,8 @@ func TestSimulation(t *testing.T) {
 		{name: "5 nodes thrifty faults", seeds: 3, sc: scenario{nodes: 5, clients: 10, keys: 2, durationMs: 4000, loss: 0.05, dup: 0.05, latMaxMs: 30, faults: true, thrifty: true}},
 		{name: "3 nodes forward faults", seeds: 3, sc: scenario{nodes: 3, clients: 6, keys: 2, durationMs: 4000, loss: 0.05, dup: 0.05, latMaxMs: 20, faults: true, forward: true}},
 		{name: "5 nodes forward faults", seeds: 3, sc: scenario{nodes: 5, clients: 10, keys: 2, durationMs: 4000, loss: 0.05, dup: 0.1, latMaxMs: 30, faults: true, forward: true}},
+		{name: "3 nodes relay thrifty one-way faults", seeds: 3, sc: scenario{nodes: 3, clients: 6, keys: 2, durationMs: 4000, loss: 0.05, dup: 0.05, latMaxMs: 20, faults: true, oneWay: true, forward: true, relay: true, thrifty: true}},
+		{name: "5 nodes relay one-way faults", seeds: 3, sc: scenario{nodes: 5, clients: 10, keys: 2, durationMs: 4000, loss: 0.05, dup: 0.05, latMaxMs: 30, faults: true, oneWay: true, forward: true, relay: true}},
 		{name: "3 nodes no fast path", seeds: 3, sc: scenario{nodes: 3, clients: 6, keys: 2, durationMs: 4000, loss: 0.05, dup: 0.05, latMaxMs: 20, faults: true, fastOff: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -149,47 +151,74 @@ func BenchmarkSimulation(b *testing.B) {
 func TestRingStaysAvailable(t *testing.T) {
 	t.Parallel()
 	ring := []string{"n0", "n3", "n2", "n1", "n4"} // Maelstrom's ring order for seed 10
-	adjacent := func(a, b string) bool {
-		i, j := slices.Index(ring, a), slices.Index(ring, b)
-		d := (i - j + len(ring)) % len(ring)
-		return d == 1 || d == len(ring)-1
-	}
+	sc := scenario{nodes: 5, clients: 10, keys: 1, durationMs: 4000, latMaxMs: 10, forward: true}
 	for _, seed := range seeds(t, 4) {
-		// Odd seeds: one key; even: two at a time, moving on every 300 ms,
-		// so each new key starts with no busy proposer.
-		sc := scenario{nodes: 5, clients: 10, keys: 1, durationMs: 4000, latMaxMs: 10, forward: true}
-		if seed%2 == 0 {
-			sc.keys, sc.rotateMs = 2, 300
-		}
-		// Seeds 2 and 3 (mod 4) cut the ring only after 500 ms of full
-		// connectivity: a busy proposer then exists, and some nodes lose it.
-		cutAt := int64(0)
-		if seed%4 >= 2 {
-			cutAt = 500
-		}
-		cut := false
-		schedule := func(s *sim.Sim[Msg], now int64) {
-			if cut || now < cutAt {
-				return
-			}
-			cut = true
-			for _, a := range ring {
-				for _, b := range ring {
-					if a != b && !adjacent(a, b) {
-						s.Cut(a, b)
-					}
-				}
-			}
-		}
-		sc.schedule = schedule
-		res := runScenario(t, seed, sc)
-		if t.Failed() {
-			return
-		}
-		t.Logf("seed %d: ops %d, unknown %d (open %d), unavailable %d, trouble by node %v, max latency %d ms",
-			seed, res.ops, res.unknown, res.open, res.unavailable, res.troubleAt, res.latMaxMs)
+		res := runRing(t, seed, sc, ring, false)
 		for _, id := range ring {
 			require.Zero(t, res.troubleAt[id], "seed %d: an operation at %s failed", seed, id)
 		}
 	}
+}
+
+// TestOneWayRingStaysAvailable: the same partition on three nodes, where
+// Maelstrom cuts every link in one direction (n0 hears n2 only, n1 hears
+// n0 only, n2 hears n1 only): no two nodes talk both ways, and without
+// relaying (Config.Relay) no round ever gets a quorum. With it every
+// node's clients keep getting answers; without it they do not.
+func TestOneWayRingStaysAvailable(t *testing.T) {
+	t.Parallel()
+	ring := []string{"n0", "n1", "n2"}
+	sc := scenario{nodes: 3, clients: 6, keys: 1, durationMs: 4000, latMaxMs: 10, forward: true, relay: true}
+	for _, seed := range seeds(t, 4) {
+		res := runRing(t, seed, sc, ring, true)
+		for _, id := range ring {
+			require.Zero(t, res.troubleAt[id], "seed %d: an operation at %s failed", seed, id)
+		}
+	}
+	sc.relay = false
+	res := runRing(t, 1, sc, ring, true)
+	require.NotZero(t, res.unavailable+res.unknown, "without relaying the one-way ring should stall")
+}
+
+// runRing runs sc with a majorities-ring partition over ring: every node
+// keeps the links to its ring neighbours; with oneWay (three nodes) it
+// hears only its predecessor and reaches only its successor. Odd seeds use
+// one key; even seeds two at a time, moving on every 300 ms, so each new
+// key starts with no busy proposer. Seeds 2 and 3 (mod 4) cut the ring
+// only after 500 ms of full connectivity: a busy proposer then exists, and
+// some nodes lose it.
+func runRing(t *testing.T, seed uint64, sc scenario, ring []string, oneWay bool) runResult {
+	t.Helper()
+	keep := func(src, dst string) bool {
+		i, j := slices.Index(ring, src), slices.Index(ring, dst)
+		d := (j - i + len(ring)) % len(ring)
+		return d == 1 || !oneWay && d == len(ring)-1
+	}
+	if seed%2 == 0 {
+		sc.keys, sc.rotateMs = 2, 300
+	}
+	cutAt := int64(0)
+	if seed%4 >= 2 {
+		cutAt = 500
+	}
+	cut := false
+	sc.schedule = func(s *sim.Sim[Msg], now int64) {
+		if cut || now < cutAt {
+			return
+		}
+		cut = true
+		for _, a := range ring {
+			for _, b := range ring {
+				if a != b && !keep(a, b) {
+					s.Cut(a, b)
+				}
+			}
+		}
+	}
+	res := runScenario(t, seed, sc)
+	if !t.Failed() {
+		t.Logf("seed %d: ops %d, unknown %d (open %d), unavailable %d, trouble by node %v, max latency %d ms, sent %d",
+			seed, res.ops, res.unknown, res.open, res.unavailable, res.troubleAt, res.latMaxMs, res.sent)
+	}
+	return res
 }
