@@ -43,9 +43,10 @@ func parseOptions(args []string, logs io.Writer) (options, error) {
 	fs := flag.NewFlagSet("paxos-register", flag.ContinueOnError)
 	fs.SetOutput(logs)
 	fs.DurationVar(&opt.tick, "tick", opt.tick, "the core's tick period")
-	fs.BoolVar(&opt.thrifty, "thrifty", opt.thrifty, "send each round to a bare quorum first")
+	fs.Var(&opt.thrifty, "thrifty", "send each round to a bare quorum first: true, false, or auto (three nodes only)")
 	fs.BoolVar(&opt.fastPath, "fast-path", opt.fastPath, "piggyback the next prepare on each accept")
 	fs.BoolVar(&opt.forward, "forward", opt.forward, "hand operations to the proposer busy on their key")
+	fs.BoolVar(&opt.relay, "relay", opt.relay, "go around links that work one way only, through a third node")
 	if err := fs.Parse(args); err != nil {
 		return opt, err
 	}

@@ -46,17 +46,18 @@ func TestSingleNodeSemantics(t *testing.T) {
 	require.Contains(t, got[8], `"code":12`, "a non-integer key is malformed")
 }
 
-// TestClusterSendsPrepares: in a cluster a request becomes a prepare to
-// every peer, sent without msg_id (peers answer with their own messages),
-// and peer messages are served without replies.
+// TestClusterSendsPrepares: in a cluster of five a request becomes a
+// prepare to every peer (thrifty sends are for three nodes by default),
+// sent without msg_id (peers answer with their own messages), and peer
+// messages are served without replies.
 func TestClusterSendsPrepares(t *testing.T) {
 	got := session(t,
-		`{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n0","n1","n2"]}}`,
+		`{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n0","n1","n2","n3","n4"]}}`,
 		`{"src":"c1","dest":"n1","body":{"type":"write","msg_id":2,"key":3,"value":1}}`,
 		`{"src":"n0","dest":"n1","body":{"type":"prepare","key":5,"ballot":{"c":7,"n":"n0"}}}`,
 	)
-	require.Len(t, got, 4)
-	for i, dest := range []string{"n0", "n2"} {
+	require.Len(t, got, 6)
+	for i, dest := range []string{"n0", "n2", "n3", "n4"} {
 		var m struct {
 			Dest string `json:"dest"`
 			Body struct {
@@ -76,15 +77,23 @@ func TestClusterSendsPrepares(t *testing.T) {
 		require.Nil(t, m.Body.MsgID)
 		require.Equal(t, "n1", m.Body.Ballot.N)
 	}
-	require.Equal(t, `{"src":"n1","dest":"n0","body":{"type":"promise","key":5,"ballot":{"c":7,"n":"n0"}}}`, got[3])
+	require.Equal(t, `{"src":"n1","dest":"n0","body":{"type":"promise","key":5,"ballot":{"c":7,"n":"n0"},"hear":true}}`, got[5])
 }
 
 func TestOptions(t *testing.T) {
 	var logs bytes.Buffer
-	opt, err := parseOptions([]string{"-thrifty", "-fast-path=false", "-forward=false", "-tick", "2ms"}, &logs)
+	opt, err := parseOptions([]string{"-thrifty", "-fast-path=false", "-forward=false", "-relay=false", "-tick", "2ms"}, &logs)
 	require.NoError(t, err)
-	require.Equal(t, options{tick: 2 * time.Millisecond, thrifty: true, fastPath: false, forward: false}, opt)
-	for _, bad := range [][]string{{"-tick", "0s"}, {"-bogus"}, {"-tick", "soon"}} {
+	require.Equal(t, options{tick: 2 * time.Millisecond, thrifty: thriftyOn, fastPath: false, forward: false}, opt)
+	opt, err = parseOptions(nil, &logs)
+	require.NoError(t, err)
+	require.Equal(t, defaultOptions(), opt)
+	require.True(t, opt.thrifty.on(3))
+	require.False(t, opt.thrifty.on(5))
+	opt, err = parseOptions([]string{"-thrifty=false"}, &logs)
+	require.NoError(t, err)
+	require.False(t, opt.thrifty.on(3))
+	for _, bad := range [][]string{{"-tick", "0s"}, {"-bogus"}, {"-tick", "soon"}, {"-thrifty=sometimes"}} {
 		_, err := parseOptions(bad, &logs)
 		require.Error(t, err, "%v", bad)
 	}

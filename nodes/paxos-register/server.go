@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"time"
 
 	maelstrom "github.com/jepsen-io/maelstrom/demo/go"
@@ -16,14 +17,44 @@ type options struct {
 	// (100 ms) well above a round trip at Maelstrom's usual latencies and
 	// well below lin-kv's 1 s client timeout.
 	tick     time.Duration
-	thrifty  bool
+	thrifty  thrifty
 	fastPath bool
 	forward  bool
+	relay    bool
 }
 
 func defaultOptions() options {
-	return options{tick: 5 * time.Millisecond, thrifty: false, fastPath: true, forward: true}
+	return options{tick: 5 * time.Millisecond, thrifty: thriftyAuto, fastPath: true, forward: true, relay: true}
 }
+
+// thrifty says whether rounds go to a bare quorum first (paxos.Config.Thrifty):
+// on, off, or auto, which is on for three nodes only. There the one peer an
+// accept goes to is the forwarder of the batch it carries, which learns the
+// outcome from the accept itself (paxos.Msg.Self): half the messages of a
+// round and no forward reply, for the latency of one peer instead of the
+// faster of two. With five nodes the wait for two given peers out of four
+// costs more and saves less.
+type thrifty string
+
+const (
+	thriftyAuto thrifty = "auto"
+	thriftyOn   thrifty = "true"
+	thriftyOff  thrifty = "false"
+)
+
+func (t *thrifty) String() string   { return string(*t) }
+func (t *thrifty) IsBoolFlag() bool { return true } // a bare -thrifty means on
+func (t *thrifty) Set(v string) error {
+	switch thrifty(v) {
+	case thriftyAuto, thriftyOn, thriftyOff:
+		*t = thrifty(v)
+		return nil
+	}
+	return fmt.Errorf("want true, false or auto, got %q", v)
+}
+
+// on resolves auto for a cluster of n nodes.
+func (t thrifty) on(n int) bool { return t == thriftyOn || t == thriftyAuto && n == 3 }
 
 // Client request bodies. Keys and values are integers.
 type readReq struct {
@@ -66,7 +97,7 @@ func newServer(n *node.Node, opt options) *server {
 	n.OnInit(func() error {
 		c, err := paxos.New(paxos.Config{
 			ID: n.ID(), Nodes: n.NodeIDs(), Rand: n.Rand(), Logger: n.Logger(),
-			Thrifty: opt.thrifty, DisableFastPath: !opt.fastPath, Forward: opt.forward,
+			Thrifty: opt.thrifty.on(len(n.NodeIDs())), DisableFastPath: !opt.fastPath, Forward: opt.forward, Relay: opt.relay,
 		})
 		if err != nil {
 			return err
@@ -90,7 +121,7 @@ func newServer(n *node.Node, opt options) *server {
 		s.submit(req, b.Key, paxos.Op{F: paxos.OpCas, From: b.From, To: b.To})
 		return nil
 	})
-	for _, typ := range []string{paxos.MsgPrepare, paxos.MsgPromise, paxos.MsgAccept, paxos.MsgAccepted, paxos.MsgReject, paxos.MsgForward, paxos.MsgForwardReply} {
+	for _, typ := range []string{paxos.MsgPrepare, paxos.MsgPromise, paxos.MsgAccept, paxos.MsgAccepted, paxos.MsgReject, paxos.MsgForward, paxos.MsgForwardReply, paxos.MsgRelay} {
 		node.Handle(n, typ, func(req *node.Request, m paxos.Msg) error {
 			s.core.Step(req.Src, m)
 			s.flush()

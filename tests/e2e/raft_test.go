@@ -29,8 +29,9 @@ type linKVCase struct {
 	latencyMs int64
 	dist      string
 	nemesis   bool
-	minOK     float64 // availability ok-fraction floor
-	maxMsgs   float64 // net.servers.msgs-per-op ceiling (0: unchecked)
+	shapes    []string // partition shapes to draw from (empty: all)
+	minOK     float64  // availability ok-fraction floor
+	maxMsgs   float64  // net.servers.msgs-per-op ceiling (0: unchecked)
 }
 
 // runLinKV runs each case in parallel (2n clients, rate 50, 4 s,
@@ -52,11 +53,13 @@ func runLinKV(t *testing.T, bin string, cases []linKVCase) {
 			if tc.nemesis {
 				o.Nemesis = []string{"partition"}
 				o.NemesisInterval = time.Second
+				o.PartitionShapes = tc.shapes
 			}
 			res := run(t, o)
 			t.Logf("seed %d, valid? %v, folder %s", res.Seed, res.Valid, res.Dir)
 			require.Equal(t, true, res.Valid, "verdict (seed %d, %s)", res.Seed, res.Dir)
 			ok := toFloat(t, get(t, res, "availability", "ok-fraction"))
+			t.Logf("ok-fraction %.3f, servers msgs-per-op %.2f", ok, toFloat(t, get(t, res, "net", "servers", "msgs-per-op")))
 			require.GreaterOrEqual(t, ok, tc.minOK, "ok-fraction (seed %d, %s)", res.Seed, res.Dir)
 			require.Greater(t, get(t, res, "stats", "by-f", "write", "ok-count").(int64), int64(0))
 			if tc.maxMsgs > 0 {
