@@ -178,6 +178,12 @@ func (c *Core) handleForward(from string, m Msg) {
 		c.send(h, Msg{Type: MsgForward, Key: m.Key, Tag: m.Tag, Ops: m.Ops, Origin: origin, Path: append(slices.Clone(path), c.cfg.ID)})
 		return
 	}
+	if r, ok := c.routes[m.Key]; ok && r.via == from {
+		// from takes this node for the way to the busy proposer, and
+		// this node took from for it: neither is. Carry the batch
+		// rather than send it back and forth.
+		delete(c.routes, m.Key)
+	}
 	p := c.proposerFor(m.Key)
 	if p == nil || len(p.units)+len(p.unitQueue) >= c.cfg.QueueMax {
 		return // the forwarder will run it itself

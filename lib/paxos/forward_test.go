@@ -166,3 +166,26 @@ func TestForwarderLearnsOnlyFromSelfAccept(t *testing.T) {
 	require.Empty(t, n.replies(), "n1 learned nothing chosen")
 	require.Equal(t, Ballot{Counter: 101, Node: "n0"}, n.cores["n1"].Storage().Acceptors[0].Accepted, "n1 did accept it")
 }
+
+// TestForwardFromOwnRouteIsCarried: n1 learned n2 as its way to the key's
+// busy proposer, and n2 forwards a batch to n1, taking n1 for the way. The
+// two routes point at each other, so neither leads anywhere: n1 drops its
+// route and carries the batch instead of handing it back (in a five-node
+// ring under load the ping-pong cost ops their 800 ms budget: see
+// TestRingUnderLoad).
+func TestForwardFromOwnRouteIsCarried(t *testing.T) {
+	n := newNet(t, "n0", "n1", "n2")
+	for _, c := range n.cores {
+		c.cfg.Forward = true
+	}
+	c := n.cores["n1"]
+	c.routes[0] = route{via: "n2", at: c.now, ballot: Ballot{Counter: 5, Node: "n0"}}
+	c.Step("n2", Msg{Type: MsgForward, Key: 0, Tag: 7, Ops: []Op{{ID: 9, F: OpWrite, Value: 2}}})
+	out := c.Drain()
+	require.NotEmpty(t, out)
+	for _, e := range out {
+		require.NotEqual(t, MsgForward, e.Msg.Type, "handed back to %s", e.To)
+	}
+	require.Equal(t, MsgPrepare, out[0].Msg.Type, "n1 runs the batch itself")
+	require.NotContains(t, c.routes, int64(0))
+}

@@ -160,6 +160,27 @@ func TestRingStaysAvailable(t *testing.T) {
 	}
 }
 
+// TestRingUnderLoad: the five-node ring again, with twice the clients,
+// two keys moving on every 600 ms (each new key starts cold, so proposers
+// must settle on one busy proposer per key inside the ring) and latencies
+// up to 20 ms. Not every op makes its 800 ms budget here; the test bounds
+// how many miss it (it logs the count; with PAXOS_SEEDS=3, seeds 1-12:
+// 122 of 30,704 ops, and 350 of 28,615 before forwards between two nodes
+// whose routes pointed at each other were carried instead of bounced).
+func TestRingUnderLoad(t *testing.T) {
+	t.Parallel()
+	ring := []string{"n0", "n3", "n2", "n1", "n4"}
+	trouble, ops := 0, 0
+	for _, seed := range seeds(t, 4) {
+		sc := scenario{nodes: 5, clients: 20, keys: 2, rotateMs: 600, durationMs: 8000, latMaxMs: 20, forward: true, relay: true}
+		res := runRing(t, seed, sc, ring, false)
+		trouble += res.unavailable + res.unknown - res.open
+		ops += res.ops
+	}
+	t.Logf("%d of %d ops unavailable or unknown", trouble, ops)
+	require.Less(t, float64(trouble), 0.01*float64(ops))
+}
+
 // TestOneWayRingStaysAvailable: the same partition on three nodes, where
 // Maelstrom cuts every link in one direction (n0 hears n2 only, n1 hears
 // n0 only, n2 hears n1 only): no two nodes talk both ways, and without
