@@ -248,7 +248,6 @@ type scenario struct {
 	forward    bool
 	relay      bool
 	oneWay     bool // faults include random one-way cuts
-	tweak      func(*Config)
 	// clientNodes, if set, are the only nodes clients talk to.
 	clientNodes []string
 	// rotateMs, if positive, moves the keys on every rotateMs: clients use
@@ -257,13 +256,6 @@ type scenario struct {
 	// schedule, if set, applies faults itself (called before every event).
 	schedule func(s *sim.Sim[Msg], now int64)
 	debug    func(string, ...any) // logs every delivery and client event
-}
-
-func (c Config) tweaked(f func(*Config)) Config {
-	if f != nil {
-		f(&c)
-	}
-	return c
 }
 
 // client is one simulated client: at most one operation outstanding.
@@ -352,7 +344,7 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 			RetransmitTicks:   retransmit,
 			RoundTimeoutTicks: roundTimeout,
 			OnAccept:          chk.onAccept,
-		}.tweaked(sc0.tweak))
+		})
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
