@@ -22,6 +22,11 @@ import "slices"
 //     wrapped in MsgRelay, which the relay passes on unopened;
 //   - needIn: requests ask the peer to answer through a relay (Msg.Via).
 //
+// A relay is a peer this node reaches (it said Hear within
+// OpTimeoutTicks) for requests, or one it hears (directly, as lately) for
+// answers; where there is none, as on a node cut off from everyone, only
+// the probes try another peer.
+//
 // The direct copies a broken direction would waste are sent only as a
 // probe, once per ProbeTicks (Msg.Probe asks for a direct answer too): a
 // probe that gets through clears the flag after the heal. Relayed copies
