@@ -255,6 +255,11 @@ func (c *Core) send(to string, m Msg) {
 		c.sendPeer(to, m)
 		return
 	}
+	c.emit(to, m)
+}
+
+// emit queues m for to as it is.
+func (c *Core) emit(to string, m Msg) {
 	c.out = append(c.out, Envelope{From: c.cfg.ID, To: to, Msg: m})
 }
 

@@ -30,6 +30,12 @@ const (
 	MsgRelay = "relay"
 )
 
+// PeerTypes lists the message types nodes exchange, each to be passed to
+// Step by the node that receives it.
+func PeerTypes() []string {
+	return []string{MsgPrepare, MsgPromise, MsgAccept, MsgAccepted, MsgReject, MsgForward, MsgForwardReply, MsgRelay}
+}
+
 // Msg is every input and output of a Core. Which fields are set depends on
 // Type; the JSON form is what nodes exchange.
 type Msg struct {

@@ -43,9 +43,8 @@ type proposer struct {
 	baseAt    Ballot          // its ballot
 	proposed  State           // the state being accepted
 	next      Ballot          // the ballot the accept asked to be promised
-	self      bool            // the accept went out with Self: acceptors learn it is chosen
 	deadline  int64           // round timeout, or backoff end
-	request   Msg             // the round's prepare or accept, for retransmission
+	request   Msg             // the round's prepare or accept, for retransmission (and its Self)
 	sent      map[string]bool // peers the request went to
 	widenAt   int64           // tick to send it to the others too (0: done)
 	preferred []string        // peers that acknowledged the last chosen accept
@@ -238,7 +237,6 @@ func (c *Core) startAccept(p *proposer, b Ballot, base State, from Ballot) {
 	// (Msg.Self, see learnChosen).
 	r, ok := c.handleAccept(m)
 	m.Self = ok && r.Type == MsgAccepted && c.quorum == 2
-	p.self = m.Self
 	c.bcast(p, m)
 	if ok {
 		c.stepProposer(p, me, r)
@@ -288,26 +286,21 @@ func (c *Core) bcast(p *proposer, m Msg) {
 	if c.cfg.Thrifty {
 		k := c.quorum - 1
 		targets = make([]string, 0, k)
+		add := func(peer string) {
+			if len(targets) < k && !slices.Contains(targets, peer) && slices.Contains(c.peers, peer) {
+				targets = append(targets, peer)
+			}
+		}
 		// Forwarders first: on three nodes an accept tells them the
 		// outcome (Msg.Self), which saves the forward's reply.
 		for _, u := range p.units {
-			if len(targets) < k && !slices.Contains(targets, u.origin) && slices.Contains(c.peers, u.origin) {
-				targets = append(targets, u.origin)
-			}
+			add(u.origin)
 		}
 		for _, peer := range p.preferred {
-			if slices.Contains(targets, peer) {
-				continue
-			}
-			if len(targets) < k {
-				targets = append(targets, peer)
-			}
+			add(peer)
 		}
 		for i := range c.peers {
-			peer := c.peers[(p.rot+i)%len(c.peers)]
-			if len(targets) < k && !slices.Contains(targets, peer) {
-				targets = append(targets, peer)
-			}
+			add(c.peers[(p.rot+i)%len(c.peers)])
 		}
 		p.rot++
 		if len(targets) < len(c.peers) {
@@ -356,7 +349,7 @@ func (c *Core) commit(p *proposer) {
 		c.reply(o, p.results[i])
 	}
 	for _, u := range p.units {
-		if u.results == nil || p.self && p.acks[u.origin] {
+		if u.results == nil || p.request.Self && p.acks[u.origin] {
 			// Unanswered, or the forwarder accepted the Self accept
 			// and so learned the outcomes itself (learnChosen).
 			continue

@@ -62,12 +62,12 @@ func (c *Core) linkTo(peer string) *link {
 	return l
 }
 
-func isPeerType(t string) bool {
-	switch t {
-	case MsgPrepare, MsgPromise, MsgAccept, MsgAccepted, MsgReject, MsgForward, MsgForwardReply:
-		return true
-	}
-	return false
+// isAnswer says whether t is an acceptor's answer to a prepare or accept.
+func isAnswer(t string) bool { return t == MsgPromise || t == MsgAccepted || t == MsgReject }
+
+// relayVia sends m, which this node (from) has for peer to, through peer via.
+func (c *Core) relayVia(via, from, to string, m Msg) {
+	c.emit(via, Msg{Type: MsgRelay, Relay: &Relay{From: from, To: to, Msg: m}})
 }
 
 // relaying says whether messages to peer take a detour: a direction to it
@@ -117,14 +117,14 @@ func (c *Core) relayFor(peer string, out, probe bool) string {
 // sendPeer sends m to a peer, around a broken direction if need be.
 func (c *Core) sendPeer(to string, m Msg) {
 	if !c.cfg.Relay {
-		c.out = append(c.out, Envelope{From: c.cfg.ID, To: to, Msg: m})
+		c.emit(to, m)
 		return
 	}
 	l := c.linkTo(to)
 	m.Hear = c.hears(to)
-	if m.Type == MsgPromise || m.Type == MsgAccepted || m.Type == MsgReject {
+	if isAnswer(m.Type) {
 		// Answers follow the request's Via (see answer).
-		c.out = append(c.out, Envelope{From: c.cfg.ID, To: to, Msg: m})
+		c.emit(to, m)
 		return
 	}
 	request := m.Type == MsgPrepare || m.Type == MsgAccept
@@ -132,7 +132,7 @@ func (c *Core) sendPeer(to string, m Msg) {
 		l.waiting, l.since = true, c.now
 	}
 	if !c.relaying(to) {
-		c.out = append(c.out, Envelope{From: c.cfg.ID, To: to, Msg: m})
+		c.emit(to, m)
 		return
 	}
 	probe := c.now >= l.probeAt
@@ -149,10 +149,10 @@ func (c *Core) sendPeer(to string, m Msg) {
 		}
 	}
 	if !l.needOut || probe || r == "" {
-		c.out = append(c.out, Envelope{From: c.cfg.ID, To: to, Msg: m})
+		c.emit(to, m)
 	}
 	if r != "" {
-		c.out = append(c.out, Envelope{From: c.cfg.ID, To: r, Msg: Msg{Type: MsgRelay, Relay: &Relay{From: c.cfg.ID, To: to, Msg: m}}})
+		c.relayVia(r, c.cfg.ID, to, m)
 	}
 }
 
@@ -176,7 +176,7 @@ func (c *Core) answer(from string, m, r Msg) {
 		c.send(from, r)
 	}
 	r.Hear = c.hears(from)
-	c.out = append(c.out, Envelope{From: c.cfg.ID, To: via, Msg: Msg{Type: MsgRelay, Relay: &Relay{From: c.cfg.ID, To: from, Msg: r}}})
+	c.relayVia(via, c.cfg.ID, from, r)
 }
 
 // hears says whether a message came directly from peer of late: within
@@ -200,7 +200,7 @@ func (c *Core) noteLinks(peer string, m Msg, direct bool) {
 	if m.Hear {
 		l.needOut, l.outOK, l.outAt = false, true, c.now
 	}
-	if m.Type == MsgPromise || m.Type == MsgAccepted || m.Type == MsgReject {
+	if isAnswer(m.Type) {
 		l.waiting = false
 	}
 }
@@ -221,7 +221,7 @@ func (c *Core) tickLinks() {
 func (c *Core) handleRelay(from string, m Msg) {
 	rl := m.Relay
 	if !c.cfg.Relay || rl == nil || !slices.Contains(c.peers, from) || rl.From != from && rl.To != c.cfg.ID ||
-		!isPeerType(rl.Msg.Type) || rl.From == c.cfg.ID || !slices.Contains(c.peers, rl.From) {
+		rl.Msg.Type == MsgRelay || !slices.Contains(PeerTypes(), rl.Msg.Type) || rl.From == c.cfg.ID || !slices.Contains(c.peers, rl.From) {
 		c.log.Debug("paxos: dropping bad relay", "from", from)
 		return
 	}
@@ -229,6 +229,6 @@ func (c *Core) handleRelay(from string, m Msg) {
 	case rl.To == c.cfg.ID:
 		c.stepFrom(rl.From, rl.Msg, false)
 	case rl.From == from && rl.To != from && slices.Contains(c.peers, rl.To):
-		c.out = append(c.out, Envelope{From: c.cfg.ID, To: rl.To, Msg: m})
+		c.emit(rl.To, m) // unopened
 	}
 }

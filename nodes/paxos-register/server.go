@@ -121,7 +121,7 @@ func newServer(n *node.Node, opt options) *server {
 		s.submit(req, b.Key, paxos.Op{F: paxos.OpCas, From: b.From, To: b.To})
 		return nil
 	})
-	for _, typ := range []string{paxos.MsgPrepare, paxos.MsgPromise, paxos.MsgAccept, paxos.MsgAccepted, paxos.MsgReject, paxos.MsgForward, paxos.MsgForwardReply, paxos.MsgRelay} {
+	for _, typ := range paxos.PeerTypes() {
 		node.Handle(n, typ, func(req *node.Request, m paxos.Msg) error {
 			s.core.Step(req.Src, m)
 			s.flush()
