@@ -253,6 +253,9 @@ type scenario struct {
 	// rotateMs, if positive, moves the keys on every rotateMs: clients use
 	// keys now/rotateMs + [0, keys), as Maelstrom's lin-kv retires keys.
 	rotateMs int64
+	// thinkMaxMs, if positive, bounds a client's pause between operations
+	// (default thinkMaxMs).
+	thinkMaxMs int64
 	// schedule, if set, applies faults itself (called before every event).
 	schedule func(s *sim.Sim[Msg], now int64)
 	debug    func(string, ...any) // logs every delivery and client event
@@ -272,12 +275,20 @@ type client struct {
 	done    int
 }
 
+// troubleOp is an operation answered unavailable or left unknown
+// (run end excluded): the node asked and when.
+type troubleOp struct {
+	node   string
+	sentMs int64
+}
+
 // runResult is what a run yields for assertions.
 type runResult struct {
 	ops, ok, unknown int
 	open             int            // unknown because the run ended first
 	unavailable      int            // definite CodeUnavailable answers
 	troubleAt        map[string]int // unknown (run end excluded) or unavailable outcomes, by the node asked
+	trouble          []troubleOp    // the same outcomes one by one
 	latMaxMs         int64
 	sent             int64
 	hash             uint64
@@ -366,6 +377,10 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 		clients[i] = &client{id: fmt.Sprintf("c%d", i+1)}
 		byID[clients[i].id] = clients[i]
 	}
+	think := int64(thinkMaxMs)
+	if sc.thinkMaxMs > 0 {
+		think = sc.thinkMaxMs
+	}
 	var clock int64 // a strictly increasing event counter: porcupine's time
 	res := runResult{troubleAt: map[string]int{}}
 	nextOpID := int64(0)
@@ -383,6 +398,7 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 			res.unknown++
 			if s.Now() < end+livenessMs {
 				res.troubleAt[c.node]++
+				res.trouble = append(res.trouble, troubleOp{node: c.node, sentMs: c.sentMs})
 			}
 			in.Indeterminate = true
 			ret = math.MaxInt64
@@ -394,11 +410,12 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 			// Definitely not done: nothing to check.
 			res.unavailable++
 			res.troubleAt[c.node]++
+			res.trouble = append(res.trouble, troubleOp{node: c.node, sentMs: c.sentMs})
 			if sc.debug != nil {
 				sc.debug("t=%d %s unavailable %+v at %s", s.Now(), c.id, c.op, c.node)
 			}
 			c.busy = false
-			c.nextMs = s.Now() + int64(r.IntN(thinkMaxMs))
+			c.nextMs = s.Now() + r.Int64N(think)
 			return
 		} else {
 			res.ok++
@@ -412,7 +429,7 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 		}
 		c.history = append(c.history, porcupine.Operation{ClientId: 0, Input: in, Call: c.call, Output: out, Return: ret})
 		c.busy = false
-		c.nextMs = s.Now() + int64(r.IntN(thinkMaxMs))
+		c.nextMs = s.Now() + r.Int64N(think)
 	}
 
 	for steps := int64(0); s.Now() < end+livenessMs && !failed; steps++ {
