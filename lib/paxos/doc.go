@@ -25,9 +25,11 @@
 // counter of that proposer) of its latest batch applied in the history, and
 // that batch's outcomes (State.Applied, State.Results). When a round fails
 // after its accept went out, the batch may or may not be in the chosen
-// history; the retry's prepare tells which (Applied[self] >= the batch's
-// first tag means it is, and Results[self] says what it returned), so a
-// batch is applied exactly once and its answers are exact. Tags and ballots
+// history; the retry's prepare tells which (every application of a batch
+// goes under one tag, the counter of its first round or forward, so
+// Applied[self] >= that tag means it is, and Results[self] says what it
+// returned), so a batch is applied exactly once and its answers are exact;
+// a carrier of a forwarded copy finds it the same way. Tags and ballots
 // a node uses only grow, across restarts too (Storage.MaxCounter), which
 // keeps tags unambiguous.
 //

@@ -12,11 +12,13 @@ import "slices"
 //
 // A forwarded batch keeps the forwarder's identity: the carrier applies it
 // under the forwarder's name and tag (State.Applied, State.Results), only
-// if the state does not hold it yet. So if no answer comes back within
-// FwdWaitTicks, the forwarder runs the batch itself, exactly as it retries
-// its own: its prepare tells whether the batch is already in, and with what
-// outcomes. Either way it is applied once and answered; a cut between the
-// two nodes costs FwdWaitTicks of latency, not an unknown outcome.
+// if the state does not hold it yet (and answers from the state if it
+// does). So if no answer comes back within FwdWaitTicks, the forwarder
+// forwards it again while it hears the busy proposer, or else runs the
+// batch itself, exactly as it retries its own: its prepare tells whether
+// the batch is already in, and with what outcomes. Either way it is applied
+// once and answered; a cut between the two nodes costs FwdWaitTicks of
+// latency, not an unknown outcome.
 //
 // Two hops. In Maelstrom's majorities-ring partition every node reaches a
 // majority but none reaches all: the busy proposer's acceptors do not
@@ -101,10 +103,13 @@ const maxForwards = 3
 
 // maybeForward hands p's fresh batch, and the batches it carries for
 // others, to a busier proposer; it reports whether p has nothing left to
-// run. A batch of this node goes to each peer at most once and to
-// maxForwards peers in all: after a silence it is proposed here, and
-// forwarded again only along a route learned since (the first holder may
-// have been cut off). Its tag makes every copy apply at most once.
+// run. A batch of this node goes to maxForwards peers in all, to each
+// once, or twice if this node's acceptor still hears that peer busy when
+// the first wait ends (the forward, its answer, or a relay's copy was
+// lost; a round of ours would break the peer's). After a silence it is
+// proposed here, and forwarded again only along a route learned since (the
+// first holder may have been cut off). Its tag makes every copy apply at
+// most once.
 func (c *Core) maybeForward(p *proposer) bool {
 	h := c.holder(p.key)
 	if h == "" {
@@ -112,6 +117,7 @@ func (c *Core) maybeForward(p *proposer) bool {
 	}
 	// Carried batches go on too: running them here would break the busy
 	// proposer's rounds. The reply comes back through this node.
+	live := h == c.directHolder(p.key)
 	keep := p.units[:0]
 	for _, u := range p.units {
 		if u.origin == h {
@@ -121,14 +127,22 @@ func (c *Core) maybeForward(p *proposer) bool {
 			continue
 		}
 		if slices.Contains(u.path, h) || slices.Contains(u.path, c.cfg.ID) || len(u.path) >= maxRelays {
-			keep = append(keep, u)
+			if !live {
+				keep = append(keep, u)
+			}
+			// Else it cannot go on to the busy proposer we hear, and
+			// a round of ours would break that proposer's: drop it, its
+			// forwarder sends it again when its wait ends.
 			continue
 		}
 		c.send(h, Msg{Type: MsgForward, Key: p.key, Tag: u.tag, Ops: u.ops, Origin: u.origin, Path: append(slices.Clone(u.path), c.cfg.ID)})
 	}
 	clear(p.units[len(keep):])
 	p.units = keep
-	if len(p.batch) == 0 || slices.Contains(p.fwdTo, h) || len(p.fwdTo) >= maxForwards {
+	// A second try to the same peer only while we hear it busy: the
+	// first forward or its answer was lost, or a relay dropped it.
+	sent := countOf(p.fwdTo, h)
+	if len(p.batch) == 0 || sent > 1 || sent == 1 && !live || sent == 0 && distinct(p.fwdTo) >= maxForwards {
 		return len(p.batch) == 0 && len(p.units) == 0
 	}
 	if len(p.units) > 0 {
@@ -151,6 +165,26 @@ func (c *Core) maybeForward(p *proposer) bool {
 	p.phase = forwarded
 	p.deadline = c.now + c.cfg.FwdWaitTicks
 	return true
+}
+
+func countOf(s []string, v string) int {
+	n := 0
+	for _, x := range s {
+		if x == v {
+			n++
+		}
+	}
+	return n
+}
+
+func distinct(s []string) int {
+	n := 0
+	for i, x := range s {
+		if !slices.Contains(s[:i], x) {
+			n++
+		}
+	}
+	return n
 }
 
 // handleForward queues a batch a peer forwarded (once per origin and tag),

@@ -189,3 +189,130 @@ func TestForwardFromOwnRouteIsCarried(t *testing.T) {
 	require.Equal(t, MsgPrepare, out[0].Msg.Type, "n1 runs the batch itself")
 	require.NotContains(t, c.routes, int64(0))
 }
+
+// TestRetriedBatchFoundUnderItsTag: n1's forward of a cas to busy n0 is
+// lost, so n1 runs the batch itself; its accept reaches n2 only, and n3,
+// preparing, adopts it from n2 and gets it chosen. n1, whose round times
+// out, now hears n3 and forwards the batch there. Every application of a
+// batch goes under one tag (that of its first forward or round), so n3
+// finds it in the chosen state under the forward's tag: it applies nothing
+// again and answers with the outcome. (In command B runs such a batch went
+// unanswered: it had been applied under the later round's counter, and n3
+// took its forwarder for gone.)
+func TestRetriedBatchFoundUnderItsTag(t *testing.T) {
+	n := forwardingNet(t, "n0", "n1", "n2", "n3", "n4")
+	n.request("n1", Op{ID: 2, F: OpCas, From: 3, To: 4})
+	n.deliver(func(e Envelope) bool { return e.Msg.Type != MsgForward })
+	var tag int64
+	for range 100 {
+		for _, id := range []string{"n1", "n2", "n3", "n4"} {
+			n.cores[id].Tick()
+		}
+		n.deliver(func(e Envelope) bool {
+			switch {
+			case e.To == "n0" || e.From == "n0":
+				return false
+			case e.Msg.Type == MsgAccept:
+				tag = e.Msg.State.Applied["n1"]
+				return e.To == "n2"
+			}
+			return e.Msg.Type != MsgAccepted
+		})
+		if tag > 0 {
+			break
+		}
+	}
+	require.Positive(t, tag, "n1 ran its batch")
+	require.Empty(t, n.replies())
+
+	// n3 prepares, adopts n1's state from n2, gets it chosen; n1's
+	// acceptor takes n3's accept too.
+	// (n1 is not ticked meanwhile: its round stays open.)
+	n.request("n3", Op{ID: 3, F: OpRead})
+	var got []Op
+	for range 100 {
+		n.deliver(func(e Envelope) bool {
+			return e.To != "n0" && e.From != "n0" && e.From != "n1" && (e.To != "n1" || e.Msg.Type == MsgAccept)
+		})
+		if got = n.replies(); len(got) > 0 {
+			break
+		}
+		for _, id := range []string{"n2", "n3", "n4"} {
+			n.cores[id].Tick()
+		}
+	}
+	require.Equal(t, []Op{{ID: 3, F: OpRead, Value: 4}}, got)
+
+	var fwd []Msg
+	for range 200 {
+		for _, id := range []string{"n1", "n2", "n3", "n4"} {
+			n.cores[id].Tick()
+		}
+		n.deliver(func(e Envelope) bool {
+			if e.Msg.Type == MsgForward || e.Msg.Type == MsgForwardReply {
+				fwd = append(fwd, e.Msg)
+			}
+			return e.To != "n0" && e.From != "n0"
+		})
+		if got = n.replies(); len(got) > 0 {
+			break
+		}
+	}
+	require.Equal(t, []Op{{ID: 2, F: OpCas, From: 3, To: 4}}, got, "applied once, answered ok")
+	require.Len(t, fwd, 2, "%v", fwd)
+	require.Equal(t, Msg{Type: MsgForward, Key: 0, Tag: tag, Ops: []Op{{ID: 2, F: OpCas, From: 3, To: 4}}}, fwd[0])
+	require.Equal(t, MsgForwardReply, fwd[1].Type)
+	require.Equal(t, []Result{{}}, fwd[1].Results)
+}
+
+// TestForwardRetriedToBusyHolder: n1's forward to n0 is lost, and n0 goes
+// on running rounds that n1's acceptor takes. When n1's wait ends it
+// forwards the batch to n0 again (same tag: applied at most once) rather
+// than start a rival round that would break n0's; once the holder is
+// silent too, n1 runs the batch itself (TestForwardToSilentHolder).
+func TestForwardRetriedToBusyHolder(t *testing.T) {
+	n := forwardingNet(t, "n0", "n1", "n2", "n3", "n4")
+	n.request("n1", Op{ID: 2, F: OpWrite, Value: 5})
+	var fwd []Msg
+	var got []Op
+	for i := range 200 {
+		if i%10 == 0 {
+			n.cores["n0"].Step("c2", Msg{Type: MsgRequest, Key: 0, Op: Op{ID: int64(100 + i), F: OpRead}})
+		}
+		n.deliver(func(e Envelope) bool {
+			require.NotEqual(t, MsgPrepare, e.Msg.Type, "%s prepared: a rival round", e.From)
+			if e.Msg.Type != MsgForward {
+				return true
+			}
+			fwd = append(fwd, e.Msg)
+			return len(fwd) > 1 // the first is lost
+		})
+		for _, op := range n.replies() {
+			if op.ID == 2 {
+				got = append(got, op)
+			}
+		}
+		if len(got) > 0 {
+			break
+		}
+		for _, c := range n.cores {
+			c.Tick()
+		}
+	}
+	require.Equal(t, []Op{{ID: 2, F: OpWrite, Value: 5}}, got)
+	require.Len(t, fwd, 2)
+	require.Equal(t, fwd[0], fwd[1], "the same batch under the same tag")
+}
+
+// TestUnitFromBusyHolderIsDropped: n1 carries a batch that n0 relayed to
+// it, and now hears n0 as the key's busy proposer. The batch cannot go
+// back to n0 (its path holds n0), and a round of n1's would break n0's:
+// n1 drops it (its forwarder n2 sends it again when its wait ends).
+func TestUnitFromBusyHolderIsDropped(t *testing.T) {
+	n := forwardingNet(t, "n0", "n1", "n2", "n3", "n4")
+	c := n.cores["n1"]
+	c.Step("n0", Msg{Type: MsgForward, Key: 0, Tag: 7, Ops: []Op{{ID: 9, F: OpWrite, Value: 2}}, Origin: "n2", Path: []string{"n0"}})
+	require.Empty(t, c.Drain(), "no round, no forward")
+	require.Empty(t, c.props[0].units)
+	require.Empty(t, c.props[0].unitQueue)
+}

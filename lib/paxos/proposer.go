@@ -214,11 +214,14 @@ func (c *Core) startAccept(p *proposer, b Ballot, base State, from Ballot) {
 			for i, o := range p.batch {
 				ops[i] = o.op
 			}
-			st, p.results = applyBatch(st, ops, me, b.Counter)
-			p.tries++
 			if p.firstTag == 0 {
 				p.firstTag = b.Counter
 			}
+			// Every application of the batch goes under its first tag,
+			// so a carrier of an earlier forward of it finds it in the
+			// state under that tag (applyUnits) and can answer it.
+			st, p.results = applyBatch(st, ops, me, p.firstTag)
+			p.tries++
 		}
 	}
 	p.proposed = st
