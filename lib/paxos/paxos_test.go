@@ -316,6 +316,44 @@ func TestQueueBoundAndBadOps(t *testing.T) {
 	require.Equal(t, []int64{3}, refused)
 }
 
+// TestUnavailableOnlyForOldOps: n0 is cut off; op 1 waits in a round, ops
+// 2 and 3 queue behind it, 3 much later. When op 1 is answered 11 (no
+// quorum within UnavailableTicks), 2 and 3 form the next batch; when 2's
+// time is up too, only 2 is answered 11: 3, young, stays and succeeds once
+// the network heals (all three used to share batch 2's fate).
+func TestUnavailableOnlyForOldOps(t *testing.T) {
+	n := newNet(t, "n0", "n1", "n2")
+	c := n.cores["n0"]
+	unavailable := func() []int64 {
+		var ids []int64
+		for _, op := range n.replies() {
+			if op.Code == CodeUnavailable {
+				ids = append(ids, op.ID)
+			}
+		}
+		return ids
+	}
+	var got []int64
+	for tick := range int64(200) {
+		if id, ok := map[int64]int64{0: 1, 10: 2, 150: 3}[tick]; ok {
+			n.request("n0", Op{ID: id, F: OpWrite, Value: tick})
+		}
+		c.Tick()
+		n.deliver(func(Envelope) bool { return false })
+		got = append(got, unavailable()...)
+	}
+	require.Equal(t, []int64{1, 2}, got)
+	for range 50 {
+		n.deliver(all)
+		if ops := n.replies(); len(ops) > 0 {
+			require.Equal(t, []Op{{ID: 3, F: OpWrite, Value: 150}}, ops)
+			return
+		}
+		c.Tick()
+	}
+	t.Fatal("op 3 never answered")
+}
+
 // TestYieldToRoundInFlight: a proposer whose acceptor just served another
 // proposer waits before preparing, then goes ahead.
 func TestYieldToRoundInFlight(t *testing.T) {

@@ -431,11 +431,20 @@ func (c *Core) tickProposer(p *proposer) {
 		p.queue = keep
 	}
 	if len(p.batch) > 0 && p.firstTag == 0 && c.now-p.batch[0].since > c.cfg.UnavailableTicks {
+		// Only the old ones: an operation that joined the batch lately
+		// still has its time (after a partition heals, a batch can hold
+		// both).
+		keep := p.batch[:0]
 		for _, o := range p.batch {
-			c.reply(o, Result{Code: CodeUnavailable})
+			if c.now-o.since > c.cfg.UnavailableTicks {
+				c.reply(o, Result{Code: CodeUnavailable})
+			} else {
+				keep = append(keep, o)
+			}
 		}
-		p.batch = nil
-		if p.phase == preparing {
+		clear(p.batch[len(keep):])
+		p.batch = keep
+		if len(p.batch) == 0 && p.phase == preparing {
 			p.phase = idle
 		}
 	}
