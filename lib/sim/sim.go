@@ -16,6 +16,7 @@ import (
 	"container/heap"
 	"fmt"
 	"hash/fnv"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sort"
@@ -44,6 +45,11 @@ type Config struct {
 	// LatencyMinMs and LatencyMaxMs bound each message's latency, drawn
 	// uniformly; unequal bounds reorder messages.
 	LatencyMinMs, LatencyMaxMs int64
+	// LatencyMeanMs, if positive, draws latencies from an exponential
+	// distribution of that mean instead (Maelstrom's --latency-dist
+	// exponential, whose long tail uniform bounds lack), kept within
+	// [LatencyMinMs, LatencyMaxMs].
+	LatencyMeanMs int64
 	// Loss and Duplicate are per-message probabilities in [0, 1).
 	Loss, Duplicate float64
 	// Clone deep-copies a message before delivery, so that no two nodes
@@ -102,7 +108,7 @@ func New[M any](cfg Config, build func(id string) Core[M]) *Sim[M] {
 	if cfg.TickMs <= 0 {
 		panic("sim: TickMs must be positive")
 	}
-	if cfg.LatencyMaxMs < cfg.LatencyMinMs || cfg.LatencyMinMs < 0 {
+	if cfg.LatencyMaxMs < cfg.LatencyMinMs || cfg.LatencyMinMs < 0 || cfg.LatencyMeanMs < 0 {
 		panic("sim: bad latency bounds")
 	}
 	s := &Sim[M]{
@@ -280,7 +286,9 @@ func (s *Sim[M]) collect(id string) {
 				m = s.cfg.Clone(m).(M)
 			}
 			lat := s.cfg.LatencyMinMs
-			if span := s.cfg.LatencyMaxMs - s.cfg.LatencyMinMs; span > 0 {
+			if s.cfg.LatencyMeanMs > 0 {
+				lat = min(max(lat, int64(math.Round(s.r.ExpFloat64()*float64(s.cfg.LatencyMeanMs)))), s.cfg.LatencyMaxMs)
+			} else if span := s.cfg.LatencyMaxMs - s.cfg.LatencyMinMs; span > 0 {
 				lat += s.r.Int64N(span + 1)
 			}
 			s.schedule(event[M]{at: s.now + lat, env: Envelope[M]{From: env.From, To: env.To, Msg: m}})
