@@ -29,7 +29,9 @@ import "slices"
 //
 // The direct copies a broken direction would waste are sent only as a
 // probe, once per ProbeTicks (Msg.Probe asks for a direct answer too): a
-// probe that gets through clears the flag after the heal. Relayed copies
+// probe that gets through clears the flag after the heal. They are sent
+// as well for SilenceTicks after a new suspicion, which is as often a
+// slow answer as a cut. Relayed copies
 // duplicate messages at worst, which every handler already tolerates.
 
 // link is what this node knows of its two directions with one peer.
@@ -38,6 +40,7 @@ type link struct {
 	since           int64 // tick of the oldest such request
 	needOut, needIn bool
 	probeAt         int64 // next tick a probe goes direct
+	suspectAt       int64 // tick the flags were last set
 	heard           bool  // a message came directly, at heardAt
 	heardAt         int64
 	outOK           bool // the peer said Hear, at outAt
@@ -139,16 +142,21 @@ func (c *Core) sendPeer(to string, m Msg) {
 	if probe {
 		l.probeAt = c.now + c.cfg.ProbeTicks
 	}
+	// A suspicion younger than SilenceTicks may be a slow answer, not a
+	// cut (with Maelstrom's exponential latency, mean 10 ms, one round
+	// trip in 25 exceeds 50 ms): go direct too, and ask for direct
+	// answers, since the relay may not reach the peer either.
+	fresh := c.now-l.suspectAt < c.cfg.SilenceTicks
 	r := ""
 	if l.needOut {
 		r = c.relayFor(to, true, probe)
 	}
 	if request && l.needIn {
 		if m.Via = c.relayFor(to, false, probe); m.Via != "" {
-			m.Probe = probe
+			m.Probe = probe || fresh
 		}
 	}
-	if !l.needOut || probe || r == "" {
+	if !l.needOut || probe || fresh || r == "" {
 		c.emit(to, m)
 	}
 	if r != "" {
@@ -210,6 +218,9 @@ func (c *Core) noteLinks(peer string, m Msg, direct bool) {
 func (c *Core) tickLinks() {
 	for _, q := range c.peers {
 		if l := c.links[q]; l != nil && l.waiting && c.now-l.since >= c.cfg.SilenceTicks {
+			if !l.needOut && !l.needIn {
+				l.suspectAt = c.now // a new suspicion, not a lasting one
+			}
 			l.waiting = false
 			l.needOut, l.needIn = true, true
 		}

@@ -1,0 +1,66 @@
+package paxos
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// TestFreshSuspicionStillGoesDirect: n0 of five nodes in a majorities
+// ring reaches n1 and n4 only (n2 and n3 long suspected). One slow answer
+// from n4 (past SilenceTicks) makes n0 suspect n4 too, and relay to it
+// through n1, which may well not reach n4 either. For SilenceTicks after
+// the suspicion the direct copy still goes, and requests still ask for a
+// direct answer: a slow answer is the likelier cause (in a command B run
+// a forward relayed only through a peer cut off from its target was lost
+// this way). Later, only the relay and the probes go.
+func TestFreshSuspicionStillGoesDirect(t *testing.T) {
+	ids := []string{"n0", "n1", "n2", "n3", "n4"}
+	c, err := New(Config{ID: "n0", Nodes: ids, Rand: rand.New(rand.NewPCG(1, 2)), Relay: true})
+	require.NoError(t, err)
+	for range 300 {
+		c.Tick() // past the first probe time
+	}
+	for _, q := range []string{"n2", "n3"} {
+		*c.linkTo(q) = link{needOut: true, needIn: true, probeAt: c.now + 1000}
+	}
+	*c.linkTo("n1") = link{heard: true, heardAt: c.now, outOK: true, outAt: c.now}
+	c.send("n4", Msg{Type: MsgPrepare, Key: 0, Ballot: Ballot{Counter: 1, Node: "n0"}})
+	c.Drain()
+	for range c.cfg.SilenceTicks {
+		c.Tick()
+	}
+	require.True(t, c.relaying("n4"), "n4 is suspected, and n0 lacks a quorum without it")
+
+	dests := func(m Msg) (direct bool, via []string, probe bool) {
+		c.send("n4", m)
+		for _, e := range c.Drain() {
+			switch {
+			case e.To == "n4":
+				direct, probe = true, e.Msg.Probe
+			case e.Msg.Type == MsgRelay:
+				via = append(via, e.To)
+			}
+		}
+		return direct, via, probe
+	}
+	fwd := Msg{Type: MsgForward, Key: 0, Tag: 5, Ops: []Op{{ID: 1, F: OpRead}}}
+	direct, via, _ := dests(fwd) // the probe
+	require.True(t, direct)
+	require.Equal(t, []string{"n1"}, via)
+	c.Tick()
+	direct, via, _ = dests(fwd)
+	require.True(t, direct, "a fresh suspicion: direct too")
+	require.Equal(t, []string{"n1"}, via)
+	direct, _, probe := dests(Msg{Type: MsgAccept, Key: 0, Ballot: Ballot{Counter: 2, Node: "n0"}})
+	require.True(t, direct)
+	require.True(t, probe, "asks for a direct answer too")
+
+	for range c.cfg.SilenceTicks {
+		c.Tick()
+	}
+	direct, via, _ = dests(fwd)
+	require.False(t, direct, "an old suspicion: through the relay only, until the next probe")
+	require.Equal(t, []string{"n1"}, via)
+}
