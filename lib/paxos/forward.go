@@ -94,6 +94,17 @@ func (c *Core) directHolder(key int64) string {
 	return h
 }
 
+// live says whether peer h serves key now: it is the busy proposer this
+// node's acceptor hears, or the way to one that a rejection or a forward's
+// answer confirmed within HolderTicks.
+func (c *Core) live(key int64, h string) bool {
+	if h == c.directHolder(key) {
+		return true
+	}
+	r, ok := c.routes[key]
+	return ok && c.cfg.Forward && r.via == h && c.now-r.at < c.cfg.HolderTicks
+}
+
 // maxRelays bounds the relays a forwarded batch passes through: two reach
 // any node of a five-node majorities ring, and the bound stops loops.
 const maxRelays = 2
@@ -104,9 +115,9 @@ const maxForwards = 3
 // maybeForward hands p's fresh batch, and the batches it carries for
 // others, to a busier proposer; it reports whether p has nothing left to
 // run. A batch of this node goes to maxForwards peers in all, to each
-// once, or twice if this node's acceptor still hears that peer busy when
-// the first wait ends (the forward, its answer, or a relay's copy was
-// lost; a round of ours would break the peer's). After a silence it is
+// once, or twice if that peer is live when the first wait ends (the
+// forward, its answer, or a relay's copy was lost; a round of ours would
+// break the busy proposer's). After a silence it is
 // proposed here, and forwarded again only along a route learned since (the
 // first holder may have been cut off). Its tag makes every copy apply at
 // most once.
@@ -117,7 +128,7 @@ func (c *Core) maybeForward(p *proposer) bool {
 	}
 	// Carried batches go on too: running them here would break the busy
 	// proposer's rounds. The reply comes back through this node.
-	live := h == c.directHolder(p.key)
+	live := c.live(p.key, h)
 	keep := p.units[:0]
 	for _, u := range p.units {
 		if u.origin == h {
@@ -130,9 +141,9 @@ func (c *Core) maybeForward(p *proposer) bool {
 			if !live {
 				keep = append(keep, u)
 			}
-			// Else it cannot go on to the busy proposer we hear, and
-			// a round of ours would break that proposer's: drop it, its
-			// forwarder sends it again when its wait ends.
+			// Else it cannot go on towards the live busy proposer,
+			// and a round of ours would break that proposer's: drop
+			// it, its forwarder sends it again when its wait ends.
 			continue
 		}
 		c.send(h, Msg{Type: MsgForward, Key: p.key, Tag: u.tag, Ops: u.ops, Origin: u.origin, Path: append(slices.Clone(u.path), c.cfg.ID)})

@@ -316,3 +316,42 @@ func TestUnitFromBusyHolderIsDropped(t *testing.T) {
 	require.Empty(t, c.props[0].units)
 	require.Empty(t, c.props[0].unitQueue)
 }
+
+// TestForwardRetriedAlongLiveRoute: n1 hears no busy proposer itself; its
+// route to key 0's goes through n0 (a five-node ring: the busy n2 is two
+// hops away). The forward is lost, n1 prepares, and n0 rejects naming a
+// fresh ballot of n2's: the route is live, so once the round fails n1
+// forwards through n0 again (same tag) rather than prepare again, which
+// n0, sticking with n2, would refuse for as long as n2 stays busy.
+func TestForwardRetriedAlongLiveRoute(t *testing.T) {
+	n := newNet(t, "n0", "n1", "n2", "n3", "n4")
+	for _, c := range n.cores {
+		c.cfg.Forward = true
+	}
+	c := n.cores["n1"]
+	c.routes[0] = route{via: "n0", at: c.now, ballot: Ballot{Counter: 5, Node: "n2"}}
+	n.request("n1", Op{ID: 2, F: OpWrite, Value: 5})
+	var fwd []Envelope
+	rounds := map[Ballot]bool{}
+	for range 200 {
+		c.Tick()
+		for _, e := range c.Drain() {
+			switch e.Msg.Type {
+			case MsgForward:
+				fwd = append(fwd, e)
+			case MsgPrepare:
+				rounds[e.Msg.Ballot] = true
+				if e.To == "n0" {
+					c.Step("n0", Msg{Type: MsgReject, Key: 0, Ballot: e.Msg.Ballot, Promised: Ballot{Counter: 200, Node: "n2"}, Of: MsgPrepare})
+				}
+			}
+		}
+		if len(fwd) == 2 {
+			break
+		}
+	}
+	require.Len(t, fwd, 2)
+	require.Len(t, rounds, 1, "one round, then the route again")
+	require.Equal(t, fwd[0], fwd[1], "to n0 again, same batch and tag")
+	require.Equal(t, "n0", fwd[1].To)
+}

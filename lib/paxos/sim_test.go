@@ -242,7 +242,8 @@ type scenario struct {
 	durationMs int64
 	loss, dup  float64
 	latMaxMs   int64
-	faults     bool // partitions and crash-restarts during the run
+	latMeanMs  int64 // if positive, exponential latencies of this mean, up to latMaxMs
+	faults     bool  // partitions and crash-restarts during the run
 	fastOff    bool
 	thrifty    bool
 	forward    bool
@@ -367,7 +368,7 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 	}
 	s = sim.New(sim.Config{
 		Seed: seed, Nodes: ids, TickMs: simTickMs,
-		LatencyMinMs: 1, LatencyMaxMs: sc.latMaxMs,
+		LatencyMinMs: 1, LatencyMaxMs: sc.latMaxMs, LatencyMeanMs: sc.latMeanMs,
 		Loss: sc.loss, Duplicate: sc.dup, Clone: cloneMsg,
 	}, build)
 	r := rand.New(rand.NewPCG(seed, 77))
