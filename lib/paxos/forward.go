@@ -117,10 +117,9 @@ const maxForwards = 3
 // run. A batch of this node goes to maxForwards peers in all, to each
 // once, or twice if that peer is live when the first wait ends (the
 // forward, its answer, or a relay's copy was lost; a round of ours would
-// break the busy proposer's). After a silence it is
-// proposed here, and forwarded again only along a route learned since (the
-// first holder may have been cut off). Its tag makes every copy apply at
-// most once.
+// break the busy proposer's). After a silence it is proposed here, and
+// forwarded again only along a route learned since (the first holder may
+// have been cut off). Its tag makes every copy apply at most once.
 func (c *Core) maybeForward(p *proposer) bool {
 	h := c.holder(p.key)
 	if h == "" {
@@ -150,8 +149,7 @@ func (c *Core) maybeForward(p *proposer) bool {
 	}
 	clear(p.units[len(keep):])
 	p.units = keep
-	// A second try to the same peer only while we hear it busy: the
-	// first forward or its answer was lost, or a relay dropped it.
+	// A second try to the same peer only while it is live.
 	sent := countOf(p.fwdTo, h)
 	if len(p.batch) == 0 || sent > 1 || sent == 1 && !live || sent == 0 && distinct(p.fwdTo) >= maxForwards {
 		return len(p.batch) == 0 && len(p.units) == 0
@@ -178,6 +176,7 @@ func (c *Core) maybeForward(p *proposer) bool {
 	return true
 }
 
+// countOf counts the elements of s equal to v.
 func countOf(s []string, v string) int {
 	n := 0
 	for _, x := range s {
@@ -188,6 +187,7 @@ func countOf(s []string, v string) int {
 	return n
 }
 
+// distinct counts the different elements of s.
 func distinct(s []string) int {
 	n := 0
 	for i, x := range s {

@@ -29,7 +29,7 @@ type proposer struct {
 	queue     []*pending // waiting for a round
 	batch     []*pending // the current round's operations
 	firstTag  int64      // the tag the batch was first applied or forwarded under (0: never)
-	fwdTo     []string   // peers the batch was forwarded to (each once; see maybeForward)
+	fwdTo     []string   // peers the batch was forwarded to, once per forward (see maybeForward)
 	tries     int        // applications of the batch
 	results   []Result   // the outcomes the current accept would commit
 	units     []*unit    // batches forwarded by peers, in the current round

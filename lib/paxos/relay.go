@@ -30,9 +30,9 @@ import "slices"
 // The direct copies a broken direction would waste are sent only as a
 // probe, once per ProbeTicks (Msg.Probe asks for a direct answer too): a
 // probe that gets through clears the flag after the heal. They are sent
-// as well for SilenceTicks after a new suspicion, which is as often a
-// slow answer as a cut. Relayed copies
-// duplicate messages at worst, which every handler already tolerates.
+// as well for SilenceTicks after a new suspicion, which is as often a slow
+// answer as a cut. Relayed copies duplicate messages at worst, which every
+// handler already tolerates.
 
 // link is what this node knows of its two directions with one peer.
 type link struct {
@@ -40,7 +40,7 @@ type link struct {
 	since           int64 // tick of the oldest such request
 	needOut, needIn bool
 	probeAt         int64 // next tick a probe goes direct
-	suspectAt       int64 // tick the flags were last set
+	suspectAt       int64 // tick the flags were set while both were clear
 	heard           bool  // a message came directly, at heardAt
 	heardAt         int64
 	outOK           bool // the peer said Hear, at outAt
