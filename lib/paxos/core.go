@@ -206,7 +206,11 @@ type Core struct {
 	// (Config.Forward, see forward.go).
 	routes map[int64]route
 	links  map[string]*link // per peer, for Config.Relay
-	keys   []int64          // sorted keys of props
+	// heard is the tick of the last message that came directly from
+	// each peer (see preferred).
+	heard  map[string]int64
+	ranked []string // every node, sorted: a key's rank order starts at key mod len
+	keys   []int64  // sorted keys of props
 	out    []Envelope
 }
 
@@ -223,6 +227,7 @@ func New(cfg Config) (*Core, error) {
 		}
 	}
 	slices.Sort(peers)
+	ranked := slices.Sorted(slices.Values(append(slices.Clone(peers), cfg.ID)))
 	return &Core{
 		cfg:        cfg,
 		log:        cfg.Logger,
@@ -234,6 +239,8 @@ func New(cfg Config) (*Core, error) {
 		lastAccept: map[int64]int64{},
 		routes:     map[int64]route{},
 		links:      map[string]*link{},
+		heard:      map[string]int64{},
+		ranked:     ranked,
 	}, nil
 }
 
@@ -265,6 +272,9 @@ func (c *Core) emit(to string, m Msg) {
 
 // Step handles one message: from a peer (protocol) or a client (Request).
 func (c *Core) Step(from string, m Msg) {
+	if slices.Contains(c.peers, from) {
+		c.heard[from] = c.now
+	}
 	if m.Type == MsgRelay {
 		c.noteLinks(from, Msg{}, true) // the relay's own link to this node works
 		c.handleRelay(from, m)

@@ -44,7 +44,9 @@
 // yields briefly if its own acceptor just served another proposer's round;
 // and, with Config.Forward, it hands its batch to that proposer instead,
 // which applies it under the forwarder's name and tag, so the forwarder can
-// still run it itself, exactly once, if no answer comes (see forward.go).
+// still run it itself, exactly once, if no answer comes (see forward.go);
+// on a key no proposer is busy on, it hands the batch to the key's
+// preferred node (a rank order per key among the nodes it hears).
 // Forwarding also works where the busy proposer is two hops away (a
 // majorities-ring partition): routes learned from rejections and replies,
 // up to two relays, replies back along the same path; and an acceptor that

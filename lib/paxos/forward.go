@@ -10,6 +10,13 @@ import "slices"
 // recent traffic, and once that proposer falls silent (HolderTicks) the
 // node proposes itself again.
 //
+// On a key no proposer is busy on (a new key, or one whose busy proposer
+// was just cut off) every node with operations would propose at once and
+// duel; instead each hands its batch to the key's preferred node, the
+// first in a rank order fixed per key among the nodes it hears (see
+// preferred), which all nodes on one side of a partition agree on. The
+// preferred node proposes; if it does not answer, the next one is tried.
+//
 // A forwarded batch keeps the forwarder's identity: the carrier applies it
 // under the forwarder's name and tag (State.Applied, State.Results), only
 // if the state does not hold it yet (and answers from the state if it
@@ -105,6 +112,32 @@ func (c *Core) live(key int64, h string) bool {
 	return ok && c.cfg.Forward && r.via == h && c.now-r.at < c.cfg.HolderTicks
 }
 
+// preferred returns the node that should propose on key when none is
+// busy there, so that the nodes with operations on a cold key (at the
+// start, or after its busy proposer was cut off) hand them to one of them
+// instead of duelling: the first, in the key's rank order (every node,
+// sorted, starting at key mod their number), of this node and the peers it
+// heard directly within HolderTicks (during its first HolderTicks, all of
+// them), skipping skip. Where views of who is reachable differ (a ring
+// partition), forwards and routes settle the rest.
+func (c *Core) preferred(key int64, skip []string) string {
+	n := int64(len(c.ranked))
+	start := (key%n + n) % n
+	for i := range n {
+		id := c.ranked[(start+i)%n]
+		if id == c.cfg.ID {
+			return id
+		}
+		if slices.Contains(skip, id) {
+			continue
+		}
+		if t, ok := c.heard[id]; ok && c.now-t < c.cfg.HolderTicks || !ok && c.now < c.cfg.HolderTicks {
+			return id
+		}
+	}
+	return c.cfg.ID
+}
+
 // maxRelays bounds the relays a forwarded batch passes through: two reach
 // any node of a five-node majorities ring, and the bound stops loops.
 const maxRelays = 2
@@ -122,6 +155,16 @@ const maxForwards = 3
 // have been cut off). Its tag makes every copy apply at most once.
 func (c *Core) maybeForward(p *proposer) bool {
 	h := c.holder(p.key)
+	if h == "" && c.cfg.Forward {
+		// No proposer is busy on the key: the preferred one should be.
+		skip := slices.Clone(p.fwdTo)
+		for _, u := range p.units {
+			skip = append(skip, u.origin) // it preferred this node
+		}
+		if pref := c.preferred(p.key, skip); pref != c.cfg.ID {
+			h = pref
+		}
+	}
 	if h == "" {
 		return false
 	}

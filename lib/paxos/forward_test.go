@@ -1,6 +1,7 @@
 package paxos
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -179,6 +180,9 @@ func TestForwardFromOwnRouteIsCarried(t *testing.T) {
 		c.cfg.Forward = true
 	}
 	c := n.cores["n1"]
+	for range c.cfg.HolderTicks {
+		c.Tick() // n0, never heard, is no longer presumed reachable (preferred)
+	}
 	c.routes[0] = route{via: "n2", at: c.now, ballot: Ballot{Counter: 5, Node: "n0"}}
 	c.Step("n2", Msg{Type: MsgForward, Key: 0, Tag: 7, Ops: []Op{{ID: 9, F: OpWrite, Value: 2}}})
 	out := c.Drain()
@@ -354,4 +358,62 @@ func TestForwardRetriedAlongLiveRoute(t *testing.T) {
 	require.Len(t, rounds, 1, "one round, then the route again")
 	require.Equal(t, fwd[0], fwd[1], "to n0 again, same batch and tag")
 	require.Equal(t, "n0", fwd[1].To)
+}
+
+// TestColdKeyGoesToPreferred: on a key no proposer is busy on, a node
+// hands its batch to the key's preferred node (rank order: the nodes
+// sorted, from key mod 5, so n3 for key 3) instead of starting a round
+// that the other nodes' rounds would duel with; n3 runs it. If n3 does not
+// answer, the next preferred node it hears is tried (n4), and with none
+// left, the node proposes itself.
+func TestColdKeyGoesToPreferred(t *testing.T) {
+	ids := []string{"n0", "n1", "n2", "n3", "n4"}
+	newForwarding := func() *net {
+		n := newNet(t, ids...)
+		for _, c := range n.cores {
+			c.cfg.Forward = true
+		}
+		return n
+	}
+	req := Msg{Type: MsgRequest, Key: 3, Op: Op{ID: 1, F: OpWrite, Value: 7}}
+	kinds := func(out []Envelope) []string {
+		var ks []string
+		for _, e := range out {
+			ks = append(ks, e.Msg.Type+" to "+e.To)
+		}
+		return ks
+	}
+
+	n := newForwarding()
+	n.cores["n1"].Step("c1", req)
+	n.collect()
+	require.Equal(t, []string{"forward to n3"}, kinds(n.inbox))
+	var proposers []string
+	n.deliver(func(e Envelope) bool {
+		if e.Msg.Type == MsgAccept && !slices.Contains(proposers, e.From) {
+			proposers = append(proposers, e.From)
+		}
+		return true
+	})
+	require.Equal(t, []Op{{ID: 1, F: OpWrite, Value: 7}}, n.replies())
+	require.Equal(t, []string{"n3"}, proposers, "n3 ran it")
+
+	// n3 is away; n1 hears n4 but not n0 or n2.
+	n = newForwarding()
+	c := n.cores["n1"]
+	c.Step("c1", req)
+	require.Equal(t, []string{"forward to n3"}, kinds(c.Drain()))
+	var out []string
+	for range c.cfg.FwdWaitTicks {
+		c.Step("n4", Msg{Type: MsgForwardReply, Key: 9, Tag: 1}) // any message: n1 hears n4
+		c.Tick()
+		out = append(out, kinds(c.Drain())...)
+	}
+	require.Equal(t, []string{"forward to n4"}, out, "the next preferred node n1 hears")
+	out = nil
+	for range c.cfg.FwdWaitTicks {
+		c.Tick()
+		out = append(out, kinds(c.Drain())...)
+	}
+	require.Contains(t, out, "prepare to n0", "no one left: n1 proposes")
 }
