@@ -166,10 +166,13 @@ func TestRingStaysAvailable(t *testing.T) {
 // TestRingUnderLoad: the five-node ring again, with twice the clients,
 // two keys moving on every 600 ms (each new key starts cold, so proposers
 // must settle on one busy proposer per key inside the ring) and latencies
-// up to 20 ms. Not every op makes its 800 ms budget here; the test bounds
-// how many miss it (it logs the count; with PAXOS_SEEDS=3, seeds 1-12:
-// 122 of 30,704 ops, and 350 of 28,615 before forwards between two nodes
-// whose routes pointed at each other were carried instead of bounced).
+// up to 20 ms. Every op makes its 800 ms budget. It took a while: with
+// PAXOS_SEEDS=3 (seeds 1-12), 350 of 28,615 ops missed it before forwards
+// between two nodes whose routes pointed at each other were carried
+// instead of bounced, 122 of 30,704 before a batch kept one tag and
+// forwards were retried to live busy proposers (27 after), 0 of 31,236
+// once they were retried along live routes too, and 0 of 32,810 since
+// cold keys go to a preferred node.
 func TestRingUnderLoad(t *testing.T) {
 	t.Parallel()
 	ring := []string{"n0", "n3", "n2", "n1", "n4"}
@@ -181,7 +184,7 @@ func TestRingUnderLoad(t *testing.T) {
 		ops += res.ops
 	}
 	t.Logf("%d of %d ops unavailable or unknown", trouble, ops)
-	require.Less(t, float64(trouble), 0.01*float64(ops))
+	require.Zero(t, trouble)
 }
 
 // TestOneWayRingStaysAvailable: the same partition on three nodes, where
