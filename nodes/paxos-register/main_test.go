@@ -46,17 +46,20 @@ func TestSingleNodeSemantics(t *testing.T) {
 	require.Contains(t, got[8], `"code":12`, "a non-integer key is malformed")
 }
 
-// TestClusterSendsPrepares: in a cluster of five a request becomes a
+// TestClusterSendsPrepares: in a cluster of five a request on a key this
+// node is preferred for (key 1 at n1; see paxos's preferred) becomes a
 // prepare to every peer (thrifty sends are for three nodes by default),
 // sent without msg_id (peers answer with their own messages), and peer
-// messages are served without replies.
+// messages are served without replies. A request on key 3 goes to n3,
+// its preferred node, as a forward.
 func TestClusterSendsPrepares(t *testing.T) {
 	got := session(t,
 		`{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n0","n1","n2","n3","n4"]}}`,
-		`{"src":"c1","dest":"n1","body":{"type":"write","msg_id":2,"key":3,"value":1}}`,
+		`{"src":"c1","dest":"n1","body":{"type":"write","msg_id":2,"key":1,"value":1}}`,
 		`{"src":"n0","dest":"n1","body":{"type":"prepare","key":5,"ballot":{"c":7,"n":"n0"}}}`,
+		`{"src":"c1","dest":"n1","body":{"type":"write","msg_id":3,"key":3,"value":1}}`,
 	)
-	require.Len(t, got, 6)
+	require.Len(t, got, 7)
 	for i, dest := range []string{"n0", "n2", "n3", "n4"} {
 		var m struct {
 			Dest string `json:"dest"`
@@ -73,11 +76,12 @@ func TestClusterSendsPrepares(t *testing.T) {
 		require.NoError(t, json.Unmarshal([]byte(got[1+i]), &m))
 		require.Equal(t, dest, m.Dest)
 		require.Equal(t, "prepare", m.Body.Type)
-		require.Equal(t, int64(3), m.Body.Key)
+		require.Equal(t, int64(1), m.Body.Key)
 		require.Nil(t, m.Body.MsgID)
 		require.Equal(t, "n1", m.Body.Ballot.N)
 	}
 	require.Equal(t, `{"src":"n1","dest":"n0","body":{"type":"promise","key":5,"ballot":{"c":7,"n":"n0"},"hear":true}}`, got[5])
+	require.Equal(t, `{"src":"n1","dest":"n3","body":{"type":"forward","key":3,"tag":2,"ops":[{"id":2,"f":"write","value":1,"src":"c1","req":3}]}}`, got[6])
 }
 
 func TestOptions(t *testing.T) {
