@@ -414,36 +414,34 @@ func (c *Core) giveUp(p *proposer) {
 	p.phase = idle
 }
 
+// failOld answers CodeUnavailable to the operations of ops that waited
+// longer than UnavailableTicks and returns the others, in order (reusing
+// ops's array).
+func (c *Core) failOld(ops []*pending) []*pending {
+	keep := ops[:0]
+	for _, o := range ops {
+		if c.now-o.since > c.cfg.UnavailableTicks {
+			c.reply(o, Result{Code: CodeUnavailable})
+		} else {
+			keep = append(keep, o)
+		}
+	}
+	clear(ops[len(keep):])
+	return keep
+}
+
 func (c *Core) tickProposer(p *proposer) {
 	// Operations that waited too long without ever being part of an
 	// accept surely did not happen: say so (definite), before the client
 	// gives up and has to assume the worst.
 	if len(p.queue) > 0 && c.now-p.queue[0].since > c.cfg.UnavailableTicks {
-		keep := p.queue[:0]
-		for _, o := range p.queue {
-			if c.now-o.since > c.cfg.UnavailableTicks {
-				c.reply(o, Result{Code: CodeUnavailable})
-			} else {
-				keep = append(keep, o)
-			}
-		}
-		clear(p.queue[len(keep):])
-		p.queue = keep
+		p.queue = c.failOld(p.queue)
 	}
 	if len(p.batch) > 0 && p.firstTag == 0 && c.now-p.batch[0].since > c.cfg.UnavailableTicks {
 		// Only the old ones: an operation that joined the batch lately
 		// still has its time (after a partition heals, a batch can hold
 		// both).
-		keep := p.batch[:0]
-		for _, o := range p.batch {
-			if c.now-o.since > c.cfg.UnavailableTicks {
-				c.reply(o, Result{Code: CodeUnavailable})
-			} else {
-				keep = append(keep, o)
-			}
-		}
-		clear(p.batch[len(keep):])
-		p.batch = keep
+		p.batch = c.failOld(p.batch)
 		if len(p.batch) == 0 && p.phase == preparing {
 			p.phase = idle
 		}
