@@ -205,12 +205,9 @@ type Core struct {
 	// key's busy proposer when this node's acceptor does not hear it
 	// (Config.Forward, see forward.go).
 	routes map[int64]route
-	links  map[string]*link // per peer, for Config.Relay
-	// heard is the tick of the last message that came directly from
-	// each peer (see preferred).
-	heard  map[string]int64
-	ranked []string // every node, sorted: a key's rank order starts at key mod len
-	keys   []int64  // sorted keys of props
+	links  map[string]*link // per peer: when heard directly; with Config.Relay, the links' state
+	ranked []string         // every node, sorted: a key's rank order starts at key mod len
+	keys   []int64          // sorted keys of props
 	out    []Envelope
 }
 
@@ -239,7 +236,6 @@ func New(cfg Config) (*Core, error) {
 		lastAccept: map[int64]int64{},
 		routes:     map[int64]route{},
 		links:      map[string]*link{},
-		heard:      map[string]int64{},
 		ranked:     ranked,
 	}, nil
 }
@@ -272,9 +268,6 @@ func (c *Core) emit(to string, m Msg) {
 
 // Step handles one message: from a peer (protocol) or a client (Request).
 func (c *Core) Step(from string, m Msg) {
-	if slices.Contains(c.peers, from) {
-		c.heard[from] = c.now
-	}
 	if m.Type == MsgRelay {
 		c.noteLinks(from, Msg{}, true) // the relay's own link to this node works
 		c.handleRelay(from, m)

@@ -131,7 +131,9 @@ func (c *Core) preferred(key int64, skip []string) string {
 		if slices.Contains(skip, id) {
 			continue
 		}
-		if t, ok := c.heard[id]; ok && c.now-t < c.cfg.HolderTicks || !ok && c.now < c.cfg.HolderTicks {
+		l := c.links[id]
+		heard := l != nil && l.heard
+		if heard && c.now-l.heardAt < c.cfg.HolderTicks || !heard && c.now < c.cfg.HolderTicks {
 			return id
 		}
 	}

@@ -196,14 +196,18 @@ func (c *Core) hears(peer string) bool {
 }
 
 // noteLinks updates what this node knows of its links with peer from a
-// message m it sent (direct: without a relay).
+// message m it sent (direct: without a relay). When it last heard the peer
+// directly is kept without Relay too (see preferred).
 func (c *Core) noteLinks(peer string, m Msg, direct bool) {
-	if !c.cfg.Relay || !slices.Contains(c.peers, peer) {
+	if !slices.Contains(c.peers, peer) {
 		return
 	}
 	l := c.linkTo(peer)
 	if direct {
 		l.heard, l.heardAt, l.needIn = true, c.now, false
+	}
+	if !c.cfg.Relay {
+		return
 	}
 	if m.Hear {
 		l.needOut, l.outOK, l.outAt = false, true, c.now
