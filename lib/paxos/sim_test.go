@@ -288,7 +288,7 @@ type runResult struct {
 	ops, ok, unknown int
 	open             int            // unknown because the run ended first
 	unavailable      int            // definite CodeUnavailable answers
-	troubleAt        map[string]int // unknown (run end excluded) or unavailable outcomes, by the node asked
+	troubleAt        map[string]int // the trouble ops counted by the node asked
 	trouble          []troubleOp    // the same outcomes one by one
 	latMaxMs         int64
 	sent             int64
@@ -398,7 +398,6 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 		if unknown {
 			res.unknown++
 			if s.Now() < end+livenessMs {
-				res.troubleAt[c.node]++
 				res.trouble = append(res.trouble, troubleOp{node: c.node, sentMs: c.sentMs})
 			}
 			in.Indeterminate = true
@@ -410,7 +409,6 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 		} else if out.Code == CodeUnavailable {
 			// Definitely not done: nothing to check.
 			res.unavailable++
-			res.troubleAt[c.node]++
 			res.trouble = append(res.trouble, troubleOp{node: c.node, sentMs: c.sentMs})
 			if sc.debug != nil {
 				sc.debug("t=%d %s unavailable %+v at %s", s.Now(), c.id, c.op, c.node)
@@ -549,6 +547,9 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 		}
 		res.history = append(res.history, c.history...)
 		res.tailDone = append(res.tailDone, c.done)
+	}
+	for _, op := range res.trouble {
+		res.troubleAt[op.node]++
 	}
 	res.sent = s.Sent
 	res.hash = s.TraceHash()
