@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -90,7 +91,7 @@ type runner struct {
 	bg          sync.WaitGroup // pumps and services
 	bgCancel    context.CancelFunc
 	status      status
-	tempDir     string // the nodes' working directory
+	tempDir     string // holds one working directory per node, <tempDir>/<id>
 }
 
 // nodeProc is one node process and its pumps.
@@ -253,12 +254,16 @@ func (r *runner) startNodes(ctx context.Context) error {
 	}
 	r.tempDir = dir
 	for _, id := range r.res.nodes {
+		nodeDir := r.nodeDir(id)
+		if err := os.Mkdir(nodeDir, 0o700); err != nil {
+			return err
+		}
 		var onStderr func(string)
 		if r.o.LogStderr {
 			onStderr = func(line string) { fmt.Fprintf(r.out, "%s stderr: %s\n", id, line) }
 		}
 		p, err := process.Start(id, process.Config{
-			Bin: r.o.Bin, Args: r.o.Args, Dir: dir,
+			Bin: r.o.Bin, Args: r.o.Args, Dir: nodeDir,
 			StderrPath:           r.store.NodeLogPath(id),
 			MaxLineBytes:         r.o.MaxLineBytes,
 			MaxOutputBytesPerSec: maxOutputBytesPerSec,
@@ -280,6 +285,9 @@ func (r *runner) startNodes(ctx context.Context) error {
 	}
 	return nil
 }
+
+// nodeDir is node id's own working directory, kept for the whole run.
+func (r *runner) nodeDir(id string) string { return filepath.Join(r.tempDir, id) }
 
 // pumpOut moves a node's stdout lines onto the network. A line that is not
 // a valid envelope, or that names an unknown participant, makes Maelstrom's
