@@ -258,18 +258,7 @@ func (r *runner) startNodes(ctx context.Context) error {
 		if err := os.Mkdir(nodeDir, 0o700); err != nil {
 			return err
 		}
-		var onStderr func(string)
-		if r.o.LogStderr {
-			onStderr = func(line string) { fmt.Fprintf(r.out, "%s stderr: %s\n", id, line) }
-		}
-		p, err := process.Start(id, process.Config{
-			Bin: r.o.Bin, Args: r.o.Args, Dir: nodeDir,
-			StderrPath:           r.store.NodeLogPath(id),
-			MaxLineBytes:         r.o.MaxLineBytes,
-			MaxOutputBytesPerSec: maxOutputBytesPerSec,
-			MemoryLimitBytes:     r.o.MemoryLimitBytes,
-			OnStderrLine:         onStderr,
-		})
+		p, err := process.Start(id, r.processConfig(id))
 		if err != nil {
 			return fmt.Errorf("could not start node %s: %w", id, err)
 		}
@@ -284,6 +273,23 @@ func (r *runner) startNodes(ctx context.Context) error {
 		go r.watch(n)
 	}
 	return nil
+}
+
+// processConfig is how node id's process is started, the first time and
+// after every restart.
+func (r *runner) processConfig(id string) process.Config {
+	var onStderr func(string)
+	if r.o.LogStderr {
+		onStderr = func(line string) { fmt.Fprintf(r.out, "%s stderr: %s\n", id, line) }
+	}
+	return process.Config{
+		Bin: r.o.Bin, Args: r.o.Args, Dir: r.nodeDir(id),
+		StderrPath:           r.store.NodeLogPath(id),
+		MaxLineBytes:         r.o.MaxLineBytes,
+		MaxOutputBytesPerSec: maxOutputBytesPerSec,
+		MemoryLimitBytes:     r.o.MemoryLimitBytes,
+		OnStderrLine:         onStderr,
+	}
 }
 
 // nodeDir is node id's own working directory, kept for the whole run.
