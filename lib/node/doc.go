@@ -41,10 +41,21 @@
 // Config.PeerInflightMax; excess calls wait in a FIFO queue, and their
 // deadline starts when they are sent.
 //
-// Init. The first init sets ID and NodeIDs, runs the OnInit hooks and answers
-// init_ok; messages that arrive before it are queued (up to Config.PreInitMax)
-// and dispatched in arrival order right after init_ok. A later init is
-// answered init_ok again and changes nothing.
+// Init. An init is applied whole or not at all. A good one (node_id a
+// non-empty string, node_ids distinct non-empty strings that include it)
+// sets ID and NodeIDs, runs the OnInit hooks and answers init_ok; messages
+// that arrive before it are queued (up to Config.PreInitMax) and dispatched
+// in arrival order right after init_ok. A malformed init is answered 12 and
+// changes nothing. If a hook fails (its error, or 13 for a panic, is the
+// reply), the identity is cleared and what the hooks started is undone
+// (output they sent is not written, their calls fail with
+// ErrNotInitialized, their timers are removed): the node still waits for
+// an init, and the next one runs every hook again. A hook must therefore
+// build fresh state each time and assign it only once nothing can fail.
+// After a good init, the same init again is answered init_ok and changes
+// nothing; one naming another identity is refused with 22
+// (precondition-failed): a process keeps one identity, and Maelstrom gives
+// a restarted process a fresh init.
 //
 // Bad input never stops the node: malformed lines are logged and dropped, and
 // lines longer than Config.LineMaxBytes are skipped without being buffered.

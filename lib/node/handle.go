@@ -1,10 +1,12 @@
 package node
 
 import (
+	"container/heap"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"strconv"
 
 	maelstrom "github.com/jepsen-io/maelstrom/demo/go"
@@ -89,6 +91,39 @@ func Handle[T any](n *Node, typ string, fn func(req *Request, body T) error) {
 type initBody struct {
 	NodeID  string   `json:"node_id"`
 	NodeIDs []string `json:"node_ids"`
+}
+
+// parseInit decodes and checks an init body: node_id a non-empty string,
+// node_ids a list of distinct non-empty strings that contains it (Maelstrom
+// sends every node the same list, itself included). Anything else is
+// malformed (12): a node cannot run on a cluster it is not part of.
+func parseInit(req *Request) (id string, ids []string, err error) {
+	malformed := func(text string) (string, []string, error) {
+		return "", nil, maelstrom.NewRPCError(maelstrom.MalformedRequest, text)
+	}
+	if req.decodeErr != nil {
+		return malformed("reserved body fields: " + req.decodeErr.Error())
+	}
+	var b initBody
+	if err := json.Unmarshal(req.Body, &b); err != nil {
+		return malformed("decode init: " + err.Error())
+	}
+	switch {
+	case b.NodeID == "":
+		return malformed("init has no node_id")
+	case len(b.NodeIDs) == 0:
+		return malformed("init has no node_ids")
+	case !slices.Contains(b.NodeIDs, b.NodeID):
+		return malformed(fmt.Sprintf("init: node_id %q is not among node_ids %q", b.NodeID, b.NodeIDs))
+	}
+	seen := make(map[string]bool, len(b.NodeIDs))
+	for _, x := range b.NodeIDs {
+		if x == "" || seen[x] {
+			return malformed(fmt.Sprintf("init: node_ids %q has an empty or repeated id", b.NodeIDs))
+		}
+		seen[x] = true
+	}
+	return b.NodeID, b.NodeIDs, nil
 }
 
 // initOK is the answer to init.
@@ -194,45 +229,94 @@ func (n *Node) warnUnknown(req *Request) {
 	}
 }
 
-// handleInit sets the node's identity on the first init and answers every
-// init with init_ok.
+// handleInit applies the first good init, atomically: the identity is set
+// and every OnInit hook succeeds, or the init is refused with an error
+// reply and the node is as before, still waiting for an init. A later init
+// that repeats the applied one is answered init_ok and changes nothing; one
+// that names another identity is refused (22): a process keeps one identity
+// (Maelstrom restarts a killed node as a new process, with a fresh init).
 func (n *Node) handleInit(req *Request) {
-	var b initBody
-	err := json.Unmarshal(req.Body, &b)
-	if (err != nil || b.NodeID == "") && n.id == "" {
-		text := "init has no node_id"
-		if err != nil {
-			text = "decode init: " + err.Error()
-		}
-		n.fail(req, maelstrom.NewRPCError(maelstrom.MalformedRequest, text))
+	id, ids, err := parseInit(req)
+	switch {
+	case err != nil:
+		n.fail(req, err)
 		return
-	}
-	if n.id != "" {
-		if b.NodeID != "" && b.NodeID != n.id {
-			n.log.Warn("second init names another node; keeping the first", "id", n.id, "init_node_id", b.NodeID)
+	case n.id != "":
+		if id != n.id || !slices.Equal(ids, n.nodeIDs) {
+			n.fail(req, maelstrom.NewRPCError(maelstrom.PreconditionFailed, fmt.Sprintf(
+				"already initialized as %q of %q; a process keeps one identity", n.id, n.nodeIDs)))
+			return
 		}
 		n.replyInit(req, nil)
 		return
 	}
-	n.id = b.NodeID
-	n.nodeIDs = append([]string(nil), b.NodeIDs...)
-	for _, id := range n.nodeIDs {
-		if id != n.id {
-			n.peers = append(n.peers, id)
-		}
+	if err := n.applyInit(id, ids); err != nil {
+		n.fail(req, err)
+		return
 	}
-	var hookErr error
-	for _, fn := range n.onInit {
-		if hookErr = n.runInitHook(fn); hookErr != nil {
-			break
-		}
-	}
-	n.replyInit(req, hookErr)
+	n.replyInit(req, nil)
 	n.log.Info("initialized", "id", n.id, "nodes", len(n.nodeIDs))
 	queued := n.preInit
 	n.preInit = nil
 	for _, q := range queued {
 		n.dispatch(q)
+	}
+}
+
+// initMark is what the runtime looked like before the OnInit hooks ran.
+type initMark struct {
+	outBytes  int
+	nextMsgID int64
+	timerSeq  uint64
+}
+
+// applyInit sets the identity and runs the OnInit hooks. If one fails, the
+// identity is cleared and everything the hooks started is undone: output
+// they sent is never written, their calls fail with ErrNotInitialized and
+// their timers are removed (their onStop hooks run), so a later init starts
+// from scratch and runs every hook again.
+func (n *Node) applyInit(id string, ids []string) error {
+	mark := initMark{outBytes: len(n.out), nextMsgID: n.nextMsgID, timerSeq: n.timerSeq}
+	n.id, n.nodeIDs = id, slices.Clone(ids)
+	for _, x := range n.nodeIDs {
+		if x != id {
+			n.peers = append(n.peers, x)
+		}
+	}
+	for _, fn := range n.onInit {
+		if err := n.runInitHook(fn); err != nil {
+			n.undoInit(mark)
+			return err
+		}
+	}
+	return nil
+}
+
+// undoInit reverts a failed applyInit to mark. Calls need no mark: none can
+// exist before init, so every call was made by the hooks.
+func (n *Node) undoInit(mark initMark) {
+	n.out = n.out[:mark.outBytes]
+	n.id, n.nodeIDs, n.peers = "", nil, nil
+	n.failCalls(ErrNotInitialized)
+	n.nextMsgID = mark.nextMsgID // the hooks' msg_ids were never sent
+	var dropped []*timerEntry
+	kept := n.timers[:0]
+	for _, e := range n.timers {
+		if e.seq > mark.timerSeq {
+			e.stopped, e.index = true, -1
+			dropped = append(dropped, e)
+			continue
+		}
+		e.index = len(kept)
+		kept = append(kept, e)
+	}
+	clear(n.timers[len(kept):])
+	n.timers = kept
+	heap.Init(&n.timers)
+	for _, e := range dropped {
+		if e.onStop != nil {
+			n.guard("timer stop", e.onStop)
+		}
 	}
 }
 

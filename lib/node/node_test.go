@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	maelstrom "github.com/jepsen-io/maelstrom/demo/go"
 	"github.com/stretchr/testify/assert"
@@ -95,7 +96,7 @@ func TestBadInput(t *testing.T) {
 		{name: "spaces", line: "   \t "},
 		{name: "long garbage", line: long},
 		{name: "init with bad node_ids after init", line: `{"src":"c1","dest":"n1","body":{"type":"init","msg_id":5,"node_ids":7}}`,
-			want: `{"src":"n1","dest":"c1","body":{"type":"init_ok","in_reply_to":5}}`},
+			want: `{"src":"n1","dest":"c1","body":{"type":"error","code":12,"text":"decode init: json: cannot unmarshal number into Go struct field initBody.node_ids of type []string","in_reply_to":5}}`},
 	}
 	h := basicNode(t)
 	for i, tc := range cases {
@@ -287,7 +288,7 @@ func TestInit(t *testing.T) {
 		h.closeClean()
 		require.Equal(t, []string{"1", "2", "3", "4", "5"}, seen)
 	})
-	t.Run("second init answers init_ok and keeps state", func(t *testing.T) {
+	t.Run("a repeated init is answered init_ok, another identity 22, state kept", func(t *testing.T) {
 		inits := 0
 		var n0 *Node
 		h := startNode(t, Config{}, func(n *Node) {
@@ -303,10 +304,16 @@ func TestInit(t *testing.T) {
 			})
 		})
 		h.init("n1", "n1", "n2")
-		h.send(`{"src":"c5","dest":"n1","body":{"type":"init","msg_id":3,"node_id":"n7","node_ids":["n7"]}}`)
+		h.send(`{"src":"c5","dest":"n1","body":{"type":"init","msg_id":3,"node_id":"n1","node_ids":["n1","n2"]}}`)
 		h.expect(`{"src":"n1","dest":"c5","body":{"type":"init_ok","in_reply_to":3}}`)
-		h.send(`{"src":"c5","dest":"n1","body":{"type":"who","msg_id":4}}`)
-		h.expect(`{"src":"n1","dest":"c5","body":{"type":"who_ok","id":"n1","peers":["n2"],"inits":1,"in_reply_to":4}}`)
+		h.send(`{"src":"c5","dest":"n1","body":{"type":"init","msg_id":4,"node_id":"n7","node_ids":["n7"]}}`)
+		h.expect(`{"src":"n1","dest":"c5","body":{"type":"error","code":22,"text":"already initialized as \"n1\" of [\"n1\" \"n2\"]; a process keeps one identity","in_reply_to":4}}`)
+		h.send(`{"src":"c5","dest":"n1","body":{"type":"init","msg_id":5,"node_id":"n1","node_ids":["n2","n1"]}}`)
+		h.expect(`{"src":"n1","dest":"c5","body":{"type":"error","code":22,"text":"already initialized as \"n1\" of [\"n1\" \"n2\"]; a process keeps one identity","in_reply_to":5}}`)
+		h.send(`{"src":"c5","dest":"n1","body":{"type":"init","msg_id":6,"node_id":"n1","node_ids":[]}}`)
+		h.expect(`{"src":"n1","dest":"c5","body":{"type":"error","code":12,"text":"init has no node_ids","in_reply_to":6}}`)
+		h.send(`{"src":"c5","dest":"n1","body":{"type":"who","msg_id":7}}`)
+		h.expect(`{"src":"n1","dest":"c5","body":{"type":"who_ok","id":"n1","peers":["n2"],"inits":1,"in_reply_to":7}}`)
 		h.closeClean()
 	})
 	t.Run("malformed first init is answered 12 from dest; a good one follows", func(t *testing.T) {
@@ -340,6 +347,122 @@ func TestInit(t *testing.T) {
 		h := startNode(t, Config{}, func(n *Node) { Handle(n, "echo", echoHandler) })
 		h.send(`{"src":"c1","dest":"n1","body":{"type":"echo","echo":1,"msg_id":1}}`)
 		h.closeClean()
+	})
+}
+
+// TestInitRefused: an init that is malformed, or whose OnInit hooks fail,
+// is answered with an error and leaves the node as it was, waiting for
+// init: the requests that came before it stay queued, and a good init then
+// runs every hook from scratch and serves them.
+func TestInitRefused(t *testing.T) {
+	const good = `{"src":"c0","dest":"n1","body":{"type":"init","msg_id":2,"node_id":"n1","node_ids":["n1","n2"]}}`
+	bad := []struct {
+		name string
+		body string // the init body's fields after type and msg_id
+		want string // the error reply's code and text
+	}{
+		{name: "empty node_ids", body: `"node_id":"n1","node_ids":[]`, want: `"code":12,"text":"init has no node_ids"`},
+		{name: "null node_ids", body: `"node_id":"n1","node_ids":null`, want: `"code":12,"text":"init has no node_ids"`},
+		{name: "no node_ids", body: `"node_id":"n1"`, want: `"code":12,"text":"init has no node_ids"`},
+		{name: "no node_id", body: `"node_ids":["n1","n2"]`, want: `"code":12,"text":"init has no node_id"`},
+		{name: "empty node_id", body: `"node_id":"","node_ids":["n1","n2"]`, want: `"code":12,"text":"init has no node_id"`},
+		{name: "node_id a number", body: `"node_id":1,"node_ids":["n1","n2"]`,
+			want: `"code":12,"text":"decode init: json: cannot unmarshal number into Go struct field initBody.node_id of type string"`},
+		{name: "node_ids a string", body: `"node_id":"n1","node_ids":"n1"`,
+			want: `"code":12,"text":"decode init: json: cannot unmarshal string into Go struct field initBody.node_ids of type []string"`},
+		{name: "node_ids with a number", body: `"node_id":"n1","node_ids":["n1",2]`,
+			want: `"code":12,"text":"decode init: json: cannot unmarshal number into Go struct field initBody.node_ids of type string"`},
+		{name: "self not in node_ids", body: `"node_id":"n1","node_ids":["n2","n3"]`,
+			want: `"code":12,"text":"init: node_id \"n1\" is not among node_ids [\"n2\" \"n3\"]"`},
+		{name: "repeated id", body: `"node_id":"n1","node_ids":["n1","n2","n1"]`,
+			want: `"code":12,"text":"init: node_ids [\"n1\" \"n2\" \"n1\"] has an empty or repeated id"`},
+		{name: "empty id in node_ids", body: `"node_id":"n1","node_ids":["n1",""]`,
+			want: `"code":12,"text":"init: node_ids [\"n1\" \"\"] has an empty or repeated id"`},
+		{name: "in_reply_to not an integer", body: `"in_reply_to":"x","node_id":"n1","node_ids":["n1","n2"]`,
+			want: `"code":12,"text":"reserved body fields: field in_reply_to: want an int64, got a string"`},
+	}
+	for _, tc := range bad {
+		t.Run(tc.name, func(t *testing.T) {
+			inits := 0
+			h := startNode(t, Config{}, func(n *Node) {
+				n.OnInit(func() error { inits++; return nil })
+				Handle(n, "echo", echoHandler)
+			})
+			h.send(`{"src":"c9","dest":"n1","body":{"type":"echo","echo":"early","msg_id":1}}`)
+			h.send(`{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,` + tc.body + `}}`)
+			h.expect(`{"src":"n1","dest":"c0","body":{"type":"error",` + tc.want + `,"in_reply_to":1}}`)
+			require.Zero(t, inits, "hooks ran for a refused init")
+			h.send(good)
+			h.expect(`{"src":"n1","dest":"c0","body":{"type":"init_ok","in_reply_to":2}}`,
+				`{"src":"n1","dest":"c9","body":{"type":"echo_ok","echo":"early","in_reply_to":1}}`)
+			h.probe(3)
+			h.closeClean()
+			require.Equal(t, 1, inits)
+		})
+	}
+
+	t.Run("a failing hook undoes what the hooks started", func(t *testing.T) {
+		type event struct{ what, detail string }
+		var events []event
+		runs := 0
+		var n0 *Node
+		h := startNode(t, Config{}, func(n *Node) {
+			n0 = n
+			// The first hook starts everything a hook can: a message, a
+			// call, a retried call, timers; the second fails on its first run.
+			n.OnInit(func() error {
+				runs++
+				require.NoError(t, n.Send("n2", initOK{Type: "hello"}))
+				require.NoError(t, Call(n, "n2", initOK{Type: "ping"}, time.Hour, func(_ json.RawMessage, err error) {
+					events = append(events, event{what: "call", detail: fmt.Sprint(err)})
+				}))
+				require.NoError(t, CallRetry(n, "n2", initOK{Type: "ping"}, Retry{Attempts: 3, Timeout: time.Hour,
+					Retryable: func(error) bool { return true }}, func(_ json.RawMessage, err error) {
+					events = append(events, event{what: "retry", detail: fmt.Sprint(err)})
+				}))
+				n.Every(time.Hour, func() {})
+				n.After(time.Hour, func() {})
+				return nil
+			})
+			n.OnInit(func() error {
+				if runs == 1 {
+					return errors.New("not yet")
+				}
+				return nil
+			})
+			Handle(n, "stats", func(req *Request, _ struct{}) error {
+				s := n0.stats()
+				return req.Reply(struct {
+					Type    string `json:"type"`
+					Pending int    `json:"pending"`
+					Timers  int    `json:"timers"`
+				}{Type: "stats_ok", Pending: s.Pending, Timers: s.Timers})
+			})
+		})
+		h.send(`{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n1","n2"]}}`)
+		// Nothing the hooks sent is written: the error is the only line.
+		h.expect(`{"src":"n1","dest":"c0","body":{"type":"error","code":13,"text":"not yet","in_reply_to":1}}`)
+		h.send(`{"src":"c0","dest":"n1","body":{"type":"init","msg_id":2,"node_id":"n1","node_ids":["n1","n2"]}}`)
+		// The second run starts again from msg_id 1.
+		h.expect(`{"src":"n1","dest":"n2","body":{"type":"hello"}}`,
+			`{"src":"n1","dest":"n2","body":{"type":"ping","msg_id":1}}`,
+			`{"src":"n1","dest":"n2","body":{"type":"ping","msg_id":2}}`,
+			`{"src":"n1","dest":"c0","body":{"type":"init_ok","in_reply_to":2}}`)
+		// Two calls with their deadlines, Every and After: the first run's are gone.
+		h.send(`{"src":"c1","dest":"n1","body":{"type":"stats","msg_id":3}}`)
+		h.expect(`{"src":"n1","dest":"c1","body":{"type":"stats_ok","pending":2,"timers":4,"in_reply_to":3}}`)
+		rest, err := h.close()
+		require.NoError(t, err)
+		require.Empty(t, rest)
+		require.Equal(t, 2, runs)
+		require.Equal(t, []event{
+			{what: "call", detail: ErrNotInitialized.Error()},
+			// Failed with ErrNotInitialized, retried, and its back-off
+			// timer dropped: it ends as a stop does.
+			{what: "retry", detail: ErrStopped.Error()},
+			{what: "call", detail: ErrStopped.Error()},
+			{what: "retry", detail: ErrStopped.Error()},
+		}, events)
 	})
 }
 
