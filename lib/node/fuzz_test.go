@@ -35,13 +35,20 @@ func FuzzDecodeLine(f *testing.F) {
 		`{"src":"c1","dest":"n1","body":{"type":"frob","msg_id":-1}}`,
 		`{"src":"c\u0000","dest":"\"","body":{"type":"echo","echo":"\ud800","msg_id":4}}`,
 		`[]`, `null`, `{`, ``, "\xff",
+		deepLine(100_000, true), deepLine(10_001, false), deepLine(100_000, false)[:150_000],
 	} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, line []byte) {
 		req, err := decodeLine(line)
 		ref, refErr := decodeLineReference(line)
-		if comparable(line) {
+		if refErr != nil && strings.Contains(refErr.Error(), "exceeded max depth") {
+			// Too deep for the reference; the scanner takes it if it can
+			// be answered, flagged so that it is answered 12.
+			if err == nil {
+				require.ErrorIs(t, req.decodeErr, errTooDeep)
+			}
+		} else if comparable(line) {
 			require.Equal(t, refErr == nil, err == nil, "accept: scanner %v, reference %v", err, refErr)
 			if err == nil {
 				require.Equal(t, ref.Src, req.Src)
@@ -58,7 +65,7 @@ func FuzzDecodeLine(f *testing.F) {
 			return
 		}
 		require.NotEmpty(t, req.Src)
-		require.True(t, json.Valid(req.Body))
+		require.True(t, json.Valid(req.Body) || req.decodeErr == errTooDeep && validDeep(req.Body))
 		require.Equal(t, byte('{'), req.Body[0])
 		require.GreaterOrEqual(t, req.MsgID, int64(0))
 		require.GreaterOrEqual(t, req.inReplyTo, int64(0))
@@ -88,7 +95,48 @@ func FuzzDecodeLine(f *testing.F) {
 			n := fuzzNode(t, initialized)
 			n.dispatch(req)
 			checkOutput(t, n.out)
+			if initialized && req.decodeErr != nil && req.MsgID > 0 && req.inReplyTo == 0 {
+				// A request that cannot be decoded is answered 12, once.
+				require.Equal(t, 1, bytes.Count(n.out, []byte{'\n'}), "%s", n.out)
+				require.Contains(t, string(n.out), `"type":"error","code":12,`)
+			}
 		}
+	})
+}
+
+// deepLine is an echo request whose payload is nested depth levels deep,
+// with a msg_id when withID.
+func deepLine(depth int, withID bool) string {
+	id := ""
+	if withID {
+		id = `"msg_id":7,`
+	}
+	return `{"src":"c1","dest":"n1","body":{"type":"echo",` + id + `"echo":` +
+		strings.Repeat("[", depth) + strings.Repeat("]", depth) + `}}`
+}
+
+// FuzzValidDeep checks validDeep against json.Valid: they agree on every
+// input but those nested deeper than encoding/json goes, which validDeep
+// alone accepts.
+//
+//	go test -run '^$' -fuzz '^FuzzValidDeep$' -fuzztime 10s ./lib/node/
+func FuzzValidDeep(f *testing.F) {
+	for _, s := range []string{
+		`{}`, `[]`, ` {"a" : [1, -0.5e+3, "x\u00e9\n", true, false, null, {}]} `, `{"a":1,}`, `[1,]`, `01`,
+		`-`, `1.`, `1e`, `"\x"`, `"\u12"`, "\"\x01\"", `{"a"}`, `{1:2}`, `[1 2]`, `tru`, `nul`, `"a`, `]`, `{"a":1}}`,
+		"\"\xff\"", deepLine(10_001, true), deepLine(10_000, true)[:20_050],
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		got, want := validDeep(data), json.Valid(data)
+		if got == want {
+			return
+		}
+		var v json.RawMessage
+		err := json.Unmarshal(data, &v)
+		require.True(t, got, "validDeep rejects what json.Valid accepts: %.200q", data)
+		require.ErrorContains(t, err, "exceeded max depth", "validDeep accepts %.200q", data)
 	})
 }
 

@@ -101,7 +101,10 @@ func parseInit(req *Request) (id string, ids []string, err error) {
 	malformed := func(text string) (string, []string, error) {
 		return "", nil, maelstrom.NewRPCError(maelstrom.MalformedRequest, text)
 	}
-	if req.decodeErr != nil {
+	switch {
+	case req.decodeErr == errTooDeep:
+		return malformed(errTooDeep.Error())
+	case req.decodeErr != nil:
 		return malformed("reserved body fields: " + req.decodeErr.Error())
 	}
 	var b initBody
@@ -159,6 +162,8 @@ func (n *Node) serve(req *Request) {
 	var err error
 	h := n.handlers[req.Type]
 	switch {
+	case req.decodeErr == errTooDeep:
+		err = maelstrom.NewRPCError(maelstrom.MalformedRequest, errTooDeep.Error())
 	case req.decodeErr != nil:
 		err = maelstrom.NewRPCError(maelstrom.MalformedRequest, "reserved body fields: "+req.decodeErr.Error())
 	case req.Type == "":

@@ -98,6 +98,28 @@ func TestBadInput(t *testing.T) {
 		{name: "init with bad node_ids after init", line: `{"src":"c1","dest":"n1","body":{"type":"init","msg_id":5,"node_ids":7}}`,
 			want: `{"src":"n1","dest":"c1","body":{"type":"error","code":12,"text":"decode init: json: cannot unmarshal number into Go struct field initBody.node_ids of type []string","in_reply_to":5}}`},
 	}
+	deep := func(depth int, id string) string {
+		return `{"src":"c1","dest":"n1","body":{"type":"echo",` + id + `"echo":` +
+			strings.Repeat("[", depth) + strings.Repeat("]", depth) + `}}`
+	}
+	cases = append(cases, []struct {
+		name string
+		line string
+		want string
+	}{
+		{name: "nested 100,000 deep with msg_id", line: deep(100_000, `"msg_id":5,`),
+			want: `{"src":"n1","dest":"c1","body":{"type":"error","code":12,"text":"JSON nested deeper than encoding/json's 10000 levels","in_reply_to":5}}`},
+		{name: "nested 100,000 deep without msg_id", line: deep(100_000, "")},
+		{name: "nested 100,000 deep, unbalanced", line: deep(100_000, `"msg_id":5,`)[:150_000]},
+		// 10,000 levels with the envelope and the body: the deepest accepted.
+		{name: "nested 10,000 deep", line: deep(9_998, `"msg_id":5,`),
+			want: `{"src":"n1","dest":"c1","body":{"type":"echo_ok","echo":` + strings.Repeat("[", 9_998) + strings.Repeat("]", 9_998) + `,"in_reply_to":5}}`},
+		{name: "nested 10,001 deep", line: deep(9_999, `"msg_id":5,`),
+			want: `{"src":"n1","dest":"c1","body":{"type":"error","code":12,"text":"JSON nested deeper than encoding/json's 10000 levels","in_reply_to":5}}`},
+		{name: "init nested 100,000 deep", line: `{"src":"c1","dest":"n1","body":{"type":"init","msg_id":5,"node_id":"n1","node_ids":["n1"],"x":` +
+			strings.Repeat("{\"a\":", 100_000) + "1" + strings.Repeat("}", 100_000) + `}}`,
+			want: `{"src":"n1","dest":"c1","body":{"type":"error","code":12,"text":"JSON nested deeper than encoding/json's 10000 levels","in_reply_to":5}}`},
+	}...)
 	h := basicNode(t)
 	for i, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

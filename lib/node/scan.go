@@ -194,13 +194,19 @@ func setInt(dst *int64, field string, val []byte, firstErr *error) {
 
 // decodeLine parses one input line. It returns an error only when the line
 // cannot be answered at all (invalid JSON, no string src, a body that is not
-// an object); a body whose reserved fields have the wrong types is returned
-// with Request.decodeErr set so that dispatch can answer 12 when there is a
-// msg_id. It copies everything it keeps: line may be reused afterwards.
+// an object); a body whose reserved fields have the wrong types, or a line
+// nested too deep to decode, is returned with Request.decodeErr set so that
+// dispatch can answer 12 when there is a msg_id. It copies everything it keeps: line may be reused afterwards.
 func decodeLine(line []byte) (*Request, error) {
 	line = bytes.TrimSpace(line)
+	tooDeep := false
 	if !json.Valid(line) {
-		return nil, errors.New("malformed JSON")
+		// Rare, so the slower check runs only here: a line too deep for
+		// encoding/json is still answered (12) if it names its sender.
+		if !validDeep(line) {
+			return nil, errors.New("malformed JSON")
+		}
+		tooDeep = true
 	}
 	if line[0] != '{' {
 		return nil, errors.New("message is not a JSON object")
@@ -237,8 +243,192 @@ func decodeLine(line []byte) (*Request, error) {
 			setInt(&req.inReplyTo, "in_reply_to", val, &req.decodeErr)
 		}
 	})
+	if tooDeep {
+		req.decodeErr = errTooDeep
+	}
 	// Zero and negative ids mean "none": never answer with in_reply_to <= 0.
 	req.MsgID = max(req.MsgID, 0)
 	req.inReplyTo = max(req.inReplyTo, 0)
 	return req, nil
+}
+
+// errTooDeep marks a line that is valid JSON but nested deeper than
+// encoding/json goes (10000 levels): json.Valid rejects it, and no handler
+// could decode it, but its sender can still be told so.
+var errTooDeep = errors.New("JSON nested deeper than encoding/json's 10000 levels")
+
+// validDeep reports whether data is one JSON value, surrounded by optional
+// whitespace, as json.Valid does but at any depth: it keeps its open
+// containers in a slice instead of a bounded stack, and never recurses.
+func validDeep(data []byte) bool {
+	var open []byte // '{' or '[' for each container not yet closed
+	i := skipSpace(data, 0)
+	for {
+		// A value starts at i.
+		if i >= len(data) {
+			return false
+		}
+		ok := true
+		switch c := data[i]; {
+		case c == '{' || c == '[':
+			closer := byte('}')
+			if c == '[' {
+				closer = ']'
+			}
+			i = skipSpace(data, i+1)
+			if i < len(data) && data[i] == closer {
+				i++
+				break
+			}
+			open = append(open, c)
+			if c == '{' {
+				if i, ok = scanKey(data, i); !ok {
+					return false
+				}
+			}
+			continue
+		case c == '"':
+			i, ok = scanString(data, i)
+		case c == '-' || c >= '0' && c <= '9':
+			i, ok = scanNumber(data, i)
+		case c == 't':
+			i, ok = scanLiteral(data, i, "true")
+		case c == 'f':
+			i, ok = scanLiteral(data, i, "false")
+		case c == 'n':
+			i, ok = scanLiteral(data, i, "null")
+		default:
+			return false
+		}
+		if !ok {
+			return false
+		}
+		// After a value: close containers, or go on to the next value.
+		for next := false; !next; {
+			i = skipSpace(data, i)
+			if len(open) == 0 {
+				return i == len(data)
+			}
+			if i >= len(data) {
+				return false
+			}
+			top := open[len(open)-1]
+			switch {
+			case data[i] == ',':
+				i = skipSpace(data, i+1)
+				if top == '{' {
+					if i, ok = scanKey(data, i); !ok {
+						return false
+					}
+				}
+				next = true
+			case top == '{' && data[i] == '}', top == '[' && data[i] == ']':
+				open = open[:len(open)-1]
+				i++
+			default:
+				return false
+			}
+		}
+	}
+}
+
+// scanKey checks `"key" :` at i and returns the index of the value after it.
+func scanKey(data []byte, i int) (int, bool) {
+	i, ok := scanString(data, i)
+	if !ok {
+		return i, false
+	}
+	i = skipSpace(data, i)
+	if i >= len(data) || data[i] != ':' {
+		return i, false
+	}
+	return skipSpace(data, i+1), true
+}
+
+// scanString checks the string at i and returns the index past it. Like
+// encoding/json it accepts any byte from 0x20 up, invalid UTF-8 included.
+func scanString(data []byte, i int) (int, bool) {
+	if i >= len(data) || data[i] != '"' {
+		return i, false
+	}
+	for i++; i < len(data); i++ {
+		switch c := data[i]; {
+		case c == '"':
+			return i + 1, true
+		case c < 0x20:
+			return i, false
+		case c == '\\':
+			i++
+			if i >= len(data) {
+				return i, false
+			}
+			switch data[i] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			case 'u':
+				if i+4 >= len(data) {
+					return i, false
+				}
+				for _, h := range data[i+1 : i+5] {
+					if !('0' <= h && h <= '9' || 'a' <= h && h <= 'f' || 'A' <= h && h <= 'F') {
+						return i, false
+					}
+				}
+				i += 4
+			default:
+				return i, false
+			}
+		}
+	}
+	return i, false
+}
+
+// scanNumber checks the number at i (RFC 8259's grammar) and returns the
+// index past it.
+func scanNumber(data []byte, i int) (int, bool) {
+	digits := func(i int) (int, bool) {
+		start := i
+		for i < len(data) && data[i] >= '0' && data[i] <= '9' {
+			i++
+		}
+		return i, i > start
+	}
+	if data[i] == '-' {
+		i++
+	}
+	switch {
+	case i >= len(data):
+		return i, false
+	case data[i] == '0':
+		i++
+	default:
+		var ok bool
+		if i, ok = digits(i); !ok {
+			return i, false
+		}
+	}
+	if i < len(data) && data[i] == '.' {
+		var ok bool
+		if i, ok = digits(i + 1); !ok {
+			return i, false
+		}
+	}
+	if i < len(data) && (data[i] == 'e' || data[i] == 'E') {
+		i++
+		if i < len(data) && (data[i] == '+' || data[i] == '-') {
+			i++
+		}
+		var ok bool
+		if i, ok = digits(i); !ok {
+			return i, false
+		}
+	}
+	return i, true
+}
+
+// scanLiteral checks that word is at i and returns the index past it.
+func scanLiteral(data []byte, i int, word string) (int, bool) {
+	if !bytes.HasPrefix(data[i:], []byte(word)) {
+		return i, false
+	}
+	return i + len(word), true
 }
