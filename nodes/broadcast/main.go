@@ -31,6 +31,12 @@ type broadcastReq struct {
 	Message *int64 `json:"message"`
 }
 
+// topologyReq is decoded, though ignored, so that a malformed topology is
+// answered 12 rather than acknowledged.
+type topologyReq struct {
+	Topology map[string][]string `json:"topology"`
+}
+
 type typeOnly struct {
 	Type string `json:"type"`
 }
@@ -59,7 +65,7 @@ func run(args []string, in io.Reader, out, logs io.Writer) error {
 		body := g.AppendValues([]byte(`{"type":"read_ok","messages":`))
 		return req.Reply(json.RawMessage(append(body, '}')))
 	})
-	node.Handle(n, "topology", func(req *node.Request, _ struct{}) error {
+	node.Handle(n, "topology", func(req *node.Request, _ topologyReq) error {
 		return req.Reply(typeOnly{Type: "topology_ok"})
 	})
 	return n.Run()

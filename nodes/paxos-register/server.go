@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	maelstrom "github.com/jepsen-io/maelstrom/demo/go"
@@ -56,20 +57,26 @@ func (t *thrifty) Set(v string) error {
 // on resolves auto for a cluster of n nodes.
 func (t thrifty) on(n int) bool { return t == thriftyOn || t == thriftyAuto && n == 3 }
 
-// Client request bodies. Keys and values are integers.
+// Client request bodies. Keys and values are integers; pointers tell a
+// missing field (refused, 12) from a zero.
 type readReq struct {
-	Key int64 `json:"key"`
+	Key *int64 `json:"key"`
 }
 
 type writeReq struct {
-	Key   int64 `json:"key"`
-	Value int64 `json:"value"`
+	Key   *int64 `json:"key"`
+	Value *int64 `json:"value"`
 }
 
 type casReq struct {
-	Key  int64 `json:"key"`
-	From int64 `json:"from"`
-	To   int64 `json:"to"`
+	Key  *int64 `json:"key"`
+	From *int64 `json:"from"`
+	To   *int64 `json:"to"`
+}
+
+// missing is the error for a request without one of its fields.
+func missing(typ string, fields ...string) error {
+	return maelstrom.NewRPCError(maelstrom.MalformedRequest, fmt.Sprintf("%s needs %s", typ, strings.Join(fields, ", ")))
 }
 
 // Reply bodies: exactly the fields lin-kv's schema allows.
@@ -86,8 +93,11 @@ type okBody struct {
 // messages go into Step, a timer drives Tick, and after each the core's
 // output is sent (to peers) or turned into client replies.
 type server struct {
-	n       *node.Node
-	core    *paxos.Core
+	n    *node.Node
+	core *paxos.Core
+	// nodes are the cluster's ids: peer messages from anyone else (a
+	// client, say) are dropped, so they cannot touch acceptor state.
+	nodes   map[string]bool
 	pending map[int64]*node.Request // core op id -> the request to answer
 	nextOp  int64
 }
@@ -103,6 +113,10 @@ func newServer(n *node.Node, opt options) *server {
 			return err
 		}
 		s.core = c
+		s.nodes = map[string]bool{}
+		for _, id := range n.NodeIDs() {
+			s.nodes[id] = true
+		}
 		n.Every(opt.tick, func() {
 			s.core.Tick()
 			s.flush()
@@ -110,19 +124,28 @@ func newServer(n *node.Node, opt options) *server {
 		return nil
 	})
 	node.Handle(n, "read", func(req *node.Request, b readReq) error {
-		s.submit(req, b.Key, paxos.Op{F: paxos.OpRead})
-		return nil
+		if b.Key == nil {
+			return missing("read", "key")
+		}
+		return s.submit(req, *b.Key, paxos.Op{F: paxos.OpRead})
 	})
 	node.Handle(n, "write", func(req *node.Request, b writeReq) error {
-		s.submit(req, b.Key, paxos.Op{F: paxos.OpWrite, Value: b.Value})
-		return nil
+		if b.Key == nil || b.Value == nil {
+			return missing("write", "key", "value")
+		}
+		return s.submit(req, *b.Key, paxos.Op{F: paxos.OpWrite, Value: *b.Value})
 	})
 	node.Handle(n, "cas", func(req *node.Request, b casReq) error {
-		s.submit(req, b.Key, paxos.Op{F: paxos.OpCas, From: b.From, To: b.To})
-		return nil
+		if b.Key == nil || b.From == nil || b.To == nil {
+			return missing("cas", "key", "from", "to")
+		}
+		return s.submit(req, *b.Key, paxos.Op{F: paxos.OpCas, From: *b.From, To: *b.To})
 	})
 	for _, typ := range paxos.PeerTypes() {
 		node.Handle(n, typ, func(req *node.Request, m paxos.Msg) error {
+			if s.core == nil || !s.nodes[req.Src] {
+				return nil
+			}
 			s.core.Step(req.Src, m)
 			s.flush()
 			return nil
@@ -131,14 +154,20 @@ func newServer(n *node.Node, opt options) *server {
 	return s
 }
 
-// submit hands a client operation to the core.
-func (s *server) submit(req *node.Request, key int64, op paxos.Op) {
+// submit hands a client operation to the core. The runtime holds requests
+// until init has built the core; the check only guards against a runtime
+// that would not.
+func (s *server) submit(req *node.Request, key int64, op paxos.Op) error {
+	if s.core == nil {
+		return maelstrom.NewRPCError(maelstrom.TemporarilyUnavailable, "not initialized")
+	}
 	s.nextOp++
 	op.ID = s.nextOp
 	op.Src, op.Req = req.Src, req.MsgID
 	s.pending[op.ID] = req
 	s.core.Step(req.Src, paxos.Msg{Type: paxos.MsgRequest, Key: key, Op: op})
 	s.flush()
+	return nil
 }
 
 // flush sends what the core produced.
