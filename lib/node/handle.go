@@ -241,14 +241,18 @@ func (n *Node) warnUnknown(req *Request) {
 // that names another identity is refused (22): a process keeps one identity
 // (Maelstrom restarts a killed node as a new process, with a fresh init).
 func (n *Node) handleInit(req *Request) {
+	refuse := func(err error) {
+		n.log.Warn("init refused", "req", req.String(), "err", err)
+		n.fail(req, err)
+	}
 	id, ids, err := parseInit(req)
 	switch {
 	case err != nil:
-		n.fail(req, err)
+		refuse(err)
 		return
 	case n.id != "":
 		if id != n.id || !slices.Equal(ids, n.nodeIDs) {
-			n.fail(req, maelstrom.NewRPCError(maelstrom.PreconditionFailed, fmt.Sprintf(
+			refuse(maelstrom.NewRPCError(maelstrom.PreconditionFailed, fmt.Sprintf(
 				"already initialized as %q of %q; a process keeps one identity", n.id, n.nodeIDs)))
 			return
 		}
@@ -256,7 +260,7 @@ func (n *Node) handleInit(req *Request) {
 		return
 	}
 	if err := n.applyInit(id, ids); err != nil {
-		n.fail(req, err)
+		refuse(err)
 		return
 	}
 	n.replyInit(req, nil)
