@@ -186,10 +186,13 @@ func (n *Node) Logger() *slog.Logger { return n.log }
 // Rand is the loop-owned random source (Config.Rand).
 func (n *Node) Rand() *rand.Rand { return n.rand }
 
-// OnInit registers fn to run on the loop when the first init arrives, after
+// OnInit registers fn to run on the loop when a good init arrives, after
 // ID and NodeIDs are set and before init_ok is sent: the place to build
 // cores and start timers. An error is answered to init instead of init_ok
-// (Maelstrom then aborts the test). Call it before Run.
+// (Maelstrom then aborts the test) and the init is undone (see the package
+// doc): the node waits for another init, which runs every hook again. So fn
+// builds fresh state each time and assigns it only once nothing can fail.
+// Call it before Run.
 func (n *Node) OnInit(fn func() error) { n.onInit = append(n.onInit, fn) }
 
 // OnIdle registers fn to run on the loop each time it has handled every
