@@ -33,8 +33,11 @@ func run(in io.Reader, out, logs io.Writer) error {
 	var ids *flakeid.Generator // built at init, when the node id is known
 	n.OnInit(func() error {
 		g, err := flakeid.New(n.ID())
+		if err != nil {
+			return err
+		}
 		ids = g
-		return err
+		return nil
 	})
 	node.Handle(n, "generate", func(req *node.Request, _ struct{}) error {
 		return req.Reply(generateOK{Type: "generate_ok", ID: ids.Next()})
