@@ -196,7 +196,8 @@ func setInt(dst *int64, field string, val []byte, firstErr *error) {
 // cannot be answered at all (invalid JSON, no string src, a body that is not
 // an object); a body whose reserved fields have the wrong types, or a line
 // nested too deep to decode, is returned with Request.decodeErr set so that
-// dispatch can answer 12 when there is a msg_id. It copies everything it keeps: line may be reused afterwards.
+// dispatch can answer 12 when there is a msg_id. It copies everything it
+// keeps: line may be reused afterwards.
 func decodeLine(line []byte) (*Request, error) {
 	line = bytes.TrimSpace(line)
 	tooDeep := false
