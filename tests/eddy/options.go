@@ -71,8 +71,58 @@ type Options struct {
 	Log *slog.Logger
 
 	// Process bounds for untrusted binaries.
-	MaxLineBytes     int
+	MaxLineBytes int
+	// MemoryLimitBytes bounds the memory of all the processes of one node
+	// together (its cgroup), or of each process (RLIMIT_AS) without
+	// cgroups; 0 is no bound.
 	MemoryLimitBytes int64
+	// The run's totals (README "Sandbox"); 0 takes eddy's default
+	// (DefaultLimits), a negative value means no bound.
+	MaxOutputBytes   int64 // node output, stdout and stderr of every node
+	MaxJournalEvents int64 // sends and deliveries recorded
+	MaxProcs         int64 // processes of one node at once (fork bombs)
+	// StrictSrc makes a message whose src is not its sender's own id a
+	// violation that ends the run (grade); otherwise it is forwarded, as
+	// Maelstrom does, with a warning.
+	StrictSrc bool
+	// NoSandbox runs nodes as eddy's own processes, without namespaces,
+	// uids or cgroups (for debugging a node with tools that need that).
+	NoSandbox bool
+}
+
+// Limits are the run totals and per-node bounds of the sandbox.
+type Limits struct {
+	MaxOutputBytes   int64
+	MaxJournalEvents int64
+	MaxProcs         int64
+	MemoryLimitBytes int64
+}
+
+// DefaultLimits are `eddy test`'s: generous for any honest node at rate
+// 10,000, small enough that a flood or a fork bomb cannot take the machine.
+var DefaultLimits = Limits{MaxOutputBytes: 2 << 30, MaxJournalEvents: 20_000_000, MaxProcs: 1024}
+
+// GradeLimits are `eddy grade`'s defaults, tighter: every built-in scenario
+// of an honest node stays far below them.
+var GradeLimits = Limits{MaxOutputBytes: 512 << 20, MaxJournalEvents: 5_000_000, MaxProcs: 256, MemoryLimitBytes: 1 << 30}
+
+// limits fills zero bounds from d; negative ones mean none (0).
+func (o Options) limits(d Limits) Limits {
+	pick := func(v, def int64) int64 {
+		switch {
+		case v < 0:
+			return 0
+		case v == 0:
+			return def
+		}
+		return v
+	}
+	return Limits{
+		MaxOutputBytes:   pick(o.MaxOutputBytes, d.MaxOutputBytes),
+		MaxJournalEvents: pick(o.MaxJournalEvents, d.MaxJournalEvents),
+		MaxProcs:         pick(o.MaxProcs, d.MaxProcs),
+		MemoryLimitBytes: pick(o.MemoryLimitBytes, d.MemoryLimitBytes),
+	}
 }
 
 // Defaults returns Maelstrom's defaults.
