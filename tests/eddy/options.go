@@ -81,10 +81,11 @@ type Options struct {
 	MaxOutputBytes   int64 // node output, stdout and stderr of every node
 	MaxJournalEvents int64 // sends and deliveries recorded
 	MaxProcs         int64 // processes of one node at once (fork bombs)
-	// StrictSrc makes a message whose src is not its sender's own id a
-	// violation that ends the run (grade); otherwise it is forwarded, as
-	// Maelstrom does, with a warning.
-	StrictSrc bool
+	// Grading is set by eddy grade: the bounds default to GradeLimits, and
+	// a message whose src is not its sender's own id is a violation that
+	// ends the run (under eddy test it is forwarded, as Maelstrom does,
+	// with a warning).
+	Grading bool
 	// NoSandbox runs nodes as eddy's own processes, without namespaces,
 	// uids or cgroups (for debugging a node with tools that need that).
 	NoSandbox bool

@@ -304,7 +304,7 @@ func (r *runner) nodeDir(id string) string { return filepath.Join(r.tempDir, id)
 // output (so it never blocks) but forward nothing more. Output dropped by a
 // bound is a limit of the run; a src that is not the node's own id is
 // forwarded with a warning, as Maelstrom forwards it, or ends the run as a
-// violation under StrictSrc (grade).
+// violation when grading.
 func (r *runner) pumpOut(n *nodeProc) {
 	defer r.bg.Done()
 	maxEvents := int64(0)
@@ -329,7 +329,7 @@ func (r *runner) pumpOut(n *nodeProc) {
 		}
 		if err == nil && src != n.id {
 			msg := fmt.Sprintf("node %s sent a message with src %q, not its own id: %s", n.id, src, truncate(line.Data))
-			if r.o.StrictSrc {
+			if r.o.Grading {
 				r.notes.limit(n.id+" src", msg)
 				r.cancel(fmt.Errorf("violation: %s; grading refuses a forged src (it steps around partitions and impersonates other nodes and clients)", msg))
 				n.silent.Store(true)

@@ -115,7 +115,7 @@ func (r *runner) setupSandbox() error {
 }
 
 func (r *runner) defaultLimits() Limits {
-	if r.o.StrictSrc {
+	if r.o.Grading {
 		return GradeLimits
 	}
 	return DefaultLimits

@@ -404,6 +404,7 @@ func Grade(ctx context.Context, suite *Suite, bin string, o Options, run Runner)
 				rr.Pass = false
 				rr.Error = err.Error()
 				rr.Outcomes = []Outcome{{Figure: "run", Value: "did not finish: " + firstLine(err.Error()), Op: "==", Target: "finished"}}
+				rr.Why = crashWhy(err.Error())
 			} else {
 				for _, c := range sc.Checks {
 					out := Evaluate(res.Results, c)
@@ -475,6 +476,10 @@ func why(results *history.Map) string {
 		var figs, rest []string
 		for _, fig := range f.Figures {
 			v := fig.Value
+			if strings.HasPrefix(f.Path, "eddy ") {
+				figs = append(figs, v) // eddy's own sentences, kept whole within maxWhy
+				continue
+			}
 			if len(v) > 120 {
 				v = strings.ToValidUTF8(v[:120], "") + "…"
 			}
@@ -494,6 +499,27 @@ func why(results *history.Map) string {
 		s = strings.ToValidUTF8(s[:maxWhy], "") + "…"
 	}
 	return s
+}
+
+// maxCrashWhy bounds the crash report carried into the scorecard: the
+// node's last 32 lines of output, each cut to 4 KiB by eddy, fit with room.
+const maxCrashWhy = 16 << 10
+
+// crashWhy is everything of a crash report after its first line (the
+// node's last lines of output, the bounds eddy hit), whole up to
+// maxCrashWhy.
+func crashWhy(msg string) string {
+	first, rest, ok := strings.Cut(msg, "\n")
+	if !ok {
+		return ""
+	}
+	if len(first) > 200 {
+		rest = first + "\n" + rest
+	}
+	if len(rest) > maxCrashWhy {
+		rest = strings.ToValidUTF8(rest[:maxCrashWhy], "") + "…"
+	}
+	return rest
 }
 
 func firstLine(s string) string {
@@ -586,14 +612,29 @@ func (c *Scorecard) Markdown() string {
 			fmt.Fprintf(&b, "- %s\n", mdEsc(l))
 		}
 	}
+	for _, s := range c.Scenarios {
+		for _, r := range s.Runs {
+			if r.Error == "" || r.Seed != s.Seed || s.Pass {
+				continue
+			}
+			fmt.Fprintf(&b, "\n## %s, seed %d: the run did not finish\n\n```\n%s\n```\n", mdEsc(s.Name), r.Seed,
+				strings.ReplaceAll(r.Error, "```", "'''"))
+		}
+	}
 	return b.String()
 }
 
+// reportLink is the run's report.html, or its folder when it has no
+// report (a run that did not finish).
 func reportLink(dir string) string {
 	if dir == "" {
 		return ""
 	}
-	return filepath.Join(dir, "report.html")
+	report := filepath.Join(dir, "report.html")
+	if _, err := os.Stat(report); err != nil {
+		return dir
+	}
+	return report
 }
 
 func mdEsc(s string) string {

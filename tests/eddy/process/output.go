@@ -78,8 +78,7 @@ func (p *Proc) readStdout() {
 				p.tail.add(whole(line, head), n)
 				if !broke {
 					broke = true
-					deliver(Line{Kind: KindBudget, Problem: fmt.Sprintf(
-						"the run's total of %d bytes of node output is spent: every further line is dropped", p.cfg.Budget.Limit())})
+					deliver(Line{Kind: KindBudget, Problem: budgetSpent(p.cfg.Budget)})
 				}
 			case overLong:
 				p.tail.add(head, n)
@@ -113,6 +112,12 @@ func (p *Proc) readStdout() {
 	}
 }
 
+// budgetSpent is the one report of a spent Budget, for stdout and stderr
+// alike.
+func budgetSpent(b *Budget) string {
+	return fmt.Sprintf("the run's total of %d MiB of node output (stdout and stderr, all nodes) is spent: its output is dropped from then on", b.Limit()>>20)
+}
+
 // whole returns the complete current line: the assembled one, or the last
 // chunk when the line fit in a single read.
 func whole(line, data []byte) []byte {
@@ -138,7 +143,7 @@ func (p *Proc) copyStderr() {
 		chunk := buf[:n]
 		if !capped && n > 0 && !p.cfg.Budget.take(int64(n)) {
 			capped = true
-			msg := fmt.Sprintf("the run's total of %d bytes of node output is spent: stderr is no longer logged", p.cfg.Budget.Limit())
+			msg := budgetSpent(p.cfg.Budget)
 			if p.logf != nil {
 				if _, werr := fmt.Fprintf(p.logf, "\n[eddy: %s]\n", msg); werr != nil && p.logErr == nil {
 					p.logErr = werr
