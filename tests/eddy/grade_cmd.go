@@ -123,10 +123,6 @@ func GradeMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "eddy grade: -w and --bin are required\n\n%s", GradeUsage())
 		return ExitUsage
 	}
-	if _, err := process.CheckBin(bin); err != nil {
-		fmt.Fprintf(stderr, "eddy grade: --bin: %v\n", err)
-		return ExitUsage
-	}
 	var suite *grade.Suite
 	var err error
 	if suiteFile != "" {
@@ -175,6 +171,11 @@ func GradeMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			}
 		}
 		return grade.Run{Results: res.Results, Dir: res.Dir}, nil
+	}
+	// A bad binary is a bad argument: refused before any run folder exists.
+	if _, err := process.CheckBin(bin); err != nil {
+		fmt.Fprintf(stderr, "eddy grade: --bin: %v\n", err)
+		return ExitUsage
 	}
 	reopen, err := closeOut(out)
 	if err != nil {

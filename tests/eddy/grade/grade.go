@@ -411,6 +411,10 @@ func Grade(ctx context.Context, suite *Suite, bin string, o Options, run Runner)
 					rr.Outcomes = append(rr.Outcomes, out)
 					rr.Pass = rr.Pass && out.Pass
 				}
+				if out, hit := limitsHit(res.Results); hit {
+					rr.Outcomes = append(rr.Outcomes, out)
+					rr.Pass = false
+				}
 				rr.Why = why(res.Results)
 			}
 			if !rr.Pass && sr.Pass {
@@ -499,6 +503,22 @@ func why(results *history.Map) string {
 		s = strings.ToValidUTF8(s[:maxWhy], "") + "…"
 	}
 	return s
+}
+
+// limitsHit is a failed outcome when eddy had to bound the run (results'
+// :eddy :limits): output dropped, processes killed, forks refused. A graded
+// submission must stay within the bounds, whatever its checks say.
+func limitsHit(results *history.Map) (Outcome, bool) {
+	v, ok := report.Lookup(results, "eddy", "limits")
+	xs, _ := v.([]any)
+	if !ok || len(xs) == 0 {
+		return Outcome{}, false
+	}
+	parts := make([]string, 0, len(xs))
+	for _, x := range xs {
+		parts = append(parts, fmt.Sprint(x))
+	}
+	return Outcome{Figure: "eddy/limits", Value: strings.Join(parts, "; "), Op: "==", Target: "none", margin: math.Inf(1)}, true
 }
 
 // maxCrashWhy bounds the crash report carried into the scorecard: the
