@@ -201,12 +201,12 @@ var testFlags = []flagSpec{
 		s.o.MemoryLimitBytes = scaled(n, 1<<20)
 		return err
 	}},
-	{[]string{"--max-output-mb"}, "MB", "eddy: node output (stdout+stderr) of the whole run, all nodes; -1 none (default 2048, grade 512)", func(s *cliState, v string) error {
+	{[]string{"--max-output-mb"}, "MB", "eddy: node output (stdout+stderr) of the whole run, all nodes; -1 none (default 1024, grade 256)", func(s *cliState, v string) error {
 		n, err := limitArg("--max-output-mb", v)
 		s.o.MaxOutputBytes = scaled(n, 1<<20)
 		return err
 	}},
-	{[]string{"--max-journal-events"}, "N", "eddy: network journal events (sends and deliveries) of the run; -1 none (default 20000000, grade 5000000)", func(s *cliState, v string) error {
+	{[]string{"--max-journal-events"}, "N", "eddy: network journal events (sends and deliveries) of the run; -1 none (default 10000000, grade 3000000)", func(s *cliState, v string) error {
 		n, err := limitArg("--max-journal-events", v)
 		s.o.MaxJournalEvents = n
 		return err

@@ -101,11 +101,11 @@ type Limits struct {
 
 // DefaultLimits are `eddy test`'s: generous for any honest node at rate
 // 10,000, small enough that a flood or a fork bomb cannot take the machine.
-var DefaultLimits = Limits{MaxOutputBytes: 2 << 30, MaxJournalEvents: 20_000_000, MaxProcs: 1024}
+var DefaultLimits = Limits{MaxOutputBytes: 1 << 30, MaxJournalEvents: 10_000_000, MaxProcs: 1024}
 
 // GradeLimits are `eddy grade`'s defaults, tighter: every built-in scenario
 // of an honest node stays far below them.
-var GradeLimits = Limits{MaxOutputBytes: 512 << 20, MaxJournalEvents: 5_000_000, MaxProcs: 256, MemoryLimitBytes: 1 << 30}
+var GradeLimits = Limits{MaxOutputBytes: 256 << 20, MaxJournalEvents: 3_000_000, MaxProcs: 256, MemoryLimitBytes: 1 << 30}
 
 // limits fills zero bounds from d; negative ones mean none (0).
 func (o Options) limits(d Limits) Limits {

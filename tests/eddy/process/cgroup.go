@@ -469,15 +469,29 @@ func (n *Cgroup) enterV1() (leave func() error, err error) {
 	return leave, nil
 }
 
-// startIn runs start with the child placed in the node's cgroup.
-func (n *Cgroup) startIn(attr *syscall.SysProcAttr, start func() error) error {
+// launch runs start, which forks the child, on a locked OS thread that
+// carries what the child must inherit from the moment it exists: no new
+// privileges when it runs as another uid or in a user namespace (a setuid
+// program it runs gains nothing; the flag stays on the thread, which eddy
+// never uses to run a setuid program), and its cgroup (v1: the thread
+// moves into the node's cgroups for the fork; v2: CLONE_INTO_CGROUP).
+func launch(sb Sandbox, attr *syscall.SysProcAttr, start func() error) error {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if sb.UID != 0 || sb.UserNamespace {
+		if _, _, errno := syscall.RawSyscall6(syscall.SYS_PRCTL, prSetNoNewPrivs, 1, 0, 0, 0, 0); errno != 0 {
+			return fmt.Errorf("no_new_privs: %w", errno)
+		}
+	}
+	n := sb.Cgroup
+	if n == nil {
+		return start()
+	}
 	if n.set.v2 {
 		attr.UseCgroupFD = true
 		attr.CgroupFD = n.fd
 		return start()
 	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 	leave, err := n.enterV1()
 	if err != nil {
 		return err
@@ -492,6 +506,10 @@ func (n *Cgroup) startIn(attr *syscall.SysProcAttr, start func() error) error {
 	}
 	return serr
 }
+
+// prSetNoNewPrivs is PR_SET_NO_NEW_PRIVS, which the syscall package does
+// not name.
+const prSetNoNewPrivs = 38
 
 type mountTable struct {
 	v1 map[string]string // controller → mount point

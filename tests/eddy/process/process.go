@@ -356,8 +356,8 @@ func (p *Proc) start() (err error) {
 		Stderr:      errW,
 		SysProcAttr: attr,
 	}
-	if sb.Cgroup != nil {
-		err = sb.Cgroup.startIn(attr, p.cmd.Start)
+	if sb != (Sandbox{}) {
+		err = launch(sb, attr, p.cmd.Start)
 	} else {
 		err = p.cmd.Start()
 	}
