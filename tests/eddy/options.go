@@ -97,15 +97,19 @@ type Limits struct {
 	MaxJournalEvents int64
 	MaxProcs         int64
 	MemoryLimitBytes int64
+	// MaxStderrBytes bounds each node's stderr log (no option: the run's
+	// MaxOutputBytes bounds them all together).
+	MaxStderrBytes int64
 }
 
 // DefaultLimits are `eddy test`'s: generous for any honest node at rate
 // 10,000, small enough that a flood or a fork bomb cannot take the machine.
-var DefaultLimits = Limits{MaxOutputBytes: 1 << 30, MaxJournalEvents: 10_000_000, MaxProcs: 1024}
+var DefaultLimits = Limits{MaxOutputBytes: 1 << 30, MaxJournalEvents: 10_000_000, MaxProcs: 1024, MaxStderrBytes: 128 << 20}
 
 // GradeLimits are `eddy grade`'s defaults, tighter: every built-in scenario
 // of an honest node stays far below them.
-var GradeLimits = Limits{MaxOutputBytes: 256 << 20, MaxJournalEvents: 3_000_000, MaxProcs: 256, MemoryLimitBytes: 1 << 30}
+var GradeLimits = Limits{MaxOutputBytes: 256 << 20, MaxJournalEvents: 3_000_000, MaxProcs: 256, MemoryLimitBytes: 1 << 30,
+	MaxStderrBytes: 32 << 20}
 
 // limits fills zero bounds from d; negative ones mean none (0).
 func (o Options) limits(d Limits) Limits {
@@ -123,6 +127,7 @@ func (o Options) limits(d Limits) Limits {
 		MaxJournalEvents: pick(o.MaxJournalEvents, d.MaxJournalEvents),
 		MaxProcs:         pick(o.MaxProcs, d.MaxProcs),
 		MemoryLimitBytes: pick(o.MemoryLimitBytes, d.MemoryLimitBytes),
+		MaxStderrBytes:   d.MaxStderrBytes,
 	}
 }
 

@@ -129,6 +129,7 @@ func (r *runner) sandboxConfig(id string, c *process.Config) {
 		return
 	}
 	c.Budget = sb.budget
+	c.MaxStderrBytes = sb.limits.MaxStderrBytes
 	c.OnLimit = func(kind, msg string) { r.notes.limit(id+" "+kind, fmt.Sprintf("node %s: %s", id, msg)) }
 	if sb.off {
 		return
