@@ -11,8 +11,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"maelkit/tests/eddy/process"
 )
 
 var (
@@ -305,4 +308,32 @@ func TestCrashReasonInScorecard(t *testing.T) {
 	require.Contains(t, string(md), "Last lines of its output:\n")
 	require.Contains(t, string(md), "echo_ok") // the node's output before it crashed
 	require.NotContains(t, string(md), "report.html")
+}
+
+// TestSandboxInterruptedRun: a run interrupted while its nodes' escaped
+// children live leaves no process and no cgroup behind.
+func TestSandboxInterruptedRun(t *testing.T) {
+	requireRoot(t)
+	bin := buildHostile(t)
+	store := filepath.Join(t.TempDir(), "store")
+	marker := fmt.Sprintf("hostile-interrupted-%d", os.Getpid())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan int, 1)
+	var stdout, stderr bytes.Buffer
+	go func() {
+		done <- Main(ctx, []string{"test", "-w", "echo", "--bin", bin, "--node-count", "2", "--time-limit", "60", "--store", store,
+			"--", "setsid-escape", marker}, &stdout, &stderr)
+	}()
+	// Two nodes and their two escaped children.
+	deadline := time.Now().Add(30 * time.Second)
+	for len(leftovers(t, marker)) < 4 {
+		require.True(t, time.Now().Before(deadline), "the escaped children never appeared: %s", stderr.String())
+		time.Sleep(5 * time.Millisecond)
+	}
+	require.NotEmpty(t, process.LeftoverCgroups(os.Getpid()))
+	cancel()
+	require.Equal(t, ExitCrash, <-done)
+	require.Empty(t, leftovers(t, marker))
+	require.Empty(t, process.LeftoverCgroups(os.Getpid()))
 }

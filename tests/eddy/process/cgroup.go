@@ -595,3 +595,30 @@ func contains(xs []string, x string) bool {
 	}
 	return false
 }
+
+// LeftoverCgroups lists the run cgroup directories of eddy process pid
+// that exist in eddy's own cgroups, for tests and diagnostics: after a run
+// ends, interrupted or not, there are none.
+func LeftoverCgroups(pid int) []string {
+	mounts, err := cgroupMounts()
+	if err != nil {
+		return nil
+	}
+	self, err := ownCgroups()
+	if err != nil {
+		return nil
+	}
+	bases := []string{}
+	for ctrl, mnt := range mounts.v1 {
+		bases = append(bases, filepath.Join(mnt, self.v1[ctrl]))
+	}
+	if mounts.v2 != "" {
+		bases = append(bases, filepath.Join(mounts.v2, self.v2))
+	}
+	var found []string
+	for _, b := range bases {
+		m, _ := filepath.Glob(filepath.Join(b, fmt.Sprintf("%s%d-*", cgroupPrefix, pid)))
+		found = append(found, m...)
+	}
+	return found
+}
