@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 
 	"maelkit/tests/eddy/process"
@@ -63,7 +64,8 @@ func (r *runner) setupSandbox() error {
 		} else {
 			what += ", and the process count is not bounded"
 		}
-		r.notes.warn("cgroups", fmt.Sprintf("no cgroups for the nodes (%v): %s", err, what))
+		why := strings.ReplaceAll(err.Error(), "\n", "; ")
+		r.notes.warn("cgroups", fmt.Sprintf("no cgroups for the nodes (%s): %s", why, what))
 	} else {
 		sb.cgroups = cg
 		lim := process.CgroupLimits{MemoryBytes: sb.limits.MemoryLimitBytes, Procs: sb.limits.MaxProcs}
