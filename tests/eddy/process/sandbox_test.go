@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -275,4 +276,46 @@ func BenchmarkRestart(b *testing.B) {
 			_ = p.Kill()
 		})
 	}
+}
+
+// TestBudgetSharedByNodes: two children share one budget that each of
+// their streams alone overruns (about 20 KB of stdout and 18 KB of stderr
+// each against 16 KiB): each stream reports it once, and the lines
+// delivered fit in the budget.
+func TestBudgetSharedByNodes(t *testing.T) {
+	b := NewBudget(16 << 10)
+	var limits []string
+	var mu sync.Mutex
+	onLimit := func(kind, msg string) {
+		mu.Lock()
+		limits = append(limits, kind)
+		mu.Unlock()
+	}
+	var procs []*Proc
+	for i := range 2 {
+		cfg := sh("i=0; while [ $i -lt 2000 ]; do echo line-$i; echo err-$i >&2; i=$((i+1)); done")
+		cfg.Budget, cfg.OnLimit = b, onLimit
+		cfg.StderrPath = filepath.Join(t.TempDir(), fmt.Sprintf("n%d.log", i))
+		procs = append(procs, start(t, cfg))
+	}
+	delivered := 0
+	for _, p := range procs {
+		budget := 0
+		for _, l := range collect(t, p) {
+			switch {
+			case l.Kind == KindBudget:
+				budget++
+				require.Contains(t, l.Problem, "is spent")
+			case l.Problem == "":
+				delivered += len(l.Data) + 1
+			}
+		}
+		require.Equal(t, 1, budget)
+		require.NoError(t, p.Kill()) // waits for the stderr copier
+	}
+	require.LessOrEqual(t, delivered, 16<<10)
+	require.Greater(t, b.Used(), b.Limit())
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, []string{KindBudget, KindBudget}, limits)
 }
