@@ -14,7 +14,8 @@ import (
 // sandbox is how a run confines its nodes (README "Sandbox"). As root,
 // each node runs as its own uid (its directory 0700 and its own, the run's
 // folder closed to others while nodes run), in its own PID namespace (its
-// descendants die with it), in its own cgroup (memory and process count
+// descendants die with it), network and IPC namespaces (no talk around
+// the simulated network), in its own cgroup (memory and process count
 // bounded for all its processes together, frozen by Pause). Without root,
 // a user namespace gives the PID namespace and, where eddy's cgroup is
 // writable, the cgroups still apply; what cannot be had is a warning.
@@ -81,7 +82,7 @@ func (r *runner) setupSandbox() error {
 		sb.userns, sb.pidns = true, true
 		if err := probeNamespaces(); err != nil {
 			sb.userns, sb.pidns = false, false
-			r.notes.warn("pidns", fmt.Sprintf("no user and PID namespaces (%v): a node's descendants that leave its process group may outlive the run", err))
+			r.notes.warn("pidns", fmt.Sprintf("no user, PID and network namespaces (%v): a node's descendants that leave its process group may outlive the run, and nodes can talk over the host's network", err))
 		}
 		r.notes.warn("uids", "eddy is not root: nodes run as your user, so a node can read and write the other nodes' directories, the run's store and the grader's output; run eddy as root for a uid per node")
 		return nil
@@ -138,7 +139,8 @@ func (r *runner) sandboxConfig(id string, c *process.Config) {
 	}
 	c.Bin = sb.bin
 	c.Env = process.MinimalEnv(r.nodeDir(id))
-	c.Sandbox = process.Sandbox{PIDNamespace: sb.pidns, UserNamespace: sb.userns, UID: sb.uids[id], Cgroup: sb.nodeCg[id]}
+	c.Sandbox = process.Sandbox{PIDNamespace: sb.pidns, NetNamespace: sb.pidns, UserNamespace: sb.userns,
+		UID: sb.uids[id], Cgroup: sb.nodeCg[id]}
 	if c.Sandbox.UID != 0 {
 		c.Sandbox.GID = nodeGID
 	}
@@ -265,11 +267,11 @@ func othersCanRun(path string) bool {
 	}
 }
 
-// probeNamespaces starts /bin/true in new user and PID namespaces, which
-// some kernels forbid to unprivileged users.
+// probeNamespaces starts /bin/true in new user, PID, network and IPC
+// namespaces, which some kernels forbid to unprivileged users.
 func probeNamespaces() error {
 	attr := &syscall.SysProcAttr{
-		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWPID,
+		Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWPID | syscall.CLONE_NEWNET | syscall.CLONE_NEWIPC,
 		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
 		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
 	}

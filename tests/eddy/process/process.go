@@ -109,6 +109,11 @@ type Sandbox struct {
 	// namespace, however it detached itself (setsid, double fork). It needs
 	// root, or UserNamespace.
 	PIDNamespace bool
+	// NetNamespace starts the child in new network and IPC namespaces:
+	// only a loopback interface of its own, no SysV shared memory with
+	// others, so nodes cannot talk behind the simulated network (around a
+	// partition) or to the outside. It needs root, or UserNamespace.
+	NetNamespace bool
 	// UserNamespace starts the child in a new user namespace where eddy's
 	// uid is mapped to root, which lets an unprivileged eddy give it a PID
 	// namespace. It confers no access the user lacks.
@@ -334,6 +339,9 @@ func (p *Proc) start() (err error) {
 	}
 	if sb.PIDNamespace {
 		attr.Cloneflags |= syscall.CLONE_NEWPID
+	}
+	if sb.NetNamespace {
+		attr.Cloneflags |= syscall.CLONE_NEWNET | syscall.CLONE_NEWIPC
 	}
 	if sb.UserNamespace {
 		attr.Cloneflags |= syscall.CLONE_NEWUSER

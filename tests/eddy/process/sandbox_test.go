@@ -3,6 +3,7 @@ package process
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -210,6 +211,23 @@ func TestSandboxIdentity(t *testing.T) {
 	require.Equal(t, strings.Join(MinimalEnv(k.dir), "\x00")+"\x00", string(env))
 }
 
+// TestSandboxNetwork: in its network namespace a node reaches nothing of
+// the host, not even a listener on the host's loopback.
+func TestSandboxNetwork(t *testing.T) {
+	k := newKit(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	sb := k.sandbox(t, "net", true, false, CgroupLimits{})
+	sb.NetNamespace = true
+	p := start(t, Config{Bin: hostileBin, Args: []string{"connect", "sbx-net", ln.Addr().String()}, Dir: k.dir, Env: MinimalEnv(k.dir), Sandbox: sb})
+	require.NoError(t, p.Write(initLine("n1")))
+	require.Contains(t, string(next(t, p).Data), "init_ok")
+	tail := strings.Join(p.Tail(10), "\n")
+	require.Contains(t, tail, "denied connect "+ln.Addr().String())
+	require.NotContains(t, tail, "LEAK")
+}
+
 // TestCgroupsRemoveStale: a run tree left by an eddy that no longer runs
 // is removed by the next NewCgroups; Remove leaves nothing of its own.
 func TestCgroupsRemoveStale(t *testing.T) {
@@ -241,7 +259,7 @@ func BenchmarkRestart(b *testing.B) {
 		name          string
 		pidns, cgroup bool
 		uid           bool
-	}{{"plain", false, false, false}, {"sandbox", true, true, true}} {
+	}{{"plain", false, false, false}, {"sandbox", true, true, true}, {"sandbox+net", true, true, true}} {
 		b.Run(tc.name, func(b *testing.B) {
 			var k *sandboxKit
 			var sb Sandbox
@@ -250,6 +268,7 @@ func BenchmarkRestart(b *testing.B) {
 				k = newKit(b)
 				dir = k.dir
 				sb = k.sandbox(b, "bench", tc.pidns, tc.cgroup, CgroupLimits{MemoryBytes: 1 << 30, Procs: 256})
+				sb.NetNamespace = tc.name == "sandbox+net"
 			}
 			cfg := Config{Bin: maelfixBin, Args: []string{"echo"}, Dir: dir, Env: MinimalEnv(dir), Sandbox: sb}
 			init := initLine("n1")
