@@ -387,10 +387,12 @@ func (r *runner) crashed() error {
 	for _, n := range r.nodes {
 		if n.exitedEarly() {
 			msg := fmt.Sprintf("Node %s crashed with %s%s.", n.id, n.p.ExitStatus(), r.cgroupReason(n.id))
+			sep := " "
 			for _, l := range r.notes.Limits() {
 				msg += fmt.Sprintf("\neddy limit: %s", l)
+				sep = "\n"
 			}
-			return fmt.Errorf("%s Last lines of its output:\n%s", msg, strings.Join(n.p.Tail(32), "\n"))
+			return fmt.Errorf("%s%sLast lines of its output:\n%s", msg, sep, strings.Join(n.p.Tail(32), "\n"))
 		}
 	}
 	return nil
