@@ -2,10 +2,13 @@
 //
 // eddy runs code it did not write (student submissions), so nothing a child
 // does may hurt eddy: stdout is read line by line with a bound on line length
-// and on bytes per second, stderr goes to a file with a bound on size, the
-// child and everything it spawns share one process group that Kill removes
-// with SIGKILL, and an optional address-space limit is applied with
-// prlimit64. The package knows nothing about the Maelstrom protocol: it
+// and on bytes per second, stderr goes to a file with a bound on size, a
+// Budget bounds the output of all of a run's children together, the child
+// and everything it spawns share one process group that Kill removes with
+// SIGKILL, and an optional address-space limit is applied with prlimit64.
+// A Sandbox goes further: its own uid, PID, network and IPC namespaces (no
+// descendant outlives it, none talks around eddy), and a Cgroup bounding
+// the memory and process count of all its processes together. The package knows nothing about the Maelstrom protocol: it
 // delivers raw lines and reports problems (partial, over-long, flooded
 // output); the orchestrator interprets them.
 //
