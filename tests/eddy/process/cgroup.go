@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math/rand/v2"
 	"os"
@@ -518,13 +519,19 @@ type mountTable struct {
 
 // cgroupMounts reads /proc/self/mountinfo for cgroup file systems.
 func cgroupMounts() (mountTable, error) {
-	t := mountTable{v1: map[string]string{}}
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
-		return t, err
+		return mountTable{v1: map[string]string{}}, err
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
+	return parseMountinfo(f)
+}
+
+// parseMountinfo finds the v1 hierarchies of the memory, pids and freezer
+// controllers and the unified (v2) hierarchy in mountinfo's lines.
+func parseMountinfo(r io.Reader) (mountTable, error) {
+	t := mountTable{v1: map[string]string{}}
+	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		pre, post, ok := strings.Cut(sc.Text(), " - ")
 		if !ok {
@@ -566,11 +573,17 @@ func threadCgroups() (map[string]string, error) {
 }
 
 func readCgroupFile(path string) (ownTable, error) {
-	t := ownTable{v1: map[string]string{}}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return t, err
+		return ownTable{v1: map[string]string{}}, err
 	}
+	return parseCgroupFile(b), nil
+}
+
+// parseCgroupFile reads /proc/<pid>/cgroup: "id:controllers:path" lines,
+// "0::path" being the unified hierarchy.
+func parseCgroupFile(b []byte) ownTable {
+	t := ownTable{v1: map[string]string{}}
 	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
 		parts := strings.SplitN(l, ":", 3)
 		if len(parts) != 3 {
@@ -584,7 +597,7 @@ func readCgroupFile(path string) (ownTable, error) {
 			t.v1[ctrl] = parts[2]
 		}
 	}
-	return t, nil
+	return t
 }
 
 func contains(xs []string, x string) bool {

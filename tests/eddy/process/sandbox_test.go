@@ -338,3 +338,30 @@ func TestBudgetSharedByNodes(t *testing.T) {
 	defer mu.Unlock()
 	require.Equal(t, []string{KindBudget, KindBudget}, limits)
 }
+
+// TestCgroupDiscovery: hybrid hosts (v1 controllers beside cgroup2) and
+// pure v2 hosts are read from mountinfo and /proc/self/cgroup alike.
+func TestCgroupDiscovery(t *testing.T) {
+	hybrid := `30 25 0:26 / /sys/fs/cgroup rw - tmpfs tmpfs rw,mode=755
+34 30 0:30 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+36 30 0:32 / /sys/fs/cgroup/freezer rw,relatime - cgroup cgroup rw,freezer
+38 30 0:34 / /sys/fs/cgroup/pids rw,relatime - cgroup cgroup rw,pids
+39 30 0:35 / /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct
+40 30 0:36 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+`
+	m, err := parseMountinfo(strings.NewReader(hybrid))
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"memory": "/sys/fs/cgroup/memory", "freezer": "/sys/fs/cgroup/freezer", "pids": "/sys/fs/cgroup/pids"}, m.v1)
+	require.Equal(t, "/sys/fs/cgroup/unified", m.v2)
+
+	m, err = parseMountinfo(strings.NewReader("29 23 0:26 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n"))
+	require.NoError(t, err)
+	require.Empty(t, m.v1)
+	require.Equal(t, "/sys/fs/cgroup", m.v2)
+
+	own := parseCgroupFile([]byte("9:name=systemd:/\n8:pids:/a\n4:memory:/process_api/x\n1:cpu,cpuacct:/\n0::/user.slice/eddy.scope\n"))
+	require.Equal(t, "/a", own.v1["pids"])
+	require.Equal(t, "/process_api/x", own.v1["memory"])
+	require.Equal(t, "/", own.v1["cpuacct"])
+	require.Equal(t, "/user.slice/eddy.scope", own.v2)
+}
