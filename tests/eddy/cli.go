@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"maelkit/tests/eddy/elle"
+	"maelkit/tests/eddy/process"
 )
 
 // Exit codes, as Maelstrom's.
@@ -58,6 +59,23 @@ func positiveArg(name, v string) (int, error) {
 		return 0, usageErr("%s must be a positive integer, not %q", name, v)
 	}
 	return int(n), nil
+}
+
+// limitArg reads a bound: a positive integer, or -1 for none.
+func limitArg(name, v string) (int64, error) {
+	n, err := intArg(name, v)
+	if err == nil && (n == 0 || n < -1 || n > 1<<40) {
+		err = usageErr("%s must be a positive integer or -1 (no bound), not %q", name, v)
+	}
+	return n, err
+}
+
+// scaled multiplies a bound by unit, keeping -1 (none) as it is.
+func scaled(n, unit int64) int64 {
+	if n < 0 {
+		return n
+	}
+	return n * unit
 }
 
 func secondsArg(name, v string) (time.Duration, error) {
@@ -178,11 +196,27 @@ var testFlags = []flagSpec{
 		return err
 	}},
 	{[]string{"--store"}, "DIR", "eddy: where run folders go (default store)", func(s *cliState, v string) error { s.o.StoreRoot = v; return nil }},
-	{[]string{"--memory-limit-mb"}, "MB", "eddy: address-space limit per node process", func(s *cliState, v string) error {
-		n, err := intArg("--memory-limit-mb", v)
-		s.o.MemoryLimitBytes = n << 20
+	{[]string{"--memory-limit-mb"}, "MB", "eddy: memory of each node, all its processes together (cgroup; else address space per process); -1 none (default: none, grade 1024)", func(s *cliState, v string) error {
+		n, err := limitArg("--memory-limit-mb", v)
+		s.o.MemoryLimitBytes = scaled(n, 1<<20)
 		return err
 	}},
+	{[]string{"--max-output-mb"}, "MB", "eddy: node output (stdout+stderr) of the whole run, all nodes; -1 none (default 1024, grade 256)", func(s *cliState, v string) error {
+		n, err := limitArg("--max-output-mb", v)
+		s.o.MaxOutputBytes = scaled(n, 1<<20)
+		return err
+	}},
+	{[]string{"--max-journal-events"}, "N", "eddy: network journal events (sends and deliveries) of the run; -1 none (default 10000000, grade 3000000)", func(s *cliState, v string) error {
+		n, err := limitArg("--max-journal-events", v)
+		s.o.MaxJournalEvents = n
+		return err
+	}},
+	{[]string{"--max-procs"}, "N", "eddy: processes of one node at once; -1 none (default 1024, grade 256)", func(s *cliState, v string) error {
+		n, err := limitArg("--max-procs", v)
+		s.o.MaxProcs = n
+		return err
+	}},
+	{[]string{"--no-sandbox"}, "", "eddy: run nodes without namespaces, uids or cgroups (debugging only)", func(s *cliState, _ string) error { s.o.NoSandbox = true; return nil }},
 	{[]string{"--max-line-bytes"}, "N", "eddy: longest node output line accepted (default 16 MiB)", func(s *cliState, v string) error {
 		n, err := intArg("--max-line-bytes", v)
 		s.o.MaxLineBytes = int(n)
@@ -286,6 +320,13 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "eddy: %v\n", err)
 		return ExitUsage
+	}
+	// A bad binary is a bad argument: refused before any run folder exists.
+	if s.o.Bin != "" {
+		if _, err := process.CheckBin(s.o.Bin); err != nil {
+			fmt.Fprintf(stderr, "eddy: --bin: %v\n", err)
+			return ExitUsage
+		}
 	}
 	if !s.quiet {
 		s.o.Console = stdout

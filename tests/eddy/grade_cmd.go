@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"maelkit/tests/eddy/grade"
+	"maelkit/tests/eddy/process"
 	"maelkit/tests/eddy/report"
 )
 
@@ -171,7 +172,18 @@ func GradeMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		}
 		return grade.Run{Results: res.Results, Dir: res.Dir}, nil
 	}
+	// A bad binary is a bad argument: refused before any run folder exists.
+	if _, err := process.CheckBin(bin); err != nil {
+		fmt.Fprintf(stderr, "eddy grade: --bin: %v\n", err)
+		return ExitUsage
+	}
+	reopen, err := closeOut(out)
+	if err != nil {
+		fmt.Fprintf(stderr, "eddy grade: %v\n", err)
+		return ExitCrash
+	}
 	card, err := grade.Grade(ctx, suite, bin, grade.Options{Seeds: seeds, Only: only, Progress: stderr}, runner)
+	defer reopen()
 	if err != nil && card == nil {
 		fmt.Fprintf(stderr, "eddy grade: %v\n", err)
 		return ExitUsage
@@ -213,7 +225,29 @@ func gradeOptions(suite *grade.Suite, sc *grade.Scenario, bin string, seed int64
 	if _, err := s.o.resolve(); err != nil {
 		return Options{}, err
 	}
+	s.o.Grading = true
 	return s.o, nil
+}
+
+// closeOut creates the grader's output directory and, when eddy is root
+// (its nodes then run as other uids), closes it to everyone else while
+// the nodes run, so that no node reads the runs or the last scorecard;
+// the returned function opens it again (0755) once grading is over.
+func closeOut(out string) (reopen func(), err error) {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return nil, err
+	}
+	if os.Geteuid() != 0 {
+		return func() {}, nil
+	}
+	st, err := os.Stat(out)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(out, 0o700); err != nil {
+		return nil, err
+	}
+	return func() { _ = os.Chmod(out, st.Mode().Perm()) }, nil
 }
 
 // ServeUsage is `eddy serve`'s help.

@@ -71,8 +71,64 @@ type Options struct {
 	Log *slog.Logger
 
 	// Process bounds for untrusted binaries.
-	MaxLineBytes     int
+	MaxLineBytes int
+	// MemoryLimitBytes bounds the memory of all the processes of one node
+	// together (its cgroup), or of each process (RLIMIT_AS) without
+	// cgroups; 0 is no bound.
 	MemoryLimitBytes int64
+	// The run's totals (README "Sandbox"); 0 takes eddy's default
+	// (DefaultLimits), a negative value means no bound.
+	MaxOutputBytes   int64 // node output, stdout and stderr of every node
+	MaxJournalEvents int64 // sends and deliveries recorded
+	MaxProcs         int64 // processes of one node at once (fork bombs)
+	// Grading is set by eddy grade: the bounds default to GradeLimits, and
+	// a message whose src is not its sender's own id is a violation that
+	// ends the run (under eddy test it is forwarded, as Maelstrom does,
+	// with a warning).
+	Grading bool
+	// NoSandbox runs nodes as eddy's own processes, without namespaces,
+	// uids or cgroups (for debugging a node with tools that need that).
+	NoSandbox bool
+}
+
+// Limits are the run totals and per-node bounds of the sandbox.
+type Limits struct {
+	MaxOutputBytes   int64
+	MaxJournalEvents int64
+	MaxProcs         int64
+	MemoryLimitBytes int64
+	// MaxStderrBytes bounds each node's stderr log (no option: the run's
+	// MaxOutputBytes bounds them all together).
+	MaxStderrBytes int64
+}
+
+// DefaultLimits are `eddy test`'s: generous for any honest node at rate
+// 10,000, small enough that a flood or a fork bomb cannot take the machine.
+var DefaultLimits = Limits{MaxOutputBytes: 1 << 30, MaxJournalEvents: 10_000_000, MaxProcs: 1024, MaxStderrBytes: 128 << 20}
+
+// GradeLimits are `eddy grade`'s defaults, tighter: every built-in scenario
+// of an honest node stays far below them.
+var GradeLimits = Limits{MaxOutputBytes: 256 << 20, MaxJournalEvents: 3_000_000, MaxProcs: 256, MemoryLimitBytes: 1 << 30,
+	MaxStderrBytes: 32 << 20}
+
+// limits fills zero bounds from d; negative ones mean none (0).
+func (o Options) limits(d Limits) Limits {
+	pick := func(v, def int64) int64 {
+		switch {
+		case v < 0:
+			return 0
+		case v == 0:
+			return def
+		}
+		return v
+	}
+	return Limits{
+		MaxOutputBytes:   pick(o.MaxOutputBytes, d.MaxOutputBytes),
+		MaxJournalEvents: pick(o.MaxJournalEvents, d.MaxJournalEvents),
+		MaxProcs:         pick(o.MaxProcs, d.MaxProcs),
+		MemoryLimitBytes: pick(o.MemoryLimitBytes, d.MemoryLimitBytes),
+		MaxStderrBytes:   d.MaxStderrBytes,
+	}
 }
 
 // Defaults returns Maelstrom's defaults.

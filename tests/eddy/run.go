@@ -92,6 +92,8 @@ type runner struct {
 	bgCancel    context.CancelFunc
 	status      status
 	tempDir     string // holds one working directory per node, <tempDir>/<id>
+	sb          *sandbox
+	notes       *notes // the bounds hit and warnings, for the console and results
 }
 
 // nodeProc is one node process and its pumps.
@@ -158,7 +160,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	rctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	r := &runner{o: o, res: res, start: start, seed: o.Seed, log: log, out: out,
-		store: st, net: net, rec: newRecorder(start), w: w, ctx: rctx, cancel: cancel}
+		store: st, net: net, rec: newRecorder(start), w: w, ctx: rctx, cancel: cancel, notes: newNotes(out)}
 	fmt.Fprintf(out, "eddy: %s on %s, %d nodes, concurrency %d, seed %d\n",
 		o.Workload, o.Bin, len(res.nodes), res.concurrency, o.Seed)
 	if err := st.WriteTest(r.testRecord()); err != nil {
@@ -253,11 +255,10 @@ func (r *runner) startNodes(ctx context.Context) error {
 		return err
 	}
 	r.tempDir = dir
+	if err := r.setupSandbox(); err != nil {
+		return err
+	}
 	for _, id := range r.res.nodes {
-		nodeDir := r.nodeDir(id)
-		if err := os.Mkdir(nodeDir, 0o700); err != nil {
-			return err
-		}
 		p, err := process.Start(id, r.processConfig(id))
 		if err != nil {
 			return fmt.Errorf("could not start node %s: %w", id, err)
@@ -282,7 +283,7 @@ func (r *runner) processConfig(id string) process.Config {
 	if r.o.LogStderr {
 		onStderr = func(line string) { fmt.Fprintf(r.out, "%s stderr: %s\n", id, line) }
 	}
-	return process.Config{
+	c := process.Config{
 		Bin: r.o.Bin, Args: r.o.Args, Dir: r.nodeDir(id),
 		StderrPath:           r.store.NodeLogPath(id),
 		MaxLineBytes:         r.o.MaxLineBytes,
@@ -290,6 +291,8 @@ func (r *runner) processConfig(id string) process.Config {
 		MemoryLimitBytes:     r.o.MemoryLimitBytes,
 		OnStderrLine:         onStderr,
 	}
+	r.sandboxConfig(id, &c)
+	return c
 }
 
 // nodeDir is node id's own working directory, kept for the whole run.
@@ -298,13 +301,23 @@ func (r *runner) nodeDir(id string) string { return filepath.Join(r.tempDir, id)
 // pumpOut moves a node's stdout lines onto the network. A line that is not
 // a valid envelope, or that names an unknown participant, makes Maelstrom's
 // reader for that node stop: the node goes silent. We keep draining its
-// output (so it never blocks) but forward nothing more.
+// output (so it never blocks) but forward nothing more. Output dropped by a
+// bound is a limit of the run; a src that is not the node's own id is
+// forwarded with a warning, as Maelstrom forwards it, or ends the run as a
+// violation when grading.
 func (r *runner) pumpOut(n *nodeProc) {
 	defer r.bg.Done()
+	maxEvents := int64(0)
+	if r.sb != nil {
+		maxEvents = r.sb.limits.MaxJournalEvents
+	}
 	for line := range n.p.Lines() {
 		if line.Problem != "" {
 			r.log.Warn("node output", "node", n.id, "problem", line.Problem)
 			fmt.Fprintf(r.store.Log(), "WARN %s: %s\n", n.id, line.Problem)
+			if line.Kind != process.KindPartial {
+				r.notes.limit(n.id+" "+line.Kind, fmt.Sprintf("node %s: %s", n.id, line.Problem))
+			}
 			continue
 		}
 		if n.silent.Load() {
@@ -313,6 +326,22 @@ func (r *runner) pumpOut(n *nodeProc) {
 		src, dest, body, err := parseEnvelope(line.Data)
 		if err == nil && !r.net.Has(src) {
 			err = fmt.Errorf("invalid src for message %s", truncate(line.Data))
+		}
+		if err == nil && src != n.id {
+			msg := fmt.Sprintf("node %s sent a message with src %q, not its own id: %s", n.id, src, truncate(line.Data))
+			if r.o.Grading {
+				r.notes.limit(n.id+" src", msg)
+				r.cancel(fmt.Errorf("violation: %s; grading refuses a forged src (it steps around partitions and impersonates other nodes and clients)", msg))
+				n.silent.Store(true)
+				continue
+			}
+			r.notes.warn(n.id+" src", msg+" (forwarded, as Maelstrom does)")
+		}
+		if err == nil && maxEvents > 0 {
+			if sent, delivered, _ := r.net.Stats(); sent+delivered >= maxEvents {
+				r.notes.limit("journal", fmt.Sprintf("the run's journal reached %d events: node messages are dropped from then on", maxEvents))
+				continue
+			}
 		}
 		if err == nil {
 			_, err = r.net.Send(src, dest, body)
@@ -357,8 +386,13 @@ func (r *runner) watch(n *nodeProc) {
 func (r *runner) crashed() error {
 	for _, n := range r.nodes {
 		if n.exitedEarly() {
-			return fmt.Errorf("Node %s crashed with %s. Last lines of its output:\n%s",
-				n.id, n.p.ExitStatus(), strings.Join(n.p.Tail(32), "\n"))
+			msg := fmt.Sprintf("Node %s crashed with %s%s.", n.id, n.p.ExitStatus(), r.cgroupReason(n.id))
+			sep := " "
+			for _, l := range r.notes.Limits() {
+				msg += fmt.Sprintf("\neddy limit: %s", l)
+				sep = "\n"
+			}
+			return fmt.Errorf("%s%sLast lines of its output:\n%s", msg, sep, strings.Join(n.p.Tail(32), "\n"))
 		}
 	}
 	return nil
@@ -655,6 +689,7 @@ func (r *runner) teardown() {
 		}()
 	}
 	wg.Wait()
+	r.closeSandbox()
 	if r.bgCancel != nil {
 		r.bgCancel()
 	}
@@ -683,6 +718,7 @@ func (r *runner) analyse() (*Result, error) {
 		}},
 	)
 	valid, _ := results.Get("valid?")
+	r.notes.set(results)
 	if err := r.store.WriteResults(results); err != nil {
 		return nil, err
 	}

@@ -404,11 +404,16 @@ func Grade(ctx context.Context, suite *Suite, bin string, o Options, run Runner)
 				rr.Pass = false
 				rr.Error = err.Error()
 				rr.Outcomes = []Outcome{{Figure: "run", Value: "did not finish: " + firstLine(err.Error()), Op: "==", Target: "finished"}}
+				rr.Why = crashWhy(err.Error())
 			} else {
 				for _, c := range sc.Checks {
 					out := Evaluate(res.Results, c)
 					rr.Outcomes = append(rr.Outcomes, out)
 					rr.Pass = rr.Pass && out.Pass
+				}
+				if out, hit := limitsHit(res.Results); hit {
+					rr.Outcomes = append(rr.Outcomes, out)
+					rr.Pass = false
 				}
 				rr.Why = why(res.Results)
 			}
@@ -475,6 +480,10 @@ func why(results *history.Map) string {
 		var figs, rest []string
 		for _, fig := range f.Figures {
 			v := fig.Value
+			if strings.HasPrefix(f.Path, "eddy ") {
+				figs = append(figs, v) // eddy's own sentences, kept whole within maxWhy
+				continue
+			}
 			if len(v) > 120 {
 				v = strings.ToValidUTF8(v[:120], "") + "…"
 			}
@@ -494,6 +503,43 @@ func why(results *history.Map) string {
 		s = strings.ToValidUTF8(s[:maxWhy], "") + "…"
 	}
 	return s
+}
+
+// limitsHit is a failed outcome when eddy had to bound the run (results'
+// :eddy :limits): output dropped, processes killed, forks refused. A graded
+// submission must stay within the bounds, whatever its checks say.
+func limitsHit(results *history.Map) (Outcome, bool) {
+	v, ok := report.Lookup(results, "eddy", "limits")
+	xs, _ := v.([]any)
+	if !ok || len(xs) == 0 {
+		return Outcome{}, false
+	}
+	parts := make([]string, 0, len(xs))
+	for _, x := range xs {
+		parts = append(parts, fmt.Sprint(x))
+	}
+	return Outcome{Figure: "eddy/limits", Value: strings.Join(parts, "; "), Op: "==", Target: "none", margin: math.Inf(1)}, true
+}
+
+// maxCrashWhy bounds the crash report carried into the scorecard: the
+// node's last 32 lines of output, each cut to 4 KiB by eddy, fit with room.
+const maxCrashWhy = 16 << 10
+
+// crashWhy is everything of a crash report after its first line (the
+// node's last lines of output, the bounds eddy hit), whole up to
+// maxCrashWhy.
+func crashWhy(msg string) string {
+	first, rest, ok := strings.Cut(msg, "\n")
+	if !ok {
+		return ""
+	}
+	if len(first) > 200 {
+		rest = first + "\n" + rest
+	}
+	if len(rest) > maxCrashWhy {
+		rest = strings.ToValidUTF8(rest[:maxCrashWhy], "") + "…"
+	}
+	return rest
 }
 
 func firstLine(s string) string {
@@ -586,14 +632,29 @@ func (c *Scorecard) Markdown() string {
 			fmt.Fprintf(&b, "- %s\n", mdEsc(l))
 		}
 	}
+	for _, s := range c.Scenarios {
+		for _, r := range s.Runs {
+			if r.Error == "" || r.Seed != s.Seed || s.Pass {
+				continue
+			}
+			fmt.Fprintf(&b, "\n## %s, seed %d: the run did not finish\n\n```\n%s\n```\n", mdEsc(s.Name), r.Seed,
+				strings.ReplaceAll(r.Error, "```", "'''"))
+		}
+	}
 	return b.String()
 }
 
+// reportLink is the run's report.html, or its folder when it has no
+// report (a run that did not finish).
 func reportLink(dir string) string {
 	if dir == "" {
 		return ""
 	}
-	return filepath.Join(dir, "report.html")
+	report := filepath.Join(dir, "report.html")
+	if _, err := os.Stat(report); err != nil {
+		return dir
+	}
+	return report
 }
 
 func mdEsc(s string) string {

@@ -30,6 +30,7 @@ func (p *Proc) readStdout() {
 		overLong  bool   // the current line passed maxLine and is being discarded
 		head      []byte // the start of an over-long line, for the tail
 		killed    bool   // Kill was called and the consumer is behind: drop what does not fit
+		broke     bool   // the run's Budget ran out while this node was printing
 	)
 	// deliver blocks while the consumer is behind, except after Kill: then
 	// it delivers only what fits in the buffer and drops the rest.
@@ -69,12 +70,19 @@ func (p *Proc) readStdout() {
 		if complete {
 			n := lineBytes
 			if report := rate.add(int64(n) + 1); report != "" {
-				deliver(Line{Problem: report})
+				deliver(Line{Problem: report, Kind: KindFlood})
 			}
+			inBudget := p.cfg.Budget.take(int64(n) + 1)
 			switch {
+			case !inBudget:
+				p.tail.add(whole(line, head), n)
+				if !broke {
+					broke = true
+					deliver(Line{Kind: KindBudget, Problem: budgetSpent(p.cfg.Budget)})
+				}
 			case overLong:
 				p.tail.add(head, n)
-				deliver(Line{Problem: fmt.Sprintf("line of %d bytes exceeds the %d-byte limit: dropped", n, maxLine)})
+				deliver(Line{Kind: KindLineLength, Problem: fmt.Sprintf("line of %d bytes exceeds the %d-byte limit: dropped", n, maxLine)})
 			case !rate.allows():
 				p.tail.add(whole(line, data), n)
 				rate.drop(int64(n) + 1)
@@ -95,13 +103,19 @@ func (p *Proc) readStdout() {
 		// End of file, or the pipe was closed by Kill.
 		if lineBytes > 0 || overLong {
 			p.tail.add(whole(line, head), lineBytes)
-			deliver(Line{Problem: fmt.Sprintf("partial last line of %d bytes without a trailing newline: never delivered", lineBytes)})
+			deliver(Line{Kind: KindPartial, Problem: fmt.Sprintf("partial last line of %d bytes without a trailing newline: never delivered", lineBytes)})
 		}
 		if report := rate.flush(); report != "" {
-			deliver(Line{Problem: report})
+			deliver(Line{Problem: report, Kind: KindFlood})
 		}
 		return
 	}
+}
+
+// budgetSpent is the one report of a spent Budget, for stdout and stderr
+// alike.
+func budgetSpent(b *Budget) string {
+	return fmt.Sprintf("the run's total of %d MiB of node output (stdout and stderr, all nodes) is spent: its output is dropped from then on", b.Limit()>>20)
 }
 
 // whole returns the complete current line: the assembled one, or the last
@@ -127,6 +141,18 @@ func (p *Proc) copyStderr() {
 	for {
 		n, err := p.stderr.Read(buf)
 		chunk := buf[:n]
+		if !capped && n > 0 && !p.cfg.Budget.take(int64(n)) {
+			capped = true
+			msg := budgetSpent(p.cfg.Budget)
+			if p.logf != nil {
+				if _, werr := fmt.Fprintf(p.logf, "\n[eddy: %s]\n", msg); werr != nil && p.logErr == nil {
+					p.logErr = werr
+				}
+			}
+			if p.cfg.OnLimit != nil {
+				p.cfg.OnLimit(KindBudget, msg)
+			}
+		}
 		if p.logf != nil && !capped && n > 0 {
 			room := p.cfg.MaxStderrBytes - written
 			part := chunk
@@ -142,6 +168,9 @@ func (p *Proc) copyStderr() {
 				note := fmt.Sprintf("\n[eddy: stderr exceeded %d bytes; the rest is not logged]\n", p.cfg.MaxStderrBytes)
 				if _, werr := p.logf.WriteString(note); werr != nil && p.logErr == nil {
 					p.logErr = werr
+				}
+				if p.cfg.OnLimit != nil {
+					p.cfg.OnLimit(KindStderr, fmt.Sprintf("stderr exceeded %d bytes; the rest is not logged", p.cfg.MaxStderrBytes))
 				}
 			}
 		}

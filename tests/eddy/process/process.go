@@ -2,10 +2,13 @@
 //
 // eddy runs code it did not write (student submissions), so nothing a child
 // does may hurt eddy: stdout is read line by line with a bound on line length
-// and on bytes per second, stderr goes to a file with a bound on size, the
-// child and everything it spawns share one process group that Kill removes
-// with SIGKILL, and an optional address-space limit is applied with
-// prlimit64. The package knows nothing about the Maelstrom protocol: it
+// and on bytes per second, stderr goes to a file with a bound on size, a
+// Budget bounds the output of all of a run's children together, the child
+// and everything it spawns share one process group that Kill removes with
+// SIGKILL, and an optional address-space limit is applied with prlimit64.
+// A Sandbox goes further: its own uid, PID, network and IPC namespaces (no
+// descendant outlives it, none talks around eddy), and a Cgroup bounding
+// the memory and process count of all its processes together. The package knows nothing about the Maelstrom protocol: it
 // delivers raw lines and reports problems (partial, over-long, flooded
 // output); the orchestrator interprets them.
 //
@@ -90,6 +93,45 @@ type Config struct {
 	// OnStderrLine, when set, receives each complete stderr line (cut to
 	// TailLineBytes) from the stderr copier (Maelstrom's --log-stderr).
 	OnStderrLine func(line string)
+	// OnLimit, when set, is called (from the stderr copier) when stderr
+	// output is dropped: the per-node cap or the run's Budget. Stdout's
+	// drops come as Problems on Lines.
+	OnLimit func(kind, msg string)
+	// Budget, when set, is the run's total of node output bytes (stdout
+	// and stderr, every node): once spent, lines are dropped and stderr is
+	// no longer written.
+	Budget *Budget
+	// Sandbox confines the child and everything it spawns.
+	Sandbox Sandbox
+}
+
+// Sandbox says how a child is confined beyond its process group.
+type Sandbox struct {
+	// PIDNamespace starts the child as the init of a new PID namespace:
+	// when it dies, or is killed, the kernel kills every process of the
+	// namespace, however it detached itself (setsid, double fork). It needs
+	// root, or UserNamespace.
+	PIDNamespace bool
+	// NetNamespace starts the child in new network and IPC namespaces:
+	// only a loopback interface of its own, no SysV shared memory with
+	// others, so nodes cannot talk behind the simulated network (around a
+	// partition) or to the outside. It needs root, or UserNamespace.
+	NetNamespace bool
+	// UserNamespace starts the child in a new user namespace where eddy's
+	// uid is mapped to root, which lets an unprivileged eddy give it a PID
+	// namespace. It confers no access the user lacks.
+	UserNamespace bool
+	// UID and GID, when UID is not 0, are the credentials the child runs
+	// with, without supplementary groups (eddy must be root).
+	UID, GID uint32
+	// Cgroup is the child's cgroup: its memory and process bounds cover
+	// all the processes of the node together; Pause freezes it and Kill
+	// empties it.
+	Cgroup *Cgroup
+	// MaxProcs, when positive and UID is set, is applied as RLIMIT_NPROC
+	// (processes of that uid) right after the start: the bound on forks
+	// when there is no pids cgroup.
+	MaxProcs int64
 }
 
 // Line is one item from a child's stdout: either a complete line (Data,
@@ -98,7 +140,18 @@ type Config struct {
 type Line struct {
 	Data    []byte
 	Problem string
+	// Kind classifies a Problem: one of the Kind constants.
+	Kind string
 }
+
+// Kinds of dropped output.
+const (
+	KindLineLength = "line-length"  // a line over MaxLineBytes
+	KindFlood      = "flood"        // lines beyond MaxOutputBytesPerSec
+	KindPartial    = "partial-line" // a last line without '\n'
+	KindStderr     = "stderr"       // stderr beyond MaxStderrBytes
+	KindBudget     = "output-total" // the run's Budget is spent
+)
 
 // Proc is a running (or finished) child process. All methods are safe for
 // concurrent use.
@@ -111,6 +164,7 @@ type Proc struct {
 	stdin  *os.File // write end of the child's stdin
 	stdout *os.File // read end of the child's stdout
 	stderr *os.File // read end of the child's stderr
+	pidNS  string   // the child's PID namespace ("pid:[inode]") with Sandbox.PIDNamespace
 	logf   *os.File // StderrPath, or nil; owned by copyStderr once started
 	logErr error    // first error writing or closing logf; read after errDone
 
@@ -188,6 +242,26 @@ func (c Config) withDefaults() (Config, error) {
 	return c, nil
 }
 
+// CheckBin returns the absolute path of bin if it is an executable regular
+// file, or an error saying plainly what is wrong; the CLI uses it to refuse
+// a bad --bin before anything else happens.
+func CheckBin(bin string) (string, error) { return resolveBin(bin) }
+
+// MinimalEnv is the environment eddy gives a node: a PATH, a home and a
+// temporary directory that are its own directory, and the locale; nothing
+// else of eddy's environment (no tokens, no credentials, no proxies).
+func MinimalEnv(dir string) []string {
+	path := os.Getenv("PATH")
+	if path == "" {
+		path = "/usr/local/bin:/usr/bin:/bin"
+	}
+	lang := os.Getenv("LANG")
+	if lang == "" {
+		lang = "C.UTF-8"
+	}
+	return []string{"PATH=" + path, "HOME=" + dir, "TMPDIR=" + dir, "LANG=" + lang, "USER=node", "LOGNAME=node"}
+}
+
 // resolveBin turns bin into an absolute path to an executable regular file.
 // Relative paths are resolved against the caller's working directory because
 // the child runs in another one (Maelstrom resolves --bin the same way).
@@ -254,33 +328,62 @@ func (p *Proc) start() (err error) {
 	}
 	closers = append(closers, errR, errW)
 
+	sb := p.cfg.Sandbox
+	attr := &syscall.SysProcAttr{
+		// One process group for the node and all it spawns, so Kill
+		// reaches grandchildren even without a namespace or cgroup.
+		Setpgid: true,
+		// If eddy dies, the kernel kills the node, and with it its PID
+		// namespace. The signal fires when the forking OS thread ends,
+		// which the Go runtime does only for a goroutine that exits while
+		// locked to its thread (runtime.LockOSThread): eddy must not do
+		// that.
+		Pdeathsig: syscall.SIGKILL,
+	}
+	if sb.PIDNamespace {
+		attr.Cloneflags |= syscall.CLONE_NEWPID
+	}
+	if sb.NetNamespace {
+		attr.Cloneflags |= syscall.CLONE_NEWNET | syscall.CLONE_NEWIPC
+	}
+	if sb.UserNamespace {
+		attr.Cloneflags |= syscall.CLONE_NEWUSER
+		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}}
+		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}
+	}
+	if sb.UID != 0 {
+		attr.Credential = &syscall.Credential{Uid: sb.UID, Gid: sb.GID, Groups: []uint32{}}
+	}
 	// Passing *os.File values (not io.Writers) means exec starts no copying
 	// goroutines, so Wait returns when the child exits even if a grandchild
 	// still holds the pipes.
 	p.cmd = &exec.Cmd{
-		Path:   p.cfg.Bin,
-		Args:   append([]string{p.cfg.Bin}, p.cfg.Args...),
-		Dir:    p.cfg.Dir,
-		Env:    p.cfg.Env,
-		Stdin:  inR,
-		Stdout: outW,
-		Stderr: errW,
-		SysProcAttr: &syscall.SysProcAttr{
-			// One process group for the node and all it spawns, so Kill
-			// reaches grandchildren too.
-			Setpgid: true,
-			// If eddy dies, the kernel kills the node (grandchildren are
-			// then orphans, but they lose their stdin and usually exit).
-			// The signal fires when the forking OS thread ends, which the
-			// Go runtime does only for a goroutine that exits while locked
-			// to its thread (runtime.LockOSThread): eddy must not do that.
-			Pdeathsig: syscall.SIGKILL,
-		},
+		Path:        p.cfg.Bin,
+		Args:        append([]string{p.cfg.Bin}, p.cfg.Args...),
+		Dir:         p.cfg.Dir,
+		Env:         p.cfg.Env,
+		Stdin:       inR,
+		Stdout:      outW,
+		Stderr:      errW,
+		SysProcAttr: attr,
 	}
-	if err := p.cmd.Start(); err != nil {
+	if sb != (Sandbox{}) {
+		err = launch(sb, attr, p.cmd.Start)
+	} else {
+		err = p.cmd.Start()
+	}
+	if err != nil {
+		if p.cmd.Process != nil {
+			// Started, but eddy's thread could not leave the node's cgroup.
+			_ = p.cmd.Process.Kill()
+			_, _ = p.cmd.Process.Wait()
+		}
 		return fmt.Errorf("start %s: %w", p.cfg.Bin, err)
 	}
 	p.pid = p.cmd.Process.Pid
+	if sb.PIDNamespace {
+		p.pidNS, _ = os.Readlink(fmt.Sprintf("/proc/%d/ns/pid", p.pid))
+	}
 	// The child has its copies; eddy keeps only its own ends.
 	_ = inR.Close()
 	_ = outW.Close()
@@ -292,9 +395,15 @@ func (p *Proc) start() (err error) {
 	go p.copyStderr()
 
 	if p.cfg.MemoryLimitBytes > 0 {
-		if lerr := setMemoryLimit(p.pid, p.cfg.MemoryLimitBytes); lerr != nil {
+		if lerr := setRlimit(p.pid, syscall.RLIMIT_AS, p.cfg.MemoryLimitBytes); lerr != nil {
 			_ = p.Kill()
 			return fmt.Errorf("memory limit: %w", lerr)
+		}
+	}
+	if sb.MaxProcs > 0 && sb.UID != 0 {
+		if lerr := setRlimit(p.pid, rlimitNproc, sb.MaxProcs); lerr != nil {
+			_ = p.Kill()
+			return fmt.Errorf("process limit: %w", lerr)
 		}
 	}
 	return nil
@@ -374,7 +483,8 @@ func (p *Proc) Write(line []byte) error {
 	return nil
 }
 
-// Kill sends SIGKILL to the child's whole process group, closes its stdin
+// Kill sends SIGKILL to the child's whole process group (and, in a
+// sandbox, to its PID namespace and every process of its cgroup), closes its stdin
 // (unblocking any Write), waits up to 5 s for the child to be reaped and then
 // for the output readers to finish, closing the pipes if something outside
 // the group still holds them. After Kill returns, Lines is closed once its
@@ -392,6 +502,13 @@ func (p *Proc) kill() error {
 	// the whole group is already gone.
 	if err := syscall.Kill(-p.pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
 		errs = append(errs, fmt.Errorf("kill process group %d: %w", p.pid, err))
+	}
+	// The init of a PID namespace takes every process of it along.
+	_ = syscall.Kill(p.pid, syscall.SIGKILL)
+	if cg := p.cfg.Sandbox.Cgroup; cg != nil {
+		if err := cg.KillAll(killWait); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	_ = p.stdin.Close()
 	close(p.killed)

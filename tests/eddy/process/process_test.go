@@ -19,8 +19,9 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// maelfixBin is the fixture binary built once by TestMain.
-var maelfixBin string
+// maelfixBin and hostileBin are the fixture binaries built once by
+// TestMain.
+var maelfixBin, hostileBin string
 
 func TestMain(m *testing.M) { os.Exit(runTests(m)) }
 
@@ -37,21 +38,35 @@ func runTests(m *testing.M) int {
 		return 1
 	}
 	maelfixBin = bin
+	if hostileBin, err = buildPackage(dir, "hostile"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	// The nodes' uids must reach the binaries.
+	for _, p := range []string{dir, maelfixBin, hostileBin} {
+		if err := os.Chmod(p, 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+	}
 	return m.Run()
 }
 
 // buildFixture builds tests/fixtures/maelfix from the module root into dir.
-func buildFixture(dir string) (string, error) {
+func buildFixture(dir string) (string, error) { return buildPackage(dir, "maelfix") }
+
+// buildPackage builds tests/fixtures/<name> from the module root into dir.
+func buildPackage(dir, name string) (string, error) {
 	gomod, err := exec.Command("go", "env", "GOMOD").Output()
 	if err != nil {
 		return "", fmt.Errorf("go env GOMOD: %w", err)
 	}
 	root := filepath.Dir(strings.TrimSpace(string(gomod)))
-	bin := filepath.Join(dir, "maelfix")
-	cmd := exec.Command("go", "build", "-o", bin, "./tests/fixtures/maelfix")
+	bin := filepath.Join(dir, name)
+	cmd := exec.Command("go", "build", "-o", bin, "./tests/fixtures/"+name)
 	cmd.Dir = root
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build maelfix: %v\n%s", err, out)
+		return "", fmt.Errorf("build %s: %v\n%s", name, err, out)
 	}
 	return bin, nil
 }

@@ -63,6 +63,28 @@ func Failures(results *history.Map) []Failure {
 		}
 	}
 	walk(results, nil)
+	return append(out, eddyNotes(results)...)
+}
+
+// eddyNotes lists the bounds eddy hit and its warnings (results' :eddy
+// map) as failures of their own: a node whose output was dropped or whose
+// processes were killed fails for that reason first.
+func eddyNotes(results *history.Map) []Failure {
+	var out []Failure
+	for _, k := range []string{"limits", "warnings"} {
+		v, ok := Lookup(results, "eddy", k)
+		if !ok {
+			continue
+		}
+		xs, _ := v.([]any)
+		f := Failure{Path: "eddy " + k, Valid: "unknown (" + k + ")"}
+		for i, x := range xs {
+			f.Figures = append(f.Figures, Figure{Key: strconv.Itoa(i + 1), Value: fmt.Sprint(x)})
+		}
+		if len(f.Figures) > 0 {
+			out = append(out, f)
+		}
+	}
 	return out
 }
 
