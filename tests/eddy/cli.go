@@ -347,6 +347,7 @@ Usage:
   eddy test -w WORKLOAD --bin PATH [options] [args for the binary...]
   eddy grade -w WORKLOAD --bin PATH [--seeds N] [--out DIR] [--suite FILE]
   eddy serve [--store DIR] [--addr 127.0.0.1:8080] [--index-only]
+  eddy suite -w WORKLOAD [--flags NAME | --args NAME]
 
 Exit codes: 0 valid, 1 invalid, 2 unknown, 254 bad arguments, 255 crashed.
 
@@ -396,6 +397,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return GradeMain(ctx, args[1:], stdout, stderr)
 	case "serve":
 		return ServeMain(ctx, args[1:], stdout, stderr)
+	case "suite":
+		return SuiteMain(args[1:], stdout, stderr)
 	}
 	if args[0] != "test" {
 		fmt.Fprintf(stderr, "eddy: unknown command %q\n\n%s", args[0], Usage())
