@@ -74,7 +74,7 @@ func (m Mapping) Failed(f string, v any, err error) Outcome {
 		if rpc.IsDefinite() || m.Idempotent[f] {
 			t = history.Fail
 		}
-		return Outcome{Type: t, Value: v, Error: []any{history.Keyword(rpc.Name()), rpc.Text}}
+		return Outcome{Type: t, Value: v, Error: []any{history.Keyword(rpc.Name()), rpc.errorText()}}
 	}
 	return exception(v, err)
 }

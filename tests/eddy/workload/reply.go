@@ -32,6 +32,11 @@ type Schema struct {
 type RPCError struct {
 	Code int64
 	Text string
+	// TextValue is the text field as Maelstrom records it in the op's
+	// :error, [name text]: nil when absent, the string, or another JSON
+	// value (an integer as int64, anything else as canonical JSON). Only
+	// an error decoded from a reply has it; one built in code uses Text.
+	TextValue any
 	// OffTable is set when the code is absent or not an integer within
 	// int64 (a float such as 11.0, a string, a bigger integer): Maelstrom
 	// looks such a code up in its table, finds nothing, and the error is
@@ -39,6 +44,16 @@ type RPCError struct {
 	// absent) and Code is 0.
 	OffTable bool
 	RawCode  string
+
+	fromBody bool // decoded from a reply: TextValue is authoritative
+}
+
+// errorText is the second element of the op's :error, [name text].
+func (e *RPCError) errorText() any {
+	if e.fromBody {
+		return e.TextValue
+	}
+	return e.Text
 }
 
 // Name is the error's Maelstrom name ("unknown" outside the table).
@@ -91,10 +106,16 @@ func Decode(body json.RawMessage, s Schema) (map[string]json.RawMessage, error) 
 			rpc.OffTable = true
 		}
 		if raw, ok := fields["text"]; ok {
-			if json.Unmarshal(raw, &rpc.Text) != nil {
+			if json.Unmarshal(raw, &rpc.Text) == nil {
+				rpc.TextValue = rpc.Text
+			} else {
 				rpc.Text = string(raw)
+				if v, err := value(raw); err == nil {
+					rpc.TextValue = v
+				}
 			}
 		}
+		rpc.fromBody = true
 		return nil, rpc
 	}
 	var problems []string

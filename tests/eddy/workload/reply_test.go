@@ -240,3 +240,19 @@ func (n *scriptNet) Recv(ctx context.Context, _ string) (netsim.Message, error) 
 		return netsim.Message{}, ctx.Err()
 	}
 }
+
+// The op's :error is [name text] with text as the node sent it: nil when
+// absent, not "".
+func TestErrorTextAsSent(t *testing.T) {
+	bcast := Mapping{Maps: true}
+	for body, want := range map[string]any{
+		`{"type":"error","code":11,"in_reply_to":1}`:                      nil,
+		`{"type":"error","code":11,"text":"busy","in_reply_to":1}`:        "busy",
+		`{"type":"error","code":11,"text":7,"in_reply_to":1}`:             int64(7),
+		`{"type":"error","code":11,"text":{"b":1,"a":2},"in_reply_to":1}`: history.JSON(`{"a":2,"b":1}`),
+	} {
+		_, err := Decode(json.RawMessage(body), Schema{Type: "broadcast_ok"})
+		out := bcast.Failed("broadcast", nil, err)
+		require.Equal(t, []any{history.Keyword("temporarily-unavailable"), want}, out.Error, body)
+	}
+}
