@@ -12,10 +12,13 @@ run() {
 	local name=$1; shift
 	printf '%-48s ' "$name"
 	if out=$(bin/eddy test --quiet --store "$store" "$@" 2>&1); then
-		echo "valid ($(echo "$out" | grep -o 'seed [0-9]*'))"
+		# --quiet prints nothing: the seed is in the run's test.json.
+		echo "valid (seed $(grep -o '"seed": *[0-9]*' "$store/latest/test.json" | grep -o '[0-9]*$'))"
 	else
 		code=$?
 		echo "FAILED (exit $code)"; echo "$out" | tail -20
+		# --quiet keeps the verdict to the run folder.
+		[ -f "$store/latest/jepsen.log" ] && tail -20 "$store/latest/jepsen.log"
 		exit 1
 	fi
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -40,6 +42,78 @@ type cliState struct {
 	testCount int
 	quiet     bool
 	verbose   bool
+	help      bool
+
+	// The node options, merged by mergeNodes once all are read.
+	nodeFlags []string // each -n/--node, in order
+	nodesList []string // the last --nodes; nil when not given
+	nodesFile string   // --nodes-file
+}
+
+// splitNodes is Jepsen's parse of --nodes: split on a comma and the
+// whitespace after it (a space before a comma stays in the name).
+var splitNodes = regexp.MustCompile(`,\s*`)
+
+// splitFaults is Maelstrom's parse of --nemesis: split on a comma and the
+// whitespace around it.
+var splitFaults = regexp.MustCompile(`\s*,\s*`)
+
+// splitFileNodes is Jepsen's parse of --nodes-file: one name per line,
+// whitespace around line breaks dropped.
+var splitFileNodes = regexp.MustCompile(`\s*\n\s*`)
+
+// javaSplit splits s as Clojure's str/split does (Java's String.split):
+// trailing empty strings are dropped, and a text without separator is
+// itself the one element.
+func javaSplit(re *regexp.Regexp, s string) []string {
+	parts := re.Split(s, -1)
+	if len(parts) == 1 {
+		return parts
+	}
+	for len(parts) > 0 && parts[len(parts)-1] == "" {
+		parts = parts[:len(parts)-1]
+	}
+	return parts
+}
+
+// mergeNodes combines the node options as Jepsen's parse-nodes does after
+// Maelstrom's --node-count: --node-count replaces --nodes with
+// n0..n(N-1); the names of --nodes-file, then --nodes (or --node-count),
+// then every -n follow one another; the default n1..n5 stands only when no
+// -n was given and neither --nodes, --node-count nor --nodes-file was.
+func (s *cliState) mergeNodes() error {
+	var file []string
+	if s.nodesFile != "" {
+		b, err := os.ReadFile(s.nodesFile)
+		if err != nil {
+			return usageErr("--nodes-file: %v", err)
+		}
+		file = javaSplit(splitFileNodes, string(b))
+	}
+	if s.nodesFile == "" && s.nodesList == nil && s.nodeFlags == nil {
+		return nil // resolve's default, n1..n5, or n0..n(N-1)
+	}
+	if s.o.NodeCount > 0 && file == nil && s.nodeFlags == nil {
+		s.o.Nodes = nil // resolve names n0..n(N-1)
+		return nil
+	}
+	list := s.nodesList
+	if s.o.NodeCount > 0 {
+		list = nil
+		for i := 0; i < s.o.NodeCount; i++ {
+			list = append(list, fmt.Sprintf("n%d", i))
+		}
+	}
+	var nodes []string
+	nodes = append(nodes, file...)
+	nodes = append(nodes, list...)
+	nodes = append(nodes, s.nodeFlags...)
+	if len(nodes) == 0 {
+		return usageErr("the node options name no node")
+	}
+	s.o.Nodes = nodes
+	s.o.NodeCount = 0
+	return nil
 }
 
 func intArg(name, v string) (int64, error) {
@@ -89,7 +163,8 @@ func secondsArg(name, v string) (time.Duration, error) {
 var testFlags = []flagSpec{
 	{[]string{"--bin"}, "FILE", "node binary to run (required)", func(s *cliState, v string) error { s.o.Bin = v; return nil }},
 	{[]string{"-w", "--workload"}, "NAME", "workload (default lin-kv)", func(s *cliState, v string) error { s.o.Workload = v; return nil }},
-	{[]string{"--node-count"}, "N", "nodes n0..n(N-1) (default: n1..n5)", func(s *cliState, v string) error {
+	{[]string{"-h", "--help"}, "", "print this help and exit", func(s *cliState, _ string) error { s.help = true; return nil }},
+	{[]string{"--node-count"}, "N", "nodes n0..n(N-1), replacing --nodes (default: n1..n5)", func(s *cliState, v string) error {
 		n, err := intArg("--node-count", v)
 		if err == nil && n <= 0 {
 			err = usageErr("--node-count must be positive")
@@ -97,12 +172,16 @@ var testFlags = []flagSpec{
 		s.o.NodeCount = int(n)
 		return err
 	}},
-	{[]string{"--nodes"}, "A,B,..", "explicit node names", func(s *cliState, v string) error {
-		s.o.Nodes = strings.Split(v, ",")
+	{[]string{"--nodes"}, "A,B,..", "comma-separated node names", func(s *cliState, v string) error {
+		s.nodesList = javaSplit(splitNodes, v)
 		return nil
 	}},
-	{[]string{"-n", "--node"}, "NAME", "add one node name", func(s *cliState, v string) error {
-		s.o.Nodes = append(s.o.Nodes, v)
+	{[]string{"--nodes-file"}, "FILE", "node names, one per line", func(s *cliState, v string) error {
+		s.nodesFile = v
+		return nil
+	}},
+	{[]string{"-n", "--node"}, "NAME", "one more node name (repeatable)", func(s *cliState, v string) error {
+		s.nodeFlags = append(s.nodeFlags, v)
 		return nil
 	}},
 	{[]string{"--concurrency"}, "N|Kn", "worker threads (default 1n)", func(s *cliState, v string) error { s.o.Concurrency = v; return nil }},
@@ -129,7 +208,7 @@ var testFlags = []flagSpec{
 		return nil
 	}},
 	{[]string{"--nemesis"}, "FAULTS", "comma-separated faults; only partition", func(s *cliState, v string) error {
-		s.o.Nemesis = strings.Split(v, ",")
+		s.o.Nemesis = javaSplit(splitFaults, v)
 		return nil
 	}},
 	{[]string{"--nemesis-interval"}, "S", "mean seconds between nemesis ops (default 10)", func(s *cliState, v string) error {
@@ -222,17 +301,25 @@ var testFlags = []flagSpec{
 		s.o.MaxLineBytes = int(n)
 		return err
 	}},
-	{[]string{"-q", "--quiet"}, "", "eddy: no progress line and no results on the console", func(s *cliState, _ string) error { s.quiet = true; return nil }},
+	{[]string{"-q", "--quiet"}, "", "eddy: print nothing but errors (the run folder still gets everything)", func(s *cliState, _ string) error { s.quiet = true; return nil }},
 	{[]string{"-v", "--verbose"}, "", "eddy: log eddy's own diagnostics to stderr", func(s *cliState, _ string) error { s.verbose = true; return nil }},
 }
 
-// parseTest parses `eddy test` arguments.
+// parseTest parses `eddy test` arguments. As in Jepsen's CLI, -h or
+// --help anywhere among the options wins over a bad option: the state is
+// returned with help set and no error.
 func parseTest(args []string) (*cliState, error) {
 	s := &cliState{o: Defaults(), testCount: 1}
 	byName := map[string]*flagSpec{}
 	for i := range testFlags {
 		for _, n := range testFlags[i].names {
 			byName[n] = &testFlags[i]
+		}
+	}
+	var first error
+	fail := func(err error) {
+		if first == nil {
+			first = err
 		}
 	}
 	for i := 0; i < len(args); i++ {
@@ -248,27 +335,39 @@ func parseTest(args []string) (*cliState, error) {
 		name, val, hasVal := strings.Cut(a, "=")
 		f := byName[name]
 		if f == nil {
-			return nil, usageErr("unknown option %s", name)
+			fail(usageErr("unknown option %s", name))
+			continue
 		}
 		if f.arg == "" {
 			if hasVal {
-				return nil, usageErr("%s takes no value", name)
+				fail(usageErr("%s takes no value", name))
+				continue
 			}
 			if err := f.set(s, ""); err != nil {
-				return nil, err
+				fail(err)
 			}
 			continue
 		}
 		if !hasVal {
 			if i+1 >= len(args) {
-				return nil, usageErr("%s needs a value (%s)", name, f.arg)
+				fail(usageErr("%s needs a value (%s)", name, f.arg))
+				break
 			}
 			i++
 			val = args[i]
 		}
 		if err := f.set(s, val); err != nil {
-			return nil, err
+			fail(err)
 		}
+	}
+	if s.help {
+		return s, nil
+	}
+	if first != nil {
+		return nil, first
+	}
+	if err := s.mergeNodes(); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
@@ -282,19 +381,40 @@ Usage:
   eddy test -w WORKLOAD --bin PATH [options] [args for the binary...]
   eddy grade -w WORKLOAD --bin PATH [--seeds N] [--out DIR] [--suite FILE]
   eddy serve [--store DIR] [--addr 127.0.0.1:8080] [--index-only]
+  eddy suite -w WORKLOAD [--flags NAME | --args NAME]
 
 Exit codes: 0 valid, 1 invalid, 2 unknown, 254 bad arguments, 255 crashed.
 
 Options:
 `)
+	writeTestFlags(&b)
+	return b.String()
+}
+
+// TestUsage is `eddy test --help`.
+func TestUsage() string {
+	var b strings.Builder
+	b.WriteString(`Usage: eddy test -w WORKLOAD --bin PATH [options] [args for the binary...]
+
+Runs one Maelstrom test on eddy. Arguments that are not options (and all
+words after --) are passed to the binary.
+
+Exit codes: 0 valid, 1 invalid, 2 unknown, 254 bad arguments, 255 crashed.
+
+Options:
+`)
+	writeTestFlags(&b)
+	return b.String()
+}
+
+func writeTestFlags(b *strings.Builder) {
 	for _, f := range testFlags {
 		name := strings.Join(f.names, ", ")
 		if f.arg != "" {
 			name += " " + f.arg
 		}
-		fmt.Fprintf(&b, "  %-28s %s\n", name, f.help)
+		fmt.Fprintf(b, "  %-28s %s\n", name, f.help)
 	}
-	return b.String()
 }
 
 // Main is the eddy command: it returns the process exit code.
@@ -311,6 +431,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return GradeMain(ctx, args[1:], stdout, stderr)
 	case "serve":
 		return ServeMain(ctx, args[1:], stdout, stderr)
+	case "suite":
+		return SuiteMain(args[1:], stdout, stderr)
 	}
 	if args[0] != "test" {
 		fmt.Fprintf(stderr, "eddy: unknown command %q\n\n%s", args[0], Usage())
@@ -320,6 +442,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintf(stderr, "eddy: %v\n", err)
 		return ExitUsage
+	}
+	if s.help {
+		fmt.Fprint(stdout, TestUsage())
+		return 0
 	}
 	// A bad binary is a bad argument: refused before any run folder exists.
 	if s.o.Bin != "" {
@@ -351,7 +477,9 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stderr, "eddy: %v\n", err)
 			return ExitCrash
 		}
-		fmt.Fprintf(stderr, "seed %d; results in %s (report: %s/report.html)\n", res.Seed, res.Dir, res.Dir)
+		if !s.quiet {
+			fmt.Fprintf(stderr, "seed %d; results in %s (report: %s/report.html)\n", res.Seed, res.Dir, res.Dir)
+		}
 		switch res.Valid {
 		case true:
 		case false:

@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -134,4 +137,104 @@ func TestFinalLines(t *testing.T) {
 	require.Contains(t, FinalLine(true), "Everything looks good")
 	require.Contains(t, FinalLine(false), "Analysis invalid")
 	require.Contains(t, FinalLine("unknown"), "no anomalies found")
+}
+
+// The node options merge as Jepsen's parse-nodes does after Maelstrom's
+// --node-count: --nodes splits on a comma and the spaces after it,
+// --node-count replaces --nodes, and -n and --nodes-file add to either.
+func TestNodeOptionsMergeAsMaelstrom(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "nodes")
+	require.NoError(t, os.WriteFile(file, []byte("f1\n  f2 \n\n"), 0o600))
+	for _, tc := range []struct {
+		args  []string
+		count int
+		nodes []string
+	}{
+		{args: nil},
+		{args: []string{"--nodes", "a,b, c,  d"}, nodes: []string{"a", "b", "c", "d"}},
+		{args: []string{"--nodes", "a ,b,"}, nodes: []string{"a ", "b"}},
+		{args: []string{"--nodes", "a,b", "--nodes", "x"}, nodes: []string{"x"}},
+		{args: []string{"-n", "a", "--node", "b"}, nodes: []string{"a", "b"}},
+		{args: []string{"-n", "z", "--nodes", "a,b"}, nodes: []string{"a", "b", "z"}},
+		{args: []string{"--node-count", "3", "--nodes", "a,b"}, count: 3},
+		{args: []string{"--nodes", "a,b", "--node-count", "2"}, count: 2},
+		{args: []string{"--node-count", "2", "-n", "x"}, nodes: []string{"n0", "n1", "x"}},
+		{args: []string{"--nodes-file", file}, nodes: []string{"f1", "f2"}},
+		{args: []string{"--nodes-file", file, "--nodes", "a", "-n", "b"}, nodes: []string{"f1", "f2", "a", "b"}},
+		{args: []string{"--nodes-file", file, "--node-count", "1"}, nodes: []string{"f1", "f2", "n0"}},
+	} {
+		s, err := parseTest(append([]string{"--bin", "b"}, tc.args...))
+		require.NoError(t, err, "%v", tc.args)
+		require.Equal(t, tc.count, s.o.NodeCount, "%v", tc.args)
+		require.Equal(t, tc.nodes, s.o.Nodes, "%v", tc.args)
+	}
+	for _, args := range [][]string{
+		{"--nodes", ","},
+		{"--nodes-file", filepath.Join(t.TempDir(), "absent")},
+	} {
+		_, err := parseTest(append([]string{"--bin", "b"}, args...))
+		var u *UsageError
+		require.True(t, errors.As(err, &u), "%v: want a usage error, got %v", args, err)
+	}
+	o := Defaults()
+	o.Bin, o.Workload, o.Nodes = "b", "echo", []string{"a", "b", "x", "d"}
+	r, err := o.resolve()
+	require.NoError(t, err)
+	require.Equal(t, []string{"a", "b", "x", "d"}, r.nodes)
+}
+
+func TestNemesisSplitsAsMaelstrom(t *testing.T) {
+	s, err := parseTest([]string{"--bin", "b", "--nemesis", "partition , partition,"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"partition", "partition"}, s.o.Nemesis)
+}
+
+// `eddy test --help` (or -h, anywhere, even beside a bad option) prints the
+// test's usage on stdout and exits 0, as Jepsen's CLI does.
+func TestTestHelp(t *testing.T) {
+	for _, args := range [][]string{
+		{"test", "--help"},
+		{"test", "-h"},
+		{"test", "-w", "echo", "--bogus", "-h"},
+		{"test", "--bin", "x", "--node-count", "0", "--help"},
+	} {
+		var out, errOut bytes.Buffer
+		require.Equal(t, 0, Main(context.Background(), args, &out, &errOut), "%v", args)
+		require.True(t, strings.HasPrefix(out.String(), "Usage: eddy test"), "%v: %s", args, out.String())
+		require.Contains(t, out.String(), "--nodes-file")
+		require.Empty(t, errOut.String(), "%v", args)
+	}
+	// After --, -h belongs to the binary.
+	s, err := parseTest([]string{"--bin", "b", "--", "-h"})
+	require.NoError(t, err)
+	require.False(t, s.help)
+	require.Equal(t, []string{"-h"}, s.o.Args)
+}
+
+// -q prints nothing at all for a run that completes; errors still reach
+// stderr.
+func TestQuietPrintsNothingButErrors(t *testing.T) {
+	if _, err := os.Stat("/bin/true"); err != nil {
+		t.Skip("needs /bin/true")
+	}
+	var out, errOut bytes.Buffer
+	// A node that exits at once crashes the run: an error, which -q prints.
+	code := Main(context.Background(), []string{"test", "-q", "-w", "echo", "--bin", "/bin/true", "--node-count", "1",
+		"--time-limit", "1", "--store", t.TempDir()}, &out, &errOut)
+	require.Equal(t, ExitCrash, code)
+	require.Empty(t, out.String())
+	require.Contains(t, errOut.String(), "eddy: the test crashed")
+	if testing.Short() {
+		return
+	}
+	bin := buildMaelfix(t)
+	for _, mode := range []string{"echo", "echo-alter"} {
+		out.Reset()
+		errOut.Reset()
+		code = Main(context.Background(), []string{"test", "-q", "-w", "echo", "--bin", bin, "--node-count", "1",
+			"--time-limit", "1", "--rate", "20", "--log-net-send", "--log-stderr", "--store", t.TempDir(), mode}, &out, &errOut)
+		require.Equal(t, map[string]int{"echo": ExitValid, "echo-alter": ExitInvalid}[mode], code, "%s: %s", mode, errOut.String())
+		require.Empty(t, out.String(), mode)
+		require.Empty(t, errOut.String(), mode)
+	}
 }

@@ -133,7 +133,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	console := &lateWriter{}
 	net, err := netsim.New(netsim.Config{
 		LatencyMs: o.LatencyMs, Dist: o.LatencyDist, Seed: o.Seed, Start: start,
-		Log: slog.New(slog.NewTextHandler(console, nil)), LogSend: o.LogNetSend, LogRecv: o.LogNetRecv,
+		Log: slog.New(newNetLogHandler(console)), LogSend: o.LogNetSend, LogRecv: o.LogNetRecv,
 	})
 	if err != nil {
 		return nil, &UsageError{msg: err.Error()}

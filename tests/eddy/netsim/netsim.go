@@ -76,7 +76,9 @@ type Config struct {
 	// the moment New is called.
 	Start time.Time
 	// Log receives send/recv lines when LogSend/LogRecv are set (Maelstrom's
-	// --log-net-send / --log-net-recv). Nil discards.
+	// --log-net-send / --log-net-recv): the message is Message.LogLine, the
+	// attributes "event" (send or recv) and "participant" (the sender of a
+	// send, the receiver of a recv). Nil discards.
 	Log              *slog.Logger
 	LogSend, LogRecv bool
 	// MaxQueued bounds undelivered messages across the network; zero means
@@ -235,7 +237,7 @@ func (n *Net) Send(src, dest string, body json.RawMessage) (int64, error) {
 	n.sent.Add(1)
 	n.mu.Unlock()
 	if n.logSend {
-		n.log.Info("send", "msg", msg.String())
+		n.log.Info(msg.LogLine("send"), "event", "send", "participant", msg.Src)
 	}
 	return id, nil
 }
@@ -321,7 +323,7 @@ func (n *Net) Recv(ctx context.Context, id string) (Message, error) {
 		n.mu.Unlock()
 		n.delivered.Add(1)
 		if n.logRecv {
-			n.log.Info("recv", "msg", env.msg.String())
+			n.log.Info(env.msg.LogLine("recv"), "event", "recv", "participant", env.msg.Dest)
 		}
 		return env.msg, nil
 	}

@@ -55,6 +55,25 @@ func lastLines(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
+// skipVisibly skips t and says so where a plain `go test ./...` shows it.
+// t.Skip's reason is printed only with -v, and the go command keeps a
+// passing package's stderr to itself when given packages, so the notice
+// goes to stderr when that is a terminal (go test in the package's
+// directory) and otherwise to the controlling terminal, if there is one.
+func skipVisibly(t *testing.T, reason string) {
+	t.Helper()
+	msg := "NOTE: " + t.Name() + " skipped: " + reason + "\n"
+	if st, err := os.Stderr.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+		_, _ = os.Stderr.WriteString(msg)
+	} else if tty, err := os.OpenFile("/dev/tty", os.O_WRONLY, 0); err == nil {
+		_, _ = tty.WriteString(msg)
+		_ = tty.Close()
+	} else {
+		_, _ = os.Stderr.WriteString(msg)
+	}
+	t.Skip(reason)
+}
+
 var renderedAttr = regexp.MustCompile(`data-rendered="([^"]*)"`)
 
 // TestReportInBrowser loads the report of a passing and of a failing run
@@ -64,7 +83,7 @@ var renderedAttr = regexp.MustCompile(`data-rendered="([^"]*)"`)
 func TestReportInBrowser(t *testing.T) {
 	bin := browser()
 	if bin == "" {
-		t.Skip("no Chromium found (set $CHROMIUM or install Debian's chromium package); browser test skipped")
+		skipVisibly(t, "no Chromium found: install Debian's chromium package or set $CHROMIUM to a Chromium binary to run it")
 	}
 	for _, tc := range []struct {
 		name  string

@@ -10,6 +10,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"maelkit/tests/eddy/edn"
+	"maelkit/tests/eddy/history"
 )
 
 // entry is a stored value: its text as written (compacted) and its
@@ -118,21 +121,43 @@ type outcome struct {
 // kvKind says whether a request type is one the KV services answer.
 func kvKind(t string) bool { return t == "read" || t == "write" || t == "cas" }
 
-// applyKV runs a read, write or cas against get. createIfNotExists says
-// whether the service honours cas's create_if_not_exists (lin-kv and
-// seq-kv do, lww-kv does not).
-func applyKV(get lookup, req *request, createIfNotExists bool) (outcome, error) {
+// rules are where the KV services differ in what applyKV does.
+type rules struct {
+	// createIfNotExists: cas honours create_if_not_exists (lin-kv and
+	// seq-kv; lww-kv ignores the flag).
+	createIfNotExists bool
+	// plainFrom: the text of error 22 prints from as Clojure's str does
+	// (lww-kv: a string unquoted, a missing from as nothing) rather than as
+	// pr-str does (lin-kv and seq-kv).
+	plainFrom bool
+}
+
+var (
+	persistentKVRules = rules{createIfNotExists: true}
+	lwwKVRules        = rules{plainFrom: true}
+)
+
+// jsonNull is what an absent key, value, from or to reads as: Maelstrom
+// takes (:key body) and friends, which are nil when the field is missing.
+var jsonNull = json.RawMessage("null")
+
+// orNull is raw, or null when the field was absent.
+func orNull(raw json.RawMessage) json.RawMessage {
+	if raw == nil {
+		return jsonNull
+	}
+	return raw
+}
+
+// applyKV runs a read, write or cas against get. A field the request
+// lacks is null, as in Maelstrom: a read without key reads the key null, a
+// write without value writes null, a cas without from expects null and one
+// without to writes null.
+func applyKV(get lookup, req *request, rl rules) (outcome, error) {
 	t := req.Type
 	irt := req.inReplyTo()
-	malformed := func(field string) (outcome, error) {
-		return outcome{reply: errorReply{Type: "error", Code: codeMalformedRequest,
-			Text: fmt.Sprintf("%s request needs a %s", t, field), InReplyTo: irt}}, nil
-	}
 	missing := outcome{reply: errorReply{Type: "error", Code: codeKeyDoesNotExist, Text: "key does not exist", InReplyTo: irt}}
-	if req.Key == nil {
-		return malformed("key")
-	}
-	key, err := newEntry(req.Key)
+	key, err := newEntry(orNull(req.Key))
 	if err != nil {
 		return outcome{}, fmt.Errorf("bad key: %w", err)
 	}
@@ -144,43 +169,64 @@ func applyKV(get lookup, req *request, createIfNotExists bool) (outcome, error) 
 		}
 		return outcome{reply: readOKReply{Type: "read_ok", Value: cur.raw, InReplyTo: irt}}, nil
 	case "write":
-		if req.Value == nil {
-			return malformed("value")
-		}
-		val, err := newEntry(req.Value)
+		val, err := newEntry(orNull(req.Value))
 		if err != nil {
 			return outcome{}, fmt.Errorf("bad value: %w", err)
 		}
 		return outcome{reply: okReply{Type: "write_ok", InReplyTo: irt},
 			changed: !exists || cur.key != val.key, key: key.key, val: val}, nil
 	case "cas":
-		if req.From == nil {
-			return malformed("from")
-		}
-		if req.To == nil {
-			return malformed("to")
-		}
-		from, err := newEntry(req.From)
+		from, err := newEntry(orNull(req.From))
 		if err != nil {
 			return outcome{}, fmt.Errorf("bad from: %w", err)
 		}
-		to, err := newEntry(req.To)
+		to, err := newEntry(orNull(req.To))
 		if err != nil {
 			return outcome{}, fmt.Errorf("bad to: %w", err)
 		}
 		casOK := okReply{Type: "cas_ok", InReplyTo: irt}
 		switch {
-		case !exists && createIfNotExists && truthy(req.CreateIfNotExists):
+		case !exists && rl.createIfNotExists && truthy(req.CreateIfNotExists):
 			return outcome{reply: casOK, changed: true, key: key.key, val: to}, nil
 		case !exists:
 			return missing, nil
 		case cur.key != from.key:
+			fromText := prStr(from.raw)
+			if rl.plainFrom {
+				fromText = str(from.raw)
+			}
 			return outcome{reply: errorReply{Type: "error", Code: codePreconditionFail,
-				Text: fmt.Sprintf("current value %s is not %s", cur.raw, from.raw), InReplyTo: irt}}, nil
+				Text: "current value " + prStr(cur.raw) + " is not " + fromText, InReplyTo: irt}}, nil
 		}
 		return outcome{reply: casOK, changed: cur.key != to.key, key: key.key, val: to}, nil
 	}
 	return outcome{}, fmt.Errorf("unknown request type %q", t)
+}
+
+// prStr is a stored JSON value as Clojure's pr-str prints it once parsed:
+// null as nil, strings quoted, maps {"k" v}, arrays [a b].
+func prStr(raw json.RawMessage) string {
+	b, err := edn.Marshal(history.JSON(raw))
+	if err != nil {
+		// Only reachable for JSON that newEntry has not compacted.
+		return string(raw)
+	}
+	return string(b)
+}
+
+// str is a stored JSON value as Clojure's str prints it: nil as nothing, a
+// string without quotes, anything else as pr-str.
+func str(raw json.RawMessage) string {
+	switch raw[0] {
+	case 'n':
+		return ""
+	case '"':
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return s
+		}
+	}
+	return prStr(raw)
 }
 
 // parseKV parses body and rejects request types the KV services ignore.
@@ -225,7 +271,7 @@ func (s *LinKV) Handle(src string, body json.RawMessage) (json.RawMessage, error
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out, err := applyKV(s.get, &req, true)
+	out, err := applyKV(s.get, &req, persistentKVRules)
 	if err == nil && out.changed {
 		s.m[out.key] = out.val
 	}
@@ -308,7 +354,7 @@ func (s *SeqKV) Handle(src string, body json.RawMessage) (json.RawMessage, error
 	if s.last > from {
 		i = from + s.r.Int64N(s.last-from)
 	}
-	out, err := applyKV(s.at(i), &req, true)
+	out, err := applyKV(s.at(i), &req, persistentKVRules)
 	if err != nil {
 		return finish("seq-kv", out, err)
 	}
@@ -316,7 +362,7 @@ func (s *SeqKV) Handle(src string, body json.RawMessage) (json.RawMessage, error
 		s.clients[src] = i
 		return finish("seq-kv", out, nil)
 	}
-	out, err = applyKV(s.at(s.last), &req, true)
+	out, err = applyKV(s.at(s.last), &req, persistentKVRules)
 	if err != nil {
 		return finish("seq-kv", out, err)
 	}
@@ -376,7 +422,7 @@ func (s *LWWKV) Handle(src string, body json.RawMessage) (json.RawMessage, error
 	out, err := applyKV(func(k string) (entry, bool) {
 		e, ok := replica[k]
 		return e, ok
-	}, &req, false)
+	}, &req, lwwKVRules)
 	if err == nil && out.changed {
 		replica[out.key] = out.val
 	}

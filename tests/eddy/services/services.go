@@ -6,19 +6,19 @@
 //
 // Behaviour follows Maelstrom's maelstrom.service (see maelstrom-spec.md,
 // section 7):
-//   - a reply is the result body plus in_reply_to, the request's msg_id
-//     copied as given (null when absent); replies carry no msg_id;
+//   - a reply is the result body plus in_reply_to, the request's msg_id as
+//     Maelstrom writes it back after parsing (null when absent; a number in
+//     Jackson's form, see inReplyTo); replies carry no msg_id;
 //   - a request whose type the service does not know, or a body that is not
 //     a JSON object, gets no reply at all (Maelstrom logs an error and the
 //     caller times out): Handle returns a non-nil error and no reply;
+//   - a KV request that lacks a field reads it as null, as Maelstrom's
+//     (:key body) does: a read without key reads the key null, a write
+//     without value stores null, a cas without from expects null, one
+//     without to stores null;
 //   - keys and values compare as Clojure compares parsed JSON: 1 and 1.0
 //     differ, "1" and 1 differ, 1.0 and 1.00 are equal, objects ignore key
 //     order; a value is returned as it was written (compacted).
-//
-// One deliberate extension: a KV request that lacks a field it needs (key;
-// value for write; from and to for cas) gets error 12 (malformed-request)
-// where Maelstrom would silently use null, so that a node bug shows up as an
-// error instead of as a null key.
 package services
 
 import (
@@ -26,8 +26,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
+	"math/big"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 	"sync"
+
+	"maelkit/tests/eddy/edn"
+	"maelkit/tests/eddy/history"
 )
 
 // Service is one built-in service. Handle is safe for concurrent use.
@@ -74,7 +81,6 @@ func New(name string, r *rand.Rand) (Service, error) {
 
 // Maelstrom error codes the services use.
 const (
-	codeMalformedRequest = 12
 	codeKeyDoesNotExist  = 20
 	codePreconditionFail = 22
 )
@@ -122,12 +128,49 @@ func parse(body json.RawMessage) (request, error) {
 	return req, nil
 }
 
-// inReplyTo is the request's msg_id as given, or null.
+// inReplyTo is the request's msg_id as Maelstrom sends it back: cheshire
+// parses it and writes the parsed value again, so an integer of any size
+// keeps its digits ("-0" becomes 0), a number with a fraction or exponent
+// becomes a Java double in Double.toString's form (1e3 becomes 1000.0,
+// 1.50 becomes 1.5), one beyond a double's range becomes the string
+// "Infinity" (Jackson quotes non-finite numbers), and anything else is
+// copied as given. Absent: null.
 func (r *request) inReplyTo() json.RawMessage {
 	if r.MsgID == nil {
 		return json.RawMessage("null")
 	}
-	return r.MsgID
+	return jacksonNumber(r.MsgID)
+}
+
+// jacksonNumber rewrites a JSON number as cheshire writes it back after
+// reading it; any other JSON text is returned unchanged.
+func jacksonNumber(raw json.RawMessage) json.RawMessage {
+	t := bytes.TrimSpace(raw)
+	if len(t) == 0 || (t[0] != '-' && (t[0] < '0' || t[0] > '9')) {
+		return raw
+	}
+	s := string(t)
+	if !strings.ContainsAny(s, ".eE") {
+		n, ok := new(big.Int).SetString(s, 10)
+		if !ok {
+			return raw
+		}
+		return json.RawMessage(n.String())
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	switch {
+	case err != nil && !errors.Is(err, strconv.ErrRange):
+		return raw
+	case math.IsInf(f, 1):
+		return json.RawMessage(`"Infinity"`)
+	case math.IsInf(f, -1):
+		return json.RawMessage(`"-Infinity"`)
+	}
+	b, err := edn.Marshal(history.Float(f)) // Java's Double.toString
+	if err != nil {
+		return raw
+	}
+	return b
 }
 
 // truthy is Clojure truthiness of an optional field: present and neither

@@ -61,6 +61,21 @@ func kvTable(createIfNotExists bool) []step {
 		casCreate = `{"type":"error","code":20,"text":"key does not exist","in_reply_to":20}`
 		readCreated = `{"type":"error","code":20,"text":"key does not exist","in_reply_to":21}`
 	}
+	casString5 := `{"type":"error","code":22,"text":"current value 5 is not \"5\"","in_reply_to":7}`
+	if !createIfNotExists {
+		casString5 = `{"type":"error","code":22,"text":"current value 5 is not 5","in_reply_to":7}`
+	}
+	casCreateNull := `{"type":"cas_ok","in_reply_to":43}`
+	readCreatedNull := `{"type":"read_ok","value":null,"in_reply_to":44}`
+	// lin-kv and seq-kv print from with pr-str, lww-kv with str.
+	casNilFrom := `{"type":"error","code":22,"text":"current value 7 is not nil","in_reply_to":38}`
+	casStringFrom := `{"type":"error","code":22,"text":"current value {\"a\" [\"x\" nil]} is not \"s\"","in_reply_to":47}`
+	if !createIfNotExists {
+		casCreateNull = `{"type":"error","code":20,"text":"key does not exist","in_reply_to":43}`
+		readCreatedNull = `{"type":"error","code":20,"text":"key does not exist","in_reply_to":44}`
+		casNilFrom = `{"type":"error","code":22,"text":"current value 7 is not ","in_reply_to":38}`
+		casStringFrom = `{"type":"error","code":22,"text":"current value {\"a\" [\"x\" nil]} is not s","in_reply_to":47}`
+	}
 	return []step{
 		{req: `{"type":"read","key":1,"msg_id":1}`, reply: `{"type":"error","code":20,"text":"key does not exist","in_reply_to":1}`},
 		{req: `{"type":"write","key":1,"value":5,"msg_id":2}`, reply: `{"type":"write_ok","in_reply_to":2}`},
@@ -69,7 +84,7 @@ func kvTable(createIfNotExists bool) []step {
 		{req: `{"type":"read","key":"1","msg_id":4}`, reply: `{"type":"error","code":20,"text":"key does not exist","in_reply_to":4}`},
 		{req: `{"type":"read","key":1.0,"msg_id":5}`, reply: `{"type":"error","code":20,"text":"key does not exist","in_reply_to":5}`},
 		{req: `{"type":"cas","key":1,"from":5.0,"to":6,"msg_id":6}`, reply: `{"type":"error","code":22,"text":"current value 5 is not 5.0","in_reply_to":6}`},
-		{req: `{"type":"cas","key":1,"from":"5","to":6,"msg_id":7}`, reply: `{"type":"error","code":22,"text":"current value 5 is not \"5\"","in_reply_to":7}`},
+		{req: `{"type":"cas","key":1,"from":"5","to":6,"msg_id":7}`, reply: casString5},
 		{req: `{"type":"cas","key":1,"from":5,"to":6,"msg_id":8}`, reply: `{"type":"cas_ok","in_reply_to":8}`},
 		{req: `{"type":"read","key":1,"msg_id":9}`, reply: `{"type":"read_ok","value":6,"in_reply_to":9}`},
 		{req: `{"type":"cas","key":2,"from":1,"to":2,"msg_id":10}`, reply: `{"type":"error","code":20,"text":"key does not exist","in_reply_to":10}`},
@@ -90,12 +105,33 @@ func kvTable(createIfNotExists bool) []step {
 		// in_reply_to: null when there is no msg_id, copied as given otherwise.
 		{req: `{"type":"read","key":1}`, reply: `{"type":"read_ok","value":6,"in_reply_to":null}`},
 		{req: `{"type":"read","key":1,"msg_id":"abc"}`, reply: `{"type":"read_ok","value":6,"in_reply_to":"abc"}`},
-		// Missing fields: malformed-request.
-		{req: `{"type":"read","msg_id":30}`, reply: `{"type":"error","code":12,"text":"read request needs a key","in_reply_to":30}`},
-		{req: `{"type":"write","key":1,"msg_id":31}`, reply: `{"type":"error","code":12,"text":"write request needs a value","in_reply_to":31}`},
-		{req: `{"type":"cas","key":1,"to":1,"msg_id":32}`, reply: `{"type":"error","code":12,"text":"cas request needs a from","in_reply_to":32}`},
-		{req: `{"type":"cas","key":1,"from":1,"msg_id":33}`, reply: `{"type":"error","code":12,"text":"cas request needs a to","in_reply_to":33}`},
-		{req: `{"type":"read","Key":1,"msg_id":34}`, reply: `{"type":"error","code":12,"text":"read request needs a key","in_reply_to":34}`},
+		// A number comes back as Maelstrom writes it after parsing it.
+		{req: `{"type":"read","key":1,"msg_id":18446744073709551617}`, reply: `{"type":"read_ok","value":6,"in_reply_to":18446744073709551617}`},
+		{req: `{"type":"read","key":1,"msg_id":-0}`, reply: `{"type":"read_ok","value":6,"in_reply_to":0}`},
+		{req: `{"type":"read","key":1,"msg_id":1e3}`, reply: `{"type":"read_ok","value":6,"in_reply_to":1000.0}`},
+		{req: `{"type":"read","key":1,"msg_id":1.50}`, reply: `{"type":"read_ok","value":6,"in_reply_to":1.5}`},
+		{req: `{"type":"read","key":1,"msg_id":1e400}`, reply: `{"type":"read_ok","value":6,"in_reply_to":"Infinity"}`},
+		// A missing field reads as null, as Maelstrom's (:key body) does.
+		// The key null holds "n" (step 16); key 1 holds 6.
+		{req: `{"type":"read","msg_id":30}`, reply: `{"type":"read_ok","value":"n","in_reply_to":30}`},
+		{req: `{"type":"read","Key":1,"msg_id":31}`, reply: `{"type":"read_ok","value":"n","in_reply_to":31}`},
+		{req: `{"type":"write","value":"m","msg_id":32}`, reply: `{"type":"write_ok","in_reply_to":32}`},
+		{req: `{"type":"read","key":null,"msg_id":33}`, reply: `{"type":"read_ok","value":"m","in_reply_to":33}`},
+		{req: `{"type":"write","key":1,"msg_id":34}`, reply: `{"type":"write_ok","in_reply_to":34}`},
+		{req: `{"type":"read","key":1,"msg_id":35}`, reply: `{"type":"read_ok","value":null,"in_reply_to":35}`},
+		{req: `{"type":"cas","key":1,"to":7,"msg_id":36}`, reply: `{"type":"cas_ok","in_reply_to":36}`},
+		{req: `{"type":"read","key":1,"msg_id":37}`, reply: `{"type":"read_ok","value":7,"in_reply_to":37}`},
+		{req: `{"type":"cas","key":1,"to":8,"msg_id":38}`, reply: casNilFrom},
+		{req: `{"type":"cas","key":1,"from":7,"msg_id":39}`, reply: `{"type":"cas_ok","in_reply_to":39}`},
+		{req: `{"type":"read","key":1,"msg_id":40}`, reply: `{"type":"read_ok","value":null,"in_reply_to":40}`},
+		{req: `{"type":"cas","from":"m","to":"o","msg_id":41}`, reply: `{"type":"cas_ok","in_reply_to":41}`},
+		{req: `{"type":"read","msg_id":42}`, reply: `{"type":"read_ok","value":"o","in_reply_to":42}`},
+		{req: `{"type":"cas","key":"fresh2","from":0,"create_if_not_exists":true,"msg_id":43}`, reply: casCreateNull},
+		{req: `{"type":"read","key":"fresh2","msg_id":44}`, reply: readCreatedNull},
+		{req: `{"type":"cas","key":"absent","msg_id":45}`, reply: `{"type":"error","code":20,"text":"key does not exist","in_reply_to":45}`},
+		// The text of error 22 prints from and the value as Clojure does.
+		{req: `{"type":"write","key":2,"value":{"a":["x",null]},"msg_id":46}`, reply: `{"type":"write_ok","in_reply_to":46}`},
+		{req: `{"type":"cas","key":2,"from":"s","to":1,"msg_id":47}`, reply: casStringFrom},
 		// No reply at all.
 		{req: `{"type":"ts","msg_id":40}`},
 		{req: `{"type":"delete","key":1,"msg_id":41}`},
@@ -227,4 +263,49 @@ func TestConcurrentHandleIsSafe(t *testing.T) {
 			require.NoError(t, <-done)
 		}
 	}
+}
+
+// Maelstrom's services parse the request and write its msg_id back as
+// in_reply_to, so numbers take Jackson's form.
+func TestInReplyToAsMaelstromWritesIt(t *testing.T) {
+	for in, want := range map[string]string{
+		`7`:                              `7`,
+		`-0`:                             `0`,
+		`-12`:                            `-12`,
+		`123456789012345678901234567890`: `123456789012345678901234567890`,
+		`1.0`:                            `1.0`,
+		`1.50`:                           `1.5`,
+		`1e3`:                            `1000.0`,
+		`1E3`:                            `1000.0`,
+		`-0.0`:                           `-0.0`,
+		`2.5e-5`:                         `2.5E-5`,
+		`12345678.9`:                     `1.23456789E7`,
+		`1e400`:                          `"Infinity"`,
+		`-1e400`:                         `"-Infinity"`,
+		`"7"`:                            `"7"`,
+		`[1]`:                            `[1]`,
+		`true`:                           `true`,
+	} {
+		require.Equal(t, want, string(jacksonNumber(json.RawMessage(in))), in)
+		got, err := NewLinTSO().Handle("n1", json.RawMessage(`{"type":"ts","msg_id":`+in+`}`))
+		require.NoError(t, err, in)
+		require.Equal(t, `{"type":"ts_ok","ts":0,"in_reply_to":`+want+`}`, string(got), in)
+	}
+}
+
+// On seq-kv a write without value stores null, a change that moves the
+// state on; the same write again changes nothing and adds no state.
+func TestSeqKVMissingValueIsNull(t *testing.T) {
+	s := NewSeqKV(testRand(t))
+	run(t, s, []step{
+		{req: `{"type":"write","key":"k","value":1,"msg_id":1}`, reply: `{"type":"write_ok","in_reply_to":1}`},
+		{req: `{"type":"write","key":"k","msg_id":2}`, reply: `{"type":"write_ok","in_reply_to":2}`},
+	})
+	require.Equal(t, int64(2), s.last)
+	run(t, s, []step{
+		{req: `{"type":"write","key":"k","value":null,"msg_id":3}`, reply: `{"type":"write_ok","in_reply_to":3}`},
+		{req: `{"type":"cas","key":"k","to":null,"msg_id":4}`, reply: `{"type":"cas_ok","in_reply_to":4}`},
+		{req: `{"type":"read","key":"k","msg_id":5}`, reply: `{"type":"read_ok","value":null,"in_reply_to":5}`},
+	})
+	require.Equal(t, int64(2), s.last, "writing null over null changes nothing")
 }

@@ -85,7 +85,10 @@ func (c *Client) Call(ctx context.Context, req Request, timeout time.Duration) (
 	}
 }
 
-// inReplyTo extracts an integral in_reply_to from a body, if there is one.
+// inReplyTo extracts an in_reply_to within int64 from a body, if there is
+// one. Maelstrom's client compares it with its msg_id (a Long) by Clojure's
+// =, so a float (1.0, 1e0), a string, or an integer beyond int64 (which
+// cheshire reads as a BigInteger) never matches: such a reply is discarded.
 func inReplyTo(body json.RawMessage) (int64, bool) {
 	var h struct {
 		InReplyTo json.RawMessage `json:"in_reply_to"`

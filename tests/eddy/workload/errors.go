@@ -71,10 +71,10 @@ func (m Mapping) Failed(f string, v any, err error) Outcome {
 		return Outcome{Type: t, Value: v, Error: history.Keyword("net-timeout")}
 	case errors.As(err, &rpc):
 		t := history.Info
-		if Definite(rpc.Code) || m.Idempotent[f] {
+		if rpc.IsDefinite() || m.Idempotent[f] {
 			t = history.Fail
 		}
-		return Outcome{Type: t, Value: v, Error: []any{history.Keyword(CodeName(rpc.Code)), rpc.Text}}
+		return Outcome{Type: t, Value: v, Error: []any{history.Keyword(rpc.Name()), rpc.errorText()}}
 	}
 	return exception(v, err)
 }

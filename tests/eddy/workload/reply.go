@@ -32,10 +32,50 @@ type Schema struct {
 type RPCError struct {
 	Code int64
 	Text string
+	// TextValue is the text field as Maelstrom records it in the op's
+	// :error, [name text]: nil when absent, the string, or another JSON
+	// value (an integer as int64, anything else as canonical JSON). Only
+	// an error decoded from a reply has it; one built in code uses Text.
+	TextValue any
+	// OffTable is set when the code is absent or not an integer within
+	// int64 (a float such as 11.0, a string, a bigger integer): Maelstrom
+	// looks such a code up in its table, finds nothing, and the error is
+	// :unknown and indefinite. RawCode is then the code as written ("" when
+	// absent) and Code is 0.
+	OffTable bool
+	RawCode  string
+
+	fromBody bool // decoded from a reply: TextValue is authoritative
 }
 
+// errorText is the second element of the op's :error, [name text].
+func (e *RPCError) errorText() any {
+	if e.fromBody {
+		return e.TextValue
+	}
+	return e.Text
+}
+
+// Name is the error's Maelstrom name ("unknown" outside the table).
+func (e *RPCError) Name() string {
+	if e.OffTable {
+		return "unknown"
+	}
+	return CodeName(e.Code)
+}
+
+// IsDefinite reports whether the error means the op surely did not happen.
+func (e *RPCError) IsDefinite() bool { return !e.OffTable && Definite(e.Code) }
+
 func (e *RPCError) Error() string {
-	return fmt.Sprintf("error %d (%s): %s", e.Code, CodeName(e.Code), e.Text)
+	code := strconv.FormatInt(e.Code, 10)
+	if e.OffTable {
+		code = e.RawCode
+		if code == "" {
+			code = "nil"
+		}
+	}
+	return fmt.Sprintf("error %s (%s): %s", code, e.Name(), e.Text)
 }
 
 // MalformedError is a reply that fails its schema: Maelstrom records the op
@@ -56,27 +96,37 @@ func Decode(body json.RawMessage, s Schema) (map[string]json.RawMessage, error) 
 		return nil, &MalformedError{Reason: "missing or non-string type in " + truncate(body)}
 	}
 	if typ == "error" {
-		code, ok := parseInt(fields["code"])
-		if !ok {
-			return nil, &MalformedError{Reason: "error reply without an integer code: " + truncate(body)}
+		rpc := &RPCError{}
+		if raw, ok := fields["code"]; ok {
+			rpc.Code, ok = parseInt(raw)
+			if !ok {
+				rpc.OffTable, rpc.RawCode = true, truncate(bytes.TrimSpace(raw))
+			}
+		} else {
+			rpc.OffTable = true
 		}
-		var text string
 		if raw, ok := fields["text"]; ok {
-			if json.Unmarshal(raw, &text) != nil {
-				text = string(raw)
+			if json.Unmarshal(raw, &rpc.Text) == nil {
+				rpc.TextValue = rpc.Text
+			} else {
+				rpc.Text = string(raw)
+				if v, err := value(raw); err == nil {
+					rpc.TextValue = v
+				}
 			}
 		}
-		return nil, &RPCError{Code: code, Text: text}
+		rpc.fromBody = true
+		return nil, rpc
 	}
 	var problems []string
 	if typ != s.Type {
 		problems = append(problems, fmt.Sprintf("type is %q, expected %q", typ, s.Type))
 	}
-	if _, ok := parseInt(fields["in_reply_to"]); !ok {
+	if !integral(fields["in_reply_to"]) {
 		problems = append(problems, "in_reply_to missing or not an integer")
 	}
 	if raw, ok := fields["msg_id"]; ok {
-		if _, ok := parseInt(raw); !ok {
+		if !integral(raw) {
 			problems = append(problems, "msg_id not an integer")
 		}
 	}
@@ -122,19 +172,33 @@ func Decode(body json.RawMessage, s Schema) (map[string]json.RawMessage, error) 
 	return fields, nil
 }
 
+// integral reports whether raw is a JSON integer of any size: digits with
+// an optional minus sign, no fraction or exponent. That is Schema's s/Int
+// on what cheshire reads (Integer, Long or BigInteger), which the schemas
+// of msg_id and in_reply_to check.
+func integral(raw json.RawMessage) bool {
+	t := bytes.TrimSpace(raw)
+	if len(t) > 0 && t[0] == '-' {
+		t = t[1:]
+	}
+	if len(t) == 0 {
+		return false
+	}
+	for _, c := range t {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
 // parseInt reads an integral JSON number exactly: digits with an optional
 // minus sign, no fraction or exponent, within int64.
 func parseInt(raw json.RawMessage) (int64, bool) {
-	t := bytes.TrimSpace(raw)
-	if len(t) == 0 {
+	if !integral(raw) {
 		return 0, false
 	}
-	for i, c := range t {
-		if (c < '0' || c > '9') && !(i == 0 && c == '-') {
-			return 0, false
-		}
-	}
-	n, err := strconv.ParseInt(string(t), 10, 64)
+	n, err := strconv.ParseInt(string(bytes.TrimSpace(raw)), 10, 64)
 	return n, err == nil
 }
 
