@@ -1,0 +1,82 @@
+package elle
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"maelkit/tests/eddy/checker"
+	"maelkit/tests/eddy/history"
+)
+
+// eddyOnlyTypes lists the :anomaly of each eddy-only finding.
+func eddyOnlyTypes(m *history.Map) []string {
+	var out []string
+	for _, f := range checker.EddyOnly(m) {
+		a, _ := f.(*history.Map).Get("anomaly")
+		out = append(out, string(a.(history.Keyword)))
+	}
+	return out
+}
+
+// TestGarbageReadRegisterIsEddyOnly: a read of a value nobody wrote adds
+// nothing in Elle's rw-register, so the verdict is Maelstrom's (valid);
+// the read is an eddy-only finding where the models prohibit G1a, which
+// ApplyStrict turns into a failure.
+func TestGarbageReadRegisterIsEddyOnly(t *testing.T) {
+	h := withBackground(RWRegister, func(b *tb) { b.start(1, w(1, 1)).start(2, r(1, 7)).end(1, ok).end(2, ok) })
+	for _, m := range fourModels {
+		res := Check(h, Options{Kind: RWRegister, Models: []string{m}})
+		require.Equal(t, true, get(t, res, "valid?"), "%s: %s", m, render(res))
+		if m == "read-uncommitted" {
+			require.Empty(t, eddyOnlyTypes(res), "%s: G1a is allowed", m)
+			continue
+		}
+		require.Equal(t, []string{"garbage-read"}, eddyOnlyTypes(res), "%s", m)
+		top := checker.Compose(checker.Part{Key: "workload", Result: res})
+		require.Equal(t, true, get(t, top, "valid?"))
+		require.True(t, checker.ApplyStrict(top))
+		require.Equal(t, false, get(t, top, "valid?"), "%s", m)
+	}
+}
+
+// TestGarbageReadAppendIsUnknown: Elle's list-append fails an assertion on
+// an element nobody appended, so Maelstrom's workload result is :unknown;
+// eddy says so and lists the read as eddy-only.
+func TestGarbageReadAppendIsUnknown(t *testing.T) {
+	h := withBackground(ListAppend, func(b *tb) { b.start(1, a(1, 1)).start(2, r(1, l(1, 7))).end(1, ok).end(2, ok) })
+	for _, m := range fourModels {
+		res := Check(h, Options{Kind: ListAppend, Models: []string{m}})
+		require.Equal(t, checker.Unknown, get(t, res, "valid?"), "%s: %s", m, render(res))
+		require.Equal(t, "Assert failed: No transaction wrote 1 = 7", get(t, res, "error"))
+		require.Equal(t, []string{"garbage-read"}, eddyOnlyTypes(res))
+	}
+	good := withBackground(ListAppend, func(b *tb) { b.start(1, a(1, 1)).start(2, r(1, l(1))).end(1, ok).end(2, ok) })
+	res := Check(good, Options{Kind: ListAppend})
+	require.Equal(t, true, get(t, res, "valid?"), "%s", render(res))
+	require.Empty(t, eddyOnlyTypes(res))
+}
+
+// TestZeroForUnwrittenKeys is Fly.io's challenge 6c answered by a node
+// that reads 0 for a key nobody wrote (a published solution does): valid
+// under Maelstrom at read-committed, with the reads of 0 as an eddy-only
+// warning, and invalid once --strict counts it.
+func TestZeroForUnwrittenKeys(t *testing.T) {
+	b := newTB()
+	b.txn(1, ok, r(1, 0), w(2, 1))
+	b.txn(2, ok, r(2, 1), w(1, 2))
+	b.txn(3, ok, r(3, 0), r(1, 2))
+	b.txn(1, ok, w(3, 3), r(2, 1))
+	b.txn(2, ok, r(4, 0))
+	res := Check(b.h, Options{Kind: RWRegister, Models: []string{"read-committed"}})
+	require.Equal(t, true, get(t, res, "valid?"), "%s", render(res))
+	require.Equal(t, []string{"garbage-read"}, eddyOnlyTypes(res))
+	f := checker.EddyOnly(res)[0].(*history.Map)
+	require.Equal(t, int64(3), get(t, f, "count"))
+	require.Contains(t, get(t, f, "explanation"), "--strict")
+
+	top := checker.Compose(checker.Part{Key: "workload", Result: res})
+	require.Equal(t, true, get(t, top, "valid?"))
+	checker.ApplyStrict(top)
+	require.Equal(t, false, get(t, top, "valid?"))
+}
