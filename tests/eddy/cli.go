@@ -188,6 +188,7 @@ var testFlags = []flagSpec{
 		s.o.MaxLineBytes = int(n)
 		return err
 	}},
+	{[]string{"--strict"}, "", "eddy: eddy-only findings (listed under :eddy-only, see README) fail the run", func(s *cliState, _ string) error { s.o.Strict = true; return nil }},
 	{[]string{"-q", "--quiet"}, "", "eddy: no progress line and no results on the console", func(s *cliState, _ string) error { s.quiet = true; return nil }},
 	{[]string{"-v", "--verbose"}, "", "eddy: log eddy's own diagnostics to stderr", func(s *cliState, _ string) error { s.verbose = true; return nil }},
 }
@@ -248,6 +249,7 @@ Usage:
   eddy test -w WORKLOAD --bin PATH [options] [args for the binary...]
   eddy grade -w WORKLOAD --bin PATH [--seeds N] [--out DIR] [--suite FILE]
   eddy serve [--store DIR] [--addr 127.0.0.1:8080] [--index-only]
+  eddy analyze [--store DIR | RUN-DIR] [--strict]
 
 Exit codes: 0 valid, 1 invalid, 2 unknown, 254 bad arguments, 255 crashed.
 
@@ -277,6 +279,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return GradeMain(ctx, args[1:], stdout, stderr)
 	case "serve":
 		return ServeMain(ctx, args[1:], stdout, stderr)
+	case "analyze":
+		return AnalyzeMain(ctx, args[1:], stdout, stderr)
 	}
 	if args[0] != "test" {
 		fmt.Fprintf(stderr, "eddy: unknown command %q\n\n%s", args[0], Usage())

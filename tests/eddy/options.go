@@ -73,6 +73,10 @@ type Options struct {
 	// Process bounds for untrusted binaries.
 	MaxLineBytes     int
 	MemoryLimitBytes int64
+
+	// Strict (eddy only) makes eddy-only findings, which a checker lists
+	// under :eddy-only without changing :valid?, fail the run.
+	Strict bool
 }
 
 // Defaults returns Maelstrom's defaults.

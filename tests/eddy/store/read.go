@@ -428,3 +428,21 @@ func readLine(r *bufio.Reader) ([]byte, error) {
 		return bytes.TrimSuffix(line, []byte("\n")), err
 	}
 }
+
+// Open opens an existing run folder to write a new analysis into it:
+// jepsen.log is appended to, and the other files are rewritten by the
+// usual Write methods. The latest/current links are left alone.
+func Open(dir string) (*Run, error) {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("store: %s is not a directory", dir)
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "jepsen.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	return &Run{dir: dir, log: &lockedFile{f: f}}, nil
+}
