@@ -160,15 +160,6 @@ func TestAnomalies(t *testing.T) {
 				b.start(1, w(1, 1), r(2, nil), w(2, 1)).start(2, r(1, 1), w(1, 2), w(2, 2))
 				b.end(1, ok).end(2, ok)
 			}},
-		{name: "G0 register only via realtime version order", kind: RWRegister, want: onlySSER, typ: "G0",
-			bad: func(b *tb) {
-				b.start(1, w(1, 1), w(2, 1)).start(2, w(1, 2), w(2, 2)).end(1, ok).end(2, ok).
-					txn(3, ok, r(1, 2), r(2, 1))
-			},
-			good: func(b *tb) {
-				b.start(1, w(1, 1), w(2, 1)).start(2, w(1, 2), w(2, 2)).end(1, ok).end(2, ok).
-					txn(3, ok, r(1, 2), r(2, 2))
-			}},
 		{name: "G1a register", kind: RWRegister, want: fromRC, typ: "G1a",
 			bad:  func(b *tb) { b.start(1, w(1, 1)).start(2, r(1, 1)).end(1, fail).end(2, ok) },
 			good: func(b *tb) { b.start(1, w(1, 1)).start(2, r(1, 1)).end(1, ok).end(2, ok) }},

@@ -80,3 +80,51 @@ func TestZeroForUnwrittenKeys(t *testing.T) {
 	checker.ApplyStrict(top)
 	require.Equal(t, false, get(t, top, "valid?"))
 }
+
+// TestRealtimeVersionsAreEddyOnly: G0 on rw-register shows only when the
+// version order follows real time (every key linearizable, under
+// strict-serializable), which Maelstrom's Elle does not infer: the
+// verdict is valid, G0 an eddy-only finding with its explanation file.
+func TestRealtimeVersionsAreEddyOnly(t *testing.T) {
+	bad := withBackground(RWRegister, func(b *tb) {
+		b.start(1, w(1, 1), w(2, 1)).start(2, w(1, 2), w(2, 2)).end(1, ok).end(2, ok).
+			txn(3, ok, r(1, 2), r(2, 1))
+	})
+	good := withBackground(RWRegister, func(b *tb) {
+		b.start(1, w(1, 1), w(2, 1)).start(2, w(1, 2), w(2, 2)).end(1, ok).end(2, ok).
+			txn(3, ok, r(1, 2), r(2, 2))
+	})
+	for _, m := range fourModels {
+		files := map[string]string{}
+		res := Check(bad, Options{Kind: RWRegister, Models: []string{m}, WriteFile: func(name string, data []byte) error {
+			files[name] = string(data)
+			return nil
+		}})
+		require.Equal(t, true, get(t, res, "valid?"), "%s: %s", m, render(res))
+		if m != "strict-serializable" {
+			require.Empty(t, eddyOnlyTypes(res), m)
+			continue
+		}
+		require.Equal(t, []string{"G0"}, eddyOnlyTypes(res))
+		require.Contains(t, files["elle/eddy-only/G0.txt"], "inferred from real-time order")
+		require.Empty(t, eddyOnlyTypes(Check(good, Options{Kind: RWRegister, Models: []string{m}})))
+	}
+}
+
+// TestInfoWriteEdgesAreEddyOnly: Elle relates committed transactions
+// only. T1, indeterminate, writes x=1 and z=1; T2 reads x=1 but z=nil, a
+// fractured read (G-single) only visible through T1's edges: eddy-only.
+func TestInfoWriteEdgesAreEddyOnly(t *testing.T) {
+	h := withBackground(RWRegister, func(b *tb) {
+		b.start(1, w(1, 1), w(3, 1)).start(2, r(1, 1), r(3, nil)).end(1, info).end(2, ok)
+	})
+	for _, m := range []string{"read-committed", "serializable"} {
+		res := Check(h, Options{Kind: RWRegister, Models: []string{m}})
+		require.Equal(t, true, get(t, res, "valid?"), "%s: %s", m, render(res))
+		if m == "read-committed" {
+			require.Empty(t, eddyOnlyTypes(res), "G-single is allowed")
+			continue
+		}
+		require.Equal(t, []string{"G-single"}, eddyOnlyTypes(res), "%s", render(res))
+	}
+}

@@ -136,7 +136,13 @@ type rwRegister struct {
 	version map[atom]*versionGraph
 }
 
-func analyseRWRegister(txns []*txn, linearizableKeys bool, an *anomalies) (*rwRegister, error) {
+// analyseRWRegister finds the single-transaction and single-key anomalies
+// and infers the version order. With Maelstrom's options (both flags
+// false) it is Elle's rw-register with wfr-keys: only committed
+// transactions take part in wr, ww and rw edges. linearizableKeys adds
+// the realtime version order, infoEdges the edges through indeterminate
+// writes (eddy's extended inference).
+func analyseRWRegister(txns []*txn, linearizableKeys, infoEdges bool, an *anomalies) (*rwRegister, error) {
 	rr := &rwRegister{txns: txns, reads: make([]map[atom]atom, len(txns)), writes: make([]map[atom]atom, len(txns)),
 		writer: map[atom]map[atom]*txn{}, reader: map[atom]map[atom][]*txn{}, anyW: map[atom]map[atom]*txn{},
 		version: map[atom]*versionGraph{}}
@@ -160,6 +166,9 @@ func analyseRWRegister(txns []*txn, linearizableKeys bool, an *anomalies) (*rwRe
 			continue
 		}
 		rr.writes[t.id] = extWrites(t)
+		if !t.ok() && !infoEdges {
+			continue // Elle indexes the writes of ok transactions only
+		}
 		for k, v := range rr.writes[t.id] {
 			if rr.writer[k] == nil {
 				rr.writer[k] = map[atom]*txn{}
