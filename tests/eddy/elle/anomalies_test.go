@@ -187,9 +187,6 @@ func TestAnomalies(t *testing.T) {
 		{name: "G-single-realtime register (stale read)", kind: RWRegister, want: onlySSER, typ: "G-single-realtime",
 			bad:  func(b *tb) { b.txn(1, ok, w(1, 1)).txn(2, ok, r(1, nil)) },
 			good: func(b *tb) { b.start(1, w(1, 1)).start(2, r(1, nil)).end(1, ok).end(2, ok) }},
-		{name: "future read register", kind: RWRegister, want: fromRC, typ: "future-read",
-			bad:  func(b *tb) { b.txn(1, ok, r(1, 1), w(1, 1)) },
-			good: func(b *tb) { b.txn(1, ok, w(1, 1), r(1, 1)) }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -128,3 +128,21 @@ func TestInfoWriteEdgesAreEddyOnly(t *testing.T) {
 		require.Equal(t, []string{"G-single"}, eddyOnlyTypes(res), "%s", render(res))
 	}
 }
+
+// TestFutureReadRegisterIsEddyOnly: Elle looks for future reads in
+// list-append only; in rw-register they are eddy-only where G1c is
+// prohibited.
+func TestFutureReadRegisterIsEddyOnly(t *testing.T) {
+	bad := withBackground(RWRegister, func(b *tb) { b.txn(1, ok, r(1, 1), w(1, 1)) })
+	for _, m := range fourModels {
+		res := Check(bad, Options{Kind: RWRegister, Models: []string{m}})
+		require.Equal(t, true, get(t, res, "valid?"), "%s: %s", m, render(res))
+		if m == "read-uncommitted" {
+			require.Empty(t, eddyOnlyTypes(res))
+			continue
+		}
+		require.Equal(t, []string{"future-read"}, eddyOnlyTypes(res), m)
+	}
+	good := withBackground(RWRegister, func(b *tb) { b.txn(1, ok, w(1, 1), r(1, 1)) })
+	require.Empty(t, eddyOnlyTypes(Check(good, Options{Kind: RWRegister})))
+}

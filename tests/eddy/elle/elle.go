@@ -17,8 +17,8 @@
 // The verdict is Maelstrom's. What eddy finds beyond Elle is reported
 // under :eddy-only and does not change :valid? (the CLI's --strict makes
 // it count): reads of values no transaction wrote (garbage reads, which
-// Elle's rw-register skips and its list-append stops on, see
-// setAsideGarbageReads), and, for rw-register, what eddy's extended
+// Elle's rw-register skips and its list-append stops on), rw-register's
+// future reads (see setAsideEddyOnly), and, for rw-register, what eddy's extended
 // version inference finds: when the models make every key linearizable
 // (strict-serializable) the version order also follows real time, which
 // is what makes G0 detectable (Maelstrom's issue #56), and indeterminate
@@ -238,7 +238,7 @@ func (p *pass) run(txns []*txn, realtimeVersions, infoEdges bool) (out *history.
 	default:
 		return nil, nil, nil, fmt.Errorf("unknown workload kind %d", o.Kind)
 	}
-	eddyOnly, elleError := setAsideGarbageReads(an, ex, p.prohibited, o.MaxReported)
+	eddyOnly, elleError := setAsideEddyOnly(an, ex, p.prohibited, o.MaxReported)
 	if elleError != "" {
 		// Elle itself stops on this history; Maelstrom's compose turns
 		// that into an :unknown workload result.
@@ -616,50 +616,70 @@ func render(v any) string {
 	return string(b)
 }
 
-// setAsideGarbageReads takes the garbage reads out of the anomalies, so
-// that the verdict is Elle's, and returns them as eddy-only findings.
+// setAsideEddyOnly takes out of the anomalies the types that Elle does not
+// report, so that the verdict is Elle's, and returns them as eddy-only
+// findings, each when the checked models prohibit what it implies.
 //
-// Elle's rw-register gives a read of a value nobody wrote no wr edge and
-// reports nothing ("a value that came out of nowhere", rw_register.clj's
-// wr-graph): such a history can be valid under Maelstrom. eddy lists the
-// reads when the checked models prohibit what they imply (G1a), since a
-// value out of nowhere is an aborted or invented write.
+// Garbage reads: Elle's rw-register gives a read of a value nobody wrote
+// no wr edge and reports nothing ("a value that came out of nowhere",
+// rw_register.clj's wr-graph), so such a history can be valid under
+// Maelstrom; eddy reports the read, which implies G1a (an aborted or
+// invented write). Elle's list-append instead stops with an assertion
+// error when an element nobody appended lies in a key's version order
+// (dirty-update-cases: "No transaction wrote k = v"); elleError is then
+// that message, and the result is :unknown, as Maelstrom's would be.
 //
-// Elle's list-append instead stops with an assertion error when an element
-// nobody appended lies in a key's version order (dirty-update-cases:
-// "No transaction wrote k = v"); elleError is then that message, and
-// the result is :unknown, as Maelstrom's would be.
-func setAsideGarbageReads(an *anomalies, ex explainer, prohibited map[string]bool, maxReported int) (eddyOnly []any, elleError string) {
-	const typ = "garbage-read"
-	n := an.counts[typ]
-	if n == 0 {
-		return nil, ""
+// Future reads: Elle looks for them in list-append only; in rw-register a
+// transaction that reads the value it writes later gives Elle only a wr
+// edge to itself, which no cycle search sees. eddy reports it (it implies
+// G1c).
+func setAsideEddyOnly(an *anomalies, ex explainer, prohibited map[string]bool, maxReported int) (eddyOnly []any, elleError string) {
+	la, isAppend := ex.(*listAppend)
+	types := []string{"garbage-read"}
+	if !isAppend {
+		types = append(types, "future-read")
 	}
-	cases := an.byType[typ]
-	delete(an.counts, typ)
-	delete(an.byType, typ)
-	if la, ok := ex.(*listAppend); ok {
-		elleError = la.unwrittenInOrder()
-	}
-	if elleError == "" && !prohibited[typ] {
-		return nil, ""
-	}
-	var list []any
-	for _, c := range cases[:min(len(cases), maxReported)] {
-		d := cloneMap(c.data)
-		if c.text != "" {
-			d.Set("explanation", c.text)
+	for _, typ := range types {
+		n := an.counts[typ]
+		if n == 0 {
+			continue
 		}
-		list = append(list, d)
+		cases := an.byType[typ]
+		delete(an.counts, typ)
+		delete(an.byType, typ)
+		crash := ""
+		if isAppend && typ == "garbage-read" {
+			crash = la.unwrittenInOrder()
+			elleError = crash
+		}
+		if crash == "" && !prohibited[typ] {
+			continue
+		}
+		var list []any
+		for _, c := range cases[:min(len(cases), maxReported)] {
+			d := cloneMap(c.data)
+			if c.text != "" {
+				d.Set("explanation", c.text)
+			}
+			list = append(list, d)
+		}
+		why := ""
+		switch {
+		case crash != "":
+			why = "Elle stops with an error on an element no transaction appended, so Maelstrom's verdict is :unknown; " +
+				"eddy reports the read as an aborted or invented write."
+		case typ == "garbage-read":
+			why = "Elle gives a read of a value no transaction wrote no dependency and reports nothing, so Maelstrom " +
+				"does not count it; eddy reports it as an aborted or invented write (it implies G1a, which the checked " +
+				"consistency models prohibit)."
+		default:
+			why = "Elle's rw-register does not look for future reads (a transaction reading the value it writes " +
+				"later), so Maelstrom does not count it; eddy reports it (it implies G1c, which the checked " +
+				"consistency models prohibit)."
+		}
+		entry := history.NewMap().Set("anomaly", history.Keyword(typ)).Set("count", int64(n)).
+			Set("explanation", why+" Run with --strict to make it fail the test.").Set("cases", list)
+		eddyOnly = append(eddyOnly, entry)
 	}
-	why := "Elle gives a read of a value no transaction wrote no dependency and reports nothing, so Maelstrom " +
-		"does not count it; eddy reports it as an aborted or invented write (it implies G1a, which the checked " +
-		"consistency models prohibit). Run with --strict to make it fail the test."
-	if elleError != "" {
-		why = "Elle stops with an error on an element no transaction appended, so Maelstrom's verdict is :unknown; " +
-			"eddy reports the read as an aborted or invented write. Run with --strict to make it fail the test."
-	}
-	entry := history.NewMap().Set("anomaly", history.Keyword(typ)).Set("count", int64(n)).
-		Set("explanation", why).Set("cases", list)
-	return []any{entry}, elleError
+	return eddyOnly, elleError
 }

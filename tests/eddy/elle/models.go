@@ -161,7 +161,7 @@ var impliedAnomalies = map[string][]string{
 	// eddy's addition: a read of a value no transaction wrote. Elle skips
 	// such reads (rw-register) or stops with an error (list-append); eddy
 	// reports them under :eddy-only, as a kind of aborted read, when the
-	// models prohibit G1a (setAsideGarbageReads).
+	// models prohibit G1a (setAsideEddyOnly).
 	"garbage-read": {"G1a"},
 }
 

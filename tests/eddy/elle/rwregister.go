@@ -202,8 +202,9 @@ func (rr *rwRegister) vg(k atom) *versionGraph {
 }
 
 // internal finds reads inconsistent with the transaction's own earlier
-// reads and writes of the key (Elle's op-internal-case, except that a read
-// of nil is also a state: nil then 5 is a non-repeatable read), and reads
+// reads and writes of the key (Elle's op-internal-case: a read of nil is a
+// state too, since Elle's (get state k ::unknown) finds the nil it stored,
+// so nil then 5 in one transaction is internal there as well), and reads
 // of a value the transaction only writes later (future reads).
 func (rr *rwRegister) internal(an *anomalies) {
 	for _, t := range rr.txns {
