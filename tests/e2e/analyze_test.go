@@ -47,6 +47,12 @@ func TestAnalyzeAgreesWithTheRun(t *testing.T) {
 			o.Rate = 100
 			o.ConsistencyModels = []string{"read-committed"}
 		}, want: false, code: eddy.ExitInvalid},
+		{name: "txn no isolation rw-register invalid, with eddy-only findings", setup: func(o *eddy.Options) {
+			wl("txn-rw-register", "txn-noisolation")(o)
+			o.NodeCount = 1
+			o.Concurrency = "10n"
+			o.Rate = 200
+		}, want: false, code: eddy.ExitInvalid},
 		{name: "txn serial list-append valid", setup: func(o *eddy.Options) {
 			wl("txn-list-append", "txn-serial")(o)
 			o.NodeCount = 1
