@@ -160,6 +160,7 @@ func TestZeroForUnwrittenKeysIsAWarning(t *testing.T) {
 	var out, errOut bytes.Buffer
 	require.Equal(t, eddy.ExitValid, eddy.Main(context.Background(), []string{"analyze", dir}, &out, &errOut), "%s\n%s", out.String(), errOut.String())
 	require.Contains(t, out.String(), ":eddy-only [{:anomaly :garbage-read")
+	require.Contains(t, out.String(), "eddy-only findings (not counted in the verdict; --strict counts them):\n  workload: garbage-read (3 found)\n")
 	require.Contains(t, out.String(), eddy.FinalLine(true))
 	page, err := os.ReadFile(filepath.Join(dir, "report.html"))
 	require.NoError(t, err)

@@ -62,6 +62,30 @@ func checkRun(in checkInput) *history.Map {
 	return results
 }
 
+// printWarnings writes one console line per eddy-only finding, before the
+// final line, so that a warning is seen without reading the results map.
+func printWarnings(out io.Writer, results *history.Map, strict bool) {
+	ws := report.Warnings(results)
+	if len(ws) == 0 {
+		return
+	}
+	effect := "not counted in the verdict; --strict counts them"
+	if strict {
+		effect = "counted in the verdict (--strict)"
+	}
+	fmt.Fprintf(out, "\neddy-only findings (%s):\n", effect)
+	for _, w := range ws {
+		switch {
+		case w.Anomaly == "":
+			fmt.Fprintf(out, "  %s: %s\n", w.Path, w.Explanation)
+		case w.Count > 0:
+			fmt.Fprintf(out, "  %s: %s (%d found)\n", w.Path, w.Anomaly, w.Count)
+		default:
+			fmt.Fprintf(out, "  %s: %s\n", w.Path, w.Anomaly)
+		}
+	}
+}
+
 // storedTest is test.json as Run writes it (progress.go's testRecord).
 type storedTest struct {
 	Workload          string   `json:"workload"`
@@ -211,6 +235,7 @@ func Analyze(o AnalyzeOptions) (*Result, error) {
 	if pretty, err := edn.PrettyMarshal(results); err == nil {
 		fmt.Fprintf(out, "\n%s\n", pretty)
 	}
+	printWarnings(out, results, opts.Strict)
 	fmt.Fprintf(out, "\n%s\n", FinalLine(valid))
 	return &Result{Valid: valid, Results: results, Dir: dir, Seed: opts.Seed, History: h, Journal: j}, nil
 }

@@ -693,6 +693,7 @@ func (r *runner) analyse() (*Result, error) {
 	if r.o.Progress != nil {
 		fmt.Fprintf(r.o.Progress, "analysis of %d events and %d journal events took %v\n", len(h), len(j), took.Round(time.Millisecond))
 	}
+	printWarnings(r.out, results, r.o.Strict)
 	fmt.Fprintf(r.out, "\n%s\n", FinalLine(valid))
 	return &Result{Valid: valid, Results: results, Dir: r.store.Dir(), Seed: r.seed, History: h, Journal: j}, nil
 }

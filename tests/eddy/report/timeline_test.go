@@ -120,7 +120,7 @@ func TestReportShowsWarnings(t *testing.T) {
 			Set("explanation", "a value nobody wrote"),
 	})
 	res := history.NewMap().Set("workload", wl).Set("valid?", true)
-	require.Equal(t, []Warning{{Path: "workload", Anomaly: "garbage-read", Explanation: "a value nobody wrote", Details: ":count 3"}}, Warnings(res))
+	require.Equal(t, []Warning{{Path: "workload", Anomaly: "garbage-read", Explanation: "a value nobody wrote", Count: 3, Details: ":count 3"}}, Warnings(res))
 	require.NoError(t, WriteTimelines(func(name string, data []byte) error {
 		return os.WriteFile(filepath.Join(dir, name), data, 0o644)
 	}, "txn-rw-register", tlHistory(), time.Time{}, false))

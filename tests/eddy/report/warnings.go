@@ -14,6 +14,7 @@ type Warning struct {
 	Path        string // the checker, e.g. "workload"
 	Anomaly     string
 	Explanation string
+	Count       int64  // cases found; 0 when the finding does not say
 	Details     string // the finding's other entries, printed short
 }
 
@@ -39,6 +40,9 @@ func Warnings(results *history.Map) []Warning {
 							w.Anomaly = strings.TrimPrefix(shortValue(v, 100), ":")
 						case "explanation":
 							w.Explanation = fmt.Sprint(v)
+						case "count":
+							w.Count, _ = history.Int(v)
+							rest = append(rest, ":count "+shortValue(v, 40))
 						default:
 							rest = append(rest, ":"+k+" "+shortValue(v, 600))
 						}
