@@ -154,16 +154,25 @@ func timelineTitle(first, stop, op *history.Op, start time.Time) string {
 }
 
 // timelineBody is the box's text: process, f and the invocation's value,
-// then the completion's value when it differs.
+// then the completion's value when it differs. A nil value prints as
+// nothing, as Clojure's str prints it.
 func timelineBody(first, stop *history.Op) string {
 	s := esc(processName(first.Process) + " " + first.F + " ")
 	if first.Process != history.Nemesis {
-		s += esc(ednText(first.Value))
+		s += esc(strText(first.Value))
 	}
 	if stop != nil && ednText(stop.Value) != ednText(first.Value) {
-		s += "<br />" + esc(ednText(stop.Value))
+		s += "<br />" + esc(strText(stop.Value))
 	}
 	return s
+}
+
+// strText is Clojure's str of a value: "" for nil, else its printed form.
+func strText(v any) string {
+	if v == nil {
+		return ""
+	}
+	return ednText(v)
 }
 
 // WriteTimelines writes timeline.html for the whole history and, when

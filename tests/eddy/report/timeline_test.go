@@ -103,7 +103,7 @@ func TestWriteTimelines(t *testing.T) {
 	require.Contains(t, k1, "start-partition")
 	require.NotContains(t, k1, "1 read")
 	require.Len(t, boxes(t, []byte(k1)), 3)
-	require.Contains(t, files["independent/2/timeline.html"], "1 read nil")
+	require.Contains(t, files["independent/2/timeline.html"], "1 read </div>")
 
 	files = map[string]string{}
 	require.NoError(t, WriteTimelines(write, "echo", tlHistory(), time.Time{}, false))
