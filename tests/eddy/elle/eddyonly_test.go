@@ -50,6 +50,7 @@ func TestGarbageReadAppendIsUnknown(t *testing.T) {
 		require.Equal(t, checker.Unknown, get(t, res, "valid?"), "%s: %s", m, render(res))
 		require.Equal(t, "Assert failed: No transaction wrote 1 = 7", get(t, res, "error"))
 		require.Equal(t, []string{"garbage-read"}, eddyOnlyTypes(res))
+		require.Equal(t, false, get(t, Check(h, Options{Kind: ListAppend, Models: []string{m}, Strict: true}), "valid?"))
 	}
 	good := withBackground(ListAppend, func(b *tb) { b.start(1, a(1, 1)).start(2, r(1, l(1))).end(1, ok).end(2, ok) })
 	res := Check(good, Options{Kind: ListAppend})
@@ -106,6 +107,7 @@ func TestRealtimeVersionsAreEddyOnly(t *testing.T) {
 			continue
 		}
 		require.Equal(t, []string{"G0"}, eddyOnlyTypes(res))
+		require.Equal(t, false, get(t, Check(bad, Options{Kind: RWRegister, Models: []string{m}, Strict: true}), "valid?"))
 		require.Contains(t, files["elle/eddy-only/G0.txt"], "inferred from real-time order")
 		require.Empty(t, eddyOnlyTypes(Check(good, Options{Kind: RWRegister, Models: []string{m}})))
 	}

@@ -70,6 +70,10 @@ type Options struct {
 	// MaxReported is how many cases of each anomaly type the results keep
 	// (default 8); elle/<anomaly>.txt keeps up to maxStored.
 	MaxReported int
+	// Strict makes eddy-only findings fail the check (:valid? false), as
+	// the CLI's --strict does for a whole run; tests that use this checker
+	// as an oracle for a database want it.
+	Strict bool
 }
 
 // maxStored bounds the cases of one anomaly type held in memory and
@@ -176,6 +180,9 @@ func check(h history.History, o Options) (*history.Map, error) {
 		return nil, err
 	}
 	if an == nil {
+		if o.Strict {
+			out.Set("valid?", false) // an element nobody appended
+		}
 		return out, nil // Elle stops on this history
 	}
 	// Maelstrom's Elle infers rw-register versions from writes following
@@ -197,6 +204,9 @@ func check(h history.History, o Options) (*history.Map, error) {
 	}
 	if len(eddyOnly) > 0 {
 		out.Set(checker.EddyOnlyKey, eddyOnly)
+		if o.Strict {
+			out.Set("valid?", false)
+		}
 	}
 	if o.WriteFile != nil {
 		if err := writeFiles(o.WriteFile, "elle/", an, reportable); err != nil {
