@@ -148,3 +148,28 @@ func TestFutureReadRegisterIsEddyOnly(t *testing.T) {
 	good := withBackground(RWRegister, func(b *tb) { b.txn(1, ok, w(1, 1), r(1, 1)) })
 	require.Empty(t, eddyOnlyTypes(Check(good, Options{Kind: RWRegister})))
 }
+
+// TestCyclicVersionsDropWFREverywhere: as in Elle, when writes-follow-reads
+// makes one key's versions cyclic, the source is left out for every key,
+// so a G-single that needs another key's wfr order is not reported.
+func TestCyclicVersionsDropWFREverywhere(t *testing.T) {
+	gsingle := func(b *tb) {
+		b.txn(4, ok, w(2, 1))
+		b.txn(5, ok, r(2, 1), w(2, 2), w(4, 1))
+		b.txn(6, ok, r(2, 1), r(4, 1))
+	}
+	res := Check(withBackground(RWRegister, gsingle), Options{Kind: RWRegister, Models: []string{"serializable"}})
+	require.Contains(t, anomalyTypes(res), "G-single", "%s", render(res))
+
+	h := withBackground(RWRegister, func(b *tb) {
+		b.start(1, r(1, nil), w(1, 3)).start(2, r(1, nil), w(1, 2))
+		b.full[1] = []any{r(1, 2), w(1, 3)}
+		b.full[2] = []any{r(1, 3), w(1, 2)}
+		b.end(1, ok).end(2, ok)
+		gsingle(b)
+	})
+	res = Check(h, Options{Kind: RWRegister, Models: []string{"serializable"}})
+	require.Equal(t, false, get(t, res, "valid?"))
+	require.Contains(t, anomalyTypes(res), "cyclic-versions", "%s", render(res))
+	require.NotContains(t, anomalyTypes(res), "G-single", "%s", render(res))
+}
