@@ -143,7 +143,7 @@ func writeRun(t *testing.T, test map[string]any, ops []string) string {
 // verdict is the same, with the reads reported as an eddy-only warning
 // in the results and the report, and --strict makes the run invalid.
 func TestZeroForUnwrittenKeysIsAWarning(t *testing.T) {
-	test := map[string]any{"workload": "txn-rw-register", "bin": "txn-zero", "nodes": []string{"n0", "n1"},
+	test := map[string]any{"workload": "txn-rw-register", "nodes": []string{"n0", "n1"},
 		"concurrency": 2, "time-limit-s": 5, "rate": 10, "consistency-models": []string{"read-committed"},
 		"availability": "total", "seed": 1, "start": "2026-01-02T03:04:05Z"}
 	ops := []string{

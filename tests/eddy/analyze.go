@@ -183,6 +183,9 @@ func Analyze(o AnalyzeOptions) (*Result, error) {
 	}
 	opts := t.options()
 	opts.Strict = opts.Strict || o.Strict
+	if opts.Bin == "" {
+		opts.Bin = "(not recorded)" // nothing is run; resolve wants a name
+	}
 	res, err := opts.resolve()
 	if err != nil {
 		return nil, usageErr("analyze: the options stored in %s/test.json: %v", dir, err)
