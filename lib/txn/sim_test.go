@@ -183,7 +183,7 @@ func TestSimReadCommitted(t *testing.T) {
 			sr := newSimRun(t, seed, 2+int(seed%4), 0.1, 0.1, Write)
 			sr.workload(600, true)
 			sr.converge()
-			res := elle.Check(sr.h, elle.Options{Kind: elle.RWRegister, Models: []string{"read-committed"}})
+			res := elle.Check(sr.h, elle.Options{Kind: elle.RWRegister, Models: []string{"read-committed"}, Strict: true})
 			valid, _ := res.Get("valid?")
 			require.Equal(t, true, valid, "seed %d: %v", seed, res)
 		})
@@ -213,7 +213,7 @@ func TestSimListAppend(t *testing.T) {
 		sr := newSimRun(t, seed, 2+int(seed%4), 0.2, 0.2, Append)
 		sr.workload(300, true)
 		sr.converge()
-		res := elle.Check(sr.h, elle.Options{Kind: elle.ListAppend, Models: []string{"read-committed"}})
+		res := elle.Check(sr.h, elle.Options{Kind: elle.ListAppend, Models: []string{"read-committed"}, Strict: true})
 		valid, _ := res.Get("valid?")
 		require.Equal(t, true, valid, "seed %d: %v", seed, res)
 		// Every append is in the final lists exactly once.

@@ -378,7 +378,7 @@ func TestSimStrictSerializable(t *testing.T) {
 				sr := newSimRun(t, seed, nodes, tc.write)
 				sr.workload(1200)
 				sr.settle()
-				res := elle.Check(sr.h, elle.Options{Kind: tc.kind, Models: []string{"strict-serializable"}})
+				res := elle.Check(sr.h, elle.Options{Kind: tc.kind, Models: []string{"strict-serializable"}, Strict: true})
 				valid, _ := res.Get("valid?")
 				restarts := uint64(0)
 				for _, n := range sr.restarts {

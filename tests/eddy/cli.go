@@ -302,6 +302,7 @@ var testFlags = []flagSpec{
 		return err
 	}},
 	{[]string{"-q", "--quiet"}, "", "eddy: print nothing but errors (the run folder still gets everything)", func(s *cliState, _ string) error { s.quiet = true; return nil }},
+	{[]string{"--strict"}, "", "eddy: eddy-only findings (listed under :eddy-only, see README) fail the run", func(s *cliState, _ string) error { s.o.Strict = true; return nil }},
 	{[]string{"-v", "--verbose"}, "", "eddy: log eddy's own diagnostics to stderr", func(s *cliState, _ string) error { s.verbose = true; return nil }},
 }
 
@@ -382,6 +383,7 @@ Usage:
   eddy grade -w WORKLOAD --bin PATH [--seeds N] [--out DIR] [--suite FILE]
   eddy serve [--store DIR] [--addr 127.0.0.1:8080] [--index-only]
   eddy suite -w WORKLOAD [--flags NAME | --args NAME]
+  eddy analyze [--store DIR | RUN-DIR] [--strict]
 
 Exit codes: 0 valid, 1 invalid, 2 unknown, 254 bad arguments, 255 crashed.
 
@@ -433,6 +435,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return ServeMain(ctx, args[1:], stdout, stderr)
 	case "suite":
 		return SuiteMain(args[1:], stdout, stderr)
+	case "analyze":
+		return AnalyzeMain(ctx, args[1:], stdout, stderr)
 	}
 	if args[0] != "test" {
 		fmt.Fprintf(stderr, "eddy: unknown command %q\n\n%s", args[0], Usage())

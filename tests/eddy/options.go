@@ -89,6 +89,9 @@ type Options struct {
 	// NoSandbox runs nodes as eddy's own processes, without namespaces,
 	// uids or cgroups (for debugging a node with tools that need that).
 	NoSandbox bool
+	// Strict (eddy only) makes eddy-only findings, which a checker lists
+	// under :eddy-only without changing :valid?, fail the run.
+	Strict bool
 }
 
 // Limits are the run totals and per-node bounds of the sandbox.

@@ -163,5 +163,8 @@ func (r *runner) testRecord() map[string]any {
 		"nemesis-interval-s": o.NemesisInterval.Seconds(), "topology": o.Topology,
 		"availability": o.Availability, "seed": r.seed, "recovery-s": o.Recovery.Seconds(),
 		"start": r.start.Format(time.RFC3339Nano),
+		// What eddy analyze needs to run the same checkers again.
+		"consistency-models": o.ConsistencyModels, "key-count": o.KeyCount, "max-txn-length": o.MaxTxnLength,
+		"max-writes-per-key": o.MaxWritesPerKey, "strict": o.Strict,
 	}
 }

@@ -16,7 +16,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"maelkit/tests/eddy/checker"
 	"maelkit/tests/eddy/edn"
 	"maelkit/tests/eddy/history"
 	"maelkit/tests/eddy/journal"
@@ -705,18 +704,8 @@ func (r *runner) analyse() (*Result, error) {
 	began := time.Now()
 	h := r.rec.history()
 	j := r.net.Journal()
-	results := checker.Compose(
-		checker.Part{Key: "perf", Check: func() *history.Map { return checker.Perf(h) }},
-		checker.Part{Key: "exceptions", Check: func() *history.Map { return checker.Exceptions(h) }},
-		checker.Part{Key: "stats", Check: func() *history.Map { return checker.Stats(h) }},
-		checker.Part{Key: "availability", Check: func() *history.Map {
-			return checker.Availability(h, r.res.availability)
-		}},
-		checker.Part{Key: "net", Check: func() *history.Map { return checker.Net(j, h) }},
-		checker.Part{Key: "workload", Check: func() *history.Map {
-			return r.w.Check(h, workload.CheckEnv{WriteFile: r.store.WriteFile})
-		}},
-	)
+	results := checkRun(checkInput{workload: r.w, history: h, journal: j, availability: r.res.availability,
+		strict: r.o.Strict, start: r.start, writeFile: r.store.WriteFile})
 	valid, _ := results.Get("valid?")
 	r.notes.set(results)
 	if err := r.store.WriteResults(results); err != nil {
@@ -740,6 +729,7 @@ func (r *runner) analyse() (*Result, error) {
 	if r.o.Progress != nil {
 		fmt.Fprintf(r.o.Progress, "analysis of %d events and %d journal events took %v\n", len(h), len(j), took.Round(time.Millisecond))
 	}
+	printWarnings(r.out, results, r.o.Strict)
 	fmt.Fprintf(r.out, "\n%s\n", FinalLine(valid))
 	return &Result{Valid: valid, Results: results, Dir: r.store.Dir(), Seed: r.seed, History: h, Journal: j}, nil
 }

@@ -261,3 +261,26 @@ func BenchmarkNet(b *testing.B) {
 		}
 	}
 }
+
+// TestApplyStrict: eddy-only findings fail their checker only under
+// --strict; maps without :valid? (run-level notes) do not vote.
+func TestApplyStrict(t *testing.T) {
+	wl := history.NewMap().Set("valid?", true)
+	AddEddyOnly(wl, "garbage-read", "a value nobody wrote")
+	res := Compose(Part{Key: "workload", Result: wl}, Part{Key: "stats", Result: history.NewMap().Set("valid?", true)})
+	res.Set("eddy", history.NewMap().Set("warnings", []any{"a note"}))
+	v, _ := res.Get("valid?")
+	require.Equal(t, true, v)
+	require.Len(t, EddyOnly(wl), 1)
+	require.True(t, ApplyStrict(res))
+	v, _ = res.Get("valid?")
+	require.Equal(t, false, v)
+	v, _ = wl.Get("valid?")
+	require.Equal(t, false, v)
+
+	clean := Compose(Part{Key: "workload", Result: history.NewMap().Set("valid?", true)})
+	clean.Set("eddy", history.NewMap())
+	require.False(t, ApplyStrict(clean))
+	v, _ = clean.Get("valid?")
+	require.Equal(t, true, v)
+}

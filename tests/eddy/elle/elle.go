@@ -14,9 +14,15 @@
 // :also-not}, with a human-readable explanation in every case; the full
 // explanations go to elle/<anomaly>.txt in the run folder.
 //
-// Beyond Maelstrom: for rw-register, when the models make every key
-// linearizable (strict-serializable), the version order also follows real
-// time, which is what makes G0 detectable (Maelstrom's issue #56).
+// The verdict is Maelstrom's. What eddy finds beyond Elle is reported
+// under :eddy-only and does not change :valid? (the CLI's --strict makes
+// it count): reads of values no transaction wrote (garbage reads, which
+// Elle's rw-register skips and its list-append stops on), rw-register's
+// future reads (see setAsideEddyOnly), and, for rw-register, what eddy's extended
+// version inference finds: when the models make every key linearizable
+// (strict-serializable) the version order also follows real time, which
+// is what makes G0 detectable (Maelstrom's issue #56), and indeterminate
+// writes take part in the dependency graph.
 package elle
 
 import (
@@ -64,6 +70,10 @@ type Options struct {
 	// MaxReported is how many cases of each anomaly type the results keep
 	// (default 8); elle/<anomaly>.txt keeps up to maxStored.
 	MaxReported int
+	// Strict makes eddy-only findings fail the check (:valid? false), as
+	// the CLI's --strict does for a whole run; tests that use this checker
+	// as an oracle for a database want it.
+	Strict bool
 }
 
 // maxStored bounds the cases of one anomaly type held in memory and
@@ -163,30 +173,94 @@ func check(h history.History, o Options) (*history.Map, error) {
 	if err != nil {
 		return nil, err
 	}
-	an := newAnomalies()
+	p := &pass{o: o, mg: mg, prohibited: prohibited, reportable: reportable,
+		needRealtime: needRealtime, needProcess: needProcess}
+	out, an, eddyOnly, err := p.run(txns, false, false)
+	if err != nil {
+		return nil, err
+	}
+	if an == nil {
+		if o.Strict {
+			out.Set("valid?", false) // an element nobody appended
+		}
+		return out, nil // Elle stops on this history
+	}
+	// Maelstrom's Elle infers rw-register versions from writes following
+	// reads only (wfr-keys), and relates transactions only through
+	// committed ones. eddy's own inference adds realtime version order
+	// when every key must be linearizable and edges through indeterminate
+	// writes; what only that finds is eddy-only.
+	if o.Kind == RWRegister && (linearizableKeys || infoWrites(txns)) {
+		full, fan, _, err := p.run(txns, linearizableKeys, true)
+		if err == nil && fan != nil {
+			extra := extendedFindings(out, full, o.MaxReported)
+			eddyOnly = append(eddyOnly, extra...)
+			if o.WriteFile != nil && len(extra) > 0 {
+				if err := writeFiles(o.WriteFile, "elle/eddy-only/", fan, onlyTypes(extra)); err != nil {
+					out.Set("error", err.Error())
+				}
+			}
+		}
+	}
+	if len(eddyOnly) > 0 {
+		out.Set(checker.EddyOnlyKey, eddyOnly)
+		if o.Strict {
+			out.Set("valid?", false)
+		}
+	}
+	if o.WriteFile != nil {
+		if err := writeFiles(o.WriteFile, "elle/", an, reportable); err != nil {
+			out.Set("error", err.Error())
+		}
+	}
+	return out, nil
+}
+
+// pass is one analysis of the transactions under fixed models.
+type pass struct {
+	o                         Options
+	mg                        *modelGraph
+	prohibited, reportable    map[string]bool
+	needRealtime, needProcess bool
+}
+
+// run analyses txns and returns the results map, the anomalies found and
+// the garbage reads set aside as eddy-only. realtimeVersions and
+// infoEdges select eddy's extended rw-register inference. When Elle would
+// stop on the history, an is nil and out is its :unknown result.
+func (p *pass) run(txns []*txn, realtimeVersions, infoEdges bool) (out *history.Map, an *anomalies, eddyOnly []any, err error) {
+	o := p.o
+	an = newAnomalies()
 	var ex explainer
 	switch o.Kind {
 	case ListAppend:
 		la, err := analyseListAppend(txns, an)
 		if err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
 		ex = la
 	case RWRegister:
-		rr, err := analyseRWRegister(txns, linearizableKeys, an)
+		rr, err := analyseRWRegister(txns, realtimeVersions, infoEdges, an)
 		if err != nil {
-			return nil, err
+			return nil, nil, nil, err
 		}
 		ex = rr
 	default:
-		return nil, fmt.Errorf("unknown workload kind %d", o.Kind)
+		return nil, nil, nil, fmt.Errorf("unknown workload kind %d", o.Kind)
+	}
+	eddyOnly, elleError := setAsideEddyOnly(an, ex, p.prohibited, o.MaxReported)
+	if elleError != "" {
+		// Elle itself stops on this history; Maelstrom's compose turns
+		// that into an :unknown workload result.
+		return history.NewMap().Set("valid?", checker.Unknown).Set("error", elleError).
+			Set(checker.EddyOnlyKey, eddyOnly), nil, nil, nil
 	}
 	b := newGraphBuilder()
 	ex.edges(b)
 	switch {
-	case needRealtime:
+	case p.needRealtime:
 		addRealtime(b, txns)
-	case needProcess:
+	case p.needProcess:
 		addProcess(b, txns)
 	}
 	g := b.build(len(txns))
@@ -194,22 +268,83 @@ func check(h history.History, o Options) (*history.Map, error) {
 		an.counts["empty-transaction-graph"]++
 		an.byType["empty-transaction-graph"] = []anomaly{{text: "No dependency between any two transactions could be inferred."}}
 	}
-	cs := newCycleSearch(g, mg, o.CycleSearchTimeout)
+	cs := newCycleSearch(g, p.mg, o.CycleSearchTimeout)
 	for _, r := range cs.run() {
-		recordSCC(an, r, txns, g, ex, mg)
+		recordSCC(an, r, txns, g, ex, p.mg)
 	}
-	removeRedundantCycleExists(an, mg)
+	removeRedundantCycleExists(an, p.mg)
 
-	out := resultMap(an, prohibited, reportable, mg, o.MaxReported)
+	out = resultMap(an, p.prohibited, p.reportable, p.mg, o.MaxReported)
 	if o.Kind == RWRegister {
 		maelstromRWWrapper(out)
 	}
-	if o.WriteFile != nil {
-		if err := writeFiles(o.WriteFile, an, reportable); err != nil {
-			out.Set("error", err.Error())
+	return out, an, eddyOnly, nil
+}
+
+// infoWrites reports whether an indeterminate transaction wrote anything.
+func infoWrites(txns []*txn) bool {
+	for _, t := range txns {
+		if t.typ == history.Info && slices.ContainsFunc(t.mops, func(m mop) bool { return m.f != fRead }) {
+			return true
 		}
 	}
-	return out, nil
+	return false
+}
+
+// extendedFindings lists the anomaly types of eddy's extended analysis
+// (full) that Maelstrom's (elle) does not report, as eddy-only findings.
+func extendedFindings(elle, full *history.Map, maxReported int) []any {
+	types := func(m *history.Map) []any {
+		v, _ := m.Get("anomaly-types")
+		xs, _ := v.([]any)
+		return xs
+	}
+	have := map[any]bool{}
+	for _, t := range types(elle) {
+		have[t] = true
+	}
+	cases, _ := full.Get("anomalies")
+	counts, _ := full.Get("anomaly-counts")
+	var out []any
+	for _, t := range types(full) {
+		if have[t] {
+			continue
+		}
+		kw, _ := t.(history.Keyword)
+		f := history.NewMap().Set("anomaly", kw)
+		if cm, ok := counts.(*history.Map); ok {
+			if n, ok := cm.Get(string(kw)); ok {
+				f.Set("count", n)
+			}
+		}
+		f.Set("explanation", "Found only by eddy's extended rw-register inference: realtime version order when "+
+			"the models make every key linearizable, and dependencies through indeterminate (:info) writes. "+
+			"Maelstrom's Elle infers versions from writes that follow reads and relates committed transactions "+
+			"only, so it does not report this. Run with --strict to make it fail the test; explanations in elle/eddy-only/.")
+		if am, ok := cases.(*history.Map); ok {
+			if c, ok := am.Get(string(kw)); ok {
+				if list, ok := c.([]any); ok && len(list) > maxReported {
+					c = list[:maxReported]
+				}
+				f.Set("cases", c)
+			}
+		}
+		out = append(out, f)
+	}
+	return out
+}
+
+// onlyTypes is the set of anomaly types of eddy-only findings.
+func onlyTypes(findings []any) map[string]bool {
+	out := map[string]bool{}
+	for _, f := range findings {
+		if m, ok := f.(*history.Map); ok {
+			if a, ok := m.Get("anomaly"); ok {
+				out[string(a.(history.Keyword))] = true
+			}
+		}
+	}
+	return out
 }
 
 func canonicalAll(ms []string) []string {
@@ -422,8 +557,8 @@ func maelstromRWWrapper(out *history.Map) {
 	out.Set("valid?", len(kept) == 0)
 }
 
-// writeFiles writes elle/<type>.txt for every reportable anomaly type.
-func writeFiles(write func(string, []byte) error, an *anomalies, reportable map[string]bool) error {
+// writeFiles writes <dir><type>.txt for every reportable anomaly type.
+func writeFiles(write func(string, []byte) error, dir string, an *anomalies, reportable map[string]bool) error {
 	for _, t := range an.types() {
 		if !reportable[t] {
 			continue
@@ -459,7 +594,7 @@ func writeFiles(write func(string, []byte) error, an *anomalies, reportable map[
 				b.WriteString(a.text + "\n")
 			}
 		}
-		if err := write("elle/"+t+".txt", []byte(b.String())); err != nil {
+		if err := write(dir+t+".txt", []byte(b.String())); err != nil {
 			return err
 		}
 	}
@@ -489,4 +624,72 @@ func render(v any) string {
 		return fmt.Sprint(v)
 	}
 	return string(b)
+}
+
+// setAsideEddyOnly takes out of the anomalies the types that Elle does not
+// report, so that the verdict is Elle's, and returns them as eddy-only
+// findings, each when the checked models prohibit what it implies.
+//
+// Garbage reads: Elle's rw-register gives a read of a value nobody wrote
+// no wr edge and reports nothing ("a value that came out of nowhere",
+// rw_register.clj's wr-graph), so such a history can be valid under
+// Maelstrom; eddy reports the read, which implies G1a (an aborted or
+// invented write). Elle's list-append instead stops with an assertion
+// error when an element nobody appended lies in a key's version order
+// (dirty-update-cases: "No transaction wrote k = v"); elleError is then
+// that message, and the result is :unknown, as Maelstrom's would be.
+//
+// Future reads: Elle looks for them in list-append only; in rw-register a
+// transaction that reads the value it writes later gives Elle only a wr
+// edge to itself, which no cycle search sees. eddy reports it (it implies
+// G1c).
+func setAsideEddyOnly(an *anomalies, ex explainer, prohibited map[string]bool, maxReported int) (eddyOnly []any, elleError string) {
+	la, isAppend := ex.(*listAppend)
+	types := []string{"garbage-read"}
+	if !isAppend {
+		types = append(types, "future-read")
+	}
+	for _, typ := range types {
+		n := an.counts[typ]
+		if n == 0 {
+			continue
+		}
+		cases := an.byType[typ]
+		delete(an.counts, typ)
+		delete(an.byType, typ)
+		crash := ""
+		if isAppend && typ == "garbage-read" {
+			crash = la.unwrittenInOrder()
+			elleError = crash
+		}
+		if crash == "" && !prohibited[typ] {
+			continue
+		}
+		var list []any
+		for _, c := range cases[:min(len(cases), maxReported)] {
+			d := cloneMap(c.data)
+			if c.text != "" {
+				d.Set("explanation", c.text)
+			}
+			list = append(list, d)
+		}
+		why := ""
+		switch {
+		case crash != "":
+			why = "Elle stops with an error on an element no transaction appended, so Maelstrom's verdict is :unknown; " +
+				"eddy reports the read as an aborted or invented write."
+		case typ == "garbage-read":
+			why = "Elle gives a read of a value no transaction wrote no dependency and reports nothing, so Maelstrom " +
+				"does not count it; eddy reports it as an aborted or invented write (it implies G1a, which the checked " +
+				"consistency models prohibit)."
+		default:
+			why = "Elle's rw-register does not look for future reads (a transaction reading the value it writes " +
+				"later), so Maelstrom does not count it; eddy reports it (it implies G1c, which the checked " +
+				"consistency models prohibit)."
+		}
+		entry := history.NewMap().Set("anomaly", history.Keyword(typ)).Set("count", int64(n)).
+			Set("explanation", why+" Run with --strict to make it fail the test.").Set("cases", list)
+		eddyOnly = append(eddyOnly, entry)
+	}
+	return eddyOnly, elleError
 }

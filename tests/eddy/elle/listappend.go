@@ -560,3 +560,17 @@ func (la *listAppend) explain(a, b *txn, r rel) (*history.Map, func(an, bn strin
 	}
 	return nil, nil
 }
+
+// unwrittenInOrder is the message of the assertion Elle's
+// dirty-update-cases fails on when a key's version order (its longest
+// read) holds an element no transaction appended, or "" when none does.
+func (la *listAppend) unwrittenInOrder() string {
+	for _, k := range sortedAtoms(la.orders) {
+		for _, v := range la.orders[k].values {
+			if la.writer[k][v] == nil {
+				return fmt.Sprintf("Assert failed: No transaction wrote %s = %s", k, v)
+			}
+		}
+	}
+	return ""
+}

@@ -159,8 +159,9 @@ var impliedAnomalies = map[string][]string{
 	"lost-update":                 {"write-skew", "G2-item"},
 	"write-skew":                  {"G2"},
 	// eddy's addition: a read of a value no transaction wrote. Elle skips
-	// such reads (rw-register) or stops with an error (list-append); we
-	// report them, as a kind of aborted read.
+	// such reads (rw-register) or stops with an error (list-append); eddy
+	// reports them under :eddy-only, as a kind of aborted read, when the
+	// models prohibit G1a (setAsideEddyOnly).
 	"garbage-read": {"G1a"},
 }
 

@@ -136,7 +136,13 @@ type rwRegister struct {
 	version map[atom]*versionGraph
 }
 
-func analyseRWRegister(txns []*txn, linearizableKeys bool, an *anomalies) (*rwRegister, error) {
+// analyseRWRegister finds the single-transaction and single-key anomalies
+// and infers the version order. With Maelstrom's options (both flags
+// false) it is Elle's rw-register with wfr-keys: only committed
+// transactions take part in wr, ww and rw edges. linearizableKeys adds
+// the realtime version order, infoEdges the edges through indeterminate
+// writes (eddy's extended inference).
+func analyseRWRegister(txns []*txn, linearizableKeys, infoEdges bool, an *anomalies) (*rwRegister, error) {
 	rr := &rwRegister{txns: txns, reads: make([]map[atom]atom, len(txns)), writes: make([]map[atom]atom, len(txns)),
 		writer: map[atom]map[atom]*txn{}, reader: map[atom]map[atom][]*txn{}, anyW: map[atom]map[atom]*txn{},
 		version: map[atom]*versionGraph{}}
@@ -160,6 +166,9 @@ func analyseRWRegister(txns []*txn, linearizableKeys bool, an *anomalies) (*rwRe
 			continue
 		}
 		rr.writes[t.id] = extWrites(t)
+		if !t.ok() && !infoEdges {
+			continue // Elle indexes the writes of ok transactions only
+		}
 		for k, v := range rr.writes[t.id] {
 			if rr.writer[k] == nil {
 				rr.writer[k] = map[atom]*txn{}
@@ -193,8 +202,9 @@ func (rr *rwRegister) vg(k atom) *versionGraph {
 }
 
 // internal finds reads inconsistent with the transaction's own earlier
-// reads and writes of the key (Elle's op-internal-case, except that a read
-// of nil is also a state: nil then 5 is a non-repeatable read), and reads
+// reads and writes of the key (Elle's op-internal-case: a read of nil is a
+// state too, since Elle's (get state k ::unknown) finds the nil it stored,
+// so nil then 5 in one transaction is internal there as well), and reads
 // of a value the transaction only writes later (future reads).
 func (rr *rwRegister) internal(an *anomalies) {
 	for _, t := range rr.txns {
@@ -277,9 +287,9 @@ func (rr *rwRegister) g1(an *anomalies) {
 }
 
 // versionOrders infers each key's version graph from its sources, in
-// Elle's order; a source whose edges would make a key's versions cyclic is
-// left out for that key (and, for the data sources, reported as
-// cyclic-versions).
+// Elle's order; a data source whose edges would make some key's versions
+// cyclic is left out for every key, as Elle's version-graphs does, and
+// each such key is reported as cyclic-versions.
 func (rr *rwRegister) versionOrders(linearizableKeys bool, an *anomalies) {
 	// initial state: nil precedes every version
 	for _, t := range rr.txns {
@@ -307,27 +317,40 @@ func (rr *rwRegister) versionOrders(linearizableKeys bool, an *anomalies) {
 			}
 		}
 	}
+	// Elle adds a source's edges for every key at once and, when any key's
+	// versions then form a cycle, leaves the source out for all keys,
+	// reporting each cyclic key.
+	added := map[atom][][2]int{}
 	for _, k := range sortedAtoms(wfr) {
 		g := rr.vg(k)
-		var added [][2]int
 		for _, e := range wfr[k] {
 			a, b := g.node(e[0]), g.node(e[1])
 			if a != b && !g.has(a, b) {
 				g.add(e[0], e[1], srcWFR)
-				added = append(added, [2]int{a, b})
+				added[k] = append(added[k], [2]int{a, b})
 			}
 		}
-		if scc := g.cycle(); scc != nil {
-			vals := make([]any, len(scc))
-			for i, v := range scc {
-				vals[i] = v.value()
-			}
-			an.add("cyclic-versions", history.NewMap().Set("key", k.value()).Set("scc", vals).
-				Set("sources", []any{history.Keyword(srcInitial), history.Keyword(srcWFR)}),
-				fmt.Sprintf("Key %s: the versions %s must each precede the next (initial state first, writes after the reads of the same transaction), which is a cycle.",
-					k, render(vals)))
-			for _, e := range added {
-				g.remove(e[0], e[1])
+	}
+	cyclic := false
+	for _, k := range sortedAtoms(added) {
+		scc := rr.vg(k).cycle()
+		if scc == nil {
+			continue
+		}
+		cyclic = true
+		vals := make([]any, len(scc))
+		for i, v := range scc {
+			vals[i] = v.value()
+		}
+		an.add("cyclic-versions", history.NewMap().Set("key", k.value()).Set("scc", vals).
+			Set("sources", []any{history.Keyword(srcInitial), history.Keyword(srcWFR)}),
+			fmt.Sprintf("Key %s: the versions %s must each precede the next (initial state first, writes after the reads of the same transaction), which is a cycle.",
+				k, render(vals)))
+	}
+	if cyclic {
+		for k, es := range added {
+			for _, e := range es {
+				rr.vg(k).remove(e[0], e[1])
 			}
 		}
 	}

@@ -121,6 +121,8 @@ func artifacts(dir string) []string {
 // anomaly files, then results, histories and logs.
 func artifactRank(name string) int {
 	switch {
+	case strings.HasSuffix(name, "/timeline.html"):
+		return 3 // one per lin-kv key: after the explanations
 	case strings.HasPrefix(name, "independent/") || strings.HasPrefix(name, "elle/"):
 		return 0
 	case strings.HasPrefix(name, "results."):
@@ -178,10 +180,15 @@ func (p *plots) html(in Input, files []string) string {
 	return b.String()
 }
 
-// verdict writes the verdict and, when it is not valid, every failing
-// sub-checker with its figures and the explanations found in the folder.
+// verdict writes the verdict, the eddy-only warnings, a link to the
+// timeline and, when the run is not valid, every failing sub-checker with
+// its figures and the explanations found in the folder.
 func (p *plots) verdict(b *strings.Builder, vt, cls string, results *history.Map, files []string) {
 	fmt.Fprintf(b, "<div class=\"verdict %s\" id=\"verdict\">valid? %s</div>\n", cls, vt)
+	warnings(b, results)
+	if slices.Contains(files, "timeline.html") {
+		b.WriteString("<p>Every operation on a timeline: <a href=\"timeline.html\">timeline.html</a>.</p>\n")
+	}
 	if vt == "true" {
 		b.WriteString("<p>Every checker passed.</p>\n")
 		return
@@ -197,7 +204,7 @@ func (p *plots) verdict(b *strings.Builder, vt, cls string, results *history.Map
 	}
 	var expl []string
 	for _, f := range files {
-		if strings.HasPrefix(f, "independent/") || strings.HasPrefix(f, "elle/") {
+		if (strings.HasPrefix(f, "independent/") || strings.HasPrefix(f, "elle/")) && !strings.HasSuffix(f, "/timeline.html") {
 			expl = append(expl, f)
 		}
 	}
