@@ -1,0 +1,317 @@
+package kafka
+
+import (
+	"fmt"
+	"strings"
+
+	"maelkit/tests/eddy/checker"
+	"maelkit/tests/eddy/history"
+)
+
+// Edge kinds of the dependency graph.
+const (
+	edgeWR = iota + 1
+	edgeProcess
+	edgeTime // to, from or between time nodes: real-time order
+)
+
+type edge struct {
+	to   int
+	kind int
+}
+
+// cycles looks for dependency cycles as Jepsen's kafka checker asks Elle
+// to under strict-serializable, without write-write edges (Maelstrom does
+// not set :ww-deps): write-read edges from a send to each poll that
+// returned its message, process order, and real-time order. With one
+// micro-op per op every such cycle means a poll returned a message before
+// its send could have happened: G1c when write-read edges alone close it
+// (impossible here, polls never send), G1c-process with process order,
+// G1c-realtime with real-time order.
+//
+// Nodes are the :ok and :info sends and polls. Real-time order is encoded
+// with a chain of time nodes, one per :ok completion: an op links to the
+// time node of its completion, each time node to the next, and the time
+// node of the last completion before an op's invocation links to the op,
+// so A reaches B through time nodes exactly when A completed before B was
+// invoked.
+func (a *Analysis) cycles() {
+	var nodes []*parsed
+	id := map[int64]int{} // op index -> node
+	for _, p := range a.ops {
+		if (p.op.F == FSend || p.op.F == FPoll) && (p.op.Type == history.OK || p.op.Type == history.Info) {
+			id[p.op.Index] = len(nodes)
+			nodes = append(nodes, p)
+		}
+	}
+	n := len(nodes)
+	if n == 0 {
+		return
+	}
+	adj := make([][]edge, n)
+	for _, k := range sortedKeys(a.readers) {
+		for _, v := range sortedKeys(a.readers[k]) {
+			w := a.writerOf[k][v]
+			if w == nil {
+				continue
+			}
+			wi, ok := id[w.op.Index]
+			if !ok {
+				continue
+			}
+			for _, r := range a.readers[k][v] {
+				if ri, ok := id[r.op.Index]; ok && ri != wi {
+					adj[wi] = append(adj[wi], edge{ri, edgeWR})
+				}
+			}
+		}
+	}
+	lastOf := map[int64]int{}
+	for i, p := range nodes {
+		if j, ok := lastOf[p.op.Process]; ok {
+			adj[j] = append(adj[j], edge{i, edgeProcess})
+		}
+		lastOf[p.op.Process] = i
+	}
+	// Time nodes, one per :ok completion in history order; each node op
+	// hangs off the last time node created before its invocation.
+	lastTime := -1
+	timeBefore := map[int64]int{} // invocation index -> time node or -1
+	for _, p := range a.ops {
+		if p.op.Type == history.Invoke {
+			timeBefore[p.op.Index] = lastTime
+			continue
+		}
+		i, ok := id[p.op.Index]
+		if !ok || p.op.Type != history.OK {
+			continue
+		}
+		t := len(adj)
+		adj = append(adj, nil)
+		adj[i] = append(adj[i], edge{t, edgeTime})
+		if lastTime >= 0 {
+			adj[lastTime] = append(adj[lastTime], edge{t, edgeTime})
+		}
+		lastTime = t
+	}
+	for i, p := range nodes {
+		if iv := a.inv[p.op.Index]; iv != nil {
+			if t := timeBefore[iv.Index]; t >= 0 {
+				adj[t] = append(adj[t], edge{i, edgeTime})
+			}
+		}
+	}
+	for _, scc := range tarjan(adj) {
+		ops := 0
+		for _, v := range scc {
+			if v < n {
+				ops++
+			}
+		}
+		if ops < 2 {
+			continue
+		}
+		a.reportCycle(scc, adj, n, nodes)
+	}
+}
+
+// reportCycle finds one short cycle through a write-read edge of scc,
+// preferring cycles without real-time edges, and records it.
+func (a *Analysis) reportCycle(scc []int, adj [][]edge, n int, nodes []*parsed) {
+	in := map[int]bool{}
+	for _, v := range scc {
+		in[v] = true
+	}
+	for _, allowTime := range []bool{false, true} {
+		for _, w := range scc {
+			if w >= n {
+				continue
+			}
+			for _, e := range adj[w] {
+				if e.kind != edgeWR || !in[e.to] {
+					continue
+				}
+				path := bfs(adj, e.to, w, in, allowTime)
+				if path == nil {
+					continue
+				}
+				a.recordCycle(append([]edge{{e.to, edgeWR}}, path...), w, n, nodes)
+				return
+			}
+		}
+	}
+}
+
+// bfs returns the edges of a shortest path from src to dst inside in.
+func bfs(adj [][]edge, src, dst int, in map[int]bool, allowTime bool) []edge {
+	prev := map[int]edge{}
+	from := map[int]int{src: -1}
+	q := []int{src}
+	for len(q) > 0 {
+		v := q[0]
+		q = q[1:]
+		if v == dst {
+			var out []edge
+			for v != src {
+				out = append([]edge{prev[v]}, out...)
+				v = from[v]
+			}
+			return out
+		}
+		for _, e := range adj[v] {
+			if !in[e.to] || (e.kind == edgeTime && !allowTime) {
+				continue
+			}
+			if _, seen := from[e.to]; seen {
+				continue
+			}
+			from[e.to], prev[e.to] = v, e
+			q = append(q, e.to)
+		}
+	}
+	return nil
+}
+
+// recordCycle turns a cycle starting at op node start into Elle's
+// {:type :cycle :steps} case.
+func (a *Analysis) recordCycle(path []edge, start, n int, nodes []*parsed) {
+	var ops, steps []any
+	var lines []string
+	typ := "G1c"
+	cur := start
+	for i := 0; i < len(path); i++ {
+		e := path[i]
+		if e.kind == edgeTime {
+			// Collapse a run of time edges into one real-time step.
+			for path[i].to >= n {
+				i++
+			}
+			e = edge{path[i].to, edgeTime}
+		}
+		from, to := nodes[cur], nodes[e.to]
+		ops = append(ops, checker.OpMap(from.op))
+		var data *history.Map
+		var why string
+		switch e.kind {
+		case edgeWR:
+			k, v := a.wrWitness(from, to)
+			data = history.NewMap().Set("type", history.Keyword("wr")).Set("key", k).Set("value", v).
+				Set("a-mop-index", int64(0)).Set("b-mop-index", int64(0))
+			why = fmt.Sprintf("T%d sent %s to %s which was polled by T%d", from.op.Index, render(v), k, to.op.Index)
+		case edgeProcess:
+			if typ == "G1c" {
+				typ = "G1c-process"
+			}
+			data = history.NewMap().Set("type", history.Keyword("process")).Set("process", from.op.Process)
+			why = fmt.Sprintf("process %d executed T%d before T%d", from.op.Process, from.op.Index, to.op.Index)
+		default:
+			typ = "G1c-realtime"
+			var invIdx int64 = -1
+			if iv := a.inv[to.op.Index]; iv != nil {
+				invIdx = iv.Index
+			}
+			data = history.NewMap().Set("type", history.Keyword("realtime")).
+				Set("completed", from.op.Index).Set("invoked", invIdx)
+			why = fmt.Sprintf("T%d completed at index %d, before the invocation of T%d, at index %d",
+				from.op.Index, from.op.Index, to.op.Index, invIdx)
+		}
+		steps = append(steps, data)
+		lines = append(lines, fmt.Sprintf("T%d < T%d, because %s", from.op.Index, to.op.Index, why))
+		cur = e.to
+	}
+	ops = append(ops, checker.OpMap(nodes[start].op))
+	for i := range lines {
+		if i == len(lines)-1 {
+			lines[i] = "However, " + lines[i] + ": a contradiction!"
+		} else {
+			lines[i] += "."
+		}
+	}
+	a.add(typ, &Case{
+		Data:   history.NewMap().Set("type", history.Keyword(typ)).Set("cycle", ops).Set("steps", steps),
+		Text:   strings.Join(lines, " "),
+		sortBy: int64(len(steps)),
+	})
+}
+
+// wrWitness is a key and message that w sent and r polled.
+func (a *Analysis) wrWitness(w, r *parsed) (string, any) {
+	for _, wk := range w.writes {
+		rs, ok := r.readsOf(wk.key)
+		if !ok {
+			continue
+		}
+		for _, x := range wk.pairs {
+			for _, y := range rs {
+				if x.id == y.id {
+					return wk.key, x.msg
+				}
+			}
+		}
+	}
+	return "", nil
+}
+
+// tarjan returns the strongly connected components of adj, iteratively.
+func tarjan(adj [][]edge) [][]int {
+	n := len(adj)
+	index := make([]int, n)
+	low := make([]int, n)
+	onStack := make([]bool, n)
+	for i := range index {
+		index[i] = -1
+	}
+	var stack []int
+	var out [][]int
+	counter := 0
+	type frame struct{ v, next int }
+	for s := 0; s < n; s++ {
+		if index[s] >= 0 {
+			continue
+		}
+		call := []frame{{s, 0}}
+		index[s], low[s] = counter, counter
+		counter++
+		stack = append(stack, s)
+		onStack[s] = true
+		for len(call) > 0 {
+			f := &call[len(call)-1]
+			if f.next < len(adj[f.v]) {
+				w := adj[f.v][f.next].to
+				f.next++
+				if index[w] < 0 {
+					index[w], low[w] = counter, counter
+					counter++
+					stack = append(stack, w)
+					onStack[w] = true
+					call = append(call, frame{w, 0})
+				} else if onStack[w] {
+					low[f.v] = min(low[f.v], index[w])
+				}
+				continue
+			}
+			v := f.v
+			call = call[:len(call)-1]
+			if len(call) > 0 {
+				u := call[len(call)-1].v
+				low[u] = min(low[u], low[v])
+			}
+			if low[v] == index[v] {
+				var comp []int
+				for {
+					w := stack[len(stack)-1]
+					stack = stack[:len(stack)-1]
+					onStack[w] = false
+					comp = append(comp, w)
+					if w == v {
+						break
+					}
+				}
+				if len(comp) > 1 {
+					out = append(out, comp)
+				}
+			}
+		}
+	}
+	return out
+}
