@@ -30,9 +30,9 @@ type order struct {
 
 // Analysis is the checker's view of one history.
 type Analysis struct {
-	ops      []*parsed          // client ops, history order, invocations too
+	ops      []*parsed             // client ops, history order, invocations too
 	inv      map[int64]*history.Op // completion index -> its invocation
-	values   map[string]any       // value id -> the value as recorded
+	values   map[string]any        // value id -> the value as recorded
 	orders   map[string]*order
 	okReads  map[string]map[string]bool // key -> values read by :ok polls
 	writerOf map[string]map[string]*parsed
