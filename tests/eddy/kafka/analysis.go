@@ -93,7 +93,7 @@ func Analyze(h history.History) *Analysis {
 	seen := map[string]bool{}
 	for _, p := range a.ops {
 		op := p.op
-		if op.Type == history.Info && (op.F == FSend || op.F == FPoll) {
+		if op.Type == history.Info && dataOp(op.F) {
 			if k := history.Key(op.Error); !seen[k] {
 				seen[k] = true
 				a.infoCauses = append(a.infoCauses, op.Error)
@@ -274,7 +274,7 @@ func (a *Analysis) duplicates() {
 // g1a reports :ok polls that returned a message whose send failed.
 func (a *Analysis) g1a() {
 	for _, p := range a.ops {
-		if p.op.Type != history.OK || p.op.F != FPoll {
+		if p.op.Type != history.OK || (p.op.F != FPoll && p.op.F != FTxn) {
 			continue
 		}
 		for _, r := range p.reads {
@@ -295,8 +295,8 @@ func (a *Analysis) g1a() {
 }
 
 // precommittedReads reports ops that read a message they sent themselves.
-// With one micro-op per op, as Maelstrom generates, no op both sends and
-// polls, so this finds something only in hand-made histories.
+// Only a txn op both sends and polls, so with Maelstrom's one micro-op per
+// op this finds nothing; it stands for Jepsen's check on txn histories.
 func (a *Analysis) precommittedReads() {
 	for _, p := range a.ops {
 		for _, w := range p.writes {
@@ -506,7 +506,7 @@ func (a *Analysis) processPolls() {
 				if p.op.Type == history.OK || p.op.Type == history.Info {
 					last = keepAssigned(last, p.op)
 				}
-			case FPoll:
+			case FPoll, FTxn:
 				for _, r := range p.reads {
 					prev := last[r.key]
 					if prev == nil {
@@ -562,7 +562,7 @@ func (a *Analysis) processSends() {
 			switch p.op.F {
 			case FAssign:
 				last = keepAssigned(last, p.op)
-			case FSend:
+			case FSend, FTxn:
 				for _, w := range p.writes {
 					if prev := last[w.key]; prev != nil && len(w.pairs) > 0 {
 						pw, _ := prev.writesOf(w.key)

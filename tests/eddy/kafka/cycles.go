@@ -39,7 +39,7 @@ func (a *Analysis) cycles() {
 	var nodes []*parsed
 	id := map[int64]int{} // op index -> node
 	for _, p := range a.ops {
-		if (p.op.F == FSend || p.op.F == FPoll) && (p.op.Type == history.OK || p.op.Type == history.Info) {
+		if dataOp(p.op.F) && (p.op.Type == history.OK || p.op.Type == history.Info) {
 			id[p.op.Index] = len(nodes)
 			nodes = append(nodes, p)
 		}

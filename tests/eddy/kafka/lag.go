@@ -22,7 +22,7 @@ func (a *Analysis) computeUnseen() {
 	var transient []string // keys added by a poll alone, dropped at the next op
 	var last *history.Op
 	for _, p := range a.ops {
-		if p.op.Type != history.OK || (p.op.F != FSend && p.op.F != FPoll) {
+		if p.op.Type != history.OK || !dataOp(p.op.F) {
 			continue
 		}
 		last = p.op
@@ -190,7 +190,7 @@ func (a *Analysis) realtimeLag() {
 				}
 			}
 			offsets[p.op.Process] = next
-		case FPoll:
+		case FPoll, FTxn:
 			cur := offsets[p.op.Process]
 			if cur == nil {
 				cur = map[string]int64{}

@@ -12,7 +12,15 @@ const (
 	FPoll   = "poll"
 	FAssign = "assign"
 	FCrash  = "crash"
+	// FTxn is Jepsen's mixed send-and-poll op. Maelstrom never generates
+	// one (its kafka workload sets :txn? false), but the checker reads it
+	// as Jepsen does, so hand-made histories can exercise the checks that
+	// need several micro-ops in one op.
+	FTxn = "txn"
 )
+
+// dataOp reports whether f sends or polls.
+func dataOp(f string) bool { return f == FSend || f == FPoll || f == FTxn }
 
 // pair is one [offset msg] of a poll or a completed send.
 type pair struct {
@@ -176,14 +184,14 @@ func validValue(v any) bool {
 // Jepsen's op-writes and op-reads do.
 func parse(op *history.Op) *parsed {
 	p := &parsed{op: op}
-	if op.F != FSend && op.F != FPoll {
+	if !dataOp(op.F) {
 		return p
 	}
 	for _, m := range parseMops(op.Value) {
 		switch {
-		case m.send && op.F == FSend:
+		case m.send && op.F != FPoll:
 			p.writes = addKV(p.writes, m.key, m.p)
-		case !m.send && op.F == FPoll:
+		case !m.send && op.F != FSend:
 			for _, kp := range m.polls {
 				p.reads = addKV(p.reads, kp.key, kp.pairs...)
 			}
