@@ -224,7 +224,7 @@ func (a *Analysis) versionOrders() {
 				a.add("inconsistent-offsets", &Case{
 					Data: history.NewMap().Set("key", k).Set("offset", off).Set("index", int64(i)).
 						Set("values", history.List(sorted)),
-					Text: fmt.Sprintf("key %s: offset %d holds %d different messages %s", k, off,
+					Text: fmt.Sprintf("key %q: offset %d holds %d different messages %s", k, off,
 						len(vs), render(sorted)),
 					sortBy: int64(len(vs)),
 				})
@@ -262,7 +262,7 @@ func (a *Analysis) duplicates() {
 				a.add("duplicate", &Case{
 					Data: history.NewMap().Set("key", k).Set("value", a.values[v]).
 						Set("count", int64(n)).Set("offsets", where[v]),
-					Text: fmt.Sprintf("key %s: message %s appears at %d offsets %s", k,
+					Text: fmt.Sprintf("key %q: message %s appears at %d offsets %s", k,
 						render(a.values[v]), n, render(where[v])),
 					sortBy: int64(n),
 				})
@@ -286,7 +286,7 @@ func (a *Analysis) g1a() {
 				a.add("G1a", &Case{
 					Data: history.NewMap().Set("key", r.key).Set("value", x.msg).
 						Set("writer", opMap(w)).Set("reader", checker.OpMap(p.op)),
-					Text: fmt.Sprintf("key %s: poll %s returned message %s at offset %d, but its send %s failed",
+					Text: fmt.Sprintf("key %q: poll %s returned message %s at offset %d, but its send %s failed",
 						r.key, opName(p), render(x.msg), x.offset, opName(w)),
 				})
 			}
@@ -312,7 +312,7 @@ func (a *Analysis) precommittedReads() {
 				if read[x.id] {
 					a.add("precommitted-read", &Case{
 						Data: history.NewMap().Set("op", checker.OpMap(p.op)).Set("key", w.key).Set("value", x.msg),
-						Text: fmt.Sprintf("key %s: %s read message %s that it sent itself", w.key, opName(p), render(x.msg)),
+						Text: fmt.Sprintf("key %q: %s read message %s that it sent itself", w.key, opName(p), render(x.msg)),
 					})
 					break
 				}
@@ -378,7 +378,7 @@ func (a *Analysis) lostWrites() {
 				d := history.NewMap().Set("key", k).Set("value", a.values[v]).
 					Set("index", int64(firstIndex[v])).Set("max-read-index", int64(bound)).
 					Set("writer", opMap(w)).Set("max-read", opMap(maxRead))
-				text := fmt.Sprintf("key %s: message %s, sent by %s at offset %d, was never polled, though %s polled offset %d beyond it",
+				text := fmt.Sprintf("key %q: message %s, sent by %s at offset %d, was never polled, though %s polled offset %d beyond it",
 					k, render(a.values[v]), opName(w), off, opName(maxRead), o.offsets[bound])
 				a.add("lost-write", &Case{Data: d, Text: text})
 			}
@@ -437,7 +437,7 @@ func (a *Analysis) intPairs(p *parsed, e kv, what string) {
 			a.add("int-"+what+"-skip", &Case{
 				Data: history.NewMap().Set("key", e.key).Set("values", vals).Set("delta", delta).
 					Set("skipped", history.List(sk)).Set("op", checker.OpMap(p.op)),
-				Text: fmt.Sprintf("key %s: %s went from message %s (offset %s) to %s (offset %s), skipping %s",
+				Text: fmt.Sprintf("key %q: %s went from message %s (offset %s) to %s (offset %s), skipping %s",
 					e.key, opName(p), render(x1.msg), offStr(x1), render(x2.msg), offStr(x2), render(sk)),
 				sortBy: delta,
 			})
@@ -445,7 +445,7 @@ func (a *Analysis) intPairs(p *parsed, e kv, what string) {
 			a.add("int-nonmonotonic-"+what, &Case{
 				Data: history.NewMap().Set("key", e.key).Set("values", vals).Set("delta", delta).
 					Set("op", checker.OpMap(p.op)),
-				Text: fmt.Sprintf("key %s: within %s, message %s (offset %s) came after %s (offset %s), %d positions back in the log",
+				Text: fmt.Sprintf("key %q: within %s, message %s (offset %s) came after %s (offset %s), %d positions back in the log",
 					e.key, opName(p), render(x2.msg), offStr(x2), render(x1.msg), offStr(x1), delta),
 				sortBy: delta,
 			})
@@ -525,7 +525,7 @@ func (a *Analysis) processPolls() {
 						a.add("poll-skip", &Case{
 							Data: history.NewMap().Set("key", r.key).Set("delta", delta).
 								Set("skipped", history.List(sk)).Set("ops", ops),
-							Text: fmt.Sprintf("key %s: process %d polled up to message %s (offset %s) in %s, then resumed at %s (offset %s) in %s, skipping %s",
+							Text: fmt.Sprintf("key %q: process %d polled up to message %s (offset %s) in %s, then resumed at %s (offset %s) in %s, skipping %s",
 								r.key, p.op.Process, render(x1.msg), offStr(x1), opName(prev), render(x2.msg), offStr(x2), opName(p), render(sk)),
 							sortBy: delta,
 						})
@@ -533,7 +533,7 @@ func (a *Analysis) processPolls() {
 						a.add("nonmonotonic-poll", &Case{
 							Data: history.NewMap().Set("key", r.key).Set("values", []any{x1.msg, x2.msg}).
 								Set("delta", delta).Set("ops", ops),
-							Text: fmt.Sprintf("key %s: process %d polled up to message %s (offset %s) in %s, then went back to %s (offset %s) in %s",
+							Text: fmt.Sprintf("key %q: process %d polled up to message %s (offset %s) in %s, then went back to %s (offset %s) in %s",
 								r.key, p.op.Process, render(x1.msg), offStr(x1), opName(prev), render(x2.msg), offStr(x2), opName(p)),
 							sortBy: delta,
 						})
@@ -572,7 +572,7 @@ func (a *Analysis) processSends() {
 							a.add("nonmonotonic-send", &Case{
 								Data: history.NewMap().Set("key", w.key).Set("values", []any{x1.msg, x2.msg}).
 									Set("delta", delta).Set("ops", []any{checker.OpMap(prev.op), checker.OpMap(p.op)}),
-								Text: fmt.Sprintf("key %s: process %d sent message %s (offset %s) in %s, then %s landed at offset %s, %d positions back",
+								Text: fmt.Sprintf("key %q: process %d sent message %s (offset %s) in %s, then %s landed at offset %s, %d positions back",
 									w.key, p.op.Process, render(x1.msg), offStr(x1), opName(prev), render(x2.msg), offStr(x2), delta),
 								sortBy: delta,
 							})

@@ -197,7 +197,7 @@ func (a *Analysis) recordCycle(path []edge, start, n int, nodes []*parsed) {
 			k, v := a.wrWitness(from, to)
 			data = history.NewMap().Set("type", history.Keyword("wr")).Set("key", k).Set("value", v).
 				Set("a-mop-index", int64(0)).Set("b-mop-index", int64(0))
-			why = fmt.Sprintf("T%d sent %s to %s which was polled by T%d", from.op.Index, render(v), k, to.op.Index)
+			why = fmt.Sprintf("T%d sent %s to %q which was polled by T%d", from.op.Index, render(v), k, to.op.Index)
 		case edgeProcess:
 			if typ == "G1c" {
 				typ = "G1c-process"

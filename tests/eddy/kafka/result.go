@@ -135,7 +135,7 @@ func (a *Analysis) Explain() []string {
 					vs = append(vs, a.values[id])
 				}
 				sortValues(vs)
-				out = append(out, fmt.Sprintf("unseen: key %s: %d acknowledged messages were never polled: %s",
+				out = append(out, fmt.Sprintf("unseen: key %q: %d acknowledged messages were never polled: %s",
 					k, len(vs), render(history.List(vs[:min(len(vs), 32)]))))
 			}
 			continue

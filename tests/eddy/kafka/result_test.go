@@ -1,0 +1,94 @@
+package kafka
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"maelkit/tests/eddy/edn"
+	"maelkit/tests/eddy/history"
+)
+
+func ednOf(t *testing.T, v any) string {
+	t.Helper()
+	b, err := edn.Marshal(v)
+	require.NoError(t, err)
+	return string(b)
+}
+
+// TestResultShape pins the result's keys, their order and their values
+// for a history with a poll skip, a crash and a realtime lag.
+func TestResultShape(t *testing.T) {
+	b := newHB().sends(0, "1", 3)
+	b.start(2, FCrash, nil, nil).end(2, info)
+	b.poll(1, pm("1", seq(0, 0))).poll(1, pm("1", seq(2, 2))).poll(3, pm("1", seq(0, 2)))
+	res := Check(b.h, Options{})
+	require.Equal(t, `{:bad-error-types (:poll-skip), :error-types (:poll-skip), :info-txn-causes (), `+
+		`:poll-skip {:count 1, :errs ({:key "1", :delta 2, :skipped (2), :ops [`+
+		`{:index 9, :time 9000000, :type :ok, :process 1, :f :poll, :value [[:poll {"1" [[0 1]]}]]} `+
+		`{:index 11, :time 11000000, :type :ok, :process 1, :f :poll, :value [[:poll {"1" [[2 3]]}]]}]})}, `+
+		`:valid? false, :worst-realtime-lag {:time 0.008, :process 1, :key "1", :lag 0.005}}`, ednOf(t, res))
+}
+
+// TestEmptyHistory: nothing happened, nothing is wrong.
+func TestEmptyHistory(t *testing.T) {
+	require.Equal(t, `{:bad-error-types (), :error-types (), :info-txn-causes (), :valid? true, `+
+		`:worst-realtime-lag {:time 0.0, :lag 0.0}}`, ednOf(t, Check(nil, Options{})))
+}
+
+// TestCondense: poll skips keep the 8 largest deltas, the count stays
+// the full number.
+func TestCondense(t *testing.T) {
+	b := newHB().sends(0, "1", 70)
+	b.poll(1, pm("1", seq(0, 0)))
+	off := int64(0)
+	for d := int64(2); d <= 11; d++ {
+		off += d
+		b.poll(1, pm("1", seq(off, off)))
+	}
+	b.poll(2, pm("1", seq(0, 69)))
+	a := Analyze(b.h)
+	require.Len(t, a.Cases("poll-skip"), 10)
+	m, _ := a.Result().Get("poll-skip")
+	errs, _ := m.(*history.Map).Get("errs")
+	require.Len(t, errs, 8)
+	first, _ := errs.(history.List)[0].(*history.Map).Get("delta")
+	require.Equal(t, int64(4), first)
+	n, _ := m.(*history.Map).Get("count")
+	require.Equal(t, int64(10), n)
+}
+
+// TestWriteFiles: Check writes the explanations and consume counts.
+func TestWriteFiles(t *testing.T) {
+	files := map[string]string{}
+	b := newHB().sends(0, "1", 2).poll(1, pm("1", seq(1, 1)))
+	Check(b.h, Options{WriteFile: func(name string, data []byte) error {
+		files[name] = string(data)
+		return nil
+	}})
+	require.Equal(t, "{:distribution {}, :dup-counts {}}\n", files["consume-counts.edn"])
+	require.Contains(t, files["kafka-anomalies.txt"], `lost-write: key "1": message 1, sent by process 0's ok send (op 1) at offset 0, was never polled`)
+}
+
+// TestGarbageValues: malformed op values are skipped, never a panic.
+func TestGarbageValues(t *testing.T) {
+	bad := []any{
+		nil, int64(3), "x", []any{}, []any{nil}, []any{[]any{}}, []any{[]any{kw("send")}},
+		[]any{[]any{kw("send"), int64(1), int64(2)}}, []any{[]any{kw("send"), "k", []any{"x"}}},
+		[]any{[]any{kw("send"), "k", []any{"x", int64(1)}}}, []any{[]any{kw("poll"), "notamap"}},
+		[]any{[]any{kw("poll"), pm("k", [][2]int64(nil))}}, []any{[]any{kw("send"), "k", []any{int64(-4), int64(1)}}},
+		[]any{[]any{kw("nope"), "k"}}, []any{[]any{kw("send"), "k", struct{}{}}},
+	}
+	var h history.History
+	for i, v := range bad {
+		for _, f := range []string{FSend, FPoll, FAssign, FTxn} {
+			p := int64(i)
+			h = append(h, history.Op{Index: int64(len(h)), Type: history.Invoke, Process: p, F: f, Value: v})
+			h = append(h, history.Op{Index: int64(len(h)), Type: history.OK, Process: p, F: f, Value: v})
+		}
+	}
+	m := history.NewMap()
+	m.Set("k", []any{"x", []any{int64(1)}, []any{int64(1), int64(2), int64(3)}, []any{"o", int64(1)}})
+	h = append(h, history.Op{Index: int64(len(h)), Type: history.OK, Process: 99, F: FPoll, Value: []any{[]any{kw("poll"), m}}})
+	require.NotPanics(t, func() { Check(h, Options{}) })
+}
