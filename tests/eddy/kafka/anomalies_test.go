@@ -204,9 +204,8 @@ func TestAssignDropsTracking(t *testing.T) {
 	require.Equal(t, []string{"nonmonotonic-poll"}, Analyze(b.h).Types())
 }
 
-// TestInfoSendProvenByPoll: an :info send whose message an :ok poll
-// returned must have happened, so an unread message of it below the polled
-// bound... is proven too; an :info send nobody read is not a lost write.
+// TestInfoSends: an :ok send below the highest polled offset that no poll
+// returned is lost; an :info send nobody read proves nothing and is not.
 func TestInfoSends(t *testing.T) {
 	b := newHB().send(0, ok, "1", 0, 1).send(1, info, "1", 0, 2).send(2, ok, "1", 1, 3)
 	b.poll(3, pm("1", [][2]int64{{1, 3}}))

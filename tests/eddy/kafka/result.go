@@ -157,19 +157,24 @@ type Options struct {
 // Check analyses h and returns Maelstrom's kafka result. With a WriteFile
 // it also writes kafka-anomalies.txt (every case explained) when there are
 // anomalies, and consume-counts.edn as Jepsen does: its counts cover polls
-// made under subscribe, which Maelstrom never uses, so it is empty.
+// made under subscribe, which Maelstrom never uses, so it is empty. A
+// failed write adds :error to the result, as eddy's Elle checker does.
 func Check(h history.History, o Options) *history.Map {
 	a := Analyze(h)
 	res := a.Result()
 	if o.WriteFile != nil {
-		_ = o.WriteFile("consume-counts.edn", []byte("{:distribution {}, :dup-counts {}}\n"))
-		if lines := a.Explain(); len(lines) > 0 {
+		err := o.WriteFile("consume-counts.edn", []byte("{:distribution {}, :dup-counts {}}\n"))
+		if lines := a.Explain(); len(lines) > 0 && err == nil {
 			var b []byte
 			for _, l := range lines {
 				b = append(b, l...)
 				b = append(b, '\n')
 			}
-			_ = o.WriteFile("kafka-anomalies.txt", b)
+			err = o.WriteFile("kafka-anomalies.txt", b)
+		}
+		if err != nil {
+			// The verdict stands; the result says what could not be saved.
+			res.Set("error", err.Error())
 		}
 	}
 	return res

@@ -1,6 +1,7 @@
 package kafka
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -91,4 +92,15 @@ func TestGarbageValues(t *testing.T) {
 	m.Set("k", []any{"x", []any{int64(1)}, []any{int64(1), int64(2), int64(3)}, []any{"o", int64(1)}})
 	h = append(h, history.Op{Index: int64(len(h)), Type: history.OK, Process: 99, F: FPoll, Value: []any{[]any{kw("poll"), m}}})
 	require.NotPanics(t, func() { Check(h, Options{}) })
+}
+
+// TestWriteFailure: a run folder that cannot be written leaves the verdict
+// and says so.
+func TestWriteFailure(t *testing.T) {
+	b := newHB().sends(0, "1", 1).poll(1, pm("1", seq(0, 0)))
+	res := Check(b.h, Options{WriteFile: func(string, []byte) error { return errors.New("disk full") }})
+	v, _ := res.Get("valid?")
+	require.Equal(t, true, v)
+	e, _ := res.Get("error")
+	require.Equal(t, "disk full", e)
 }
