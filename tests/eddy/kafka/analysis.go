@@ -502,7 +502,7 @@ func (a *Analysis) processPolls() {
 		last := map[string]*parsed{}
 		for _, p := range ops {
 			switch p.op.F {
-			case FAssign:
+			case FAssign, FSubscribe:
 				if p.op.Type == history.OK || p.op.Type == history.Info {
 					last = keepAssigned(last, p.op)
 				}
@@ -560,7 +560,7 @@ func (a *Analysis) processSends() {
 				continue
 			}
 			switch p.op.F {
-			case FAssign:
+			case FAssign, FSubscribe:
 				last = keepAssigned(last, p.op)
 			case FSend, FTxn:
 				for _, w := range p.writes {

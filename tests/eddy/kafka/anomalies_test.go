@@ -121,15 +121,34 @@ func TestAnomalies(t *testing.T) {
 			good: func(b *hb) {
 				b.startSend(0, k, 0, 1).poll(2, pm(k, seq(0, 0))).end(0, ok)
 			}},
-		{name: "G1c-process: a process polls what it sends later", typ: "G1c-process",
+		{name: "G1c-realtime: a process polls what it sends later", typ: "G1c-realtime",
 			bad: func(b *hb) {
-				b.startSend(1, "9", 0, 5).startPoll(0, pm(k, seq(0, 0))).end(1, ok).end(0, ok)
-				b.startSend(0, k, 0, 1).startPoll(1, pm("9", [][2]int64{{0, 5}})).end(0, ok).end(1, ok)
+				b.poll(0, pm(k, seq(0, 0))).send(0, ok, k, 0, 1)
 			},
 			good: func(b *hb) {
-				b.startSend(1, "9", 0, 5).startPoll(0, pm(k, [][2]int64(nil))).end(1, ok).end(0, ok)
-				b.startSend(0, k, 0, 1).startPoll(1, pm("9", [][2]int64{{0, 5}})).end(0, ok).end(1, ok)
-				b.poll(2, pm(k, seq(0, 0)))
+				b.send(0, ok, k, 0, 1).poll(0, pm(k, seq(0, 0)))
+			}},
+		{name: "G1c: two txn ops each poll the other's send", typ: "G1c",
+			bad: func(b *hb) {
+				b.start(0, FTxn, []any{[]any{kw("send"), "x", kw("a")}, []any{kw("poll")}},
+					[]any{[]any{kw("send"), "x", []any{int64(0), kw("a")}}, []any{kw("poll"), pmv("y", 0, kw("b"))}})
+				b.start(1, FTxn, []any{[]any{kw("send"), "y", kw("b")}, []any{kw("poll")}},
+					[]any{[]any{kw("send"), "y", []any{int64(0), kw("b")}}, []any{kw("poll"), pmv("x", 0, kw("a"))}})
+				b.end(0, ok).end(1, ok)
+			},
+			good: func(b *hb) {
+				b.start(0, FTxn, []any{[]any{kw("send"), "x", kw("a")}, []any{kw("poll")}},
+					[]any{[]any{kw("send"), "x", []any{int64(0), kw("a")}}, []any{kw("poll"), pm("y", [][2]int64(nil))}})
+				b.start(1, FTxn, []any{[]any{kw("send"), "y", kw("b")}, []any{kw("poll")}},
+					[]any{[]any{kw("send"), "y", []any{int64(0), kw("b")}}, []any{kw("poll"), pmv("x", 0, kw("a"))}})
+				b.end(0, ok).end(1, ok).poll(2, pmv("y", 0, kw("b")))
+			}},
+		{name: "empty transaction graph: no send or poll succeeded", typ: "empty-transaction-graph",
+			bad: func(b *hb) {
+				b.send(0, fail, k, 0, 1).assign(1, k).start(2, FPoll, pollInv(), nil).end(2, info)
+			},
+			good: func(b *hb) {
+				b.send(0, ok, k, 0, 1).assign(1, k).poll(1, pm(k, seq(0, 0)))
 			}},
 		{name: "internal send skip is allowed", typ: "int-send-skip", valid: true,
 			bad: func(b *hb) {

@@ -10,8 +10,7 @@ import (
 
 // Edge kinds of the dependency graph.
 const (
-	edgeWR = iota + 1
-	edgeProcess
+	edgeWR   = iota + 1
 	edgeTime // to, from or between time nodes: real-time order
 )
 
@@ -22,33 +21,34 @@ type edge struct {
 
 // cycles looks for dependency cycles as Jepsen's kafka checker asks Elle
 // to under strict-serializable, without write-write edges (Maelstrom does
-// not set :ww-deps): write-read edges from a send to each poll that
-// returned its message, process order, and real-time order. With one
-// micro-op per op every such cycle means a poll returned a message before
-// its send could have happened: G1c when write-read edges alone close it
-// (impossible here, polls never send), G1c-process with process order,
-// G1c-realtime with real-time order.
+// not set :ww-deps): write-read edges from each send to every poll that
+// returned its message, and real-time order (Elle adds no process edges
+// when it has real-time ones). A cycle of write-read edges alone is G1c
+// (only ops that both send and poll can form one); with real-time order it
+// is G1c-realtime: with one micro-op per op, a poll returned a message
+// before its send could have been made. A history with no edge at all gets
+// Elle's empty-transaction-graph marker, which makes it invalid.
 //
-// Nodes are the :ok and :info sends and polls. Real-time order is encoded
-// with a chain of time nodes, one per :ok completion: an op links to the
-// time node of its completion, each time node to the next, and the time
-// node of the last completion before an op's invocation links to the op,
-// so A reaches B through time nodes exactly when A completed before B was
-// invoked.
+// Nodes are the completions of sends and polls; :fail ones are kept, as
+// Elle keeps them: they send (write-read edges from a failed send to its
+// readers) and are invoked after other ops complete. Real-time order is
+// encoded with a chain of time nodes, one per :ok completion: an op links
+// to the time node of its completion, each time node to the next, and the
+// time node of the last :ok completion before an op's invocation links to
+// the op, so A reaches B through time nodes exactly when A completed before
+// B was invoked.
 func (a *Analysis) cycles() {
 	var nodes []*parsed
 	id := map[int64]int{} // op index -> node
 	for _, p := range a.ops {
-		if dataOp(p.op.F) && (p.op.Type == history.OK || p.op.Type == history.Info) {
+		if dataOp(p.op.F) && p.op.Type != history.Invoke {
 			id[p.op.Index] = len(nodes)
 			nodes = append(nodes, p)
 		}
 	}
 	n := len(nodes)
-	if n == 0 {
-		return
-	}
 	adj := make([][]edge, n)
+	edges := false
 	for _, k := range sortedKeys(a.readers) {
 		for _, v := range sortedKeys(a.readers[k]) {
 			w := a.writerOf[k][v]
@@ -62,19 +62,11 @@ func (a *Analysis) cycles() {
 			for _, r := range a.readers[k][v] {
 				if ri, ok := id[r.op.Index]; ok && ri != wi {
 					adj[wi] = append(adj[wi], edge{ri, edgeWR})
+					edges = true
 				}
 			}
 		}
 	}
-	lastOf := map[int64]int{}
-	for i, p := range nodes {
-		if j, ok := lastOf[p.op.Process]; ok {
-			adj[j] = append(adj[j], edge{i, edgeProcess})
-		}
-		lastOf[p.op.Process] = i
-	}
-	// Time nodes, one per :ok completion in history order; each node op
-	// hangs off the last time node created before its invocation.
 	lastTime := -1
 	timeBefore := map[int64]int{} // invocation index -> time node or -1
 	for _, p := range a.ops {
@@ -98,8 +90,15 @@ func (a *Analysis) cycles() {
 		if iv := a.inv[p.op.Index]; iv != nil {
 			if t := timeBefore[iv.Index]; t >= 0 {
 				adj[t] = append(adj[t], edge{i, edgeTime})
+				edges = true
 			}
 		}
+	}
+	if !edges {
+		a.add("empty-transaction-graph", &Case{
+			Text: "no send or poll depends on another: no poll returned a sent message and no two completed one after the other",
+		})
+		return
 	}
 	for _, scc := range tarjan(adj) {
 		ops := 0
@@ -198,12 +197,6 @@ func (a *Analysis) recordCycle(path []edge, start, n int, nodes []*parsed) {
 			data = history.NewMap().Set("type", history.Keyword("wr")).Set("key", k).Set("value", v).
 				Set("a-mop-index", int64(0)).Set("b-mop-index", int64(0))
 			why = fmt.Sprintf("T%d sent %s to %q which was polled by T%d", from.op.Index, render(v), k, to.op.Index)
-		case edgeProcess:
-			if typ == "G1c" {
-				typ = "G1c-process"
-			}
-			data = history.NewMap().Set("type", history.Keyword("process")).Set("process", from.op.Process)
-			why = fmt.Sprintf("process %d executed T%d before T%d", from.op.Process, from.op.Index, to.op.Index)
 		default:
 			typ = "G1c-realtime"
 			var invIdx int64 = -1

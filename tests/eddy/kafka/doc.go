@@ -41,8 +41,9 @@
 // Jepsen's anomalies: inconsistent-offsets, duplicate, lost-write, G1a,
 // precommitted-read, int-poll-skip, int-nonmonotonic-poll, int-send-skip,
 // int-nonmonotonic-send, poll-skip, nonmonotonic-poll, nonmonotonic-send,
-// unseen, and the cycles of the write-read, process and real-time graph
-// (G1c, G1c-process, G1c-realtime; Maelstrom infers no write-write edges).
+// unseen, and the cycles of the write-read and real-time graph (G1c,
+// G1c-realtime; Maelstrom infers no write-write edges), with Elle's
+// empty-transaction-graph marker when that graph has no edge.
 // Result prints them under Maelstrom's keys; Explain turns each case into a
 // sentence for the report.
 package kafka

@@ -120,3 +120,11 @@ func seq(from, to int64) [][2]int64 {
 	}
 	return out
 }
+
+// pmv is a poll result of one key with one [offset msg] of any message.
+func pmv(k string, off int64, msg any) *history.Map {
+	m := history.NewMap()
+	m.String = true
+	m.Set(k, []any{[]any{off, msg}})
+	return m
+}

@@ -190,6 +190,9 @@ func (a *Analysis) realtimeLag() {
 				}
 			}
 			offsets[p.op.Process] = next
+		case FSubscribe:
+			// Subscribed keys need not come back in polls: start afresh.
+			offsets[p.op.Process] = map[string]int64{}
 		case FPoll, FTxn:
 			cur := offsets[p.op.Process]
 			if cur == nil {

@@ -17,6 +17,9 @@ const (
 	// as Jepsen does, so hand-made histories can exercise the checks that
 	// need several micro-ops in one op.
 	FTxn = "txn"
+	// FSubscribe is Jepsen's other way to take keys; Maelstrom uses assign
+	// only, and the checker treats a subscribe as Jepsen does.
+	FSubscribe = "subscribe"
 )
 
 // dataOp reports whether f sends or polls.

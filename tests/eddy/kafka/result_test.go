@@ -31,9 +31,11 @@ func TestResultShape(t *testing.T) {
 		`:valid? false, :worst-realtime-lag {:time 0.008, :process 1, :key "1", :lag 0.005}}`, ednOf(t, res))
 }
 
-// TestEmptyHistory: nothing happened, nothing is wrong.
+// TestEmptyHistory: nothing happened, which Jepsen's kafka checker (by
+// way of Elle's empty-transaction-graph) calls invalid.
 func TestEmptyHistory(t *testing.T) {
-	require.Equal(t, `{:bad-error-types (), :error-types (), :info-txn-causes (), :valid? true, `+
+	require.Equal(t, `{:bad-error-types (:empty-transaction-graph), :empty-transaction-graph {:count 1, :errs true}, `+
+		`:error-types (:empty-transaction-graph), :info-txn-causes (), :valid? false, `+
 		`:worst-realtime-lag {:time 0.0, :lag 0.0}}`, ednOf(t, Check(nil, Options{})))
 }
 
