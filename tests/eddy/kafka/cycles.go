@@ -195,7 +195,7 @@ func (a *Analysis) recordCycle(path []edge, start, n int, nodes []*parsed) {
 		case edgeWR:
 			k, v := a.wrWitness(from, to)
 			data = history.NewMap().Set("type", history.Keyword("wr")).Set("key", k).Set("value", v).
-				Set("a-mop-index", int64(0)).Set("b-mop-index", int64(0))
+				Set("a-mop-index", mopIndex(from.op, true, k, v)).Set("b-mop-index", mopIndex(to.op, false, k, v))
 			why = fmt.Sprintf("T%d sent %s to %q which was polled by T%d", from.op.Index, render(v), k, to.op.Index)
 		default:
 			typ = "G1c-realtime"
@@ -307,4 +307,29 @@ func tarjan(adj [][]edge) [][]int {
 		}
 	}
 	return out
+}
+
+// mopIndex is Jepsen's mop-index: the position in op's value of the first
+// send (or poll) micro-op that sent (or returned) v on key k, or nil.
+func mopIndex(op *history.Op, send bool, k string, v any) any {
+	id := history.Key(v)
+	for i, m := range parseMops(op.Value) {
+		if m.send != send {
+			continue
+		}
+		if send && m.key == k && m.p.id == id {
+			return int64(i)
+		}
+		for _, kp := range m.polls {
+			if kp.key != k {
+				continue
+			}
+			for _, x := range kp.pairs {
+				if x.id == id {
+					return int64(i)
+				}
+			}
+		}
+	}
+	return nil
 }

@@ -106,3 +106,14 @@ func TestWriteFailure(t *testing.T) {
 	e, _ := res.Get("error")
 	require.Equal(t, "disk full", e)
 }
+
+// TestRealtimeCycleShape pins a G1c-realtime case and its explanation.
+func TestRealtimeCycleShape(t *testing.T) {
+	b := newHB().poll(1, pm("7", seq(0, 0))).send(0, ok, "7", 0, 1)
+	cs := Analyze(b.h).Cases("G1c-realtime")
+	require.Len(t, cs, 1)
+	require.Equal(t, `{:type :G1c-realtime, :cycle [3 1 3], :steps [{:type :wr, :key "7", :value 1, :a-mop-index 0, :b-mop-index 0} `+
+		`{:type :realtime, :completed 1, :invoked 2}]}`, ednOf(t, brief(cs[0].Data)))
+	require.Equal(t, `T3 < T1, because T3 sent 1 to "7" which was polled by T1. However, T1 < T3, because T1 completed at index 1, `+
+		`before the invocation of T3, at index 2: a contradiction!`, cs[0].Text)
+}
