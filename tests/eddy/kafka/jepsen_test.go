@@ -312,7 +312,9 @@ func TestJepsenNonmonotonicSend(t *testing.T) {
 	}
 	require.Equal(t, []string{`{:key "x", :values [:d :a], :delta -3, :ops [1 3]}`},
 		casesOf(t, cat(s34, s12), "nonmonotonic-send"))
-	asg := func(t history.Type, keys ...any) []jop { return []jop{{0, invoke, FAssign, keys}, {0, t, FAssign, keys}} }
+	asg := func(t history.Type, keys ...any) []jop {
+		return []jop{{0, invoke, FAssign, keys}, {0, t, FAssign, keys}}
+	}
 	require.Empty(t, casesOf(t, cat(s34, asg(info, "y"), s12), "nonmonotonic-send"))
 	require.Len(t, casesOf(t, cat(s34, asg(ok, "x", "y"), s12), "nonmonotonic-send"), 1)
 }
