@@ -41,7 +41,8 @@ type Analysis struct {
 
 	cases      map[string][]*Case
 	unseen     *unseenState
-	lags       []lag
+	worst      lag // the worst realtime lag, when hasWorst
+	hasWorst   bool
 	infoCauses []any
 }
 
@@ -94,7 +95,11 @@ func Analyze(h history.History) *Analysis {
 	for _, p := range a.ops {
 		op := p.op
 		if op.Type == history.Info && dataOp(op.F) {
-			if k := history.Key(op.Error); !seen[k] {
+			k := fmt.Sprintf("%T %v", op.Error, op.Error)
+			if validValue(op.Error) {
+				k = history.Key(op.Error)
+			}
+			if !seen[k] {
 				seen[k] = true
 				a.infoCauses = append(a.infoCauses, op.Error)
 			}

@@ -100,6 +100,7 @@ func (a *Analysis) cycles() {
 		})
 		return
 	}
+	wrComp := wrComponents(adj, n)
 	for _, scc := range tarjan(adj) {
 		ops := 0
 		for _, v := range scc {
@@ -110,13 +111,17 @@ func (a *Analysis) cycles() {
 		if ops < 2 {
 			continue
 		}
-		a.reportCycle(scc, adj, n, nodes)
+		a.reportCycle(scc, adj, n, nodes, wrComp)
 	}
 }
 
-// reportCycle finds one short cycle through a write-read edge of scc,
-// preferring cycles without real-time edges, and records it.
-func (a *Analysis) reportCycle(scc []int, adj [][]edge, n int, nodes []*parsed) {
+// reportCycle records one short cycle through a write-read edge of scc:
+// one of write-read edges alone when scc holds one (wrComp gives each op
+// node's strongly connected component in the write-read graph, -1 when
+// alone), otherwise one through real-time order. Within a strongly
+// connected component every write-read edge closes a cycle, so each pass
+// runs one search.
+func (a *Analysis) reportCycle(scc []int, adj [][]edge, n int, nodes []*parsed, wrComp []int) {
 	in := map[int]bool{}
 	for _, v := range scc {
 		in[v] = true
@@ -130,15 +135,39 @@ func (a *Analysis) reportCycle(scc []int, adj [][]edge, n int, nodes []*parsed) 
 				if e.kind != edgeWR || !in[e.to] {
 					continue
 				}
-				path := bfs(adj, e.to, w, in, allowTime)
-				if path == nil {
+				if !allowTime && (wrComp[w] < 0 || wrComp[w] != wrComp[e.to]) {
 					continue
 				}
-				a.recordCycle(append([]edge{{e.to, edgeWR}}, path...), w, n, nodes)
-				return
+				if path := bfs(adj, e.to, w, in, allowTime); path != nil {
+					a.recordCycle(append([]edge{{e.to, edgeWR}}, path...), w, n, nodes)
+					return
+				}
 			}
 		}
 	}
+}
+
+// wrComponents numbers the strongly connected components of the
+// write-read edges among the n op nodes; -1 for a node in none.
+func wrComponents(adj [][]edge, n int) []int {
+	wr := make([][]edge, n)
+	for v := 0; v < n; v++ {
+		for _, e := range adj[v] {
+			if e.kind == edgeWR {
+				wr[v] = append(wr[v], e)
+			}
+		}
+	}
+	comp := make([]int, n)
+	for i := range comp {
+		comp[i] = -1
+	}
+	for i, c := range tarjan(wr) {
+		for _, v := range c {
+			comp[v] = i
+		}
+	}
+	return comp
 }
 
 // bfs returns the edges of a shortest path from src to dst inside in.

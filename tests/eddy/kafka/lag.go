@@ -143,12 +143,13 @@ func maxOffsets(p *parsed) map[string]int64 {
 	return out
 }
 
-// realtimeLag is Jepsen's realtime-lag: offset i of key k "expires" when
-// an op first shows that offset i (or a later one) exists; a poll that,
-// with everything its process polled of k since assigning it, has seen up
-// to offset o lags by its invocation time minus the expiry of offset o+1.
-func (a *Analysis) realtimeLag() {
-	expired := map[string][]expiry{}
+// expiries is, per key, when each offset stopped being the log's last:
+// offset i of key k "expires" when an op first shows that offset i (or a
+// later one) exists. Each key's steps ascend in both offset and time.
+type expiries map[string][]expiry
+
+func (a *Analysis) expiries() expiries {
+	expired := expiries{}
 	for _, p := range a.ops {
 		for k, o := range maxOffsets(p) {
 			steps := expired[k]
@@ -161,27 +162,46 @@ func (a *Analysis) realtimeLag() {
 			}
 		}
 	}
-	expiredAt := func(k string, off int64) (int64, bool) {
-		steps := expired[k]
-		i := sort.Search(len(steps), func(i int) bool { return steps[i].hi >= off })
-		if i == len(steps) {
-			return 0, false
-		}
-		return steps[i].time, true
+	return expired
+}
+
+// at returns when offset off of k expired, if it has.
+func (e expiries) at(k string, off int64) (int64, bool) {
+	steps := e[k]
+	i := sort.Search(len(steps), func(i int) bool { return steps[i].hi >= off })
+	if i == len(steps) {
+		return 0, false
 	}
-	offsets := map[int64]map[string]int64{}
+	return steps[i].time, true
+}
+
+// realtimeLag finds Jepsen's worst realtime lag: each :ok poll lags, on
+// every key its process holds (assigned keys, and every key it has polled
+// since), by its invocation time minus the expiry of the offset after the
+// highest one the process has seen there; the worst is the first greatest
+// lag in history order. Jepsen lists every lag; only the worst is kept
+// here, found per poll with a heap of each process's keys by expiry, so a
+// process holding many keys costs no more than its polls' sizes.
+func (a *Analysis) realtimeLag() {
+	expired := a.expiries()
+	procs := map[int64]*lagProc{}
+	found := false
 	for _, p := range a.ops {
 		if p.op.Type != history.OK {
 			continue
 		}
+		pr := procs[p.op.Process]
+		if pr == nil {
+			pr = &lagProc{cur: map[string]int64{}}
+			procs[p.op.Process] = pr
+		}
 		switch p.op.F {
 		case FAssign:
-			old := offsets[p.op.Process]
 			next := map[string]int64{}
 			if list, ok := p.op.Value.([]any); ok {
 				for _, k := range list {
 					if s, ok := k.(string); ok {
-						if o, ok := old[s]; ok {
+						if o, ok := pr.cur[s]; ok {
 							next[s] = o
 						} else {
 							next[s] = -1
@@ -189,48 +209,141 @@ func (a *Analysis) realtimeLag() {
 					}
 				}
 			}
-			offsets[p.op.Process] = next
+			pr.reset(next, expired)
 		case FSubscribe:
 			// Subscribed keys need not come back in polls: start afresh.
-			offsets[p.op.Process] = map[string]int64{}
+			pr.reset(map[string]int64{}, expired)
 		case FPoll, FTxn:
-			cur := offsets[p.op.Process]
-			if cur == nil {
-				cur = map[string]int64{}
-				offsets[p.op.Process] = cur
-			}
 			for k, o := range maxOffsets(p) {
-				if old, ok := cur[k]; !ok || o > old {
-					cur[k] = o
+				if old, ok := pr.cur[k]; !ok || o > old {
+					pr.cur[k] = o
+					pr.push(k, o, expired)
 				}
+			}
+			if len(pr.cur) == 0 {
+				continue
 			}
 			invTime := p.op.Time
 			if iv := a.inv[p.op.Index]; iv != nil {
 				invTime = iv.Time
 			}
-			for _, k := range sortedKeys(cur) {
-				l := int64(0)
-				if t, ok := expiredAt(k, cur[k]+1); ok {
-					l = max(invTime-t, 0)
+			l, ok := pr.worst(invTime)
+			if !ok {
+				if found {
+					continue // a lag of 0 never beats an earlier worst
 				}
-				a.lags = append(a.lags, lag{time: invTime, process: p.op.Process, key: k, lag: l})
+				l = lag{key: pr.minKey()}
+			}
+			l.time, l.process = invTime, p.op.Process
+			if !found || l.lag > a.worst.lag {
+				a.worst, found = l, true
 			}
 		}
 	}
+	a.hasWorst = found
+}
+
+// lagProc is one process's view: its keys with the highest offset seen,
+// and a heap of (expiry of the next offset, key) entries, stale ones
+// dropped lazily.
+type lagProc struct {
+	cur  map[string]int64
+	heap []lagEntry
+}
+
+type lagEntry struct {
+	exp int64 // when offset off+1 expired
+	key string
+	off int64
+}
+
+func (e lagEntry) less(f lagEntry) bool {
+	if e.exp != f.exp {
+		return e.exp < f.exp
+	}
+	return e.key < f.key
+}
+
+func (pr *lagProc) reset(cur map[string]int64, expired expiries) {
+	pr.cur, pr.heap = cur, pr.heap[:0]
+	for k, o := range cur {
+		pr.push(k, o, expired)
+	}
+}
+
+// push adds k's entry when offset o+1 of k has expired; a key whose next
+// offset never expires lags by 0 and needs none.
+func (pr *lagProc) push(k string, o int64, expired expiries) {
+	t, ok := expired.at(k, o+1)
+	if !ok {
+		return
+	}
+	pr.heap = append(pr.heap, lagEntry{exp: t, key: k, off: o})
+	for i := len(pr.heap) - 1; i > 0; {
+		up := (i - 1) / 2
+		if !pr.heap[i].less(pr.heap[up]) {
+			break
+		}
+		pr.heap[i], pr.heap[up] = pr.heap[up], pr.heap[i]
+		i = up
+	}
+}
+
+func (pr *lagProc) pop() {
+	last := len(pr.heap) - 1
+	pr.heap[0] = pr.heap[last]
+	pr.heap = pr.heap[:last]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < len(pr.heap) && pr.heap[l].less(pr.heap[m]) {
+			m = l
+		}
+		if r < len(pr.heap) && pr.heap[r].less(pr.heap[m]) {
+			m = r
+		}
+		if m == i {
+			return
+		}
+		pr.heap[i], pr.heap[m] = pr.heap[m], pr.heap[i]
+		i = m
+	}
+}
+
+// worst is the poll's greatest positive lag (the earliest expiry, the
+// smallest key among equal ones), or false when every key lags by 0.
+func (pr *lagProc) worst(invTime int64) (lag, bool) {
+	for len(pr.heap) > 0 {
+		top := pr.heap[0]
+		if pr.cur[top.key] != top.off {
+			pr.pop() // stale: the process has since seen further
+			continue
+		}
+		if invTime > top.exp {
+			return lag{key: top.key, lag: invTime - top.exp}, true
+		}
+		return lag{}, false
+	}
+	return lag{}, false
+}
+
+func (pr *lagProc) minKey() string {
+	first := true
+	var m string
+	for k := range pr.cur {
+		if first || k < m {
+			m, first = k, false
+		}
+	}
+	return m
 }
 
 // worstLag is the :worst-realtime-lag result, in seconds: the first of the
 // greatest lags, or {:time 0, :lag 0} when no poll completed.
 func (a *Analysis) worstLag() *history.Map {
-	if len(a.lags) == 0 {
+	if !a.hasWorst {
 		return history.NewMap().Set("time", history.Float(0)).Set("lag", history.Float(0))
 	}
-	w := a.lags[0]
-	for _, l := range a.lags[1:] {
-		if l.lag > w.lag {
-			w = l
-		}
-	}
+	w := a.worst
 	return history.NewMap().Set("time", secs(w.time)).Set("process", w.process).
 		Set("key", w.key).Set("lag", secs(w.lag))
 }
