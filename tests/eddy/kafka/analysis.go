@@ -3,6 +3,7 @@ package kafka
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"maelkit/tests/eddy/checker"
 	"maelkit/tests/eddy/history"
@@ -11,8 +12,11 @@ import (
 // Case is one anomaly: Jepsen's error map and a sentence for the report.
 type Case struct {
 	Type string
-	// Data is the case as Maelstrom prints it under :errs.
-	Data *history.Map
+	// data is the case as Maelstrom prints it under :errs, or nil until
+	// build makes it: skip cases list every skipped message, which only
+	// the cases a result shows need.
+	data  *history.Map
+	build func() *history.Map
 	// Text explains the case: the ops involved, the key and the offsets.
 	Text string
 	// sortBy is what Jepsen's condense-error sorts this type by (:delta,
@@ -106,6 +110,14 @@ func Analyze(h history.History) *Analysis {
 		}
 	}
 	return a
+}
+
+// Map returns the case as Maelstrom prints it under :errs.
+func (c *Case) Map() *history.Map {
+	if c.data == nil && c.build != nil {
+		c.data = c.build()
+	}
+	return c.data
 }
 
 func (a *Analysis) add(typ string, c *Case) {
@@ -227,7 +239,7 @@ func (a *Analysis) versionOrders() {
 			if len(vs) > 1 {
 				sorted := a.sortedValues(vs)
 				a.add("inconsistent-offsets", &Case{
-					Data: history.NewMap().Set("key", k).Set("offset", off).Set("index", int64(i)).
+					data: history.NewMap().Set("key", k).Set("offset", off).Set("index", int64(i)).
 						Set("values", history.List(sorted)),
 					Text: fmt.Sprintf("key %q: offset %d holds %d different messages %s", k, off,
 						len(vs), render(sorted)),
@@ -265,7 +277,7 @@ func (a *Analysis) duplicates() {
 		for _, v := range first {
 			if n := len(where[v]); n > 1 {
 				a.add("duplicate", &Case{
-					Data: history.NewMap().Set("key", k).Set("value", a.values[v]).
+					data: history.NewMap().Set("key", k).Set("value", a.values[v]).
 						Set("count", int64(n)).Set("offsets", where[v]),
 					Text: fmt.Sprintf("key %q: message %s appears at %d offsets %s", k,
 						render(a.values[v]), n, render(where[v])),
@@ -289,7 +301,7 @@ func (a *Analysis) g1a() {
 				}
 				w := a.writerOf[r.key][x.id]
 				a.add("G1a", &Case{
-					Data: history.NewMap().Set("key", r.key).Set("value", x.msg).
+					data: history.NewMap().Set("key", r.key).Set("value", x.msg).
 						Set("writer", opMap(w)).Set("reader", checker.OpMap(p.op)),
 					Text: fmt.Sprintf("key %q: poll %s returned message %s at offset %d, but its send %s failed",
 						r.key, opName(p), render(x.msg), x.offset, opName(w)),
@@ -316,7 +328,7 @@ func (a *Analysis) precommittedReads() {
 			for _, x := range w.pairs {
 				if read[x.id] {
 					a.add("precommitted-read", &Case{
-						Data: history.NewMap().Set("op", checker.OpMap(p.op)).Set("key", w.key).Set("value", x.msg),
+						data: history.NewMap().Set("op", checker.OpMap(p.op)).Set("key", w.key).Set("value", x.msg),
 						Text: fmt.Sprintf("key %q: %s read message %s that it sent itself", w.key, opName(p), render(x.msg)),
 					})
 					break
@@ -385,7 +397,7 @@ func (a *Analysis) lostWrites() {
 					Set("writer", opMap(w)).Set("max-read", opMap(maxRead))
 				text := fmt.Sprintf("key %q: message %s, sent by %s at offset %d, was never polled, though %s polled offset %d beyond it",
 					k, render(a.values[v]), opName(w), off, opName(maxRead), o.offsets[bound])
-				a.add("lost-write", &Case{Data: d, Text: text})
+				a.add("lost-write", &Case{data: d, Text: text})
 			}
 		}
 	}
@@ -406,13 +418,25 @@ func (a *Analysis) indexDelta(k, v1, v2 string, have1 bool) (delta int64, i1, i2
 	return int64(i2 - i1), i1, i2, true
 }
 
-func (a *Analysis) skipped(k string, i1, i2 int) []any {
+// skipped lists the messages of k's version order strictly between dense
+// indices i1 and i2.
+func (a *Analysis) skipped(k string, i1, i2 int) history.List {
 	o := a.orders[k]
-	out := []any{}
+	out := history.List{}
 	for i := i1 + 1; i < i2; i++ {
 		out = append(out, a.values[o.byIndex[i]])
 	}
 	return out
+}
+
+// skippedText names the skipped messages in an explanation: all of them
+// when few, else the first eight and how many in all.
+func (a *Analysis) skippedText(k string, i1, i2 int) string {
+	const most = 8
+	if i2-i1-1 <= most {
+		return render(a.skipped(k, i1, i2))
+	}
+	return fmt.Sprintf("%s ...), %d messages in all", strings.TrimSuffix(render(a.skipped(k, i1, i1+most+1)), ")"), i2-i1-1)
 }
 
 // intSkips checks consecutive messages of one key within one op: polls
@@ -438,17 +462,18 @@ func (a *Analysis) intPairs(p *parsed, e kv, what string) {
 		vals := []any{x1.msg, x2.msg}
 		switch {
 		case delta > 1:
-			sk := a.skipped(e.key, i1, i2)
 			a.add("int-"+what+"-skip", &Case{
-				Data: history.NewMap().Set("key", e.key).Set("values", vals).Set("delta", delta).
-					Set("skipped", history.List(sk)).Set("op", checker.OpMap(p.op)),
+				build: func() *history.Map {
+					return history.NewMap().Set("key", e.key).Set("values", vals).Set("delta", delta).
+						Set("skipped", a.skipped(e.key, i1, i2)).Set("op", checker.OpMap(p.op))
+				},
 				Text: fmt.Sprintf("key %q: %s went from message %s (offset %s) to %s (offset %s), skipping %s",
-					e.key, opName(p), render(x1.msg), offStr(x1), render(x2.msg), offStr(x2), render(sk)),
+					e.key, opName(p), render(x1.msg), offStr(x1), render(x2.msg), offStr(x2), a.skippedText(e.key, i1, i2)),
 				sortBy: delta,
 			})
 		case delta < 1 && known:
 			a.add("int-nonmonotonic-"+what, &Case{
-				Data: history.NewMap().Set("key", e.key).Set("values", vals).Set("delta", delta).
+				data: history.NewMap().Set("key", e.key).Set("values", vals).Set("delta", delta).
 					Set("op", checker.OpMap(p.op)),
 				Text: fmt.Sprintf("key %q: within %s, message %s (offset %s) came after %s (offset %s), %d positions back in the log",
 					e.key, opName(p), render(x2.msg), offStr(x2), render(x1.msg), offStr(x1), delta),
@@ -526,17 +551,19 @@ func (a *Analysis) processPolls() {
 					ops := []any{checker.OpMap(prev.op), checker.OpMap(p.op)}
 					switch {
 					case delta > 1:
-						sk := a.skipped(r.key, i1, i2)
+						key := r.key
 						a.add("poll-skip", &Case{
-							Data: history.NewMap().Set("key", r.key).Set("delta", delta).
-								Set("skipped", history.List(sk)).Set("ops", ops),
+							build: func() *history.Map {
+								return history.NewMap().Set("key", key).Set("delta", delta).
+									Set("skipped", a.skipped(key, i1, i2)).Set("ops", ops)
+							},
 							Text: fmt.Sprintf("key %q: process %d polled up to message %s (offset %s) in %s, then resumed at %s (offset %s) in %s, skipping %s",
-								r.key, p.op.Process, render(x1.msg), offStr(x1), opName(prev), render(x2.msg), offStr(x2), opName(p), render(sk)),
+								r.key, p.op.Process, render(x1.msg), offStr(x1), opName(prev), render(x2.msg), offStr(x2), opName(p), a.skippedText(r.key, i1, i2)),
 							sortBy: delta,
 						})
 					case delta < 1 && known:
 						a.add("nonmonotonic-poll", &Case{
-							Data: history.NewMap().Set("key", r.key).Set("values", []any{x1.msg, x2.msg}).
+							data: history.NewMap().Set("key", r.key).Set("values", []any{x1.msg, x2.msg}).
 								Set("delta", delta).Set("ops", ops),
 							Text: fmt.Sprintf("key %q: process %d polled up to message %s (offset %s) in %s, then went back to %s (offset %s) in %s",
 								r.key, p.op.Process, render(x1.msg), offStr(x1), opName(prev), render(x2.msg), offStr(x2), opName(p)),
@@ -575,7 +602,7 @@ func (a *Analysis) processSends() {
 						delta, _, _, known := a.indexDelta(w.key, x1.id, x2.id, true)
 						if known && delta < 1 {
 							a.add("nonmonotonic-send", &Case{
-								Data: history.NewMap().Set("key", w.key).Set("values", []any{x1.msg, x2.msg}).
+								data: history.NewMap().Set("key", w.key).Set("values", []any{x1.msg, x2.msg}).
 									Set("delta", delta).Set("ops", []any{checker.OpMap(prev.op), checker.OpMap(p.op)}),
 								Text: fmt.Sprintf("key %q: process %d sent message %s (offset %s) in %s, then %s landed at offset %s, %d positions back",
 									w.key, p.op.Process, render(x1.msg), offStr(x1), opName(prev), render(x2.msg), offStr(x2), delta),

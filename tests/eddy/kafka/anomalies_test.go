@@ -233,7 +233,7 @@ func TestInfoSends(t *testing.T) {
 	// send of 2 has no known offset and is not.
 	lost := a.Cases("lost-write")
 	require.Len(t, lost, 1)
-	v, _ := lost[0].Data.Get("value")
+	v, _ := lost[0].Map().Get("value")
 	require.Equal(t, int64(1), v)
 	causes, _ := a.Result().Get("info-txn-causes")
 	require.Equal(t, history.List{kw("net-timeout")}, causes)

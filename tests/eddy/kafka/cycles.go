@@ -250,7 +250,7 @@ func (a *Analysis) recordCycle(path []edge, start, n int, nodes []*parsed) {
 		}
 	}
 	a.add(typ, &Case{
-		Data:   history.NewMap().Set("type", history.Keyword(typ)).Set("cycle", ops).Set("steps", steps),
+		data:   history.NewMap().Set("type", history.Keyword(typ)).Set("cycle", ops).Set("steps", steps),
 		Text:   strings.Join(lines, " "),
 		sortBy: int64(len(steps)),
 	})

@@ -104,7 +104,7 @@ func casesOf(t *testing.T, h history.History, typ string) []string {
 	t.Helper()
 	var out []string
 	for _, c := range Analyze(h).Cases(typ) {
-		out = append(out, ednOf(t, brief(c.Data)))
+		out = append(out, ednOf(t, brief(c.Map())))
 	}
 	return out
 }

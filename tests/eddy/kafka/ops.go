@@ -63,9 +63,24 @@ type parsed struct {
 	op     *history.Op
 	writes []kv // sends, grouped by key in order of first appearance
 	reads  []kv // polls, grouped likewise
+
+	readIdx map[string]int // key -> position in reads, built on demand
 }
 
 func (p *parsed) readsOf(k string) ([]pair, bool) {
+	if len(p.reads) > 8 {
+		// Final polls return every key: look them up by name.
+		if p.readIdx == nil {
+			p.readIdx = make(map[string]int, len(p.reads))
+			for i, r := range p.reads {
+				p.readIdx[r.key] = i
+			}
+		}
+		if i, ok := p.readIdx[k]; ok {
+			return p.reads[i].pairs, true
+		}
+		return nil, false
+	}
 	for _, r := range p.reads {
 		if r.key == k {
 			return r.pairs, true

@@ -98,7 +98,7 @@ func (a *Analysis) Result() *history.Map {
 		cs := a.shown(t)
 		errs := make(history.List, len(cs))
 		for i, c := range cs {
-			errs[i] = c.Data
+			errs[i] = c.Map()
 		}
 		entries[t] = history.NewMap().Set("count", int64(len(a.cases[t]))).Set("errs", errs)
 	}

@@ -113,7 +113,19 @@ func TestRealtimeCycleShape(t *testing.T) {
 	cs := Analyze(b.h).Cases("G1c-realtime")
 	require.Len(t, cs, 1)
 	require.Equal(t, `{:type :G1c-realtime, :cycle [3 1 3], :steps [{:type :wr, :key "7", :value 1, :a-mop-index 0, :b-mop-index 0} `+
-		`{:type :realtime, :completed 1, :invoked 2}]}`, ednOf(t, brief(cs[0].Data)))
+		`{:type :realtime, :completed 1, :invoked 2}]}`, ednOf(t, brief(cs[0].Map())))
 	require.Equal(t, `T3 < T1, because T3 sent 1 to "7" which was polled by T1. However, T1 < T3, because T1 completed at index 1, `+
 		`before the invocation of T3, at index 2: a contradiction!`, cs[0].Text)
+}
+
+// TestLongSkipExplained: a skip over many messages names the first eight
+// in its explanation and all of them in the result.
+func TestLongSkipExplained(t *testing.T) {
+	b := newHB().sends(0, "1", 12).poll(1, pm("1", [][2]int64{{0, 1}, {11, 12}})).poll(2, pm("1", seq(0, 11)))
+	a := Analyze(b.h)
+	cs := a.Cases("int-poll-skip")
+	require.Len(t, cs, 1)
+	require.Contains(t, cs[0].Text, "skipping (2 3 4 5 6 7 8 9 ...), 10 messages in all")
+	sk, _ := cs[0].Map().Get("skipped")
+	require.Equal(t, "(2 3 4 5 6 7 8 9 10 11)", ednOf(t, sk))
 }
