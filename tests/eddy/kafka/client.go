@@ -368,12 +368,16 @@ func DecodePoll(raw json.RawMessage) (PollOK, error) {
 	if err := decode(raw, "poll_ok", map[string]*json.RawMessage{"msgs": &msgs}); err != nil {
 		return PollOK{}, err
 	}
-	var byKey map[string][]json.RawMessage
+	var byKey map[string]json.RawMessage
 	if err := json.Unmarshal(msgs, &byKey); err != nil || byKey == nil {
 		return PollOK{}, &MalformedError{Reason: "msgs is not a map of keys to lists: " + truncate(msgs)}
 	}
 	out := PollOK{Msgs: make(map[string][]Message, len(byKey))}
-	for k, items := range byKey {
+	for k, rawItems := range byKey {
+		var items []json.RawMessage
+		if t := bytes.TrimSpace(rawItems); len(t) == 0 || t[0] != '[' || json.Unmarshal(t, &items) != nil {
+			return PollOK{}, &MalformedError{Reason: fmt.Sprintf("msgs of %q is not a list: %s", k, truncate(rawItems))}
+		}
 		list := make([]Message, 0, len(items))
 		for _, it := range items {
 			var pair []json.RawMessage

@@ -119,7 +119,8 @@ func TestClientMalformed(t *testing.T) {
 			`{"type":"send_ok","offset":1}`, `[]`, `{"type":"send_ok","in_reply_to":1,"msg_id":"x","offset":1}`},
 		FPoll: {`{"type":"poll_ok","in_reply_to":1,"msgs":[]}`, `{"type":"poll_ok","in_reply_to":1,"msgs":{"1":[[1]]}}`,
 			`{"type":"poll_ok","in_reply_to":1,"msgs":{"1":[["a",1]]}}`, `{"type":"poll_ok","in_reply_to":1,"msgs":{"1":3}}`,
-			`{"type":"poll_ok","in_reply_to":1,"msgs":null}`},
+			`{"type":"poll_ok","in_reply_to":1,"msgs":null}`, `{"type":"poll_ok","in_reply_to":1,"msgs":{"1":null}}`,
+			`{"type":"poll_ok","in_reply_to":1,"msgs":{"1":[null]}}`},
 		FAssign: {`{"type":"list_committed_offsets_ok","in_reply_to":1,"offsets":{"1":"x"}}`,
 			`{"type":"list_committed_offsets_ok","in_reply_to":1,"offsets":[]}`},
 	}
@@ -140,4 +141,31 @@ func TestClientMalformed(t *testing.T) {
 		out := NewClient().Invoke(context.Background(), &script{}, op)
 		require.Equal(t, history.Info, out.Type)
 	}
+}
+
+// FuzzDecode: no reply body makes the decoders panic, and whatever they
+// accept has exact integers.
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"poll_ok","in_reply_to":1,"msgs":{"1":[[4,7],[6,{"b":1}]]}}`,
+		`{"type":"send_ok","in_reply_to":1,"offset":12}`,
+		`{"type":"list_committed_offsets_ok","in_reply_to":3,"offsets":{"1":4}}`,
+		`{"type":"error","in_reply_to":1,"code":11}`, `{"type":"poll_ok","in_reply_to":1,"msgs":{"1":[[1e3,1]]}}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		_, _ = DecodeSend(raw)
+		_, _ = DecodeListCommitted(raw)
+		p, err := DecodePoll(raw)
+		if err == nil {
+			for _, ms := range p.Msgs {
+				for _, m := range ms {
+					if _, ok := m.Msg.(int64); !ok {
+						_ = m.Msg.(history.JSON)
+					}
+				}
+			}
+		}
+	})
 }
