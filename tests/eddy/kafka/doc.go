@@ -36,7 +36,8 @@
 // # Checker
 //
 // Analyze builds, per key, the log of offset → values from every poll and
-// from every send whose effect is provable (an :ok send), and its dense
+// from every send whose effect is provable (an :ok send, or an :info one
+// with a message some :ok poll returned), and its dense
 // version order (offsets that hold a value, in order). From these it finds
 // Jepsen's anomalies: inconsistent-offsets, duplicate, lost-write, G1a,
 // precommitted-read, int-poll-skip, int-nonmonotonic-poll, int-send-skip,
