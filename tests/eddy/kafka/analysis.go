@@ -475,8 +475,8 @@ func (a *Analysis) intPairs(p *parsed, e kv, what string) {
 			a.add("int-nonmonotonic-"+what, &Case{
 				data: history.NewMap().Set("key", e.key).Set("values", vals).Set("delta", delta).
 					Set("op", checker.OpMap(p.op)),
-				Text: fmt.Sprintf("key %q: within %s, message %s (offset %s) came after %s (offset %s), %d positions back in the log",
-					e.key, opName(p), render(x2.msg), offStr(x2), render(x1.msg), offStr(x1), delta),
+				Text: fmt.Sprintf("key %q: within %s, message %s (offset %s) came after %s (offset %s), %s",
+					e.key, opName(p), render(x2.msg), offStr(x2), render(x1.msg), offStr(x1), back(delta)),
 				sortBy: delta,
 			})
 		}
@@ -604,8 +604,8 @@ func (a *Analysis) processSends() {
 							a.add("nonmonotonic-send", &Case{
 								data: history.NewMap().Set("key", w.key).Set("values", []any{x1.msg, x2.msg}).
 									Set("delta", delta).Set("ops", []any{checker.OpMap(prev.op), checker.OpMap(p.op)}),
-								Text: fmt.Sprintf("key %q: process %d sent message %s (offset %s) in %s, then %s landed at offset %s, %d positions back",
-									w.key, p.op.Process, render(x1.msg), offStr(x1), opName(prev), render(x2.msg), offStr(x2), delta),
+								Text: fmt.Sprintf("key %q: process %d sent message %s (offset %s) in %s, then %s landed at offset %s, %s",
+									w.key, p.op.Process, render(x1.msg), offStr(x1), opName(prev), render(x2.msg), offStr(x2), back(delta)),
 								sortBy: delta,
 							})
 						}
@@ -632,6 +632,18 @@ func opName(p *parsed) string {
 		return "no known op"
 	}
 	return fmt.Sprintf("process %d's %s %s (op %d)", p.op.Process, p.op.Type, p.op.F, p.op.Index)
+}
+
+// back says where a nonmonotonic message sits against the one before it,
+// delta (at most 0) being its distance in the version order.
+func back(delta int64) string {
+	switch delta {
+	case 0:
+		return "at the same position in the log"
+	case -1:
+		return "1 position earlier in the log"
+	}
+	return fmt.Sprintf("%d positions earlier in the log", -delta)
 }
 
 func offStr(x pair) string {

@@ -129,3 +129,16 @@ func TestLongSkipExplained(t *testing.T) {
 	sk, _ := cs[0].Map().Get("skipped")
 	require.Equal(t, "(2 3 4 5 6 7 8 9 10 11)", ednOf(t, sk))
 }
+
+// TestNonmonotonicExplained: explanations say how far back a message went.
+func TestNonmonotonicExplained(t *testing.T) {
+	b := newHB().sends(0, "1", 3).poll(1, pm("1", [][2]int64{{2, 3}, {0, 1}, {0, 1}}))
+	var texts []string
+	for _, c := range Analyze(b.h).Cases("int-nonmonotonic-poll") {
+		texts = append(texts, c.Text)
+	}
+	require.Equal(t, []string{
+		`key "1": within process 1's ok poll (op 7), message 1 (offset 0) came after 3 (offset 2), 2 positions earlier in the log`,
+		`key "1": within process 1's ok poll (op 7), message 1 (offset 0) came after 1 (offset 0), at the same position in the log`,
+	}, texts)
+}
