@@ -34,7 +34,7 @@ func TestGeneratorMix(t *testing.T) {
 	require.Equal(t, Op{F: FCrash}, op)
 	counts := map[string]int{}
 	last := map[string]int64{}
-	const n = 64000
+	const n = 32000
 	for i := 0; i < n; i++ {
 		op, _ := g.Next(i % 5)
 		counts[op.F]++

@@ -116,7 +116,7 @@ func TestWorstLagMatchesSeries(t *testing.T) {
 // costs its polls, not polls × keys.
 func TestManyKeysStayFast(t *testing.T) {
 	b := newHB()
-	const n = 5000
+	const n = 2000
 	for i := 0; i < n; i++ {
 		b.send(0, ok, strconv.Itoa(i), 0, 1)
 		b.send(0, ok, strconv.Itoa(i), 1, 2)
@@ -133,7 +133,7 @@ func TestManyKeysStayFast(t *testing.T) {
 // form one large cycle; the search stays linear.
 func TestFutureReadsStayFast(t *testing.T) {
 	b := newHB()
-	const n = 5000
+	const n = 2000
 	for i := 0; i < n; i++ {
 		b.poll(1, pm(strconv.Itoa(i), seq(0, 0)))
 	}
