@@ -3,6 +3,7 @@ package kafka
 import (
 	"fmt"
 	"sort"
+	"strings"
 
 	"maelkit/tests/eddy/edn"
 	"maelkit/tests/eddy/history"
@@ -139,8 +140,16 @@ func (a *Analysis) Explain() []string {
 					vs = append(vs, a.values[id])
 				}
 				sortValues(vs)
-				out = append(out, fmt.Sprintf("unseen: key %q: %d acknowledged messages were never polled: %s",
-					k, len(vs), render(history.List(vs[:min(len(vs), 32)]))))
+				var parts []string
+				for _, v := range vs[:min(len(vs), 32)] {
+					parts = append(parts, a.sentAt(k, v))
+				}
+				more := ""
+				if len(vs) > 32 {
+					more = ", ..."
+				}
+				out = append(out, fmt.Sprintf("unseen: key %q: %d acknowledged messages were never polled: %s%s",
+					k, len(vs), strings.Join(parts, ", "), more))
 			}
 			continue
 		}
@@ -149,6 +158,22 @@ func (a *Analysis) Explain() []string {
 		}
 	}
 	return out
+}
+
+// sentAt names message v of key k with the offset and op of its send:
+// "5 (offset 4, op 17)".
+func (a *Analysis) sentAt(k string, v any) string {
+	id := history.Key(v)
+	if w := a.writerOf[k][id]; w != nil {
+		ps, _ := w.writesOf(k)
+		for _, x := range ps {
+			if x.id == id && x.hasOffset {
+				return fmt.Sprintf("%s (offset %d, op %d)", render(v), x.offset, w.op.Index)
+			}
+		}
+		return fmt.Sprintf("%s (op %d)", render(v), w.op.Index)
+	}
+	return render(v)
 }
 
 // Options configure Check.

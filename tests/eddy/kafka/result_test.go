@@ -142,3 +142,11 @@ func TestNonmonotonicExplained(t *testing.T) {
 		`key "1": within process 1's ok poll (op 7), message 1 (offset 0) came after 1 (offset 0), at the same position in the log`,
 	}, texts)
 }
+
+// TestUnseenExplained: unseen messages are named with their offsets and
+// sends.
+func TestUnseenExplained(t *testing.T) {
+	b := newHB().sends(0, "1", 3).poll(1, pm("1", seq(0, 0)))
+	require.Equal(t, []string{`unseen: key "1": 2 acknowledged messages were never polled: 2 (offset 1, op 3), 3 (offset 2, op 5)`},
+		Analyze(b.h).Explain())
+}
