@@ -154,9 +154,7 @@ func TestPacketDuplication(t *testing.T) {
 		require.InDelta(t, 0.2*count, dups, 0.05*count, "seed 4")
 		// The journal has one send and a receive per delivery, same id.
 		for id, c := range kinds(n) {
-			{
-				require.Equal(t, [2]int{1, perID[id]}, c, "message %d", id)
-			}
+			require.Equal(t, [2]int{1, perID[id]}, c, "message %d", id)
 		}
 	})
 }
