@@ -48,7 +48,7 @@ type Options struct {
 	// LossRate and DuplicateRate (eddy only) are the rates of the loss and
 	// duplicate faults, in [0, 1]; zero means DefaultPacketRate.
 	LossRate, DuplicateRate float64
-	Topology        string
+	Topology                string
 	// Availability is "" (no target), "total", or a fraction in [0, 1].
 	Availability string
 
@@ -104,14 +104,14 @@ func Defaults() Options {
 
 // resolved is Options turned into what the run uses.
 type resolved struct {
-	nodes        []string
-	concurrency  int
-	faults       nemesis.Faults
+	nodes       []string
+	concurrency int
+	faults      nemesis.Faults
 	// lossRate and duplicateRate are the packet faults' rates, defaults
 	// applied.
 	lossRate, duplicateRate float64
-	shapes       []nemesis.Shape // nil: all
-	availability checker.AvailabilityTarget
+	shapes                  []nemesis.Shape // nil: all
+	availability            checker.AvailabilityTarget
 }
 
 func (o *Options) resolve() (resolved, error) {

@@ -88,7 +88,7 @@ type runner struct {
 	clientMu    sync.Mutex
 	clients     []*workload.Client // open setup and worker clients
 	tearingDown atomic.Bool
-	bg          sync.WaitGroup // pumps and services
+	bg          sync.WaitGroup  // pumps and services
 	bgCtx       context.Context // the pumps' and services' context
 	bgCancel    context.CancelFunc
 	status      status
