@@ -1,14 +1,18 @@
 package nemesis
 
 import (
+	"context"
 	"fmt"
 	"slices"
+	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"maelkit/tests/eddy/history"
+	"maelkit/tests/eddy/netsim"
 )
 
 func TestTargetSizes(t *testing.T) {
@@ -243,4 +247,100 @@ func TestNodeOpValues(t *testing.T) {
 	require.Equal(t, `[":all",{"loss":{"percent":":10%"},"duplicate":{"percent":":2.5%"}}]`,
 		fmt.Sprint(history.Key(PacketValue(0.1, 0.025))))
 	require.True(t, slices.Contains(Targets(), AllNodes))
+}
+
+// fakeDB records what the nemesis asked of each node.
+type fakeDB struct {
+	mu    sync.Mutex
+	dead  map[string]bool
+	calls []string
+}
+
+func (d *fakeDB) do(f, node string) history.Keyword {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.calls = append(d.calls, f+" "+node)
+	switch f {
+	case FKill:
+		d.dead[node] = true
+		return "killed"
+	case FStartNode:
+		if !d.dead[node] {
+			return "already-running"
+		}
+		d.dead[node] = false
+		return "started"
+	}
+	return history.Keyword(f + "d")
+}
+
+func (d *fakeDB) Kill(n string) history.Keyword   { return d.do(FKill, n) }
+func (d *fakeDB) Start(n string) history.Keyword  { return d.do(FStartNode, n) }
+func (d *fakeDB) Pause(n string) history.Keyword  { return d.do(FPause, n) }
+func (d *fakeDB) Resume(n string) history.Keyword { return d.do(FResume, n) }
+
+func TestNemesisRunsNodeFaults(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		net, err := netsim.New(netsim.Config{})
+		require.NoError(t, err)
+		db := &fakeDB{dead: map[string]bool{}}
+		rec := &recorder{t0: time.Now()}
+		nodes := nodeIDs(5)
+		nem, err := New(Config{Net: net, Nodes: nodes, Rand: seeded(17), Interval: time.Second, Record: rec.record,
+			Faults: Faults{Kill: true, Pause: true}, DB: db})
+		require.NoError(t, err)
+		ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		defer cancel()
+		require.NoError(t, nem.Run(ctx))
+		require.NoError(t, nem.Final())
+
+		require.Zero(t, len(rec.ops)%2)
+		var fs []string
+		for i := 0; i < len(rec.ops); i += 2 {
+			inv, comp := rec.ops[i], rec.ops[i+1]
+			require.Equal(t, inv.F, comp.F)
+			require.Equal(t, history.Info, inv.Type)
+			require.Equal(t, history.Nemesis, comp.Process)
+			fs = append(fs, inv.F)
+			if inv.F == FStartNode || inv.F == FResume {
+				require.Equal(t, history.Keyword("all"), inv.Value)
+			}
+			m, ok := comp.Value.(*history.Map)
+			require.True(t, ok, "completion value: the per-node results")
+			for _, k := range m.Keys() {
+				require.Contains(t, nodes, k)
+			}
+			if inv.F == FStartNode || inv.F == FResume {
+				require.Equal(t, nodes, m.Keys(), "start and resume go to every node")
+			}
+		}
+		require.Contains(t, fs, FKill)
+		require.Contains(t, fs, FPause)
+		require.Equal(t, []string{FResume, FStartNode}, fs[len(fs)-2:], "the final generator")
+		for _, n := range nodes {
+			require.False(t, db.dead[n], "%s restarted at the end", n)
+		}
+		require.Empty(t, net.Grudge(), "no partitions without the partition fault")
+	})
+}
+
+func TestNemesisPacketFaults(t *testing.T) {
+	net, err := netsim.New(netsim.Config{})
+	require.NoError(t, err)
+	rec := &recorder{t0: time.Now()}
+	_, err = New(Config{Net: net, Nodes: nodeIDs(3), Rand: seeded(1), Record: rec.record, Faults: Faults{Kill: true}})
+	require.Error(t, err, "kill needs a DB")
+	_, err = New(Config{Net: net, Nodes: nodeIDs(3), Rand: seeded(1), Record: rec.record, Faults: Faults{Loss: true}, LossRate: 2})
+	require.Error(t, err)
+	nem, err := New(Config{Net: net, Nodes: nodeIDs(3), Rand: seeded(1), Record: rec.record,
+		Faults: Faults{Loss: true}, LossRate: 0.5, DuplicateRate: 0.3})
+	require.NoError(t, err)
+	nem.mu.Lock()
+	require.NoError(t, nem.perform(Step{F: FStartPacket}))
+	nem.mu.Unlock()
+	require.NoError(t, nem.Final())
+	require.Len(t, rec.ops, 4)
+	require.Equal(t, `[":all",{"loss":{"percent":":50%"}}]`, history.Key(rec.ops[1].Value), "duplicate is off")
+	require.Equal(t, FStopPacket, rec.ops[3].F)
+	require.Equal(t, history.Keyword("network-healed"), rec.ops[3].Value)
 }
