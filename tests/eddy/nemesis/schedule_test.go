@@ -344,3 +344,30 @@ func TestNemesisPacketFaults(t *testing.T) {
 	require.Equal(t, FStopPacket, rec.ops[3].F)
 	require.Equal(t, history.Keyword("network-healed"), rec.ops[3].Value)
 }
+
+func TestOneWayShape(t *testing.T) {
+	nodes := nodeIDs(5)
+	for seed := range uint64(20) {
+		g, err := Grudge(OneWay, nodes, seeded(seed))
+		require.NoError(t, err)
+		checkWellFormed(t, g, nodes, "one-way")
+		var mute string
+		for _, n := range nodes {
+			if len(g[n]) == 0 {
+				require.Empty(t, mute, "seed %d: one node hears everyone", seed)
+				mute = n
+			}
+		}
+		require.NotEmpty(t, mute)
+		for _, n := range nodes {
+			if n != mute {
+				require.Equal(t, []string{mute}, g[n], "seed %d", seed)
+				require.True(t, hears(g, mute, n), "the cut node still hears %s", n)
+			}
+		}
+	}
+	sh, err := ParseShape("one-way")
+	require.NoError(t, err)
+	require.Equal(t, OneWay, sh)
+	require.NotContains(t, Shapes(), OneWay, "never drawn unless asked for")
+}
