@@ -1,11 +1,14 @@
-// Package nemesis is eddy's partition nemesis: Jepsen's combined partition
-// package as Maelstrom uses it (maelstrom-spec.md section 3.3). It builds
-// grudges in Jepsen's four shapes, schedules alternating start/stop ops with
-// Jepsen's staggered delays, records them in the history exactly as Jepsen
-// does, and applies them to a netsim.Net.
+// Package nemesis is eddy's nemesis: Maelstrom's composition of Jepsen's
+// combined packages (maelstrom-spec.md sections 3.3 and 3.3b). Partitions
+// are grudges in Jepsen's four shapes (and eddy's one-way) applied to a
+// netsim.Net; kills, restarts, pauses and resumes go to a DB the runner
+// implements, on nodes drawn by Jepsen's node specs; eddy's packet faults
+// set the network's loss and duplication rates. The schedule is Jepsen's
+// stagger of each package's flip-flops, merged as gen/any merges them, and
+// every op is recorded in the history exactly as Jepsen records it.
 //
 // Every random choice comes from a *rand.Rand the caller seeds, so a seed
-// fixes the whole partition schedule.
+// fixes the whole schedule (given when each op finished).
 package nemesis
 
 import (
