@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"time"
 )
 
@@ -45,7 +46,7 @@ func (f Faults) Any() bool { return f.Partition || f.Kill || f.Pause || f.Packet
 func ParseFaults(names []string) (Faults, error) {
 	var f Faults
 	for _, raw := range names {
-		switch trimSpace(raw) {
+		switch strings.TrimSpace(raw) {
 		case "partition":
 			f.Partition = true
 		case "kill":
@@ -61,16 +62,6 @@ func ParseFaults(names []string) (Faults, error) {
 		}
 	}
 	return f, nil
-}
-
-func trimSpace(s string) string {
-	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t' || s[0] == '\n' || s[0] == '\r') {
-		s = s[1:]
-	}
-	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t' || s[len(s)-1] == '\n' || s[len(s)-1] == '\r') {
-		s = s[:len(s)-1]
-	}
-	return s
 }
 
 // IntervalFromSeconds converts --nemesis-interval (float seconds) into a
