@@ -113,6 +113,9 @@ type Net struct {
 	lossRate      float64
 	duplicateRate float64
 	faultRng      *rand.Rand
+	// dupQueued holds the ids of duplicates still queued: a duplicate is
+	// never lost or duplicated again. Touched only while faulty.
+	dupQueued map[int64]struct{}
 
 	sent, delivered, dropped atomic.Int64
 }
@@ -356,7 +359,11 @@ func (n *Net) Recv(ctx context.Context, id string) (Message, error) {
 // holds mu.
 func (n *Net) packetFaultLocked(q *queue, env envelope) bool {
 	m := &env.msg
-	if journal.IsClient(m.Src) || journal.IsClient(m.Dest) || env.dup {
+	if journal.IsClient(m.Src) || journal.IsClient(m.Dest) {
+		return false
+	}
+	if _, dup := n.dupQueued[m.ID]; dup {
+		delete(n.dupQueued, m.ID)
 		return false
 	}
 	if n.lossRate > 0 && n.faultRng.Float64() < n.lossRate {
@@ -364,10 +371,13 @@ func (n *Net) packetFaultLocked(q *queue, env envelope) bool {
 	}
 	if n.duplicateRate > 0 && n.faultRng.Float64() < n.duplicateRate {
 		dup := env
-		dup.dup = true
 		dup.deadline = n.now() + n.latencyLocked(m.Src, m.Dest)
 		q.push(dup)
 		n.queued++
+		if n.dupQueued == nil {
+			n.dupQueued = map[int64]struct{}{}
+		}
+		n.dupQueued[m.ID] = struct{}{}
 	}
 	return false
 }

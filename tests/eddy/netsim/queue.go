@@ -4,7 +4,6 @@ package netsim
 type envelope struct {
 	deadline int64 // ns since the test start
 	msg      Message
-	dup      bool // the network's duplicate of a message: never duplicated or lost again
 }
 
 // before orders envelopes by deadline, then by id: equal deadlines keep send
