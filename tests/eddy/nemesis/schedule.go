@@ -140,6 +140,8 @@ type Schedule struct {
 	pkgs     []*stagger
 	mix      []*flipFlop
 	mixNext  int
+	draw     *stagger // the package whose next gap is still to be drawn
+	drawAt   time.Duration
 }
 
 // NewSchedule returns the schedule of the given faults with the given mean
@@ -211,6 +213,13 @@ func (s *Schedule) Next(now time.Duration) Step {
 	if len(s.pkgs) == 0 {
 		return Step{}
 	}
+	// The gap after the last op is drawn now, once that op is done, so
+	// the draws interleave with the op's own (the grudge's) as they always
+	// have: a seed gives the partitions it gave before kill and pause.
+	if p := s.draw; p != nil {
+		p.next = s.drawAt + NextDelay(s.r, s.interval)
+		s.draw = nil
+	}
 	best, at, weight := -1, time.Duration(0), 0
 	for i, p := range s.pkgs {
 		t := p.when(now)
@@ -230,7 +239,7 @@ func (s *Schedule) Next(now time.Duration) Step {
 	step := p.emit()
 	step.At = at
 	p.started = true
-	p.next = at + NextDelay(s.r, s.interval)
+	s.draw, s.drawAt = p, at
 	return step
 }
 
