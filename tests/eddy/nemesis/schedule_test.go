@@ -371,3 +371,56 @@ func TestOneWayShape(t *testing.T) {
 	require.Equal(t, OneWay, sh)
 	require.NotContains(t, Shapes(), OneWay, "never drawn unless asked for")
 }
+
+// TestPartitionDrawOrder pins the order of random draws of a partition-only
+// run: shape, the grudge's own draws, then the gap before the next op, as
+// eddy drew them before kill and pause existed, so seeded runs keep their
+// partitions.
+func TestPartitionDrawOrder(t *testing.T) {
+	nodes := nodeIDs(5)
+	const interval = time.Second
+	ref := seeded(31)
+	type op struct {
+		f     string
+		shape Shape
+		grudg string
+		gap   time.Duration
+	}
+	var want []op
+	for i := range 40 {
+		var o op
+		if i > 0 {
+			o.gap = NextDelay(ref, interval)
+		}
+		if i%2 == 0 {
+			o.f = FStart
+			o.shape = Shapes()[ref.IntN(4)]
+			g, err := Grudge(o.shape, nodes, ref)
+			require.NoError(t, err)
+			o.grudg = fmt.Sprint(g)
+		} else {
+			o.f = FStop
+		}
+		want = append(want, o)
+	}
+	r := seeded(31)
+	s, err := NewSchedule(Faults{Partition: true}, interval, nil, r)
+	require.NoError(t, err)
+	var got []op
+	var prev time.Duration
+	for i := range 40 {
+		st := s.Next(prev)
+		o := op{f: st.F, shape: st.Shape}
+		if i > 0 {
+			o.gap = st.At - prev
+		}
+		if st.F == FStart {
+			g, err := Grudge(st.Shape, nodes, r)
+			require.NoError(t, err)
+			o.grudg = fmt.Sprint(g)
+		}
+		got = append(got, o)
+		prev = st.At
+	}
+	require.Equal(t, want, got)
+}
