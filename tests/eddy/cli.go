@@ -160,6 +160,14 @@ func secondsArg(name, v string) (time.Duration, error) {
 	return time.Duration(f * float64(time.Second)), nil
 }
 
+func rateArg(name, v string) (float64, error) {
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || !(f > 0 && f <= 1) {
+		return 0, usageErr("%s takes a fraction in (0, 1], not %q", name, v)
+	}
+	return f, nil
+}
+
 var testFlags = []flagSpec{
 	{[]string{"--bin"}, "FILE", "node binary to run (required)", func(s *cliState, v string) error { s.o.Bin = v; return nil }},
 	{[]string{"-w", "--workload"}, "NAME", "workload (default lin-kv)", func(s *cliState, v string) error { s.o.Workload = v; return nil }},
@@ -207,7 +215,7 @@ var testFlags = []flagSpec{
 		s.o.LatencyDist = v
 		return nil
 	}},
-	{[]string{"--nemesis"}, "FAULTS", "comma-separated faults; only partition", func(s *cliState, v string) error {
+	{[]string{"--nemesis"}, "FAULTS", "comma-separated faults: partition, kill, pause (Maelstrom's); loss, duplicate (eddy's)", func(s *cliState, v string) error {
 		s.o.Nemesis = javaSplit(splitFaults, v)
 		return nil
 	}},
@@ -260,9 +268,23 @@ var testFlags = []flagSpec{
 		return err
 	}},
 	// eddy's own options.
-	{[]string{"--partition-shapes"}, "S[,S..]", "eddy: draw partitions from these shapes only (one, minority-third, majority, majorities-ring)", func(s *cliState, v string) error {
+	{[]string{"--partition-shapes"}, "S[,S..]", "eddy: draw partitions from these shapes only (one, minority-third, majority, majorities-ring; one-way, eddy's)", func(s *cliState, v string) error {
 		s.o.PartitionShapes = strings.Split(v, ",")
 		return nil
+	}},
+	{[]string{"--kill-wipes-disk"}, "", "eddy: a killed node's directory is emptied (amnesia)", func(s *cliState, _ string) error {
+		s.o.KillWipesDisk = true
+		return nil
+	}},
+	{[]string{"--loss-rate"}, "R", "eddy: with --nemesis loss, the fraction of node-to-node messages lost while it is on (default 0.1)", func(s *cliState, v string) error {
+		f, err := rateArg("--loss-rate", v)
+		s.o.LossRate = f
+		return err
+	}},
+	{[]string{"--duplicate-rate"}, "R", "eddy: with --nemesis duplicate, the fraction of node-to-node messages delivered twice (default 0.1)", func(s *cliState, v string) error {
+		f, err := rateArg("--duplicate-rate", v)
+		s.o.DuplicateRate = f
+		return err
 	}},
 	{[]string{"--seed"}, "N", "eddy: seed for generators, latencies and the nemesis (default: from the clock, printed)", func(s *cliState, v string) error {
 		n, err := intArg("--seed", v)

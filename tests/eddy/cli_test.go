@@ -105,7 +105,9 @@ func TestResolve(t *testing.T) {
 		"duplicate name":     func(o *Options) { o.Nodes = []string{"a", "a"} },
 		"bad concurrency":    func(o *Options) { o.Concurrency = "xn" },
 		"zero concurrency":   func(o *Options) { o.Concurrency = "0" },
-		"other nemesis":      func(o *Options) { o.Nemesis = []string{"kill"} },
+		"other nemesis":      func(o *Options) { o.Nemesis = []string{"crash"} },
+		"loss rate above 1":  func(o *Options) { o.Nemesis = []string{"loss"}; o.LossRate = 1.5 },
+		"negative dup rate":  func(o *Options) { o.DuplicateRate = -0.1 },
 		"bad availability":   func(o *Options) { o.Availability = "1.5" },
 		"negative latency":   func(o *Options) { o.LatencyMs = -1 },
 		"zero nemesis every": func(o *Options) { o.NemesisInterval = 0 },
@@ -116,6 +118,33 @@ func TestResolve(t *testing.T) {
 		_, err := o.resolve()
 		var u *UsageError
 		require.True(t, errors.As(err, &u), "%s: want a usage error, got %v", name, err)
+	}
+}
+
+func TestResolveFaults(t *testing.T) {
+	o := Defaults()
+	o.Bin = "x"
+	o.Workload = "echo"
+	o.Nemesis = []string{"partition", " kill", "pause"}
+	r, err := o.resolve()
+	require.NoError(t, err)
+	require.True(t, r.faults.Partition && r.faults.Kill && r.faults.Pause)
+	require.False(t, r.faults.Packet())
+	o.Nemesis = []string{"loss", "duplicate"}
+	o.DuplicateRate = 0.3
+	r, err = o.resolve()
+	require.NoError(t, err)
+	require.Equal(t, [2]float64{DefaultPacketRate, 0.3}, [2]float64{r.lossRate, r.duplicateRate})
+
+	s, err := parseTest([]string{"--nemesis", "partition,kill", "--kill-wipes-disk", "--loss-rate", "0.2",
+		"--duplicate-rate=0.05", "--partition-shapes", "one-way"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"partition", "kill"}, s.o.Nemesis)
+	require.True(t, s.o.KillWipesDisk)
+	require.Equal(t, [2]float64{0.2, 0.05}, [2]float64{s.o.LossRate, s.o.DuplicateRate})
+	for _, bad := range [][]string{{"--loss-rate", "0"}, {"--loss-rate", "x"}, {"--duplicate-rate", "2"}} {
+		_, err := parseTest(bad)
+		require.Error(t, err, "%v", bad)
 	}
 }
 

@@ -34,13 +34,21 @@ type Options struct {
 	Rate        float64 // total client ops per second; 0 = none
 	LatencyMs   int64
 	LatencyDist string
-	Nemesis     []string // only "partition"
+	// Nemesis lists the faults: Maelstrom's partition, kill and pause, and
+	// eddy's loss and duplicate.
+	Nemesis []string
 	// NemesisInterval is the mean time between nemesis ops.
 	NemesisInterval time.Duration
 	// PartitionShapes (eddy only) restricts the partitions drawn to these
 	// shapes (one, minority-third, majority, majorities-ring); empty: all.
 	PartitionShapes []string
-	Topology        string
+	// KillWipesDisk (eddy only) empties a node's directory when the
+	// nemesis kills it: amnesia.
+	KillWipesDisk bool
+	// LossRate and DuplicateRate (eddy only) are the rates of the loss and
+	// duplicate faults, in [0, 1]; zero means DefaultPacketRate.
+	LossRate, DuplicateRate float64
+	Topology                string
 	// Availability is "" (no target), "total", or a fraction in [0, 1].
 	Availability string
 
@@ -134,6 +142,10 @@ func (o Options) limits(d Limits) Limits {
 	}
 }
 
+// DefaultPacketRate is the loss and duplicate faults' rate when none is
+// given.
+const DefaultPacketRate = 0.1
+
 // Defaults returns Maelstrom's defaults.
 func Defaults() Options {
 	return Options{
@@ -151,11 +163,14 @@ func Defaults() Options {
 
 // resolved is Options turned into what the run uses.
 type resolved struct {
-	nodes        []string
-	concurrency  int
-	partition    bool
-	shapes       []nemesis.Shape // nil: all
-	availability checker.AvailabilityTarget
+	nodes       []string
+	concurrency int
+	faults      nemesis.Faults
+	// lossRate and duplicateRate are the packet faults' rates, defaults
+	// applied.
+	lossRate, duplicateRate float64
+	shapes                  []nemesis.Shape // nil: all
+	availability            checker.AvailabilityTarget
 }
 
 func (o *Options) resolve() (resolved, error) {
@@ -224,11 +239,21 @@ func (o *Options) resolve() (resolved, error) {
 	if o.LatencyMs < 0 {
 		return r, usageErr("--latency must not be negative")
 	}
-	for _, n := range o.Nemesis {
-		if n != "partition" {
-			return r, usageErr("unknown nemesis %q; the only fault is partition", n)
+	if r.faults, err = nemesis.ParseFaults(o.Nemesis); err != nil {
+		return r, usageErr("--nemesis: %v", err)
+	}
+	for _, rate := range []struct {
+		name string
+		v    float64
+		out  *float64
+	}{{"--loss-rate", o.LossRate, &r.lossRate}, {"--duplicate-rate", o.DuplicateRate, &r.duplicateRate}} {
+		if !(rate.v >= 0 && rate.v <= 1) {
+			return r, usageErr("%s must be between 0 and 1, not %v", rate.name, rate.v)
 		}
-		r.partition = true
+		*rate.out = rate.v
+		if rate.v == 0 {
+			*rate.out = DefaultPacketRate
+		}
 	}
 	if o.NemesisInterval <= 0 {
 		return r, usageErr("--nemesis-interval must be positive")

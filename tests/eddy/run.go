@@ -87,20 +87,13 @@ type runner struct {
 	clientMu    sync.Mutex
 	clients     []*workload.Client // open setup and worker clients
 	tearingDown atomic.Bool
-	bg          sync.WaitGroup // pumps and services
+	bg          sync.WaitGroup  // pumps and services
+	bgCtx       context.Context // the pumps' and services' context
 	bgCancel    context.CancelFunc
 	status      status
 	tempDir     string // holds one working directory per node, <tempDir>/<id>
 	sb          *sandbox
 	notes       *notes // the bounds hit and warnings, for the console and results
-}
-
-// nodeProc is one node process and its pumps.
-type nodeProc struct {
-	id      string
-	p       *process.Proc
-	silent  atomic.Bool // Maelstrom stopped reading its output
-	crashed atomic.Bool // exited before teardown
 }
 
 func rng(seed int64, stream uint64) *rand.Rand {
@@ -183,11 +176,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 // execute runs the phases; an error aborts the run.
 func (r *runner) execute() error {
 	bgCtx, bgCancel := context.WithCancel(context.Background())
-	r.bgCancel = bgCancel
+	r.bgCtx, r.bgCancel = bgCtx, bgCancel
 	if err := r.startServices(bgCtx); err != nil {
 		return err
 	}
-	if err := r.startNodes(bgCtx); err != nil {
+	if err := r.startNodes(); err != nil {
 		return err
 	}
 	if err := r.initNodes(); err != nil {
@@ -248,7 +241,7 @@ func (r *runner) startServices(ctx context.Context) error {
 	return nil
 }
 
-func (r *runner) startNodes(ctx context.Context) error {
+func (r *runner) startNodes() error {
 	dir, err := os.MkdirTemp("", "eddy-nodes-")
 	if err != nil {
 		return err
@@ -258,19 +251,14 @@ func (r *runner) startNodes(ctx context.Context) error {
 		return err
 	}
 	for _, id := range r.res.nodes {
-		p, err := process.Start(id, r.processConfig(id))
-		if err != nil {
-			return fmt.Errorf("could not start node %s: %w", id, err)
-		}
 		if err := r.net.Add(id); err != nil {
 			return err
 		}
-		n := &nodeProc{id: id, p: p}
+		n := &nodeProc{id: id}
+		if err := r.spawn(n); err != nil {
+			return fmt.Errorf("could not start node %s: %w", id, err)
+		}
 		r.nodes = append(r.nodes, n)
-		r.bg.Add(3)
-		go r.pumpOut(n)
-		go r.pumpIn(ctx, n)
-		go r.watch(n)
 	}
 	return nil
 }
@@ -304,13 +292,13 @@ func (r *runner) nodeDir(id string) string { return filepath.Join(r.tempDir, id)
 // bound is a limit of the run; a src that is not the node's own id is
 // forwarded with a warning, as Maelstrom forwards it, or ends the run as a
 // violation when grading.
-func (r *runner) pumpOut(n *nodeProc) {
+func (r *runner) pumpOut(n *nodeProc, inc *incarnation) {
 	defer r.bg.Done()
 	maxEvents := int64(0)
 	if r.sb != nil {
 		maxEvents = r.sb.limits.MaxJournalEvents
 	}
-	for line := range n.p.Lines() {
+	for line := range inc.p.Lines() {
 		if line.Problem != "" {
 			r.log.Warn("node output", "node", n.id, "problem", line.Problem)
 			fmt.Fprintf(r.store.Log(), "WARN %s: %s\n", n.id, line.Problem)
@@ -319,7 +307,7 @@ func (r *runner) pumpOut(n *nodeProc) {
 			}
 			continue
 		}
-		if n.silent.Load() {
+		if inc.silent.Load() {
 			continue
 		}
 		src, dest, body, err := parseEnvelope(line.Data)
@@ -331,7 +319,7 @@ func (r *runner) pumpOut(n *nodeProc) {
 			if r.o.Grading {
 				r.notes.limit(n.id+" src", msg)
 				r.cancel(fmt.Errorf("violation: %s; grading refuses a forged src (it steps around partitions and impersonates other nodes and clients)", msg))
-				n.silent.Store(true)
+				inc.silent.Store(true)
 				continue
 			}
 			r.notes.warn(n.id+" src", msg+" (forwarded, as Maelstrom does)")
@@ -346,7 +334,7 @@ func (r *runner) pumpOut(n *nodeProc) {
 			_, err = r.net.Send(src, dest, body)
 		}
 		if err != nil {
-			n.silent.Store(true)
+			inc.silent.Store(true)
 			msg := fmt.Sprintf("Error! node %s: %v; like Maelstrom, eddy reads nothing more from this node", n.id, err)
 			fmt.Fprintln(r.out, msg)
 			r.log.Warn(msg)
@@ -354,8 +342,10 @@ func (r *runner) pumpOut(n *nodeProc) {
 	}
 }
 
-// pumpIn delivers the node's queue to its stdin, one message at a time.
-func (r *runner) pumpIn(ctx context.Context, n *nodeProc) {
+// pumpIn delivers the node's queue to the stdin of one incarnation, one
+// message at a time, until ctx ends (the incarnation is killed) or its
+// stdin closes.
+func (r *runner) pumpIn(ctx context.Context, n *nodeProc, inc *incarnation) {
 	defer r.bg.Done()
 	var buf []byte
 	for {
@@ -364,17 +354,18 @@ func (r *runner) pumpIn(ctx context.Context, n *nodeProc) {
 			return
 		}
 		buf = m.AppendLine(buf[:0])
-		if err := n.p.Write(buf); err != nil {
+		if err := inc.p.Write(buf); err != nil {
 			return
 		}
 	}
 }
 
-// watch aborts the run when a node exits before teardown.
-func (r *runner) watch(n *nodeProc) {
+// watch aborts the run when an incarnation exits before teardown, unless
+// the nemesis killed it.
+func (r *runner) watch(n *nodeProc, inc *incarnation) {
 	defer r.bg.Done()
-	<-n.p.Done()
-	if !r.tearingDown.Load() {
+	<-inc.p.Done()
+	if !r.tearingDown.Load() && !inc.killed.Load() {
 		n.crashed.Store(true)
 		r.cancel(fmt.Errorf("node %s exited mid-test", n.id))
 	}
@@ -385,13 +376,14 @@ func (r *runner) watch(n *nodeProc) {
 func (r *runner) crashed() error {
 	for _, n := range r.nodes {
 		if n.exitedEarly() {
-			msg := fmt.Sprintf("Node %s crashed with %s%s.", n.id, n.p.ExitStatus(), r.cgroupReason(n.id))
+			p := n.proc()
+			msg := fmt.Sprintf("Node %s crashed with %s%s.", n.id, p.ExitStatus(), r.cgroupReason(n.id))
 			sep := " "
 			for _, l := range r.notes.Limits() {
 				msg += fmt.Sprintf("\neddy limit: %s", l)
 				sep = "\n"
 			}
-			return fmt.Errorf("%s%sLast lines of its output:\n%s", msg, sep, strings.Join(n.p.Tail(32), "\n"))
+			return fmt.Errorf("%s%sLast lines of its output:\n%s", msg, sep, strings.Join(p.Tail(32), "\n"))
 		}
 	}
 	return nil
@@ -459,29 +451,35 @@ func (r *runner) initNodes() error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c, err := workload.NewClient(r.net, ids[i], n.id)
-			if err != nil {
-				errs[i] = err
-				return
-			}
-			defer c.Close()
-			raw, err := c.Call(r.ctx, &initReq{Header: workload.Header{Type: "init"}, NodeID: n.id,
-				NodeIDs: slices.Clone(r.res.nodes)}, initTimeout)
-			if err == nil {
-				var b struct {
-					Type string `json:"type"`
-				}
-				if json.Unmarshal(raw, &b) != nil || b.Type != "init_ok" {
-					err = fmt.Errorf("expected init_ok, got %s", truncate(raw))
-				}
-			}
-			if err != nil {
-				errs[i] = fmt.Errorf("init-failed: node %s did not answer init with init_ok within %v: %w", n.id, initTimeout, err)
-			}
+			errs[i] = r.sendInit(n.id, ids[i])
 		}()
 	}
 	wg.Wait()
 	return errors.Join(errs...)
+}
+
+// sendInit sends node id its init from a fresh client and waits for
+// init_ok; a restarted node gets the same init as at the start.
+func (r *runner) sendInit(id, client string) error {
+	c, err := workload.NewClient(r.net, client, id)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	raw, err := c.Call(r.ctx, &initReq{Header: workload.Header{Type: "init"}, NodeID: id,
+		NodeIDs: slices.Clone(r.res.nodes)}, initTimeout)
+	if err == nil {
+		var b struct {
+			Type string `json:"type"`
+		}
+		if json.Unmarshal(raw, &b) != nil || b.Type != "init_ok" {
+			err = fmt.Errorf("expected init_ok, got %s", truncate(raw))
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("init-failed: node %s did not answer init with init_ok within %v: %w", id, initTimeout, err)
+	}
+	return nil
 }
 
 // setupClients opens one client per node, kept until teardown, and runs the
@@ -578,10 +576,11 @@ func (r *runner) mainPhase(workers []*worker) (*nemesis.Nemesis, error) {
 	phaseCtx, endPhase := context.WithCancel(r.ctx)
 	defer endPhase()
 	var nemDone sync.WaitGroup
-	if r.res.partition {
+	if r.res.faults.Any() {
 		var err error
 		nem, err = nemesis.New(nemesis.Config{Net: r.net, Nodes: r.res.nodes, Rand: rng(r.seed, streamNemesis),
-			Interval: r.o.NemesisInterval, Shapes: r.res.shapes, Record: r.rec.add})
+			Interval: r.o.NemesisInterval, Shapes: r.res.shapes, Record: r.rec.add,
+			Faults: r.res.faults, DB: nodeDB{r}, LossRate: r.res.lossRate, DuplicateRate: r.res.duplicateRate})
 		if err != nil {
 			return nil, err
 		}
@@ -630,11 +629,14 @@ func (r *runner) mainPhase(workers []*worker) (*nemesis.Nemesis, error) {
 	return nem, context.Cause(r.ctx)
 }
 
-// finalPhase heals the network, waits for recovery, then runs the
-// workload's final op once on every worker thread.
+// finalPhase heals the network, resumes and restarts every node, waits
+// for recovery, then runs the workload's final op once on every worker
+// thread.
 func (r *runner) finalPhase(workers []*worker, nem *nemesis.Nemesis) error {
 	if nem != nil {
-		nem.StopPartition()
+		if err := nem.Final(); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintln(r.out, "Waiting for recovery...")
 	r.setPhase("recovery")
@@ -684,7 +686,7 @@ func (r *runner) teardown() {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_ = n.p.Kill()
+			_ = n.proc().Kill()
 		}()
 	}
 	wg.Wait()

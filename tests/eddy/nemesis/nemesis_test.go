@@ -308,34 +308,40 @@ func TestGrudgeBadInput(t *testing.T) {
 func TestSchedule(t *testing.T) {
 	const seed = 8
 	interval := 10 * time.Second
-	s, err := NewSchedule(interval, seeded(seed))
+	s, err := NewSchedule(Faults{Partition: true}, interval, nil, seeded(seed))
 	require.NoError(t, err)
-	first := s.Next()
-	require.Equal(t, Step{Delay: 0, F: FStart}, first)
+	// The nemesis is never busy: each op goes out at its scheduled time.
+	first := s.Next(0)
+	require.Equal(t, FStart, first.F)
+	require.Zero(t, first.At)
 	const steps = 20000
-	var sum time.Duration
+	prev := first.At
 	for i := 1; i <= steps; i++ {
-		st := s.Next()
+		st := s.Next(prev)
 		want := FStop
 		if i%2 == 0 {
 			want = FStart
 		}
 		require.Equal(t, want, st.F)
-		require.GreaterOrEqual(t, st.Delay, time.Duration(0))
-		require.Less(t, st.Delay, 2*interval)
-		sum += st.Delay
+		gap := st.At - prev
+		require.GreaterOrEqual(t, gap, time.Duration(0))
+		require.Less(t, gap, 2*interval)
+		prev = st.At
 	}
-	mean := sum / steps
+	mean := prev / steps
 	require.InDelta(t, float64(interval), float64(mean), 0.02*float64(interval), "seed %d", seed)
 
 	// Same seed, same schedule.
-	a, _ := NewSchedule(interval, seeded(3))
-	b, _ := NewSchedule(interval, seeded(3))
+	a, _ := NewSchedule(Faults{Partition: true, Kill: true}, interval, nil, seeded(3))
+	b, _ := NewSchedule(Faults{Partition: true, Kill: true}, interval, nil, seeded(3))
+	var now time.Duration
 	for range 50 {
-		require.Equal(t, a.Next(), b.Next())
+		x, y := a.Next(now), b.Next(now)
+		require.Equal(t, x, y)
+		now = x.At + time.Second
 	}
 
-	_, err = NewSchedule(-time.Second, seeded(1))
+	_, err = NewSchedule(Faults{Partition: true}, -time.Second, nil, seeded(1))
 	require.Error(t, err)
 	require.Zero(t, NextDelay(seeded(1), 0))
 }

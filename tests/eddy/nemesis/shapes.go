@@ -1,11 +1,14 @@
-// Package nemesis is eddy's partition nemesis: Jepsen's combined partition
-// package as Maelstrom uses it (maelstrom-spec.md section 3.3). It builds
-// grudges in Jepsen's four shapes, schedules alternating start/stop ops with
-// Jepsen's staggered delays, records them in the history exactly as Jepsen
-// does, and applies them to a netsim.Net.
+// Package nemesis is eddy's nemesis: Maelstrom's composition of Jepsen's
+// combined packages (maelstrom-spec.md sections 3.3 and 3.3b). Partitions
+// are grudges in Jepsen's four shapes (and eddy's one-way) applied to a
+// netsim.Net; kills, restarts, pauses and resumes go to a DB the runner
+// implements, on nodes drawn by Jepsen's node specs; eddy's packet faults
+// set the network's loss and duplication rates. The schedule is Jepsen's
+// stagger of each package's flip-flops, merged as gen/any merges them, and
+// every op is recorded in the history exactly as Jepsen records it.
 //
 // Every random choice comes from a *rand.Rand the caller seeds, so a seed
-// fixes the whole partition schedule.
+// fixes the whole schedule (given when each op finished).
 package nemesis
 
 import (
@@ -29,20 +32,24 @@ const (
 	// MajoritiesRing lets every node hear from a majority (itself included),
 	// each node a different one.
 	MajoritiesRing Shape = "majorities-ring"
+	// OneWay (eddy only, never drawn unless listed in --partition-shapes)
+	// cuts one random node's outgoing links: every other node drops what
+	// it sends, while it still hears them all.
+	OneWay Shape = "one-way"
 )
 
 // Shapes returns the four shapes in Jepsen's order (partition-specs), the
 // vector Random picks from.
 func Shapes() []Shape { return []Shape{One, MinorityThird, Majority, MajoritiesRing} }
 
-// ParseShape checks a shape name.
+// ParseShape checks a shape name: Maelstrom's four or eddy's one-way.
 func ParseShape(s string) (Shape, error) {
-	for _, sh := range Shapes() {
+	for _, sh := range append(Shapes(), OneWay) {
 		if string(sh) == s {
 			return sh, nil
 		}
 	}
-	return "", fmt.Errorf("nemesis: unknown partition shape %q (want one, majority, minority-third or majorities-ring)", s)
+	return "", fmt.Errorf("nemesis: unknown partition shape %q (want one, majority, minority-third, majorities-ring or one-way)", s)
 }
 
 // Random picks a shape uniformly, as Jepsen's start-partition generator
@@ -86,6 +93,19 @@ func Grudge(shape Shape, nodes []string, r *rand.Rand) (netsim.Grudge, error) {
 			k = (len(s) - 1) / 3
 		}
 		return completeGrudge(s[:k], s[k:]), nil
+	case OneWay:
+		g := make(netsim.Grudge, len(nodes))
+		if len(nodes) == 0 {
+			return g, nil
+		}
+		mute := nodes[r.IntN(len(nodes))]
+		for _, n := range nodes {
+			g[n] = []string{}
+			if n != mute {
+				g[n] = []string{mute}
+			}
+		}
+		return g, nil
 	case MajoritiesRing:
 		if len(nodes) <= 5 {
 			return ringPerfect(nodes, r), nil

@@ -108,6 +108,16 @@ type Net struct {
 	queues map[string]*queue
 	grudge map[string]map[string]struct{} // dest -> sources it drops
 	events eventLog
+	// Packet faults between non-client participants (eddy's loss and
+	// duplicate nemeses); faulty is false when both rates are zero, so
+	// delivery pays one boolean test when they are off.
+	faulty        bool
+	lossRate      float64
+	duplicateRate float64
+	faultRng      *rand.Rand
+	// dupQueued holds the ids of duplicates still queued: a duplicate is
+	// never lost or duplicated again. Touched only while faulty.
+	dupQueued map[int64]struct{}
 
 	sent, delivered, dropped atomic.Int64
 }
@@ -145,6 +155,7 @@ func New(cfg Config) (*Net, error) {
 		logRecv:   cfg.LogRecv,
 		maxQueued: cfg.MaxQueued,
 		rng:       rand.New(rand.NewPCG(uint64(cfg.Seed), 0x6e657473696d)), // "netsim"
+		faultRng:  rand.New(rand.NewPCG(uint64(cfg.Seed), 0x6661756c7473)), // "faults"
 		queues:    map[string]*queue{},
 		grudge:    map[string]map[string]struct{}{},
 	}
@@ -231,10 +242,18 @@ func (n *Net) Send(src, dest string, body json.RawMessage) (int64, error) {
 	now := n.now()
 	msg := Message{ID: id, Src: src, Dest: dest, Body: body}
 	n.events.add(journal.Event{Time: now, Kind: journal.Send, ID: id, Src: src, Dest: dest, Body: body})
+	n.sent.Add(1)
+	if q.down {
+		n.mu.Unlock()
+		n.dropped.Add(1)
+		if n.logSend {
+			n.log.Info("send", "msg", msg.String())
+		}
+		return id, nil
+	}
 	q.push(envelope{deadline: now + n.latencyLocked(src, dest), msg: msg})
 	n.queued++
 	q.signal()
-	n.sent.Add(1)
 	n.mu.Unlock()
 	if n.logSend {
 		n.log.Info(msg.LogLine("send"), "event", "send", "participant", msg.Src)
@@ -305,6 +324,11 @@ func (n *Net) Recv(ctx context.Context, id string) (Message, error) {
 			n.dropped.Add(1)
 			continue
 		}
+		if n.faulty && n.packetFaultLocked(q, env) {
+			n.mu.Unlock()
+			n.dropped.Add(1)
+			continue
+		}
 		n.mu.Unlock()
 
 		if wait := env.deadline - n.now(); wait > 0 {
@@ -329,13 +353,85 @@ func (n *Net) Recv(ctx context.Context, id string) (Message, error) {
 	}
 }
 
+// packetFaultLocked applies the packet faults to a message taken for
+// delivery: true means it is lost. A duplicated message is delivered now
+// and once more later: a copy with the same id goes back into the queue
+// with a fresh latency, so the journal shows one send and two receives.
+// Client traffic is never touched, as partitions never touch it. Caller
+// holds mu.
+func (n *Net) packetFaultLocked(q *queue, env envelope) bool {
+	m := &env.msg
+	if journal.IsClient(m.Src) || journal.IsClient(m.Dest) {
+		return false
+	}
+	if _, dup := n.dupQueued[m.ID]; dup {
+		delete(n.dupQueued, m.ID)
+		return false
+	}
+	if n.lossRate > 0 && n.faultRng.Float64() < n.lossRate {
+		return true
+	}
+	if n.duplicateRate > 0 && n.faultRng.Float64() < n.duplicateRate {
+		dup := env
+		dup.deadline = n.now() + n.latencyLocked(m.Src, m.Dest)
+		q.push(dup)
+		n.queued++
+		if n.dupQueued == nil {
+			n.dupQueued = map[int64]struct{}{}
+		}
+		n.dupQueued[m.ID] = struct{}{}
+	}
+	return false
+}
+
+// SetPacketFaults sets the rates at which messages between non-client
+// participants are lost and duplicated, each in [0, 1]; zero for both
+// turns the faults off. A message is duplicated at most once.
+func (n *Net) SetPacketFaults(loss, duplicate float64) error {
+	if !(loss >= 0 && loss <= 1) || !(duplicate >= 0 && duplicate <= 1) {
+		return fmt.Errorf("netsim: packet fault rates %v, %v must be in [0, 1]", loss, duplicate)
+	}
+	n.mu.Lock()
+	n.lossRate, n.duplicateRate = loss, duplicate
+	n.faulty = loss > 0 || duplicate > 0
+	n.mu.Unlock()
+	return nil
+}
+
+// SetDown marks a participant down (a killed node) or up again. Going down
+// drops everything queued to it; while down, messages sent to it are
+// journaled as sent and dropped at once; coming up starts from an empty
+// queue. Maelstrom keeps a killed node's queue, where messages pile up
+// undelivered, and its restart installs a fresh one: the same messages are
+// lost either way. Unknown ids are an error.
+func (n *Net) SetDown(id string, down bool) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	q, ok := n.queues[id]
+	if !ok {
+		return fmt.Errorf("%w: %q", ErrNotParticipant, id)
+	}
+	q.down = down
+	if down && q.len() > 0 {
+		n.queued -= int64(q.len())
+		n.dropped.Add(int64(q.len()))
+		q.heap = nil
+	}
+	q.signal()
+	return nil
+}
+
 // requeue puts back a message whose receiver gave up waiting for its
-// deadline, unless the receiver is gone meanwhile.
+// deadline, unless the receiver is gone or down meanwhile.
 func (n *Net) requeue(id string, env envelope) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	q, ok := n.queues[id]
 	if !ok {
+		return
+	}
+	if q.down {
+		n.dropped.Add(1)
 		return
 	}
 	q.push(env)

@@ -25,6 +25,10 @@ type queue struct {
 	// rather than signalling wakes every waiter, so several goroutines may
 	// safely wait on one participant.
 	wake chan struct{}
+	// down marks a killed node: messages sent to it are dropped at once,
+	// as they are lost in Maelstrom (they pile up in a queue that the
+	// node's restart replaces).
+	down bool
 }
 
 func (q *queue) len() int { return len(q.heap) }

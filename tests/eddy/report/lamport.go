@@ -226,7 +226,8 @@ func (d *diagram) rowOf(t int64) int {
 }
 
 // messagesSVG is messages.svg: a Lamport diagram of the first messages,
-// time flowing down, one row per event, partitions shaded across the lanes.
+// time flowing down, one row per event, faults (partitions, kills, pauses,
+// packet faults) shaded across the lanes in Jepsen's perf colours.
 // Hovering a line shows the whole message.
 func messagesSVG(d *diagram, parts []span) string {
 	var b strings.Builder
@@ -258,9 +259,9 @@ func messagesSVG(d *diagram, parts []span) string {
 			}
 			r0, r1 := d.rowOf(from), d.rowOf(to)
 			y0, y1 := rowY(r0)-rowHeight/2, rowY(min(r1, len(d.rows)))-rowHeight/2
-			fmt.Fprintf(&b, `<rect class="partition" x="0" y="%.1f" width="%g" height="%.1f" fill="%s" fill-opacity="0.12"><title>%s</title></rect>`,
-				y0, width, math.Max(y1-y0, 2), colourPartition, esc(p.label))
-			fmt.Fprintf(&b, `<text x="4" y="%.1f" fill="%s" font-weight="bold">partition</text>`, y0+11, colourPartition)
+			fmt.Fprintf(&b, `<rect class="%s" x="0" y="%.1f" width="%g" height="%.1f" fill="%s" fill-opacity="0.4"><title>%s</title></rect>`,
+				p.kind, y0, width, math.Max(y1-y0, 2), p.colour, esc(p.label))
+			fmt.Fprintf(&b, `<text x="4" y="%.1f" fill="#555" font-weight="bold">%s</text>`, y0+11, esc(p.kind))
 		}
 	}
 	for i, l := range d.lanes {

@@ -19,11 +19,26 @@ const maxBuckets = 200
 
 // Colours of completion types, shared by every plot and the legend.
 const (
-	colourOK        = "#2a9d3f"
-	colourFail      = "#d62728"
-	colourInfo      = "#e69500"
-	colourPartition = "#9467bd"
+	colourOK   = "#2a9d3f"
+	colourFail = "#d62728"
+	colourInfo = "#e69500"
 )
+
+// faultKinds are the nemesis activities shaded in the plots and the
+// message diagram, with Jepsen's perf colours: each lasts from an op that
+// starts it to the next op that stops it.
+var faultKinds = []struct {
+	name, colour string
+	start, stop  string
+}{
+	{"partition", "#E9DCA0", nemesis.FStart, nemesis.FStop},
+	{"kill", "#E9A4A0", nemesis.FKill, nemesis.FStartNode},
+	{"pause", "#A0B1E9", nemesis.FPause, nemesis.FResume},
+	{"packet", "#D1E8A0", nemesis.FStartPacket, nemesis.FStopPacket},
+}
+
+// faultOpacity makes the pale perf colours visible under the points.
+const faultOpacity = 0.55
 
 // sample is one completed client operation.
 type sample struct {
@@ -33,10 +48,12 @@ type sample struct {
 	f       string
 }
 
-// span is a time interval in seconds, with a label.
+// span is a time interval in seconds when a fault was in force, with its
+// kind (partition, kill, pause or packet), its colour and a label.
 type span struct {
-	from, to float64
-	label    string
+	from, to     float64
+	kind, colour string
+	label        string
 }
 
 // samples pairs invocations with completions; invocations that never
@@ -61,46 +78,95 @@ func samples(h history.History) []sample {
 
 func secs(ns int64) float64 { return float64(ns) / 1e9 }
 
-// partitions reads the nemesis ops: a partition lasts from a start-partition
-// op to the next stop-partition op (or the end of the history). Its label is
-// the grudge when the completion recorded one, else the shape.
+// partitions reads the nemesis ops into the spans of every fault kind: a
+// partition lasts from a start-partition op to the next stop-partition op
+// (or the end of the history), a kill from :kill to :start, a pause from
+// :pause to :resume, packet faults from :start-packet to :stop-packet. The
+// label is what the completion recorded (the grudge, the nodes killed or
+// paused), else the invocation's value.
 func partitions(h history.History) []span {
 	var out []span
-	open := false
-	var cur span
+	open := make([]*span, len(faultKinds))
 	for i := range h {
 		op := &h[i]
 		if op.IsClient() {
 			continue
 		}
-		switch op.F {
-		case nemesis.FStart:
-			if !open {
-				open = true
-				cur = span{from: secs(op.Time), label: "partition"}
-			}
-			if v, ok := op.Value.([]any); ok && len(v) == 2 {
-				cur.label = "partition " + shortValue(v[1], 300)
-			} else if k, ok := op.Value.(history.Keyword); ok {
-				cur.label = "partition " + string(k)
-			}
-		case nemesis.FStop:
-			if open {
-				cur.to = secs(op.Time)
-				out = append(out, cur)
-				open = false
+		for k, fk := range faultKinds {
+			switch op.F {
+			case fk.start:
+				if open[k] == nil {
+					open[k] = &span{from: secs(op.Time), kind: fk.name, colour: fk.colour, label: fk.name}
+				}
+				if l := faultLabel(op.Value); l != "" {
+					open[k].label = fk.name + " " + l
+				}
+			case fk.stop:
+				if open[k] != nil {
+					open[k].to = secs(op.Time)
+					out = append(out, *open[k])
+					open[k] = nil
+				}
 			}
 		}
 	}
-	if open {
-		end := cur.from
-		if len(h) > 0 {
-			end = max(end, secs(h[len(h)-1].Time))
-		}
-		cur.to = end
-		out = append(out, cur)
+	end := 0.0
+	if len(h) > 0 {
+		end = secs(h[len(h)-1].Time)
 	}
+	for _, sp := range open {
+		if sp != nil {
+			sp.to = max(end, sp.from)
+			out = append(out, *sp)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b span) int {
+		switch {
+		case a.from < b.from:
+			return -1
+		case a.from > b.from:
+			return 1
+		}
+		return 0
+	})
 	return out
+}
+
+// faultLabel describes a nemesis op's value: the grudge of an isolated
+// partition, the nodes of a per-node result map, a shape or node spec.
+func faultLabel(v any) string {
+	switch v := v.(type) {
+	case []any:
+		if len(v) == 2 {
+			if k, ok := v[0].(history.Keyword); ok && k == "isolated" {
+				return shortValue(v[1], 300)
+			}
+		}
+		return shortValue(v, 300)
+	case *history.Map:
+		if v.Len() == 0 {
+			return "(no node)"
+		}
+		return strings.Join(v.Keys(), " ")
+	case history.Keyword:
+		return string(v)
+	}
+	return ""
+}
+
+// legendFor is the legend of a plot: the completion types, then each fault
+// kind that occurs.
+func legendFor(parts []span) [][2]string {
+	items := [][2]string{{colourOK, "ok"}, {colourInfo, "info"}, {colourFail, "fail"}}
+	for _, fk := range faultKinds {
+		for _, p := range parts {
+			if p.kind == fk.name {
+				items = append(items, [2]string{fk.colour, fk.name})
+				break
+			}
+		}
+	}
+	return items
 }
 
 // frame maps data coordinates to an SVG viewport with margins.
@@ -172,7 +238,7 @@ func fmtNum(v float64) string {
 	return fmt.Sprintf("%.2g", v)
 }
 
-// svgOpen writes the document element and the axes, grid and partitions.
+// svgOpen writes the document element and the axes, grid and fault spans.
 func (f *frame) open(b *strings.Builder, id, title, xLabel, yLabel string, parts []span) {
 	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" id="%s" class="plot" viewBox="0 0 %g %g" width="%g" height="%g" font-family="sans-serif" font-size="11">`,
 		esc(id), f.w, f.h, f.w, f.h)
@@ -183,8 +249,8 @@ func (f *frame) open(b *strings.Builder, id, title, xLabel, yLabel string, parts
 		if x1 < x0 {
 			continue
 		}
-		fmt.Fprintf(b, `<rect class="partition" x="%.1f" y="%g" width="%.1f" height="%g" fill="%s" fill-opacity="0.15"><title>%s (%.1fs-%.1fs)</title></rect>`,
-			x0, f.top, math.Max(x1-x0, 1), f.h-f.top-f.bottom, colourPartition, esc(p.label), p.from, p.to)
+		fmt.Fprintf(b, `<rect class="%s" x="%.1f" y="%g" width="%.1f" height="%g" fill="%s" fill-opacity="%g"><title>%s (%.1fs-%.1fs)</title></rect>`,
+			p.kind, x0, f.top, math.Max(x1-x0, 1), f.h-f.top-f.bottom, p.colour, faultOpacity, esc(p.label), p.from, p.to)
 	}
 	bottom := f.h - f.bottom
 	for _, t := range niceTicks(f.x0, f.x1, 10) {
@@ -325,7 +391,7 @@ func latencyRaw(ss []sample, parts []span, h history.History) string {
 		}
 		b.WriteString(`</g>`)
 	}
-	f.legend(&b, [][2]string{{colourOK, "ok"}, {colourInfo, "info"}, {colourFail, "fail"}, {colourPartition, "partition"}})
+	f.legend(&b, legendFor(parts))
 	b.WriteString(`</svg>`)
 	return b.String()
 }
@@ -432,7 +498,7 @@ func rate(ss []sample, parts []span, h history.History) string {
 		}
 		fmt.Fprintf(&b, `<polyline class="series" fill="none" stroke="%s" stroke-width="1.5" points="%s"/>`, typeColour(t), strings.Join(pts, " "))
 	}
-	f.legend(&b, [][2]string{{colourOK, "ok"}, {colourInfo, "info"}, {colourFail, "fail"}, {colourPartition, "partition"}})
+	f.legend(&b, legendFor(parts))
 	b.WriteString(`</svg>`)
 	return b.String()
 }
