@@ -50,6 +50,9 @@ const (
 	// TailLineBytes bounds each line kept in the tail ring.
 	TailLineBytes = 4 << 10
 
+	// textBusyRetries bounds the retries of a start that fails with ETXTBSY.
+	textBusyRetries = 20
+
 	killWait = 5 * time.Second // Maelstrom waits at most 5 s for a killed node
 	// drainWait bounds how long Kill waits for the output readers after the
 	// child is reaped; a process that escaped the group may still hold the
@@ -357,20 +360,30 @@ func (p *Proc) start() (err error) {
 	// Passing *os.File values (not io.Writers) means exec starts no copying
 	// goroutines, so Wait returns when the child exits even if a grandchild
 	// still holds the pipes.
-	p.cmd = &exec.Cmd{
-		Path:        p.cfg.Bin,
-		Args:        append([]string{p.cfg.Bin}, p.cfg.Args...),
-		Dir:         p.cfg.Dir,
-		Env:         p.cfg.Env,
-		Stdin:       inR,
-		Stdout:      outW,
-		Stderr:      errW,
-		SysProcAttr: attr,
-	}
-	if sb != (Sandbox{}) {
-		err = launch(sb, attr, p.cmd.Start)
-	} else {
-		err = p.cmd.Start()
+	//
+	// A binary copied for the sandbox can be briefly busy (ETXTBSY) while a
+	// child forked elsewhere in eddy still holds the copy's write descriptor
+	// between its fork and exec; trying again shortly succeeds.
+	for attempt := 0; ; attempt++ {
+		p.cmd = &exec.Cmd{
+			Path:        p.cfg.Bin,
+			Args:        append([]string{p.cfg.Bin}, p.cfg.Args...),
+			Dir:         p.cfg.Dir,
+			Env:         p.cfg.Env,
+			Stdin:       inR,
+			Stdout:      outW,
+			Stderr:      errW,
+			SysProcAttr: attr,
+		}
+		if sb != (Sandbox{}) {
+			err = launch(sb, attr, p.cmd.Start)
+		} else {
+			err = p.cmd.Start()
+		}
+		if !errors.Is(err, syscall.ETXTBSY) || p.cmd.Process != nil || attempt == textBusyRetries {
+			break
+		}
+		time.Sleep(time.Duration(attempt+1) * time.Millisecond)
 	}
 	if err != nil {
 		if p.cmd.Process != nil {
