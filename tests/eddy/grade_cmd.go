@@ -46,6 +46,21 @@ func CommandLine(o Options) string {
 	}
 	if len(o.Nemesis) > 0 {
 		parts = append(parts, "--nemesis", strings.Join(o.Nemesis, ","))
+		if o.NemesisInterval > 0 {
+			parts = append(parts, "--nemesis-interval", strconv.FormatFloat(o.NemesisInterval.Seconds(), 'g', -1, 64))
+		}
+	}
+	if len(o.PartitionShapes) > 0 {
+		parts = append(parts, "--partition-shapes", strings.Join(o.PartitionShapes, ","))
+	}
+	if o.KillWipesDisk {
+		parts = append(parts, "--kill-wipes-disk")
+	}
+	if o.LossRate > 0 {
+		parts = append(parts, "--loss-rate", strconv.FormatFloat(o.LossRate, 'g', -1, 64))
+	}
+	if o.DuplicateRate > 0 {
+		parts = append(parts, "--duplicate-rate", strconv.FormatFloat(o.DuplicateRate, 'g', -1, 64))
 	}
 	if o.Availability != "" {
 		parts = append(parts, "--availability", o.Availability)

@@ -166,5 +166,8 @@ func (r *runner) testRecord() map[string]any {
 		// What eddy analyze needs to run the same checkers again.
 		"consistency-models": o.ConsistencyModels, "key-count": o.KeyCount, "max-txn-length": o.MaxTxnLength,
 		"max-writes-per-key": o.MaxWritesPerKey, "strict": o.Strict,
+		// eddy's own faults.
+		"partition-shapes": o.PartitionShapes, "kill-wipes-disk": o.KillWipesDisk,
+		"loss-rate": o.LossRate, "duplicate-rate": o.DuplicateRate,
 	}
 }

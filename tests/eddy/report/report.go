@@ -165,7 +165,7 @@ func (p *plots) html(in Input, files []string) string {
 	}
 	p.verdict(&b, vt, cls, in.Results, files)
 	p.figures(&b, in.Results)
-	b.WriteString("<h2>Latency</h2>\n<p class=\"muted\">One point per operation at its invocation; shaded bands are partitions. Hover a band for the grudge.</p>\n")
+	b.WriteString("<h2>Latency</h2>\n<p class=\"muted\">One point per operation at its invocation; shaded bands are faults: partitions, kills, pauses and packet faults, in Jepsen's colours. Hover a band for its detail.</p>\n")
 	b.WriteString(p.raw + "\n" + p.quant + "\n")
 	b.WriteString("<h2>Throughput</h2>\n" + p.rate + "\n")
 	d := p.diagram
