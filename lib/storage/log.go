@@ -380,7 +380,8 @@ func (l *Log) TruncateAfter(index uint64) error {
 // Compact drops every record below index, so that a snapshot covering them
 // can replace them. The records kept are rewritten into a new file, which is
 // durable when Compact returns (records appended but not yet synced
-// included). An index past LastIndex+1 empties the log and makes index the
+// included); an index at or below FirstIndex drops nothing and syncs
+// nothing. An index past LastIndex+1 empties the log and makes index the
 // next one to append (a snapshot installed from a leader that is ahead).
 func (l *Log) Compact(index uint64) error {
 	l.syncMu.Lock()

@@ -27,8 +27,9 @@ var ErrCrashed = errors.New("storage: simulated disk crashed")
 //     (as of its last Sync). A crash keeps the durable content plus a
 //     seeded-random prefix of the bytes written since, and may tear the end
 //     of that prefix (overwrite its last bytes with garbage). A file that
-//     was truncated since its last Sync comes back either as it was synced
-//     or as a prefix of its live content no shorter than the truncation.
+//     was truncated since its last Sync comes back as it was synced, or
+//     cut with part of what was written after the cut, or uncut with part
+//     of what was written after the cut laid over its old bytes.
 //   - Each directory has live entries and durable entries (as of its last
 //     SyncDir). A crash keeps, per directory with unsynced changes, either
 //     its durable or its live entries (seeded). A created file whose
@@ -158,15 +159,28 @@ func (d *SimDisk) afterCrash(ino *simInode) []byte {
 	if bytes.HasPrefix(ino.live, ino.durable) {
 		return d.tornPrefix(ino.durable, ino.live[len(ino.durable):])
 	}
-	// Truncated since the last sync: the truncation itself may be lost.
-	if d.rng.IntN(2) == 0 {
-		return bytes.Clone(ino.durable)
-	}
+	// Truncated since the last sync. p is where live and durable part.
 	p := 0
 	for p < len(ino.live) && p < len(ino.durable) && ino.live[p] == ino.durable[p] {
 		p++
 	}
-	return d.tornPrefix(ino.live[:p], ino.live[p:])
+	switch d.rng.IntN(3) {
+	case 0: // nothing since the sync reached the disk
+		return bytes.Clone(ino.durable)
+	case 1: // the truncation did, and part of what followed
+		return d.tornPrefix(ino.live[:p], ino.live[p:])
+	default: // the truncation did not, but some later writes did, over the old bytes
+		out := bytes.Clone(ino.durable)
+		tail := d.tornPrefix(nil, ino.live[p:])
+		for i, c := range tail {
+			if p+i < len(out) {
+				out[p+i] = c
+			} else {
+				out = append(out, c)
+			}
+		}
+		return out
+	}
 }
 
 // tornPrefix returns kept followed by a random prefix of unsynced whose last
