@@ -188,6 +188,13 @@ func (l *Log) DurableIndex() uint64 {
 	return l.durable
 }
 
+// Size is the length of the log file in bytes.
+func (l *Log) Size() int64 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.endLocked()
+}
+
 // Stats returns the log's counters.
 func (l *Log) Stats() LogStats {
 	l.mu.Lock()

@@ -10,7 +10,9 @@ import (
 // atomically at the cost of one fsync: the value is appended as a record to
 // a log of its own (so a crash leaves the old value or the new one, never a
 // mix, by the log's checksums) and the log is rewritten to its last record
-// every stableCompactEvery puts, so the file stays small.
+// once it holds stableCompactEvery values or more than stableCompactRatio
+// times the value's size (plus stableSlackBytes), so the file stays within
+// a small multiple of the value.
 //
 // Stable is safe for concurrent use.
 type Stable struct {
@@ -19,9 +21,14 @@ type Stable struct {
 	value []byte
 }
 
-// stableCompactEvery bounds the records a Stable's file holds: a rewrite
-// (two fsyncs) every this many puts keeps it at most this many values long.
-const stableCompactEvery = 64
+// A rewrite costs two fsyncs and a rename; these bound how often it comes
+// (at most once per stableCompactEvery puts of small values) and how large
+// the file grows between two (large values are rewritten sooner).
+const (
+	stableCompactEvery = 64
+	stableCompactRatio = 4
+	stableSlackBytes   = 64 << 10
+)
 
 // OpenStable opens (or creates, empty) the stable value at path.
 func OpenStable(fsys FS, path string, run RunID) (*Stable, error) {
@@ -63,7 +70,8 @@ func (s *Stable) Put(value []byte) error {
 		return err
 	}
 	s.value = bytes.Clone(value)
-	if last-s.log.FirstIndex()+1 >= stableCompactEvery {
+	if last-s.log.FirstIndex()+1 >= stableCompactEvery ||
+		s.log.Size() > stableCompactRatio*int64(len(value))+stableSlackBytes {
 		return s.log.Compact(last)
 	}
 	return nil

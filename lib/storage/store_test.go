@@ -231,6 +231,24 @@ func TestStableCrash(t *testing.T) {
 	}
 }
 
+// TestStableLargeValues: a large value (many Paxos promises) keeps the file
+// within a few times its size.
+func TestStableLargeValues(t *testing.T) {
+	d := NewSimDisk(1)
+	st, err := OpenStable(d, "/d/n1.state", testRun)
+	require.NoError(t, err)
+	v := bytes.Repeat([]byte("p"), 200<<10)
+	for i := range 30 {
+		v[0] = byte(i)
+		require.NoError(t, st.Put(v))
+		require.LessOrEqual(t, st.log.Size(), int64(stableCompactRatio*len(v)+stableSlackBytes+len(v)+headerSize+2*recHeaderSize))
+	}
+	d.Crash()
+	st, err = OpenStable(d, "/d/n1.state", testRun)
+	require.NoError(t, err)
+	require.Equal(t, v, st.Get())
+}
+
 // TestStoreBoundedDisk: with a snapshot now and then, the files stay as
 // large as what is kept, however long the run.
 func TestStoreBoundedDisk(t *testing.T) {
