@@ -19,8 +19,9 @@ import (
 var ErrCrashed = errors.New("storage: simulated disk crashed")
 
 // SimDisk is an in-memory FS that models what a power loss keeps, for the
-// deterministic simulator and for crash tests. One seed drives every choice
-// a crash makes, so the same seed and the same operations give the same disk.
+// deterministic simulator and for crash tests: one per simulated machine.
+// One seed drives every choice a crash makes, so the same seed and the same
+// operations give the same disk.
 //
 // The model (the FS durability contract, adversarially):
 //   - Each file has a live content (what reads see) and a durable content
@@ -104,6 +105,18 @@ func (d *SimDisk) spend() error {
 		d.budget--
 	}
 	return nil
+}
+
+// Kill simulates the death of the process that uses the disk while the
+// machine stays up (Maelstrom's kill): every write already made survives, in
+// the page cache, synced or not; locks are released and every open handle
+// becomes dead. The fault budget is removed.
+func (d *SimDisk) Kill() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.gen++
+	d.budget = -1
+	d.locks = map[string]bool{}
 }
 
 // Crash simulates a power loss: every unsynced byte and entry is dropped,

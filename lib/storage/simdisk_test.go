@@ -183,3 +183,25 @@ func TestSimDiskTruncateThenCrash(t *testing.T) {
 	}
 	require.True(t, sawOld && sawCut && sawOverlay)
 }
+
+// TestSimDiskKill: a process death keeps every write, synced or not, and
+// frees the dead process's lock and handles.
+func TestSimDiskKill(t *testing.T) {
+	d := NewSimDisk(1)
+	l, err := d.Lock("/d/x.lock")
+	require.NoError(t, err)
+	f, err := d.Create("/d/a")
+	require.NoError(t, err)
+	mustWrite(t, f, "never synced")
+	d.Kill()
+	b, err := d.ReadFile("/d/a")
+	require.NoError(t, err)
+	require.Equal(t, "never synced", string(b))
+	_, err = f.Write([]byte("x"))
+	require.ErrorIs(t, err, ErrCrashed)
+	_, err = d.Lock("/d/x.lock")
+	require.NoError(t, err, "the dead process's lock is free")
+	require.NoError(t, l.Close(), "closing a dead handle is harmless")
+	_, err = d.Lock("/d/x.lock")
+	require.ErrorIs(t, err, ErrLocked, "and does not free the new holder's lock")
+}

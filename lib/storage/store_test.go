@@ -273,3 +273,19 @@ func TestStoreBoundedDisk(t *testing.T) {
 	}
 	require.Less(t, maxBytes, int64(520*(100+recHeaderSize)+headerSize), "the log never holds more than one snapshot interval and the kept tail")
 }
+
+// TestStoreKilled is Maelstrom's kill on a SimDisk: the process dies without
+// closing anything; the restarted node takes the lock and finds every
+// record, even the unsynced ones the page cache kept.
+func TestStoreKilled(t *testing.T) {
+	d := NewSimDisk(1)
+	s := simStore(t, d, "n1", testRun)
+	_, err := s.Log.Commit([]byte("synced"))
+	require.NoError(t, err)
+	_, err = s.Log.Append([]byte("written"))
+	require.NoError(t, err)
+	d.Kill()
+	s = simStore(t, d, "n1", testRun)
+	require.Equal(t, bs("synced", "written"), records(t, s.Log))
+	require.Equal(t, uint64(2), s.Log.DurableIndex(), "open synced what it found")
+}
