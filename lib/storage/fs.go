@@ -27,8 +27,8 @@ type FS interface {
 	ReadFile(name string) ([]byte, error)
 	// Create creates name, or truncates it to zero if it exists, for writing.
 	Create(name string) (File, error)
-	// OpenAppend opens an existing name for writing at its end.
-	OpenAppend(name string) (File, error)
+	// OpenWrite opens an existing name for writing (File.WriteAt).
+	OpenWrite(name string) (File, error)
 	// Rename atomically replaces newname with oldname.
 	Rename(oldname, newname string) error
 	// Remove deletes name; a missing name is not an error.
@@ -43,11 +43,20 @@ type FS interface {
 	Lock(name string) (io.Closer, error)
 }
 
-// File is an open file written only at its end.
+// File is an open file for writing. Writes never leave holes: Write goes to
+// the end of what this handle wrote (a new file's start), WriteAt to an
+// offset no further than the file's size.
 type File interface {
-	// Write appends p.
+	// Write writes p at the handle's position and advances it.
 	Write(p []byte) (int, error)
-	// Truncate cuts the file to size bytes; later writes go to the new end.
+	// WriteAt writes p at offset off.
+	WriteAt(p []byte, off int64) (int, error)
+	// Allocate grows the file to at least size bytes of zeros, reserving
+	// the blocks (fallocate), so that later writes inside it change no
+	// file size: their fsync then has no size to commit, which is what
+	// makes it cheap.
+	Allocate(size int64) error
+	// Truncate cuts the file to size bytes.
 	Truncate(size int64) error
 	// Sync makes everything written so far durable.
 	Sync() error
@@ -68,12 +77,40 @@ func (OSFS) ReadFile(name string) ([]byte, error) { return os.ReadFile(name) }
 
 // Create implements FS.
 func (OSFS) Create(name string) (File, error) {
-	return os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	return osFile{f}, nil
 }
 
-// OpenAppend implements FS.
-func (OSFS) OpenAppend(name string) (File, error) {
-	return os.OpenFile(name, os.O_WRONLY|os.O_APPEND, 0)
+// OpenWrite implements FS.
+func (OSFS) OpenWrite(name string) (File, error) {
+	f, err := os.OpenFile(name, os.O_WRONLY, 0)
+	if err != nil {
+		return nil, err
+	}
+	return osFile{f}, nil
+}
+
+// osFile adds Allocate to *os.File.
+type osFile struct{ *os.File }
+
+// Allocate implements File with fallocate(2), or by extending the size
+// (a sparse file) where the file system has no fallocate.
+func (f osFile) Allocate(size int64) error {
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if size <= st.Size() {
+		return nil
+	}
+	err = syscall.Fallocate(int(f.Fd()), 0, 0, size)
+	if errors.Is(err, syscall.EOPNOTSUPP) || errors.Is(err, syscall.ENOSYS) {
+		return f.File.Truncate(size)
+	}
+	return err
 }
 
 // Rename implements FS.

@@ -46,6 +46,7 @@ type Log struct {
 	crcs    []uint32 // crcs[i]: chain value after record first+i
 	durable uint64   // every record <= durable is synced
 	cut     bool     // truncated since the last fsync: the next Sync must fsync
+	alloc   int64    // the file's allocated size; records are written below it
 	err     error    // sticky
 	closed  bool
 
@@ -59,6 +60,13 @@ type LogStats struct {
 	Syncs        int64 // fsyncs of the log file (directory fsyncs not included)
 	Compactions  int64
 }
+
+// Space is allocated ahead of the records in steps of a quarter of the
+// file (at least 4 KiB): a few steps per file, little space unused.
+const (
+	allocMinBytes = 4 << 10
+	allocGrowDiv  = 4
+)
 
 // ErrClosed is returned by operations on a closed Log or Store.
 var ErrClosed = errors.New("storage: closed")
@@ -88,10 +96,12 @@ func OpenLog(fsys FS, path string, run RunID) (*Log, error) {
 		}
 		return l, nil
 	}
-	f, err := fsys.OpenAppend(path)
+	f, err := fsys.OpenWrite(path)
 	if err != nil {
 		return nil, err
 	}
+	// Cutting at the first bad record also drops the unused allocated space;
+	// the next Append allocates again.
 	if s.valid < int64(len(b)) {
 		if err := f.Truncate(s.valid); err != nil {
 			_ = f.Close()
@@ -104,7 +114,7 @@ func OpenLog(fsys FS, path string, run RunID) (*Log, error) {
 		_ = f.Close()
 		return nil, err
 	}
-	l.f, l.first, l.base = f, s.hdr.first, s.hdr.crc
+	l.f, l.first, l.base, l.alloc = f, s.hdr.first, s.hdr.crc, s.valid
 	l.ends, l.crcs = s.ends, s.crcs
 	l.durable = l.lastLocked()
 	l.stats.Syncs++
@@ -151,7 +161,7 @@ func (l *Log) rewrite(first uint64, recs [][]byte) error {
 	if err := l.fsys.SyncDir(dirOf(l.path)); err != nil {
 		return err
 	}
-	nf, err := l.fsys.OpenAppend(l.path)
+	nf, err := l.fsys.OpenWrite(l.path)
 	if err != nil {
 		return err
 	}
@@ -159,6 +169,7 @@ func (l *Log) rewrite(first uint64, recs [][]byte) error {
 		_ = l.f.Close()
 	}
 	l.f, l.first, l.base, l.ends, l.crcs = nf, first, h.crc, ends, crcs
+	l.alloc = int64(len(buf))
 	l.durable, l.cut = l.lastLocked(), false
 	l.stats.BytesWritten += int64(len(buf))
 	l.stats.Syncs++
@@ -250,7 +261,18 @@ func (l *Log) Append(records ...[]byte) (last uint64, err error) {
 		ends = append(ends, end+int64(len(buf)))
 		crcs = append(crcs, prev)
 	}
-	if _, err := l.f.Write(buf); err != nil {
+	if need := end + int64(len(buf)); need > l.alloc {
+		// Allocate ahead, so that most fsyncs find the file's size
+		// unchanged and commit data only (about twice as many fsyncs per
+		// second here; README, Storage).
+		alloc := need + max(allocMinBytes, need/allocGrowDiv)
+		if err := l.f.Allocate(alloc); err != nil {
+			l.err = fmt.Errorf("storage: allocate %s: %w", l.path, err)
+			return 0, l.err
+		}
+		l.alloc = alloc
+	}
+	if _, err := l.f.WriteAt(buf, end); err != nil {
 		// Part of buf may be in the file: the in-memory offsets no longer
 		// match it, so the log cannot go on.
 		l.err = fmt.Errorf("storage: append to %s: %w", l.path, err)
@@ -379,6 +401,7 @@ func (l *Log) TruncateAfter(index uint64) error {
 		l.err = fmt.Errorf("storage: truncate %s: %w", l.path, err)
 		return l.err
 	}
+	l.alloc = l.endLocked()
 	l.durable = min(l.durable, index)
 	l.cut = true
 	return nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"math/rand/v2"
 	"path/filepath"
 	"sort"
@@ -27,10 +28,11 @@ var ErrCrashed = errors.New("storage: simulated disk crashed")
 //   - Each file has a live content (what reads see) and a durable content
 //     (as of its last Sync). A crash keeps the durable content plus a
 //     seeded-random prefix of the bytes written since, and may tear the end
-//     of that prefix (overwrite its last bytes with garbage). A file that
-//     was truncated since its last Sync comes back as it was synced, or
-//     cut with part of what was written after the cut, or uncut with part
-//     of what was written after the cut laid over its old bytes.
+//     of that prefix (overwrite its last bytes with garbage). A file whose
+//     live content no longer extends its durable one (it was cut, or
+//     overwritten in place, as writes into allocated space are) comes back
+//     as it was synced, or cut where the two part followed by part of the
+//     new bytes, or uncut with part of the new bytes laid over the old.
 //   - Each directory has live entries and durable entries (as of its last
 //     SyncDir). A crash keeps, per directory with unsynced changes, either
 //     its durable or its live entries (seeded). A created file whose
@@ -61,6 +63,20 @@ type SimStats struct {
 
 type simInode struct {
 	live, durable []byte
+	// Since the last sync: the lowest offset changed (written, allocated
+	// or cut; cleanFrom if none) and the end of the bytes written.
+	dirtyFrom, writtenTo int
+}
+
+const cleanFrom = math.MaxInt
+
+func (ino *simInode) dirty() bool { return ino.dirtyFrom != cleanFrom }
+
+func (ino *simInode) synced() {
+	// Only what changed is copied: the bytes before dirtyFrom are the same.
+	from := min(ino.dirtyFrom, len(ino.durable), len(ino.live))
+	ino.durable = append(ino.durable[:from], ino.live[from:]...)
+	ino.dirtyFrom, ino.writtenTo = cleanFrom, 0
 }
 
 // NewSimDisk returns an empty simulated disk whose crashes are drawn from
@@ -159,7 +175,7 @@ func (d *SimDisk) Crash() {
 		}
 		seen[ino] = true
 		ino.live = d.afterCrash(ino)
-		ino.durable = bytes.Clone(ino.live)
+		ino.synced()
 	}
 	d.durable = map[string]*simInode{}
 	for name, ino := range d.live {
@@ -169,43 +185,44 @@ func (d *SimDisk) Crash() {
 
 // afterCrash draws what a crash leaves of one file.
 func (d *SimDisk) afterCrash(ino *simInode) []byte {
-	if bytes.HasPrefix(ino.live, ino.durable) {
-		return d.tornPrefix(ino.durable, ino.live[len(ino.durable):])
+	if !ino.dirty() {
+		return bytes.Clone(ino.durable)
 	}
-	// Truncated since the last sync. p is where live and durable part.
-	p := 0
-	for p < len(ino.live) && p < len(ino.durable) && ino.live[p] == ino.durable[p] {
-		p++
+	// Nothing before p changed since the sync; the writes since end at q.
+	p := min(ino.dirtyFrom, len(ino.live), len(ino.durable))
+	q := min(max(ino.writtenTo, p), len(ino.live))
+	if p == len(ino.durable) { // appended only
+		return d.tornPrefix(ino.durable, ino.live[p:], q-p)
 	}
 	switch d.rng.IntN(3) {
 	case 0: // nothing since the sync reached the disk
 		return bytes.Clone(ino.durable)
-	case 1: // the truncation did, and part of what followed
-		return d.tornPrefix(ino.live[:p], ino.live[p:])
-	default: // the truncation did not, but some later writes did, over the old bytes
+	case 1: // a cut did, and part of what followed
+		return d.tornPrefix(ino.live[:p], ino.live[p:q], q-p)
+	default: // no cut did, but some later writes did, over the old bytes
 		out := bytes.Clone(ino.durable)
-		tail := d.tornPrefix(nil, ino.live[p:])
-		for i, c := range tail {
-			if p+i < len(out) {
-				out[p+i] = c
-			} else {
-				out = append(out, c)
-			}
+		tail := d.tornPrefix(nil, ino.live[p:q], q-p)
+		if over := p + len(tail) - len(out); over > 0 {
+			out = append(out, make([]byte, over)...)
 		}
+		copy(out[p:], tail)
 		return out
 	}
 }
 
 // tornPrefix returns kept followed by a random prefix of unsynced whose last
-// bytes may be garbage.
-func (d *SimDisk) tornPrefix(kept, unsynced []byte) []byte {
+// bytes may be garbage. Cut points are drawn over the first written bytes
+// of unsynced (what writes put there), not over the zeros of allocated
+// space after them, which would make nearly every draw keep every write.
+func (d *SimDisk) tornPrefix(kept, unsynced []byte, written int) []byte {
 	out := bytes.Clone(kept)
 	if len(unsynced) == 0 {
 		return out
 	}
-	n := d.rng.IntN(len(unsynced) + 1)
-	if d.rng.IntN(4) == 0 {
-		n = len(unsynced) // the whole tail made it often enough
+	written = min(max(written, 0), len(unsynced))
+	n := d.rng.IntN(written + 1)
+	if n == written && d.rng.IntN(2) == 0 {
+		n = len(unsynced) // the allocation made it too
 	}
 	out = append(out, unsynced[:n]...)
 	if n > 0 && d.rng.IntN(3) == 0 {
@@ -254,16 +271,17 @@ func (d *SimDisk) Create(name string) (File, error) {
 	ino, ok := d.live[name]
 	if ok {
 		ino.live = nil
+		ino.dirtyFrom = 0
 	} else {
-		ino = &simInode{}
+		ino = &simInode{dirtyFrom: cleanFrom}
 		d.live[name] = ino
 		d.dirs[filepath.Dir(name)] = true
 	}
 	return &simFile{d: d, ino: ino, gen: d.gen, name: name}, nil
 }
 
-// OpenAppend implements FS.
-func (d *SimDisk) OpenAppend(name string) (File, error) {
+// OpenWrite implements FS.
+func (d *SimDisk) OpenWrite(name string) (File, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.budget == 0 {
@@ -399,6 +417,7 @@ type simFile struct {
 	ino    *simInode
 	gen    int
 	name   string
+	pos    int64 // where Write writes next
 	closed bool
 }
 
@@ -416,17 +435,55 @@ func (f *simFile) check() error {
 
 func (f *simFile) Write(p []byte) (int, error) {
 	f.d.mu.Lock()
+	off := f.pos
+	f.d.mu.Unlock()
+	n, err := f.WriteAt(p, off)
+	f.d.mu.Lock()
+	f.pos += int64(n)
+	f.d.mu.Unlock()
+	return n, err
+}
+
+func (f *simFile) WriteAt(p []byte, off int64) (int, error) {
+	f.d.mu.Lock()
 	defer f.d.mu.Unlock()
 	if err := f.check(); err != nil {
 		return 0, err
 	}
+	if off < 0 || off > int64(len(f.ino.live)) {
+		return 0, fmt.Errorf("simdisk: write at %d of %s, %d bytes long", off, f.name, len(f.ino.live))
+	}
 	if err := f.d.spend(); err != nil {
 		return 0, err
 	}
-	f.ino.live = append(f.ino.live, p...)
+	end := off + int64(len(p))
+	if end > int64(len(f.ino.live)) {
+		f.ino.live = append(f.ino.live, make([]byte, end-int64(len(f.ino.live)))...)
+	}
+	copy(f.ino.live[off:], p)
+	if len(p) > 0 {
+		f.ino.dirtyFrom = min(f.ino.dirtyFrom, int(off))
+		f.ino.writtenTo = max(f.ino.writtenTo, int(end))
+	}
 	f.d.stats.Writes++
 	f.d.stats.BytesWritten += int64(len(p))
 	return len(p), nil
+}
+
+func (f *simFile) Allocate(size int64) error {
+	f.d.mu.Lock()
+	defer f.d.mu.Unlock()
+	if err := f.check(); err != nil {
+		return err
+	}
+	if err := f.d.spend(); err != nil {
+		return err
+	}
+	if size > int64(len(f.ino.live)) {
+		f.ino.dirtyFrom = min(f.ino.dirtyFrom, len(f.ino.live))
+		f.ino.live = append(f.ino.live, make([]byte, size-int64(len(f.ino.live)))...)
+	}
+	return nil
 }
 
 func (f *simFile) Truncate(size int64) error {
@@ -442,6 +499,8 @@ func (f *simFile) Truncate(size int64) error {
 		return fmt.Errorf("simdisk: truncate %s to %d of %d bytes", f.name, size, len(f.ino.live))
 	}
 	f.ino.live = f.ino.live[:size:size]
+	f.ino.dirtyFrom = min(f.ino.dirtyFrom, int(size))
+	f.ino.writtenTo = min(f.ino.writtenTo, int(size))
 	return nil
 }
 
@@ -454,7 +513,7 @@ func (f *simFile) Sync() error {
 	if err := f.d.spend(); err != nil {
 		return err
 	}
-	f.ino.durable = bytes.Clone(f.ino.live)
+	f.ino.synced()
 	f.d.stats.Syncs++
 	return nil
 }
