@@ -66,37 +66,49 @@ func (r RunID) String() string {
 type procFS struct{ root string }
 
 // DetectRun returns the RunID of this process's run for working directory
-// dir.
-func DetectRun(dir string) (RunID, error) { return procFS{root: "/proc"}.detect(dir) }
+// dir. Only a directory that cannot be read is an error; facts /proc does
+// not give are left out of the identity (see detect).
+func DetectRun(dir string) (RunID, error) {
+	r, _, err := procFS{root: "/proc"}.detect(dir)
+	return r, err
+}
 
-func (p procFS) detect(dir string) (RunID, error) {
-	var r RunID
-	boot, err := p.bootID()
-	if err != nil {
-		return r, err
-	}
-	r.BootID = boot
-	self, err := p.stat("self")
-	if err != nil {
-		return r, fmt.Errorf("storage: run identity: %w", err)
-	}
-	if self.ppid > 0 {
-		parent, err := p.stat(strconv.FormatInt(self.ppid, 10))
-		if err != nil {
-			return r, fmt.Errorf("storage: run identity: parent %d: %w", self.ppid, err)
-		}
-		r.ParentPID, r.ParentStart = self.ppid, parent.start
-	}
+// detect builds the RunID. A fact that /proc does not give (no /proc, a
+// hidepid mount) is left zero and explained in notes rather than failing:
+// a node that cannot name its run still runs, with a weaker identity (no
+// boot id; the parent from getppid; no parent start time, so a recycled
+// pid would look like the same harness).
+func (p procFS) detect(dir string) (r RunID, notes []string, err error) {
 	st, err := os.Stat(dir)
 	if err != nil {
-		return r, err
+		return r, nil, err
 	}
 	sys, ok := st.Sys().(*syscall.Stat_t)
 	if !ok {
-		return r, fmt.Errorf("storage: run identity: no device and inode for %s", dir)
+		return r, nil, fmt.Errorf("storage: run identity: no device and inode for %s", dir)
 	}
 	r.DirDev, r.DirIno = uint64(sys.Dev), uint64(sys.Ino)
-	return r, nil
+
+	if r.BootID, err = p.bootID(); err != nil {
+		notes = append(notes, err.Error())
+	}
+	ppid := int64(0)
+	if self, err := p.stat("self"); err != nil {
+		ppid = int64(os.Getppid())
+		notes = append(notes, fmt.Sprintf("storage: run identity: %v; parent %d from getppid", err, ppid))
+	} else {
+		ppid = self.ppid
+	}
+	if ppid > 0 {
+		r.ParentPID = ppid
+		parent, err := p.stat(strconv.FormatInt(ppid, 10))
+		if err != nil {
+			notes = append(notes, fmt.Sprintf("storage: run identity: parent %d: %v; its start time left out", ppid, err))
+		} else {
+			r.ParentStart = parent.start
+		}
+	}
+	return r, notes, nil
 }
 
 func (p procFS) bootID() ([16]byte, error) {
@@ -151,14 +163,14 @@ func parseProcStat(s string) (procStat, error) {
 
 // over reports whether run r has surely ended: another boot, or its harness
 // is gone (no such pid, or the pid now belongs to a process started at
-// another time). A run whose harness is hidden (ParentPID 0) is never
-// surely over.
+// another time). A run whose harness is hidden (ParentPID 0), or whose
+// facts could not be read, is never surely over.
 func (p procFS) over(r RunID) bool {
 	boot, err := p.bootID()
 	if err != nil {
 		return false
 	}
-	if boot != r.BootID {
+	if r.BootID != ([16]byte{}) && boot != r.BootID {
 		return true
 	}
 	if r.ParentPID == 0 {
@@ -168,5 +180,5 @@ func (p procFS) over(r RunID) bool {
 	if errors.Is(err, fs.ErrNotExist) {
 		return true
 	}
-	return err == nil && st.start != r.ParentStart
+	return err == nil && r.ParentStart != 0 && st.start != r.ParentStart
 }

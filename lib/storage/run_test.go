@@ -153,8 +153,9 @@ const bootA = "8803f383-3ce7-4284-8591-45844ea6b28e"
 func TestDetectRun(t *testing.T) {
 	dir := t.TempDir()
 	p := fakeProc(t, bootA, map[string][2]uint64{"self": {500, 9000}, "500": {1, 1234}})
-	r, err := p.detect(dir)
+	r, notes, err := p.detect(dir)
 	require.NoError(t, err)
+	require.Empty(t, notes)
 	require.Equal(t, int64(500), r.ParentPID)
 	require.Equal(t, uint64(1234), r.ParentStart)
 	require.Equal(t, byte(0x88), r.BootID[0])
@@ -163,19 +164,33 @@ func TestDetectRun(t *testing.T) {
 	// A hidden parent (a fresh /proc in the PID namespace): the directory
 	// alone names the run.
 	hidden := fakeProc(t, bootA, map[string][2]uint64{"self": {0, 10}})
-	h, err := hidden.detect(dir)
+	h, _, err := hidden.detect(dir)
 	require.NoError(t, err)
 	require.Zero(t, h.ParentPID)
 	require.Zero(t, h.ParentStart)
 	require.Equal(t, r.DirIno, h.DirIno)
-	h2, err := hidden.detect(t.TempDir())
+	h2, _, err := hidden.detect(t.TempDir())
 	require.NoError(t, err)
 	require.NotEqual(t, h.Tag(), h2.Tag(), "fresh directories, another run")
 
-	_, err = fakeProc(t, "not-a-uuid", map[string][2]uint64{"self": {0, 1}}).detect(dir)
-	require.Error(t, err)
-	_, err = fakeProc(t, bootA, map[string][2]uint64{"self": {500, 1}}).detect(dir)
-	require.Error(t, err, "the parent's stat is missing")
+	// What /proc does not give is left out, with a note; the node still
+	// opens its store.
+	noBoot, notes, err := fakeProc(t, "not-a-uuid", map[string][2]uint64{"self": {500, 1}, "500": {1, 1234}}).detect(dir)
+	require.NoError(t, err)
+	require.Len(t, notes, 1)
+	require.Zero(t, noBoot.BootID)
+	require.Equal(t, uint64(1234), noBoot.ParentStart)
+	noParent, notes, err := fakeProc(t, bootA, map[string][2]uint64{"self": {500, 1}}).detect(dir)
+	require.NoError(t, err)
+	require.Len(t, notes, 1)
+	require.Equal(t, int64(500), noParent.ParentPID)
+	require.Zero(t, noParent.ParentStart)
+	noSelf, notes, err := fakeProc(t, bootA, nil).detect(dir)
+	require.NoError(t, err)
+	require.Len(t, notes, 2, "no self stat, then no stat of the getppid parent in the fake tree")
+	require.Equal(t, int64(os.Getppid()), noSelf.ParentPID)
+	_, _, err = p.detect(filepath.Join(dir, "missing"))
+	require.Error(t, err, "a directory that is not there")
 
 	// The real /proc: the parent is the process that started this test.
 	onHost, err := DetectRun(dir)
@@ -216,4 +231,10 @@ func TestRunTagAndOver(t *testing.T) {
 	require.True(t, p.over(rebooted), "another boot")
 	hidden := RunID{BootID: boot}
 	require.False(t, p.over(hidden), "a hidden harness is never surely gone")
+	noStart := RunID{BootID: boot, ParentPID: 500}
+	require.False(t, p.over(noStart), "alive, start time unknown")
+	noStart.ParentPID = 501
+	require.True(t, p.over(noStart), "no such process")
+	noBoot := RunID{ParentPID: 500, ParentStart: 1234}
+	require.False(t, p.over(noBoot), "no boot id: judged by the parent alone")
 }

@@ -105,9 +105,13 @@ func OpenConfig(cfg Config) (*Store, error) {
 			over = func(RunID) bool { return true }
 		}
 	} else {
+		var notes []string
 		var err error
-		if run, err = DetectRun(cfg.Dir); err != nil {
+		if run, notes, err = (procFS{root: "/proc"}).detect(cfg.Dir); err != nil {
 			return nil, err
+		}
+		for _, n := range notes {
+			logger.Warn(n)
 		}
 		if over == nil {
 			over = procFS{root: "/proc"}.over
