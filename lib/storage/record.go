@@ -88,6 +88,10 @@ func decodeHeader(b []byte) (header, error) {
 	if got, want := binary.LittleEndian.Uint32(b[72:]), crc32.Checksum(b[:72], castagnol); got != want {
 		return header{}, fmt.Errorf("%w: header checksum %08x, want %08x", ErrCorrupt, got, want)
 	}
+	// Reserved bytes are zero in this version: one file has one encoding.
+	if binary.LittleEndian.Uint32(b[12:]) != 0 || binary.LittleEndian.Uint32(b[76:]) != 0 {
+		return header{}, fmt.Errorf("%w: reserved header bytes set", ErrCorrupt)
+	}
 	h := header{
 		kind:  binary.LittleEndian.Uint32(b[8:]),
 		first: binary.LittleEndian.Uint64(b[64:]),
