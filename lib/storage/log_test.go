@@ -280,108 +280,134 @@ func (m *logModel) admits(recs [][]byte) bool {
 // checks the recovered log against the model: exactly a prefix of what was
 // appended (as cuts left it), holding everything synced.
 func TestLogCrashProperty(t *testing.T) {
-	seeds, steps := uint64(300), 120
-	var shorter, cutUndone, kept int // crash outcomes, to show the test is not vacuous
-	for seed := range seeds {
-		rng := rand.New(rand.NewPCG(seed, 1))
-		d := NewSimDisk(seed)
-		l, err := OpenLog(d, "/d/n1.wal", testRun)
-		require.NoError(t, err)
-		m := &logModel{first: 1}
-		m.synced()
-		fail := func(format string, args ...any) {
-			t.Helper()
-			t.Fatalf("seed %d: %s", seed, fmt.Sprintf(format, args...))
-		}
-		rec := func() []byte {
-			b := make([]byte, rng.IntN(64))
-			for i := range b {
-				b[i] = byte(rng.UintN(256))
-			}
-			return b
-		}
-		for step := range steps {
-			switch p := rng.IntN(100); {
-			case p < 40:
-				n := 1 + rng.IntN(3)
-				var batch [][]byte
-				for range n {
-					batch = append(batch, rec())
-				}
-				last, err := l.Append(batch...)
-				require.NoError(t, err)
-				m.recs = append(m.recs, batch...)
-				if last != m.first+uint64(len(m.recs))-1 {
-					fail("step %d: append returned %d", step, last)
-				}
-				m.changed()
-			case p < 55:
-				require.NoError(t, l.Sync())
-				m.synced()
-			case p < 62:
-				r := rec()
-				_, err := l.Commit(r)
-				require.NoError(t, err)
-				m.recs = append(m.recs, r)
-				m.synced()
-			case p < 72:
-				at := m.first - 1 + uint64(rng.IntN(len(m.recs)+1))
-				require.NoError(t, l.TruncateAfter(at))
-				m.recs = m.recs[:at+1-m.first]
-				m.floor = min(m.floor, len(m.recs))
-				m.changed()
-			case p < 78:
-				at := m.first + uint64(rng.IntN(len(m.recs)+3))
-				require.NoError(t, l.Compact(at))
-				if at > m.first { // otherwise a no-op, which syncs nothing
-					drop := min(int(at-m.first), len(m.recs))
-					m.recs, m.first = m.recs[drop:], at
-					m.synced()
-				}
-			case p < 84: // a clean restart: the page cache survives
-				require.NoError(t, l.Close())
-				l, err = OpenLog(d, "/d/n1.wal", testRun)
-				require.NoError(t, err)
-				if l.FirstIndex() != m.first || !equalRecs(records(t, l), m.recs) {
-					fail("step %d: restart changed the log", step)
-				}
-				m.synced()
-			case p < 96: // power loss
-				d.Crash()
-				l, err = OpenLog(d, "/d/n1.wal", testRun)
-				if err != nil {
-					fail("step %d: reopen after crash: %v", step, err)
-				}
-				got := records(t, l)
-				if l.FirstIndex() != m.first {
-					fail("step %d: first index %d after crash, want %d", step, l.FirstIndex(), m.first)
-				}
-				if !m.admits(got) {
-					fail("step %d: %d records after crash, floor %d, live %d: not a prefix of any state since the last sync",
-						step, len(got), m.floor, len(m.recs))
-				}
-				switch {
-				case len(got) < len(m.recs):
-					shorter++
-				case len(got) > len(m.recs):
-					cutUndone++
-				case len(m.history) > 1:
-					kept++
-				}
-				m.recs = got
-				m.synced()
-			default:
-				if !equalRecs(records(t, l), m.recs) {
-					fail("step %d: replay differs from the model", step)
-				}
-			}
-		}
-		require.NoError(t, l.Close())
+	var total crashOutcomes
+	for seed := range uint64(300) {
+		o, _ := crashModelRun(t, seed, 120)
+		total.shorter += o.shorter
+		total.cutUndone += o.cutUndone
+		total.kept += o.kept
 	}
-	t.Logf("crashes: %d lost unsynced records, %d undid a cut, %d kept every unsynced record", shorter, cutUndone, kept)
-	require.Positive(t, shorter)
-	require.Positive(t, cutUndone)
-	require.Positive(t, kept)
+	t.Logf("crashes: %d lost unsynced records, %d undid a cut, %d kept every unsynced record",
+		total.shorter, total.cutUndone, total.kept)
+	require.Positive(t, total.shorter)
+	require.Positive(t, total.cutUndone)
+	require.Positive(t, total.kept)
+}
+
+// TestLogCrashDeterministic: one seed, one run: the simulator can replay a
+// failing seed exactly.
+func TestLogCrashDeterministic(t *testing.T) {
+	for _, seed := range []uint64{3, 29} {
+		_, a := crashModelRun(t, seed, 120)
+		_, b := crashModelRun(t, seed, 120)
+		require.Equal(t, a, b)
+	}
+}
+
+// crashOutcomes counts what crashes did, to show the test is not vacuous.
+type crashOutcomes struct{ shorter, cutUndone, kept int }
+
+// crashModelRun is one seeded run of the crash property; it returns the
+// crash outcomes and a trace of the final disk and log.
+func crashModelRun(t *testing.T, seed uint64, steps int) (crashOutcomes, string) {
+	t.Helper()
+	var o crashOutcomes
+	rng := rand.New(rand.NewPCG(seed, 1))
+	d := NewSimDisk(seed)
+	l, err := OpenLog(d, "/d/n1.wal", testRun)
+	require.NoError(t, err)
+	m := &logModel{first: 1}
+	m.synced()
+	fail := func(format string, args ...any) {
+		t.Helper()
+		t.Fatalf("seed %d: %s", seed, fmt.Sprintf(format, args...))
+	}
+	rec := func() []byte {
+		b := make([]byte, rng.IntN(64))
+		for i := range b {
+			b[i] = byte(rng.UintN(256))
+		}
+		return b
+	}
+	for step := range steps {
+		switch p := rng.IntN(100); {
+		case p < 40:
+			n := 1 + rng.IntN(3)
+			var batch [][]byte
+			for range n {
+				batch = append(batch, rec())
+			}
+			last, err := l.Append(batch...)
+			require.NoError(t, err)
+			m.recs = append(m.recs, batch...)
+			if last != m.first+uint64(len(m.recs))-1 {
+				fail("step %d: append returned %d", step, last)
+			}
+			m.changed()
+		case p < 55:
+			require.NoError(t, l.Sync())
+			m.synced()
+		case p < 62:
+			r := rec()
+			_, err := l.Commit(r)
+			require.NoError(t, err)
+			m.recs = append(m.recs, r)
+			m.synced()
+		case p < 72:
+			at := m.first - 1 + uint64(rng.IntN(len(m.recs)+1))
+			require.NoError(t, l.TruncateAfter(at))
+			m.recs = m.recs[:at+1-m.first]
+			m.floor = min(m.floor, len(m.recs))
+			m.changed()
+		case p < 78:
+			at := m.first + uint64(rng.IntN(len(m.recs)+3))
+			require.NoError(t, l.Compact(at))
+			if at > m.first { // otherwise a no-op, which syncs nothing
+				drop := min(int(at-m.first), len(m.recs))
+				m.recs, m.first = m.recs[drop:], at
+				m.synced()
+			}
+		case p < 84: // a clean restart: the page cache survives
+			require.NoError(t, l.Close())
+			l, err = OpenLog(d, "/d/n1.wal", testRun)
+			require.NoError(t, err)
+			if l.FirstIndex() != m.first || !equalRecs(records(t, l), m.recs) {
+				fail("step %d: restart changed the log", step)
+			}
+			m.synced()
+		case p < 96: // power loss
+			d.Crash()
+			l, err = OpenLog(d, "/d/n1.wal", testRun)
+			if err != nil {
+				fail("step %d: reopen after crash: %v", step, err)
+			}
+			got := records(t, l)
+			if l.FirstIndex() != m.first {
+				fail("step %d: first index %d after crash, want %d", step, l.FirstIndex(), m.first)
+			}
+			if !m.admits(got) {
+				fail("step %d: %d records after crash, floor %d, live %d: not a prefix of any state since the last sync",
+					step, len(got), m.floor, len(m.recs))
+			}
+			switch {
+			case len(got) < len(m.recs):
+				o.shorter++
+			case len(got) > len(m.recs):
+				o.cutUndone++
+			case len(m.history) > 1:
+				o.kept++
+			}
+			m.recs = got
+			m.synced()
+		default:
+			if !equalRecs(records(t, l), m.recs) {
+				fail("step %d: replay differs from the model", step)
+			}
+		}
+	}
+	trace := fmt.Sprintf("%s first=%d %x", d, l.FirstIndex(), records(t, l))
+	require.NoError(t, l.Close())
+	return o, trace
 }
 
 func equalRecs(a, b [][]byte) bool {
