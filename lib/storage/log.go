@@ -33,12 +33,14 @@ type Log struct {
 	path string
 	run  RunID
 
-	// syncMu serializes fsyncs and the operations that replace or cut the
-	// file (TruncateAfter, Compact), so that a Sync never races them. It is
-	// taken before mu.
-	syncMu sync.Mutex
+	mu sync.Mutex
+	// syncing is true while one caller fsyncs outside mu; syncDone (on mu)
+	// wakes the others when it ends. Operations that replace or cut the file
+	// (TruncateAfter, Compact, Close) wait for it and then hold mu, so an
+	// fsync never races them; appends go on during an fsync.
+	syncing  bool
+	syncDone *sync.Cond
 
-	mu      sync.Mutex
 	f       File
 	first   uint64   // index of ends[0]
 	base    uint32   // chain seed: the header's crc
@@ -76,6 +78,7 @@ var ErrClosed = errors.New("storage: closed")
 // new, empty log, since it belongs to an earlier run.
 func OpenLog(fsys FS, path string, run RunID) (*Log, error) {
 	l := &Log{fsys: fsys, path: path, run: run}
+	l.syncDone = sync.NewCond(&l.mu)
 	b, err := fsys.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		if err := l.rewrite(1, nil); err != nil {
@@ -123,8 +126,8 @@ func OpenLog(fsys FS, path string, run RunID) (*Log, error) {
 
 // rewrite replaces the file with a new one whose first index is first and
 // whose records are recs, atomically: write a temporary file, fsync it,
-// rename it over the log, fsync the directory. The caller holds syncMu and
-// mu (or owns l exclusively).
+// rename it over the log, fsync the directory. The caller holds mu with no
+// fsync in flight (or owns l exclusively).
 func (l *Log) rewrite(first uint64, recs [][]byte) error {
 	tmp := l.path + ".tmp"
 	h := header{kind: kindLog, run: l.run, first: first}
@@ -295,24 +298,28 @@ func (l *Log) Sync() error {
 }
 
 // SyncTo returns once every record up to index is durable. Concurrent
-// callers share fsyncs: one caller at a time fsyncs everything appended so
-// far, and a caller whose records that fsync covered returns without one of
-// its own. This is group commit: N appenders waiting together cost about
-// two fsyncs, not N.
+// callers share fsyncs (group commit): one caller at a time fsyncs
+// everything appended so far while the others wait; when it ends, every
+// waiter it covered returns at once and one of the rest fsyncs what was
+// appended meanwhile. N appenders waiting together cost about two fsyncs,
+// not N.
 func (l *Log) SyncTo(index uint64) error {
-	l.syncMu.Lock()
-	defer l.syncMu.Unlock()
 	l.mu.Lock()
-	if err := l.usable(); err != nil {
-		l.mu.Unlock()
-		return err
-	}
-	if l.durable >= index && !l.cut {
-		l.mu.Unlock()
-		return nil
+	defer l.mu.Unlock()
+	for {
+		if err := l.usable(); err != nil {
+			return err
+		}
+		if l.durable >= index && !l.cut {
+			return nil
+		}
+		if !l.syncing {
+			break
+		}
+		l.syncDone.Wait()
 	}
 	target, f := l.lastLocked(), l.f
-	l.cut = false
+	l.syncing, l.cut = true, false
 	l.mu.Unlock()
 
 	// Appends may go on during the fsync; they are not counted as durable
@@ -320,7 +327,8 @@ func (l *Log) SyncTo(index uint64) error {
 	err := f.Sync()
 
 	l.mu.Lock()
-	defer l.mu.Unlock()
+	l.syncing = false
+	l.syncDone.Broadcast()
 	l.stats.Syncs++
 	if err != nil {
 		l.cut = true
@@ -329,6 +337,13 @@ func (l *Log) SyncTo(index uint64) error {
 	}
 	l.durable = max(l.durable, target)
 	return nil
+}
+
+// waitSyncLocked waits, holding mu, until no fsync is in flight.
+func (l *Log) waitSyncLocked() {
+	for l.syncing {
+		l.syncDone.Wait()
+	}
 }
 
 // Commit appends records and returns once they are durable, sharing the
@@ -344,8 +359,6 @@ func (l *Log) Commit(records ...[]byte) (last uint64, err error) {
 // Replay calls fn for every record from FirstIndex to LastIndex, reading
 // the file; data is valid only during the call.
 func (l *Log) Replay(fn func(index uint64, data []byte) error) error {
-	l.syncMu.Lock()
-	defer l.syncMu.Unlock()
 	l.mu.Lock()
 	if err := l.usable(); err != nil {
 		l.mu.Unlock()
@@ -381,10 +394,9 @@ func (l *Log) Replay(fn func(index uint64, data []byte) error) error {
 // records back (never a mix of old and new records: the checksum chain
 // stops recovery where the old ones no longer follow).
 func (l *Log) TruncateAfter(index uint64) error {
-	l.syncMu.Lock()
-	defer l.syncMu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.waitSyncLocked()
 	if err := l.usable(); err != nil {
 		return err
 	}
@@ -414,10 +426,9 @@ func (l *Log) TruncateAfter(index uint64) error {
 // nothing. An index past LastIndex+1 empties the log and makes index the
 // next one to append (a snapshot installed from a leader that is ahead).
 func (l *Log) Compact(index uint64) error {
-	l.syncMu.Lock()
-	defer l.syncMu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.waitSyncLocked()
 	if err := l.usable(); err != nil {
 		return err
 	}
@@ -452,10 +463,9 @@ func (l *Log) Compact(index uint64) error {
 
 // Close releases the file. It does not sync.
 func (l *Log) Close() error {
-	l.syncMu.Lock()
-	defer l.syncMu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.waitSyncLocked()
 	if l.closed {
 		return nil
 	}
