@@ -101,10 +101,11 @@ func (d *SimDisk) Stats() SimStats {
 	return d.stats
 }
 
-// FailAfter lets n more mutating operations (Write, Truncate, Sync, Create,
-// Rename, Remove, SyncDir) succeed; every operation after them fails with
-// ErrCrashed until the next Crash. A test walks n over 0, 1, 2, ... to
-// crash a procedure at every step. A negative n removes the limit.
+// FailAfter lets n more mutating operations (Write, WriteAt, Allocate,
+// Truncate, Sync, Create, Rename, Remove, SyncDir) succeed; every operation
+// after them but Lock fails with ErrCrashed until the next Crash or Kill. A
+// test walks n over 0, 1, 2, ... to crash a procedure at every step. A
+// negative n removes the limit.
 func (d *SimDisk) FailAfter(n int) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
