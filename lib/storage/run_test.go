@@ -16,7 +16,10 @@ import (
 
 // childEnv makes the test binary act as a node process: open the store of
 // n1 in the directory it names, bump a counter kept in the stable value,
-// print what it saw and exit. TestMain runs it before any test.
+// append a log record without syncing it, print what it saw and exit
+// without closing anything (as a killed node would: the kernel drops its
+// lock, the page cache keeps its unsynced write). TestMain runs it before
+// any test.
 const childEnv = "MAELKIT_STORAGE_TEST_CHILD_DIR"
 
 func TestMain(m *testing.M) {
@@ -41,8 +44,13 @@ func childMain(dir string) int {
 		fmt.Println("error", err)
 		return 1
 	}
+	records := s.Log.LastIndex() + 1 - s.Log.FirstIndex()
+	if _, err := s.Log.Append([]byte("unsynced")); err != nil {
+		fmt.Println("error", err)
+		return 1
+	}
 	r := s.Run()
-	fmt.Printf("getppid=%d parent=%d start=%d count=%d\n", os.Getppid(), r.ParentPID, r.ParentStart, n)
+	fmt.Printf("getppid=%d parent=%d start=%d count=%d records=%d\n", os.Getppid(), r.ParentPID, r.ParentStart, n, records)
 	return 0
 }
 
@@ -69,7 +77,7 @@ func ownStart(t *testing.T) uint64 {
 func TestRunRestartedChildFindsItsState(t *testing.T) {
 	dir := t.TempDir()
 	want := func(count int) string {
-		return fmt.Sprintf("getppid=%d parent=%d start=%d count=%d", os.Getpid(), os.Getpid(), ownStart(t), count)
+		return fmt.Sprintf("getppid=%d parent=%d start=%d count=%d records=%d", os.Getpid(), os.Getpid(), ownStart(t), count, count-1)
 	}
 	for i := 1; i <= 2; i++ {
 		out, err := startChild(t, dir, nil)
@@ -97,7 +105,7 @@ func TestRunInPIDNamespace(t *testing.T) {
 	}
 	require.NoError(t, err, out)
 	want := func(count int) string {
-		return fmt.Sprintf("getppid=0 parent=%d start=%d count=%d", os.Getpid(), ownStart(t), count)
+		return fmt.Sprintf("getppid=0 parent=%d start=%d count=%d records=%d", os.Getpid(), ownStart(t), count, count-1)
 	}
 	require.Equal(t, want(1), out)
 	out, err = startChild(t, dir, attr())
