@@ -246,3 +246,47 @@ func TestRunTagAndOver(t *testing.T) {
 	noBoot := RunID{ParentPID: 500, ParentStart: 1234}
 	require.False(t, p.over(noBoot), "no boot id: judged by the parent alone")
 }
+
+// TestRunNewHarnessIsNewRun: a node started by another parent (here a
+// shell that does not exec it, standing for a new Maelstrom JVM) starts a
+// new run with empty state; the files of a run whose harness is still alive
+// are kept, those of a run whose harness is gone are removed, and the first
+// run goes on where it was.
+func TestRunNewHarnessIsNewRun(t *testing.T) {
+	if _, err := exec.LookPath("sh"); err != nil {
+		t.Skip("no sh to stand for another harness")
+	}
+	dir := t.TempDir()
+	viaShell := func() string {
+		cmd := exec.Command("sh", "-c", `"$0" -test.run='^$'; exit $?`, os.Args[0])
+		cmd.Env = append(os.Environ(), childEnv+"="+dir)
+		out, err := cmd.CombinedOutput()
+		require.NoError(t, err, string(out))
+		return strings.TrimSpace(string(out))
+	}
+	tags := func() map[string]bool {
+		names, err := OSFS{}.ReadDir(dir)
+		require.NoError(t, err)
+		set := map[string]bool{}
+		for _, n := range names {
+			set[strings.Split(n, ".")[1]] = true
+		}
+		return set
+	}
+	out, err := startChild(t, dir, nil)
+	require.NoError(t, err, out)
+	require.Contains(t, out, "count=1 records=0")
+	require.Len(t, tags(), 1)
+
+	out = viaShell()
+	require.Contains(t, out, "count=1 records=0", "another harness: a new run")
+	require.Len(t, tags(), 2, "the first run's harness (this test) is alive: its files stay")
+
+	out = viaShell()
+	require.Contains(t, out, "count=1 records=0")
+	require.Len(t, tags(), 2, "the second run's shell is gone: its files were removed")
+
+	out, err = startChild(t, dir, nil)
+	require.NoError(t, err, out)
+	require.Contains(t, out, "count=2 records=1", "the first run goes on")
+}
