@@ -58,10 +58,17 @@ func childMain(dir string) int {
 func startChild(t *testing.T, dir string, attr *syscall.SysProcAttr) (string, error) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), childEnv+"="+dir)
+	cmd.Env = childEnvFor(dir)
 	cmd.SysProcAttr = attr
 	out, err := cmd.CombinedOutput()
 	return strings.TrimSpace(string(out)), err
+}
+
+// childEnvFor is the environment of a child node in dir. Under -race a
+// process sleeps a second at exit unless told not to.
+func childEnvFor(dir string) []string {
+	return append(os.Environ(), childEnv+"="+dir,
+		"GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 }
 
 func ownStart(t *testing.T) uint64 {
@@ -259,7 +266,7 @@ func TestRunNewHarnessIsNewRun(t *testing.T) {
 	dir := t.TempDir()
 	viaShell := func() string {
 		cmd := exec.Command("sh", "-c", `"$0" -test.run='^$'; exit $?`, os.Args[0])
-		cmd.Env = append(os.Environ(), childEnv+"="+dir)
+		cmd.Env = childEnvFor(dir)
 		out, err := cmd.CombinedOutput()
 		require.NoError(t, err, string(out))
 		return strings.TrimSpace(string(out))
