@@ -12,9 +12,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"maelkit/lib/sim"
+	"maelkit/lib/testenv"
 )
 
-// seeds returns the seeds to run: PAXOS_SEED=n replays one seed (with
+// seeds returns the seeds to run: n in the long mode (testenv), the first
+// quarter of them (at least one) otherwise; PAXOS_SEED=n replays one seed (with
 // PAXOS_TRACE=1 to log every delivery), PAXOS_SEEDS=k runs k times as many
 // as usual (a soak).
 func seeds(t *testing.T, n uint64) []uint64 {
@@ -22,6 +24,9 @@ func seeds(t *testing.T, n uint64) []uint64 {
 		s, err := strconv.ParseUint(v, 10, 64)
 		require.NoError(t, err)
 		return []uint64{s}
+	}
+	if !testenv.Long() {
+		n = (n + 3) / 4
 	}
 	if v := os.Getenv("PAXOS_SEEDS"); v != "" {
 		k, err := strconv.ParseUint(v, 10, 64)
