@@ -2,6 +2,7 @@ package eddy
 
 import (
 	"context"
+	"math"
 	"math/rand/v2"
 	"sync"
 	"time"
@@ -34,8 +35,14 @@ type stagger struct {
 	next   time.Time      // the next op's scheduled time; zero before the first op
 }
 
+// newStagger schedules ops at rate per second on average (rate > 0). A rate
+// so low that 2/rate seconds overflows a Duration gets the longest one.
 func newStagger(rate float64, r *rand.Rand) *stagger {
-	return &stagger{gapMax: time.Duration(2 / rate * float64(time.Second)), draw: r.Float64}
+	gapMax := time.Duration(math.MaxInt64)
+	if g := 2 / rate * float64(time.Second); g < float64(math.MaxInt64) {
+		gapMax = time.Duration(g)
+	}
+	return &stagger{gapMax: gapMax, draw: r.Float64}
 }
 
 // due is when the next op may go out, seen at now: its scheduled time, or

@@ -3,6 +3,7 @@ package eddy
 import (
 	"context"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -256,4 +257,15 @@ func TestRunOnSlowNodeIssuesFewerOpsThanCatchUp(t *testing.T) {
 	}
 	t.Logf("%d ops issued, %d under the catch-up rule", len(invoked), catchUp)
 	require.Less(t, len(invoked), catchUp)
+}
+
+// A rate too low for 2/rate seconds to fit a Duration still schedules the
+// next op later, never earlier.
+func TestStaggerTinyRate(t *testing.T) {
+	s := newStagger(1e-12, rand.New(rand.NewPCG(1, 1)))
+	require.Equal(t, time.Duration(math.MaxInt64), s.gapMax)
+	for range 100 {
+		require.GreaterOrEqual(t, s.gap(), time.Duration(0))
+	}
+	require.Equal(t, 20*time.Millisecond, newStagger(100, rand.New(rand.NewPCG(1, 1))).gapMax)
 }
