@@ -212,6 +212,7 @@ func TestPoolTakeRotates(t *testing.T) {
 // run's own gaps (from its seed) and op durations under the catch-up rule
 // gives more ops than eddy issued: the waits were not made up.
 func TestRunOnSlowNodeIssuesFewerOpsThanCatchUp(t *testing.T) {
+	t.Parallel()
 	o := Defaults()
 	o.Workload = "echo"
 	o.Bin = buildMaelfix(t)
