@@ -46,7 +46,9 @@ if [ -n "$long" ]; then
 	step "go test -race (long)"
 	go test -race -count=1 -parallel 8 -timeout 60m ./...
 else
-	concurrent=$(grep -lE '^[[:space:]]*go [[:alnum:]_(]|"sync(/atomic)?"|chan ' "${cores[@]/%//*.go}" || true)
+	files=()
+	for c in "${cores[@]}"; do files+=("$c"/*.go); done
+	concurrent=$(grep -lE '^[[:space:]]*go [[:alnum:]_(]|"sync(/atomic)?"|chan ' "${files[@]}" || true)
 	if [ -n "$concurrent" ]; then
 		echo "goroutines, channels or locks in a package tested without -race (scripts/test.sh cores):"
 		echo "$concurrent"; exit 1
