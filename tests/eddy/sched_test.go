@@ -270,3 +270,28 @@ func TestStaggerTinyRate(t *testing.T) {
 	}
 	require.Equal(t, 20*time.Millisecond, newStagger(100, rand.New(rand.NewPCG(1, 1))).gapMax)
 }
+
+// A thread whose generator has no more ops leaves the pool for good; the
+// schedule goes on with the others and ends once none is left, before the
+// deadline.
+func TestScheduleRetiresThreads(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		start := time.Now()
+		p := newPool(2)
+		var got []sent
+		left := map[int]int{0: 3, 1: 0} // ops each thread's generator still has
+		issued := issueOps(context.Background(), p, fixedGaps(time.Second, 100*time.Millisecond), start.Add(time.Minute), func(th int) bool {
+			if left[th] == 0 {
+				return false
+			}
+			left[th]--
+			got = append(got, sent{at: time.Since(start), thread: th})
+			p.put(th)
+			return true
+		})
+		ms := time.Millisecond
+		require.Equal(t, []sent{{0, 0}, {100 * ms, 0}, {200 * ms, 0}}, got)
+		require.Equal(t, 3, issued)
+		require.Equal(t, 300*ms, time.Since(start), "the schedule ends when the last thread leaves")
+	})
+}
