@@ -12,11 +12,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"maelkit/lib/sim"
+	"maelkit/lib/testenv"
 )
 
-// seeds returns the seeds to run: PAXOS_SEED=n replays one seed (with
-// PAXOS_TRACE=1 to log every delivery), PAXOS_SEEDS=k runs k times as many
-// as usual (a soak).
+// seeds returns the seeds to run: n in the long mode (testenv), the first
+// quarter of them (at least one) otherwise; PAXOS_SEED=n replays one seed
+// (with PAXOS_TRACE=1 to log every delivery), PAXOS_SEEDS=k runs k times n
+// (a soak) in either mode.
 func seeds(t *testing.T, n uint64) []uint64 {
 	if v := os.Getenv("PAXOS_SEED"); v != "" {
 		s, err := strconv.ParseUint(v, 10, 64)
@@ -27,6 +29,8 @@ func seeds(t *testing.T, n uint64) []uint64 {
 		k, err := strconv.ParseUint(v, 10, 64)
 		require.NoError(t, err)
 		n *= max(k, 1)
+	} else if !testenv.Long() {
+		n = (n + 3) / 4
 	}
 	out := make([]uint64, n)
 	for i := range out {

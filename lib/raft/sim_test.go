@@ -6,10 +6,12 @@ import (
 	"slices"
 	"sort"
 	"testing"
+
+	"maelkit/lib/testenv"
 )
 
 var (
-	simSeeds = flag.Int("raft.seeds", 0, "seeded simulation runs in TestSimulation (0: 1000, 100 under -race, 50 with -short)")
+	simSeeds = flag.Int("raft.seeds", 0, "seeded simulation runs in TestSimulation (0: 1000 in the long mode without -race, 50 with -short, else 100)")
 	simSeed  = flag.Uint64("raft.seed", 0, "replay one simulation seed (0: run raft.seeds seeds)")
 )
 
@@ -156,7 +158,7 @@ func TestSimulation(t *testing.T) {
 	case n > 0:
 	case testing.Short():
 		n = 50
-	case raceEnabled:
+	case raceEnabled || !testenv.Long():
 		n = 100
 	default:
 		n = 1000

@@ -1,71 +1,14 @@
 package eddy
 
 import (
-	"context"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 )
-
-// pool holds the worker threads that are free for an op. take picks one at
-// random, as Jepsen hands an op to some free thread.
-type pool struct {
-	mu    sync.Mutex
-	free  []int
-	ready chan struct{} // signalled when a thread comes back
-	r     *rand.Rand    // used only by the scheduler goroutine
-}
-
-func newPool(n int, r *rand.Rand) *pool {
-	p := &pool{ready: make(chan struct{}, 1), r: r}
-	for i := range n {
-		p.free = append(p.free, i)
-	}
-	return p
-}
-
-func (p *pool) put(t int) {
-	p.mu.Lock()
-	p.free = append(p.free, t)
-	p.mu.Unlock()
-	select {
-	case p.ready <- struct{}{}:
-	default:
-	}
-}
-
-// take waits for a free thread until deadline; false if none came in time
-// or ctx ended.
-func (p *pool) take(ctx context.Context, deadline time.Time) (int, bool) {
-	for {
-		p.mu.Lock()
-		if n := len(p.free); n > 0 {
-			i := p.r.IntN(n)
-			t := p.free[i]
-			p.free[i] = p.free[n-1]
-			p.free = p.free[:n-1]
-			p.mu.Unlock()
-			return t, true
-		}
-		p.mu.Unlock()
-		tm := time.NewTimer(time.Until(deadline))
-		select {
-		case <-ctx.Done():
-			tm.Stop()
-			return 0, false
-		case <-tm.C:
-			return 0, false
-		case <-p.ready:
-			tm.Stop()
-		}
-	}
-}
 
 // status is what the progress line shows.
 type status struct {

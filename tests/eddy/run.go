@@ -569,8 +569,9 @@ func (r *runner) perform(wk *worker, op workload.Op) {
 
 // --- phases -----------------------------------------------------------------
 
-// mainPhase issues ops at the global rate until the time limit (counted from
-// the first op), runs the nemesis alongside, then waits for in-flight ops.
+// mainPhase issues ops on Maelstrom's schedule (sched.go) until the time
+// limit (counted from the first op), runs the nemesis alongside, then waits
+// for in-flight ops.
 func (r *runner) mainPhase(workers []*worker) (*nemesis.Nemesis, error) {
 	var nem *nemesis.Nemesis
 	phaseCtx, endPhase := context.WithCancel(r.ctx)
@@ -592,35 +593,28 @@ func (r *runner) mainPhase(workers []*worker) (*nemesis.Nemesis, error) {
 			}
 		}()
 	}
-	pool := newPool(len(workers), rng(r.seed, streamThreads))
 	var inflight sync.WaitGroup
 	deadline := time.Now().Add(r.o.TimeLimit)
 	r.setDeadline(deadline)
-	next := time.Now()
-	done := map[int]bool{}
-	for r.o.Rate > 0 && len(done) < len(workers) {
-		if !sleepUntil(r.ctx, next) || !time.Now().Before(deadline) {
-			break
-		}
-		t, ok := pool.take(r.ctx, deadline)
-		if !ok {
-			break
-		}
-		op, more := r.w.Generator.Next(t)
-		if !more {
-			done[t] = true
-			continue
-		}
-		inflight.Add(1)
-		go func() {
-			defer inflight.Done()
-			r.perform(workers[t], op)
-			pool.put(t)
-		}()
-		gap := time.Duration(pool.r.Float64() * 2 / r.o.Rate * float64(time.Second))
-		next = next.Add(gap)
+	if r.o.Rate > 0 {
+		pool := newPool(len(workers))
+		issueOps(r.ctx, pool, newStagger(r.o.Rate, rng(r.seed, streamThreads)), deadline, func(t int) bool {
+			op, more := r.w.Generator.Next(t)
+			if !more {
+				return false
+			}
+			inflight.Add(1)
+			go func() {
+				defer inflight.Done()
+				r.perform(workers[t], op)
+				pool.put(t)
+			}()
+			return true
+		})
 	}
-	if r.o.Rate <= 0 {
+	// The client schedule ends at its first op due at or past the deadline;
+	// the nemesis keeps its time to the deadline.
+	if r.o.Rate <= 0 || nem != nil {
 		sleepUntil(r.ctx, deadline)
 	}
 	endPhase()
