@@ -4,10 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"sort"
-	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -67,6 +65,8 @@ type scenario struct {
 	recoveryMs       int64
 	batch, retry, bo int64 // core timings in ticks (0: defaults)
 	base             int   // overlay base (0: Overlay's)
+	// journal, if set, receives every line of the simulator's trace.
+	journal func(string)
 }
 
 // outcome is what a scenario run measured.
@@ -133,7 +133,7 @@ func runScenario[C crdt.Counter[C]](t testing.TB, seed uint64, sc scenario, empt
 	}
 	nodes := map[string]*simNode[C]{}
 	s := sim.New(sim.Config{Seed: seed, Nodes: ids, TickMs: 100, LatencyMinMs: sc.latMinMs, LatencyMaxMs: sc.latMaxMs,
-		Loss: sc.loss, Duplicate: sc.dup}, func(id string) sim.Core[string] {
+		Loss: sc.loss, Duplicate: sc.dup, Journal: sc.journal}, func(id string) sim.Core[string] {
 		var peers []string
 		if sc.base > 0 {
 			peers = Circulant(ids, id, sc.base)
@@ -318,16 +318,9 @@ func TestSimChallenge4Cost(t *testing.T) {
 	t.Logf("challenge 4, 20 seeds: msgs-per-op %s; converged after heal (ms) %s", summary(mpo), summary(conv))
 }
 
-// seeds is how many seeds a measuring test runs: dflt, or the value of
-// MAELKIT_SIM_SEEDS for a longer measurement.
-func seeds(t testing.TB, dflt int) uint64 {
-	if v := os.Getenv("MAELKIT_SIM_SEEDS"); v != "" {
-		n, err := strconv.Atoi(v)
-		require.NoError(t, err, "MAELKIT_SIM_SEEDS")
-		return uint64(n)
-	}
-	return uint64(dflt)
-}
+// seeds is how many seeds a measuring test runs: dflt, scaled by
+// sim.SeedsEnv for a longer measurement.
+func seeds(t testing.TB, dflt int) uint64 { return uint64(len(sim.Seeds(t, dflt))) }
 
 // measure runs sc over seeds for one counter kind ("g" or "pn") and logs
 // msgs-per-op and the convergence time after the heal.
@@ -362,10 +355,10 @@ func TestSimLargeClusters(t *testing.T) {
 }
 
 // TestSimOverlayTradeoff measures the overlay bases that OverlayBase's
-// comment compares. Set MAELKIT_SIM_SEEDS to run it.
+// comment compares. Set sim.SeedsEnv (MAELKIT_SEEDS=1 or more) to run it.
 func TestSimOverlayTradeoff(t *testing.T) {
-	if os.Getenv("MAELKIT_SIM_SEEDS") == "" {
-		t.Skip("a measurement: set MAELKIT_SIM_SEEDS to run it")
+	if !sim.Soaking() {
+		t.Skip("a measurement: set MAELKIT_SEEDS to run it")
 	}
 	for _, base := range []int{2, 3, 4, 100} {
 		sc := challenge4

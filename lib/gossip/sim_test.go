@@ -3,7 +3,6 @@ package gossip
 import (
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"testing"
 
@@ -203,15 +202,7 @@ func (w *world) requireQuiet(ms int64) {
 	require.Equal(w.t, sent, w.s.Sent, "seed %d: messages sent while quiescent", w.s.Seed())
 }
 
-func seeds(t *testing.T, n int) []uint64 {
-	base := rand.Uint64()
-	t.Logf("base seed %d", base)
-	out := make([]uint64, n)
-	for i := range out {
-		out[i] = base + uint64(i)
-	}
-	return out
-}
+func seeds(t *testing.T, n int) []uint64 { return sim.Seeds(t, n) }
 
 // TestSimScenarios runs the core through network faults, each scenario
 // over several seeds, and requires convergence with no acknowledged value
@@ -338,7 +329,7 @@ func (w *world) randomPartition() {
 
 // TestSimDeterminism: the same seed gives the same trace.
 func TestSimDeterminism(t *testing.T) {
-	seed := rand.Uint64()
+	seed := seeds(t, 1)[0]
 	hash := func() uint64 {
 		w := newWorld(t, seed, 7, sim.Config{LatencyMinMs: 1, LatencyMaxMs: 300, Loss: 0.1, Duplicate: 0.1}, nil)
 		for range 3 {
@@ -411,7 +402,7 @@ func TestSimIsolatedNodeIsCheap(t *testing.T) {
 // quiescent.
 func TestSimCostModel(t *testing.T) {
 	const n, runMs, everyMs = 25, 20000, 20 // 50 values/s, as Maelstrom's 3d
-	w := newWorld(t, rand.Uint64(), n, sim.Config{LatencyMinMs: 100, LatencyMaxMs: 100}, nil)
+	w := newWorld(t, seeds(t, 1)[0], n, sim.Config{LatencyMinMs: 100, LatencyMaxMs: 100}, nil)
 	w.workload(runMs, everyMs, nil)
 	w.requireConverged(3000)
 	values := float64(len(w.acked))

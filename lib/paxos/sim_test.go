@@ -5,7 +5,6 @@ import (
 	"maps"
 	"math"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -234,6 +233,15 @@ func registerModel() porcupine.Model {
 	}
 }
 
+// describe renders messages as JSON when a journal is kept (a golden
+// trace), with fmt's %v otherwise.
+func describe(journal func(string)) func(any) string {
+	if journal == nil {
+		return nil
+	}
+	return sim.JSON
+}
+
 // scenario shapes one simulated run.
 type scenario struct {
 	nodes      int
@@ -260,6 +268,9 @@ type scenario struct {
 	// schedule, if set, applies faults itself (called before every event).
 	schedule func(s *sim.Sim[Msg], now int64)
 	debug    func(string, ...any) // logs every delivery and client event
+	// journal, if set, receives every line of the simulator's trace, each
+	// message as its JSON form.
+	journal func(string)
 }
 
 // client is one simulated client: at most one operation outstanding.
@@ -310,7 +321,7 @@ const (
 // every step; fail reports (with the seed) through t.
 func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 	t.Helper()
-	if os.Getenv("PAXOS_TRACE") != "" && sc.debug == nil {
+	if sim.Replaying() && sc.debug == nil {
 		sc.debug = t.Logf // replaying a seed: log every delivery
 	}
 	sc0 := sc
@@ -370,6 +381,7 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 		Seed: seed, Nodes: ids, TickMs: simTickMs,
 		LatencyMinMs: 1, LatencyMaxMs: sc.latMaxMs, LatencyMeanMs: sc.latMeanMs,
 		Loss: sc.loss, Duplicate: sc.dup, Clone: cloneMsg,
+		Journal: sc.journal, Describe: describe(sc.journal),
 	}, build)
 	r := rand.New(rand.NewPCG(seed, 77))
 	clients := make([]*client, sc.clients)

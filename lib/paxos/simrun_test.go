@@ -4,9 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
-	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -14,26 +12,9 @@ import (
 	"maelkit/lib/sim"
 )
 
-// seeds returns the seeds to run: PAXOS_SEED=n replays one seed (with
-// PAXOS_TRACE=1 to log every delivery), PAXOS_SEEDS=k runs k times as many
-// as usual (a soak).
-func seeds(t *testing.T, n uint64) []uint64 {
-	if v := os.Getenv("PAXOS_SEED"); v != "" {
-		s, err := strconv.ParseUint(v, 10, 64)
-		require.NoError(t, err)
-		return []uint64{s}
-	}
-	if v := os.Getenv("PAXOS_SEEDS"); v != "" {
-		k, err := strconv.ParseUint(v, 10, 64)
-		require.NoError(t, err)
-		n *= max(k, 1)
-	}
-	out := make([]uint64, n)
-	for i := range out {
-		out[i] = uint64(i + 1)
-	}
-	return out
-}
+// seeds returns the seeds to run: 1..n, scaled or replaced by
+// sim.SeedsEnv (a replayed seed logs every delivery).
+func seeds(t *testing.T, n uint64) []uint64 { return sim.Seeds(t, int(n)) }
 
 // TestSimulation runs seeded simulations under loss, reordering,
 // duplication, partitions and crash-restarts, checking the Paxos

@@ -55,6 +55,11 @@ type Config struct {
 	// Clone deep-copies a message before delivery, so that no two nodes
 	// share memory through a message (nil: messages are values already).
 	Clone func(any) any
+	// Describe renders a message in trace lines (nil: fmt's %v).
+	Describe func(any) string
+	// Journal, if set, receives every trace line as it is recorded: the
+	// whole run, where Trace keeps only the last lines (golden traces).
+	Journal func(line string)
 }
 
 // event is a delivery or a tick, ordered by time then sequence number.
@@ -144,7 +149,7 @@ func (s *Sim[M]) schedule(e event[M]) {
 // Inject delivers msg to node `to` from `from` (a client, say) at the
 // current time, ahead of anything else due now; the network never loses it.
 func (s *Sim[M]) Inject(from, to string, msg M) {
-	s.record("inject %s->%s %v", from, to, msg)
+	s.record("inject %s->%s %s", from, to, s.describe(msg))
 	s.deliver(Envelope[M]{From: from, To: to, Msg: msg})
 }
 
@@ -256,7 +261,7 @@ func (s *Sim[M]) deliver(env Envelope[M]) {
 		return
 	}
 	s.Delivered++
-	s.record("recv %s->%s %v", env.From, env.To, env.Msg)
+	s.record("recv %s->%s %s", env.From, env.To, s.describe(env.Msg))
 	c.Step(env.From, env.Msg)
 	s.collect(env.To)
 }
@@ -267,7 +272,7 @@ func (s *Sim[M]) collect(id string) {
 	for _, env := range s.cores[id].Drain() {
 		if _, isNode := s.cores[env.To]; !isNode {
 			s.out = append(s.out, env)
-			s.record("out %s->%s %v", env.From, env.To, env.Msg)
+			s.record("out %s->%s %s", env.From, env.To, s.describe(env.Msg))
 			continue
 		}
 		s.Sent++
@@ -335,8 +340,24 @@ func (s *Sim[M]) InFlight() int {
 // workload from the same seed.
 func (s *Sim[M]) Rand() *rand.Rand { return s.r }
 
+func (s *Sim[M]) describe(m M) string {
+	if s.cfg.Describe != nil {
+		return s.cfg.Describe(m)
+	}
+	return fmt.Sprint(m)
+}
+
+// Note adds a line of the test's own to the trace (a client's view of a
+// reply, a state summary), so that a golden trace shows it in place.
+func (s *Sim[M]) Note(format string, args ...any) {
+	s.record("# "+format, args...)
+}
+
 func (s *Sim[M]) record(format string, args ...any) {
 	line := fmt.Sprintf("t=%d ", s.now) + fmt.Sprintf(format, args...)
+	if s.cfg.Journal != nil {
+		s.cfg.Journal(line)
+	}
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(line))
 	s.hash = s.hash*1099511628211 ^ h.Sum64()

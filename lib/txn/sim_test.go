@@ -44,12 +44,21 @@ type simRun struct {
 }
 
 func newSimRun(t *testing.T, seed uint64, nodeCount int, loss, dup float64, write Fn) *simRun {
+	return newJournaledRun(t, seed, nodeCount, loss, dup, write, nil)
+}
+
+// newJournaledRun is newSimRun whose simulator hands every trace line to
+// journal (nil: none), messages as their JSON form.
+func newJournaledRun(t *testing.T, seed uint64, nodeCount int, loss, dup float64, write Fn, journal func(string)) *simRun {
 	var nodes []string
 	for i := range nodeCount {
 		nodes = append(nodes, fmt.Sprintf("n%d", i))
 	}
 	cfg := sim.Config{Seed: seed, Nodes: nodes, TickMs: simTickMs, LatencyMinMs: 1, LatencyMaxMs: 60,
 		Loss: loss, Duplicate: dup, Clone: func(x any) any { return x.(Message).Clone() }}
+	if journal != nil {
+		cfg.Journal, cfg.Describe = journal, sim.JSON
+	}
 	s := sim.New(cfg, func(id string) sim.Core[Message] {
 		c := Defaults(id, nodes, simTickMs)
 		c.BatchMax, c.WindowMax = 8, 16 // small, to exercise windows and retransmission
@@ -108,6 +117,7 @@ func (sr *simRun) client(p int64, id string) {
 	sr.h = append(sr.h, history.Op{Index: int64(len(sr.h)), Time: now, Type: history.Invoke, Process: p, F: "txn", Value: toHistory(t, false)})
 	done, err := sr.core(id).Txn(t)
 	require.NoError(sr.t, err, "seed %d", sr.s.Seed())
+	sr.s.Note("p%d at %s: %v -> %v", p, id, t, done)
 	sr.h = append(sr.h, history.Op{Index: int64(len(sr.h)), Time: now + 1, Type: history.OK, Process: p, F: "txn", Value: toHistory(done, true)})
 }
 

@@ -93,6 +93,12 @@ type simRun struct {
 }
 
 func newSimRun(t *testing.T, seed uint64, nodeCount int, write txn.Fn) *simRun {
+	return newJournaledRun(t, seed, nodeCount, write, nil)
+}
+
+// newJournaledRun is newSimRun whose simulator hands every trace line to
+// journal (nil: none), messages as their JSON form.
+func newJournaledRun(t *testing.T, seed uint64, nodeCount int, write txn.Fn, journal func(string)) *simRun {
 	sr := &simRun{t: t, nodes: map[string]*simNode{}, durable: map[string]raft.Durable{}, restarts: map[string]uint64{},
 		r: rand.New(rand.NewPCG(seed, 77)), open: map[int]simOpen{}, busy: map[int64]bool{},
 		msgID: map[int64]int64{}, next: map[int64]int64{}, write: write, seed: seed}
@@ -101,6 +107,9 @@ func newSimRun(t *testing.T, seed uint64, nodeCount int, write txn.Fn) *simRun {
 	}
 	cfg := sim.Config{Seed: seed, Nodes: sr.ids, TickMs: simTick, LatencyMinMs: 1, LatencyMaxMs: 15,
 		Loss: 0.02, Duplicate: 0.02, Clone: func(x any) any { return cloneMsg(x.(raft.Message)) }}
+	if journal != nil {
+		cfg.Journal, cfg.Describe = journal, sim.JSON
+	}
 	sr.s = sim.New(cfg, func(id string) sim.Core[raft.Message] { return sr.build(id, nil) })
 	return sr
 }
@@ -195,6 +204,7 @@ func (sr *simRun) add(op history.Op) int {
 	op.Index = int64(len(sr.h))
 	op.Time = sr.s.Now()*1_000_000 + int64(len(sr.h)) // distinct, ordered
 	sr.h = append(sr.h, op)
+	sr.s.Note("%s p%d %v %v", op.Type, op.Process, op.Value, op.Error)
 	return len(sr.h) - 1
 }
 
