@@ -1,6 +1,7 @@
 package gossip
 
 import (
+	"fmt"
 	"testing"
 
 	"maelkit/lib/sim"
@@ -9,15 +10,21 @@ import (
 // describeSim renders a simulated message for a golden trace: a client's
 // add and its acknowledgement by value, a gossip message as its wire JSON.
 func describeSim(x any) string {
-	m := x.(simMsg)
-	switch {
-	case m.Gossip != nil:
-		return sim.JSON(*m.Gossip)
-	case m.AddOK:
-		return "add_ok " + string(m.Add)
-	default:
-		return "add " + string(m.Add)
+	switch m := x.(type) {
+	case Message:
+		return sim.JSON(m)
+	case Command:
+		if m.Read {
+			return "read"
+		}
+		return "add " + string(m.Value)
+	case Result:
+		if m.Read {
+			return "read_ok " + string(m.Value)
+		}
+		return "add_ok " + string(m.Value)
 	}
+	return fmt.Sprintf("unknown %T", x)
 }
 
 // TestGoldenFaults pins every message of a seeded run with loss,
@@ -36,7 +43,7 @@ func TestGoldenFaults(t *testing.T) {
 	w.s.Heal()
 	w.requireConverged(15000)
 	for _, id := range w.nodes {
-		w.s.Note("%s hub=%s set=%s", id, w.cores[id].c.Hub(), w.cores[id].c.Set().AppendJSON(nil))
+		w.s.Note("%s hub=%s set=%s", id, w.cores[id].Hub(), w.cores[id].Set().AppendJSON(nil))
 	}
 	sim.Golden(t, "faults", lines)
 }
