@@ -137,15 +137,15 @@ func runScenario[C crdt.Counter[C]](t testing.TB, seed uint64, sc scenario, empt
 	s := sim.New(sim.Config{Seed: seed, Nodes: ids, TickMs: 100, LatencyMinMs: sc.latMinMs, LatencyMaxMs: sc.latMaxMs,
 		Loss: sc.loss, Duplicate: sc.dup, Clone: wireClone[C](t), Describe: describe, Journal: sc.journal},
 		func(id string) core.Core[Sync[C], Command, Result] {
-		var peers []string
-		if sc.base > 0 {
-			peers = Circulant(ids, id, sc.base)
-		}
-		core, err := New(Config{ID: id, NodeIDs: ids, Peers: peers, BatchTicks: sc.batch, RetryTicks: sc.retry, BackoffMaxTicks: sc.bo}, empty())
-		require.NoError(t, err)
-		nodes[id] = core
-		return nodes[id]
-	})
+			var peers []string
+			if sc.base > 0 {
+				peers = Circulant(ids, id, sc.base)
+			}
+			core, err := New(Config{ID: id, NodeIDs: ids, Peers: peers, BatchTicks: sc.batch, RetryTicks: sc.retry, BackoffMaxTicks: sc.bo}, empty())
+			require.NoError(t, err)
+			nodes[id] = core
+			return nodes[id]
+		})
 	r := rand.New(rand.NewPCG(seed, 1)) // the workload's own stream
 
 	// Events: client ops and nemesis toggles, in time order.
