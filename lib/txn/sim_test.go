@@ -8,26 +8,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"maelkit/lib/core"
 	"maelkit/lib/sim"
 	"maelkit/tests/eddy/elle"
 	"maelkit/tests/eddy/history"
 )
-
-// simCore adapts a Core to sim.Core; clients call Core.Txn directly.
-type simCore struct {
-	id string
-	c  *Core
-}
-
-func (s *simCore) Step(from string, m Message) { s.c.Step(from, m) }
-func (s *simCore) Tick()                       { s.c.Tick() }
-func (s *simCore) Drain() []sim.Envelope[Message] {
-	var out []sim.Envelope[Message]
-	for _, e := range s.c.Drain() {
-		out = append(out, sim.Envelope[Message]{From: s.id, To: e.To, Msg: e.Msg})
-	}
-	return out
-}
 
 const simTickMs = 10
 
@@ -35,7 +20,7 @@ const simTickMs = 10
 // over a small key pool, and the history the clients recorded.
 type simRun struct {
 	t     *testing.T
-	s     *sim.Sim[Message]
+	s     *sim.Sim[Message, Txn, Answer]
 	nodes []string
 	r     *rand.Rand
 	h     history.History
@@ -59,17 +44,17 @@ func newJournaledRun(t *testing.T, seed uint64, nodeCount int, loss, dup float64
 	if journal != nil {
 		cfg.Journal, cfg.Describe = journal, sim.JSON
 	}
-	s := sim.New(cfg, func(id string) sim.Core[Message] {
+	s := sim.New(cfg, func(id string) core.Core[Message, Txn, Answer] {
 		c := Defaults(id, nodes, simTickMs)
 		c.BatchMax, c.WindowMax = 8, 16 // small, to exercise windows and retransmission
 		core, err := New(c)
 		require.NoError(t, err)
-		return &simCore{id: id, c: core}
+		return core
 	})
 	return &simRun{t: t, s: s, nodes: nodes, r: rand.New(rand.NewPCG(seed, 99)), next: map[int64]int64{}, write: write}
 }
 
-func (sr *simRun) core(id string) *Core { return sr.s.Core(id).(*simCore).c }
+func (sr *simRun) core(id string) *Core { return sr.s.Core(id).(*Core) }
 
 // randTxn draws like Elle's generator: 1..4 micro-ops over keys 0..4,
 // reads and writes half and half, values unique per key.
@@ -276,7 +261,7 @@ func TestCoreRejectsNoise(t *testing.T) {
 	for range c.cfg.FlushTicks {
 		c.Tick()
 	}
-	out := c.Drain()
+	out := c.Drain().Messages
 	require.Len(t, out, 1)
 	require.Equal(t, "txn_repl e=1-1 a=1 c=4 q=1", out[0].Msg.String())
 
@@ -333,7 +318,7 @@ func BenchmarkCoreTxn(b *testing.B) {
 			}
 			for range 2 { // deliver, then deliver the acks
 				for _, id := range nodes {
-					for _, e := range cores[id].Drain() {
+					for _, e := range cores[id].Drain().Messages {
 						cores[e.To].Step(id, e.Msg)
 					}
 				}

@@ -84,6 +84,7 @@ import (
 
 	maelstrom "github.com/jepsen-io/maelstrom/demo/go"
 
+	"maelkit/lib/core"
 	"maelkit/lib/node"
 	"maelkit/lib/txn"
 )
@@ -91,12 +92,8 @@ import (
 const usage = `usage: txn-rw-register [read-committed | read-uncommitted]
   (no argument: strict serializable, transactions ordered by Raft)`
 
-// tickMs is one core tick; tickCatchUpMax bounds the ticks replayed in one
-// timer turn after a stall.
-const (
-	tickMs         = 10
-	tickCatchUpMax = 1000
-)
+// tickMs is one core tick of the read-committed mode.
+const tickMs = 10
 
 func main() {
 	if err := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
@@ -154,57 +151,31 @@ func run(args []string, in io.Reader, out, logs io.Writer) error {
 	return n.Run()
 }
 
-// registerReadCommitted installs the available mode on n: a txn.Core
-// driven by a ticker, its replication messages, and the "txn" handler.
+// registerReadCommitted installs the available mode on n: a txn.Core on a
+// node.Host, its replication messages and the "txn" command.
 func registerReadCommitted(n *node.Node) {
-	var core *txn.Core
-	n.OnInit(func() error {
-		cfg := txn.Defaults(n.ID(), n.NodeIDs(), tickMs)
-		cfg.Logger = n.Logger()
-		c, err := txn.New(cfg)
-		if err != nil {
-			return err
-		}
-		core = c
-		start, ticks := time.Now(), int64(0)
-		// Ticks follow the monotonic clock, so a busy loop never stretches
-		// the core's notion of time.
-		n.Every(tickMs*time.Millisecond, func() {
-			target := int64(time.Since(start) / (tickMs * time.Millisecond))
-			for k := 0; ticks < target && k < tickCatchUpMax; k++ {
-				core.Tick()
-				ticks++
+	h := node.NewHost(n, node.HostConfig[txn.Message, txn.Txn, txn.Answer]{
+		Build: func(n *node.Node) (core.Core[txn.Message, txn.Txn, txn.Answer], error) {
+			cfg := txn.Defaults(n.ID(), n.NodeIDs(), tickMs)
+			cfg.Logger = n.Logger()
+			return txn.New(cfg)
+		},
+		Tick:      tickMs * time.Millisecond,
+		PeerTypes: []string{txn.MessageType},
+		Reply: func(a txn.Answer) any {
+			switch {
+			case errors.Is(a.Err, txn.ErrLogFull):
+				return maelstrom.NewRPCError(maelstrom.TemporarilyUnavailable, a.Err.Error())
+			case a.Err != nil:
+				return maelstrom.NewRPCError(maelstrom.MalformedRequest, a.Err.Error())
 			}
-		})
-		return nil
+			return txnOK{Type: "txn_ok", Txn: a.Txn}
+		},
 	})
-	node.Handle(n, txn.MessageType, func(req *node.Request, m txn.Message) error {
-		if core != nil {
-			core.Step(req.Src, m)
-		}
-		return nil
-	})
-	node.Handle(n, "txn", func(req *node.Request, b txnReq) error {
+	node.HandleCommand(h, "txn", func(b txnReq) (txn.Txn, error) {
 		if b.Txn == nil {
-			return maelstrom.NewRPCError(maelstrom.MalformedRequest, "txn request has no txn list")
+			return nil, maelstrom.NewRPCError(maelstrom.MalformedRequest, "txn request has no txn list")
 		}
-		done, err := core.Txn(b.Txn)
-		switch {
-		case errors.Is(err, txn.ErrLogFull):
-			return maelstrom.NewRPCError(maelstrom.TemporarilyUnavailable, err.Error())
-		case err != nil:
-			return maelstrom.NewRPCError(maelstrom.MalformedRequest, err.Error())
-		}
-		return req.Reply(txnOK{Type: "txn_ok", Txn: done})
-	})
-	n.OnIdle(func() {
-		if core == nil {
-			return
-		}
-		for _, e := range core.Drain() {
-			if err := n.Send(e.To, e.Msg); err != nil {
-				n.Logger().Warn("txn: send failed", "to", e.To, "err", err)
-			}
-		}
+		return b.Txn, nil
 	})
 }
