@@ -21,7 +21,8 @@ type HostConfig[P, C, R any] struct {
 	// A peer message from outside the cluster is ignored.
 	PeerTypes []string
 	// Reply turns a reply into the body sent to the client: a typed
-	// struct, or a *maelstrom.RPCError.
+	// struct, or a *maelstrom.RPCError; nil sends nothing (an outcome the
+	// core cannot tell: the client times out).
 	Reply func(R) any
 }
 
@@ -124,10 +125,11 @@ func (h *Host[P, C, R]) drain() {
 	}
 	out := h.core.Drain()
 	for _, r := range out.Replies {
-		if r.InReplyTo <= 0 {
+		body := h.cfg.Reply(r.Body)
+		if r.InReplyTo <= 0 || body == nil {
 			continue // a request without msg_id gets no reply
 		}
-		if err := h.n.ReplyTo(r.To, r.InReplyTo, h.cfg.Reply(r.Body)); err != nil {
+		if err := h.n.ReplyTo(r.To, r.InReplyTo, body); err != nil {
 			h.n.Logger().Warn("reply failed", "to", r.To, "err", err)
 		}
 	}

@@ -7,12 +7,23 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+
+	"maelkit/lib/core"
 )
 
-// Envelope is one message a Core emits.
-type Envelope struct {
-	From, To string
-	Msg      Msg
+// Request is a client's operation on the register at Key.
+type Request struct {
+	Key int64
+	Op  Op
+}
+
+// Outcome answers a Request: Op with its result (Op.Code, and for a read
+// Op.Value), or Unknown when the proposer gave up on it and cannot tell
+// whether it took effect (the client is told nothing and times out).
+type Outcome struct {
+	Key     int64
+	Op      Op
+	Unknown bool
 }
 
 // Config configures a Core. Zero durations take the defaults below.
@@ -208,7 +219,7 @@ type Core struct {
 	links  map[string]*link // per peer: when heard directly; with Config.Relay, the links' state
 	ranked []string         // every node, sorted: a key's rank order starts at key mod len
 	keys   []int64          // sorted keys of props
-	out    []Envelope
+	out    core.Outbox[Msg, Outcome]
 }
 
 // New validates cfg and builds a core.
@@ -244,29 +255,29 @@ func New(cfg Config) (*Core, error) {
 // this one after a restart.
 func (c *Core) Storage() *Storage { return c.store }
 
-// Drain returns, and forgets, the messages produced since the last call.
-func (c *Core) Drain() []Envelope {
-	o := c.out
-	c.out = nil
-	return o
-}
+// Drain returns, and forgets, the messages and replies produced since the
+// last call.
+func (c *Core) Drain() core.Output[Msg, Outcome] { return c.out.Take() }
 
-// send emits m for to: a peer (around a broken link if need be, see
-// relay.go) or a client.
+// send emits m for peer to, around a broken link if need be (relay.go).
 func (c *Core) send(to string, m Msg) {
 	if slices.Contains(c.peers, to) {
 		c.sendPeer(to, m)
-		return
 	}
-	c.emit(to, m)
 }
 
-// emit queues m for to as it is.
-func (c *Core) emit(to string, m Msg) {
-	c.out = append(c.out, Envelope{From: c.cfg.ID, To: to, Msg: m})
+// emit queues m for peer to as it is.
+func (c *Core) emit(to string, m Msg) { c.out.Send(to, m) }
+
+// Command takes a client's operation: op.Src and op.Req name the request
+// (client, msg_id), which the outcome answers, whichever node chooses it.
+func (c *Core) Command(cmd core.Command[Request]) {
+	op := cmd.Body.Op
+	op.Src, op.Req = cmd.Client, cmd.MsgID
+	c.propose(cmd.Client, cmd.Body.Key, op)
 }
 
-// Step handles one message: from a peer (protocol) or a client (Request).
+// Step handles one message from a peer.
 func (c *Core) Step(from string, m Msg) {
 	if m.Type == MsgRelay {
 		c.noteLinks(from, Msg{}, true) // the relay's own link to this node works
@@ -297,8 +308,6 @@ func (c *Core) stepFrom(from string, m Msg, direct bool) {
 		if p := c.props[m.Key]; p != nil {
 			c.stepProposer(p, from, m)
 		}
-	case MsgRequest:
-		c.propose(from, m.Key, m.Op)
 	case MsgForward:
 		c.handleForward(from, m)
 	case MsgForwardReply:

@@ -110,12 +110,12 @@ func (op Op) withResult(r Result) Op {
 
 // reply answers one operation.
 func (c *Core) reply(o *pending, r Result) {
-	c.send(o.client, Msg{Type: MsgReply, Key: o.key, Op: o.op.withResult(r)})
+	c.out.Reply(o.client, o.op.Req, Outcome{Key: o.key, Op: o.op.withResult(r)})
 }
 
 // expire tells the caller an operation will get no answer.
 func (c *Core) expire(o *pending) {
-	c.send(o.client, Msg{Type: MsgExpired, Key: o.key, Op: o.op})
+	c.out.Reply(o.client, o.op.Req, Outcome{Key: o.key, Op: o.op, Unknown: true})
 }
 
 // maybeStart starts a round if the proposer is idle and has work: at the
@@ -360,7 +360,7 @@ func (c *Core) commit(p *proposer) {
 		c.replyUnit(p.key, u)
 		for i, op := range u.ops {
 			if op.Src != "" && op.Req > 0 && i < len(u.results) {
-				c.send(op.Src, Msg{Type: MsgDirect, Key: p.key, Op: op.withResult(u.results[i])})
+				c.out.Reply(op.Src, op.Req, Outcome{Key: p.key, Op: op.withResult(u.results[i])})
 			}
 		}
 	}

@@ -27,7 +27,7 @@ func TestFreshSuspicionStillGoesDirect(t *testing.T) {
 	}
 	*c.linkTo("n1") = link{heard: true, heardAt: c.now, outOK: true, outAt: c.now}
 	c.send("n4", Msg{Type: MsgPrepare, Key: 0, Ballot: Ballot{Counter: 1, Node: "n0"}})
-	c.Drain()
+	drain(c)
 	for range c.cfg.SilenceTicks {
 		c.Tick()
 	}
@@ -35,7 +35,7 @@ func TestFreshSuspicionStillGoesDirect(t *testing.T) {
 
 	dests := func(m Msg) (direct bool, via []string, probe bool) {
 		c.send("n4", m)
-		for _, e := range c.Drain() {
+		for _, e := range drain(c) {
 			switch {
 			case e.To == "n4":
 				direct, probe = true, e.Msg.Probe

@@ -12,28 +12,34 @@ import (
 
 	"github.com/anishathalye/porcupine"
 
+	"maelkit/lib/core"
 	"maelkit/lib/sim"
 )
 
-// simCore adapts a Core to the simulator.
-type simCore struct {
-	*Core
-	debug func(string, ...any)
+// paxosSim is the simulator over paxos cores.
+type paxosSim = sim.Sim[Msg, Request, Outcome]
+
+// clientJSON is how a golden trace shows a client's request and its
+// answer: {"type":"request"|"reply"|"expired","key":...,"op":{...}}.
+type clientJSON struct {
+	Type string `json:"type"`
+	Key  int64  `json:"key"`
+	Op   Op     `json:"op,omitzero"`
 }
 
-func (s simCore) Step(from string, m Msg) {
-	if s.debug != nil {
-		s.debug("%s<-%s %v", s.cfg.ID, from, m)
+// describeSim renders the simulator's traffic in its JSON form.
+func describeSim(x any) string {
+	switch m := x.(type) {
+	case Request:
+		return sim.JSON(clientJSON{Type: "request", Key: m.Key, Op: m.Op})
+	case Outcome:
+		typ := "reply"
+		if m.Unknown {
+			typ = "expired"
+		}
+		return sim.JSON(clientJSON{Type: typ, Key: m.Key, Op: m.Op})
 	}
-	s.Core.Step(from, m)
-}
-
-func (s simCore) Drain() []sim.Envelope[Msg] {
-	var out []sim.Envelope[Msg]
-	for _, e := range s.Core.Drain() {
-		out = append(out, sim.Envelope[Msg]{From: e.From, To: e.To, Msg: e.Msg})
-	}
-	return out
+	return sim.JSON(x)
 }
 
 // cloneMsg deep-copies a message so no two nodes share a State's map.
@@ -233,13 +239,18 @@ func registerModel() porcupine.Model {
 	}
 }
 
-// describe renders messages as JSON when a journal is kept (a golden
-// trace), with fmt's %v otherwise.
-func describe(journal func(string)) func(any) string {
-	if journal == nil {
-		return nil
+// journal is the simulator's journal for a run: the scenario's, and with
+// debug every trace line logged as well.
+func journal(keep func(string), debug func(string, ...any)) func(string) {
+	if debug == nil {
+		return keep
 	}
-	return sim.JSON
+	return func(l string) {
+		if keep != nil {
+			keep(l)
+		}
+		debug("%s", l)
+	}
 }
 
 // scenario shapes one simulated run.
@@ -266,7 +277,7 @@ type scenario struct {
 	// (default thinkMaxMs).
 	thinkMaxMs int64
 	// schedule, if set, applies faults itself (called before every event).
-	schedule func(s *sim.Sim[Msg], now int64)
+	schedule func(s *paxosSim, now int64)
 	debug    func(string, ...any) // logs every delivery and client event
 	// journal, if set, receives every line of the simulator's trace, each
 	// message as its JSON form.
@@ -324,13 +335,16 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 	if sim.Replaying() && sc.debug == nil {
 		sc.debug = t.Logf // replaying a seed: log every delivery
 	}
-	sc0 := sc
+	var describe func(any) string // fmt's %v unless the trace is kept
+	if sc.journal != nil || sc.debug != nil {
+		describe = describeSim
+	}
 	ids := make([]string, sc.nodes)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("n%d", i)
 	}
 	failed := false
-	var s *sim.Sim[Msg]
+	var s *paxosSim
 	fail := func(format string, args ...any) {
 		if failed {
 			return
@@ -352,7 +366,7 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 		retransmit = sc.latMaxMs/simTickMs + 1
 		roundTimeout = max(20, 5*retransmit)
 	}
-	build := func(id string) sim.Core[Msg] {
+	build := func(id string) core.Core[Msg, Request, Outcome] {
 		if stores[id] == nil {
 			stores[id] = NewStorage()
 		}
@@ -371,17 +385,13 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
-		sc := simCore{Core: c}
-		if debug := sc0.debug; debug != nil {
-			sc.debug = func(f string, a ...any) { debug("t=%d "+f, append([]any{s.Now()}, a...)...) }
-		}
-		return sc
+		return c
 	}
 	s = sim.New(sim.Config{
 		Seed: seed, Nodes: ids, TickMs: simTickMs,
 		LatencyMinMs: 1, LatencyMaxMs: sc.latMaxMs, LatencyMeanMs: sc.latMeanMs,
 		Loss: sc.loss, Duplicate: sc.dup, Clone: cloneMsg,
-		Journal: sc.journal, Describe: describe(sc.journal),
+		Journal: journal(sc.journal, sc.debug), Describe: describe,
 	}, build)
 	r := rand.New(rand.NewPCG(seed, 77))
 	clients := make([]*client, sc.clients)
@@ -529,21 +539,20 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 				if sc.debug != nil {
 					sc.debug("t=%d clock=%d %s invoke %+v key %d at %s", now, clock, c.id, c.op, c.key, c.node)
 				}
-				s.Inject(c.id, c.node, Msg{Type: MsgRequest, Key: c.key, Op: c.op})
+				s.Command(c.node, core.Command[Request]{Client: c.id, MsgID: c.op.ID, Body: Request{Key: c.key, Op: c.op}})
 			}
 		}
 		s.Step()
 		chk.scan(stores)
-		for _, e := range s.Outputs() {
-			c := byID[e.To]
-			if c == nil || !c.busy || e.Msg.Op.ID != c.op.ID {
+		for _, r := range s.Replies() {
+			c := byID[r.To]
+			if c == nil || !c.busy || r.Body.Op.ID != c.op.ID {
 				continue // a late answer to an abandoned operation
 			}
-			switch e.Msg.Type {
-			case MsgReply:
-				finish(c, regOutput{Code: e.Msg.Op.Code, Value: e.Msg.Op.Value}, false)
-			case MsgExpired:
+			if r.Body.Unknown {
 				finish(c, regOutput{}, true)
+			} else {
+				finish(c, regOutput{Code: r.Body.Op.Code, Value: r.Body.Op.Value}, false)
 			}
 		}
 	}

@@ -84,7 +84,7 @@ func TestMajoritySideStaysAvailable(t *testing.T) {
 	ids := []string{"n0", "n1", "n2", "n3", "n4"}
 	for _, forward := range []bool{false, true} {
 		for _, seed := range seeds(t, 1) {
-			schedule := func(s *sim.Sim[Msg], now int64) {
+			schedule := func(s *paxosSim, now int64) {
 				if now%1000 == 500 {
 					s.Partition([]string{"n0", "n1"}, []string{"n2", "n3", "n4"})
 				}
@@ -214,7 +214,7 @@ func runRing(t *testing.T, seed uint64, sc scenario, ring []string, oneWay bool)
 		cutAt = 500
 	}
 	cut := false
-	sc.schedule = func(s *sim.Sim[Msg], now int64) {
+	sc.schedule = func(s *paxosSim, now int64) {
 		if cut || now < cutAt {
 			return
 		}
@@ -265,7 +265,7 @@ func TestMajoritySideUnderLoad(t *testing.T) {
 		}
 		var spans []span
 		sc := scenario{nodes: 5, clients: 20, keys: 2, rotateMs: 1000, durationMs: 12000, latMaxMs: 200, latMeanMs: 10, thinkMaxMs: 400, forward: true, relay: true}
-		sc.schedule = func(s *sim.Sim[Msg], now int64) {
+		sc.schedule = func(s *paxosSim, now int64) {
 			if len(spans) > 0 && spans[len(spans)-1].from == now {
 				return
 			}
