@@ -13,6 +13,7 @@ import (
 	"github.com/anishathalye/porcupine"
 
 	"maelkit/lib/core"
+	"maelkit/lib/regmodel"
 	"maelkit/lib/sim"
 )
 
@@ -165,77 +166,6 @@ func (k *checker) scan(stores map[string]*Storage) {
 			}
 			k.last[id][key] = *a
 		}
-	}
-}
-
-// regInput and regOutput are porcupine's view of one operation.
-type regInput struct {
-	Key           int64
-	F             string
-	Value         int64
-	From, To      int64
-	Indeterminate bool
-}
-
-type regOutput struct {
-	Code  int64
-	Value int64
-}
-
-type regState struct {
-	Exists bool
-	Value  int64
-}
-
-// registerModel is a compare-and-set register per key, with definite error
-// codes checked too (a 22 must see a different value, a 20 no value).
-func registerModel() porcupine.Model {
-	return porcupine.Model{
-		Partition: func(h []porcupine.Operation) [][]porcupine.Operation {
-			by := map[int64][]porcupine.Operation{}
-			for _, op := range h {
-				k := op.Input.(regInput).Key
-				by[k] = append(by[k], op)
-			}
-			var out [][]porcupine.Operation
-			for _, k := range slices.Sorted(maps.Keys(by)) {
-				out = append(out, by[k])
-			}
-			return out
-		},
-		Init: func() any { return regState{} },
-		Step: func(s, in, out any) (bool, any) {
-			st, i, o := s.(regState), in.(regInput), out.(regOutput)
-			switch i.F {
-			case OpRead:
-				if o.Code == CodeKeyDoesNotExist {
-					return !st.Exists, st
-				}
-				return st.Exists && st.Value == o.Value, st
-			case OpWrite:
-				return true, regState{Exists: true, Value: i.Value}
-			case OpCas:
-				match := st.Exists && st.Value == i.From
-				if i.Indeterminate {
-					if match {
-						return true, regState{Exists: true, Value: i.To}
-					}
-					return true, st
-				}
-				switch o.Code {
-				case CodeOK:
-					return match, regState{Exists: true, Value: i.To}
-				case CodeKeyDoesNotExist:
-					return !st.Exists, st
-				case CodePreconditionFailed:
-					return st.Exists && st.Value != i.From, st
-				}
-			}
-			return false, st
-		},
-		DescribeOperation: func(in, out any) string {
-			return fmt.Sprintf("%+v -> %+v", in, out)
-		},
 	}
 }
 
@@ -412,9 +342,9 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 	end := sc.durationMs
 	liveFrom := int64(math.MaxInt64)
 
-	finish := func(c *client, out regOutput, unknown bool) {
+	finish := func(c *client, out regmodel.Output, unknown bool) {
 		clock++
-		in := regInput{Key: c.key, F: c.op.F, Value: c.op.Value, From: c.op.From, To: c.op.To}
+		in := regmodel.Input{Key: c.key, F: c.op.F, Value: c.op.Value, From: c.op.From, To: c.op.To}
 		ret := clock
 		res.ops++
 		if unknown {
@@ -422,7 +352,7 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 			if s.Now() < end+livenessMs {
 				res.trouble = append(res.trouble, troubleOp{node: c.node, sentMs: c.sentMs})
 			}
-			in.Indeterminate = true
+			out.Unknown = true
 			ret = math.MaxInt64
 			if c.op.F == OpRead {
 				c.busy = false
@@ -511,7 +441,7 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 		}
 		for _, c := range clients {
 			if c.busy && now-c.sentMs > clientTimeoutMs {
-				finish(c, regOutput{}, true)
+				finish(c, regmodel.Output{}, true)
 			}
 			if !c.busy && now >= c.nextMs && (now < end || now >= liveFrom) {
 				nextOpID++
@@ -550,15 +480,15 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 				continue // a late answer to an abandoned operation
 			}
 			if r.Body.Unknown {
-				finish(c, regOutput{}, true)
+				finish(c, regmodel.Output{}, true)
 			} else {
-				finish(c, regOutput{Code: r.Body.Op.Code, Value: r.Body.Op.Value}, false)
+				finish(c, regmodel.Output{Code: r.Body.Op.Code, Value: r.Body.Op.Value}, false)
 			}
 		}
 	}
 	for _, c := range clients {
 		if c.busy {
-			finish(c, regOutput{}, true) // still open: it may yet take effect
+			finish(c, regmodel.Output{}, true) // still open: it may yet take effect
 			res.open++
 		}
 	}
@@ -575,10 +505,10 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 	res.sent = s.Sent
 	res.hash = s.TraceHash()
 	if !failed {
-		out, info := porcupine.CheckOperationsVerbose(registerModel(), res.history, 30*time.Second)
+		out, info := porcupine.CheckOperationsVerbose(regmodel.Model(), res.history, 30*time.Second)
 		if out != porcupine.Ok {
 			path := fmt.Sprintf("%s/paxos-seed-%d.html", t.TempDir(), seed)
-			_ = porcupine.VisualizePath(registerModel(), info, path)
+			_ = porcupine.VisualizePath(regmodel.Model(), info, path)
 			t.Errorf("seed %d: history not linearizable (%v), see %s", seed, out, path)
 		}
 	}
