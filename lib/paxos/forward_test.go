@@ -195,9 +195,9 @@ func TestForwardFromOwnRouteIsCarried(t *testing.T) {
 // out, now hears n3 and forwards the batch there. Every application of a
 // batch goes under one tag (that of its first forward or round), so n3
 // finds it in the chosen state under the forward's tag: it applies nothing
-// again and answers with the outcome. (In command B runs such a batch went
-// unanswered: it had been applied under the later round's counter, and n3
-// took its forwarder for gone.)
+// again and answers with the outcome. (Were it applied under the later
+// round's counter, n3 would take its forwarder for gone and leave it
+// unanswered.)
 func TestRetriedBatchFoundUnderItsTag(t *testing.T) {
 	n := forwardingNet(t, "n0", "n1", "n2", "n3", "n4")
 	n.request("n1", Op{ID: 2, F: OpCas, From: 3, To: 4})

@@ -337,7 +337,7 @@ func TestQueueBoundAndBadOps(t *testing.T) {
 // 2 and 3 queue behind it, 3 much later. When op 1 is answered 11 (no
 // quorum within UnavailableTicks), 2 and 3 form the next batch; when 2's
 // time is up too, only 2 is answered 11: 3, young, stays and succeeds once
-// the network heals (all three used to share batch 2's fate).
+// the network heals rather than share batch 2's fate.
 func TestUnavailableOnlyForOldOps(t *testing.T) {
 	n := newNet(t, "n0", "n1", "n2")
 	c := n.cores["n0"]

@@ -12,9 +12,9 @@ import (
 // from n4 (past SilenceTicks) makes n0 suspect n4 too, and relay to it
 // through n1, which may well not reach n4 either. For SilenceTicks after
 // the suspicion the direct copy still goes, and requests still ask for a
-// direct answer: a slow answer is the likelier cause (in a command B run
-// a forward relayed only through a peer cut off from its target was lost
-// this way). Later, only the relay and the probes go.
+// direct answer: a slow answer is the likelier cause, and a forward relayed
+// only through a peer cut off from its target would be lost. Later, only
+// the relay and the probes go.
 func TestFreshSuspicionStillGoesDirect(t *testing.T) {
 	ids := []string{"n0", "n1", "n2", "n3", "n4"}
 	c, err := New(Config{ID: "n0", Nodes: ids, Rand: rand.New(rand.NewPCG(1, 2)), Relay: true})

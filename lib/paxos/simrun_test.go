@@ -147,13 +147,11 @@ func TestRingStaysAvailable(t *testing.T) {
 // TestRingUnderLoad: the five-node ring again, with twice the clients,
 // two keys moving on every 600 ms (each new key starts cold, so proposers
 // must settle on one busy proposer per key inside the ring) and latencies
-// up to 20 ms. Every op makes its 800 ms budget. It took a while: with
-// PAXOS_SEEDS=3 (seeds 1-12), 350 of 28,615 ops missed it before forwards
-// between two nodes whose routes pointed at each other were carried
-// instead of bounced, 122 of 30,704 before a batch kept one tag and
-// forwards were retried to live busy proposers (27 after), 0 of 31,236
-// once they were retried along live routes too, and 0 of 32,810 since
-// cold keys go to a preferred node.
+// up to 20 ms. Every op makes its 800 ms budget, which takes forwards
+// between two nodes whose routes point at each other being carried
+// instead of bounced, a batch keeping one tag, forwards retried to live
+// busy proposers and along live routes, and cold keys going to a
+// preferred node.
 func TestRingUnderLoad(t *testing.T) {
 	t.Parallel()
 	ring := []string{"n0", "n3", "n2", "n1", "n4"}
@@ -237,15 +235,14 @@ func runRing(t *testing.T, seed uint64, sc scenario, ring []string, oneWay bool)
 
 // TestMajoritySideUnderLoad: five nodes, 20 clients at Maelstrom's lin-kv
 // pace, two keys moving on every second, latencies exponential with mean
-// 10 ms (command B's network), and partitions of the shapes Maelstrom
-// draws (one node cut off, a 2|3 split, the majorities ring), each for two
-// seconds with one healed second between. Operations asked of a node on
-// the majority side (every node, in the ring) throughout their second are
-// all answered. (With PAXOS_SEEDS=5 and uniform latencies up to 20 ms,
-// 18 of 22,266 were not before four fixes this test found: batches a
-// rival adopted under a later tag went unanswered, forwards to a live busy
-// proposer, or along a live route to one, were given up for rival rounds,
-// and young ops were answered 11 with an old batch-mate.)
+// 10 ms (Maelstrom's --latency 10 --latency-dist exponential), and
+// partitions of the shapes Maelstrom draws (one node cut off, a 2|3
+// split, the majorities ring), each for two seconds with one healed second
+// between. Operations asked of a node on the majority side (every node, in
+// the ring) throughout their second are all answered: batches a rival
+// adopted under a later tag are answered, forwards to a live busy
+// proposer, or along a live route to one, are not given up for rival
+// rounds, and young ops are not answered 11 with an old batch-mate.
 func TestMajoritySideUnderLoad(t *testing.T) {
 	t.Parallel()
 	ids := []string{"n0", "n1", "n2", "n3", "n4"}

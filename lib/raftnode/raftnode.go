@@ -32,7 +32,7 @@
 // request surely was not applied (nothing was proposed anywhere, or it is a
 // query); a command that may have entered a log gets no answer or 13. The
 // state machine must therefore apply a (client, msg_id) at most once:
-// relays and retried forwards can put two copies of a command in the log.
+// handoffs and retried forwards can put two copies of a command in the log.
 package raftnode
 
 import (

@@ -289,14 +289,14 @@ loop:
 }
 
 // A node cut off from the leader but not from a peer that reaches it
-// relays client requests through that peer (a "majorities ring" partition).
-func TestRelayAroundBrokenLink(t *testing.T) {
+// hands client requests off to that peer (a "majorities ring" partition).
+func TestHandoffAroundBrokenLink(t *testing.T) {
 	tn := newTestNet(t, 3)
 	defer tn.close()
 	// Wait for a working cluster, then break one link.
 	write := tn.writer(t)
 	// Whoever leads, n2 keeps a path to it: directly, through n1 (if n0
-	// leads: the relay), or it leads itself.
+	// leads: the handoff), or it leads itself.
 	tn.cutLink("n2", "n0")
 	ok := 0
 	for tries := 0; tries < 40 && ok < 3; tries++ {
