@@ -26,7 +26,8 @@ type Outcome struct {
 	Unknown bool
 }
 
-// Config configures a Core. Zero durations take the defaults below.
+// Config configures a Core, its tunables grouped by feature. Zero
+// durations and bounds take the defaults given.
 type Config struct {
 	ID    string   // this node
 	Nodes []string // every node, this one included; a quorum is a majority
@@ -34,30 +35,25 @@ type Config struct {
 	Rand *rand.Rand
 	// Storage is the durable acceptor state; nil starts a fresh one.
 	Storage *Storage
+	// Logger gets debug noise and warnings; nil discards.
+	Logger *slog.Logger
+
+	Rounds  RoundConfig
+	Thrifty ThriftyConfig
+	Relay   RelayConfig
+	Forward ForwardConfig
+	Limits  LimitConfig
+}
+
+// RoundConfig shapes a proposer's rounds.
+type RoundConfig struct {
 	// DisableFastPath turns off the one-round-trip optimisation (every
 	// round prepares), for comparison.
 	DisableFastPath bool
-	// RoundTimeoutTicks: a round without a quorum after this many ticks
-	// fails and is retried at a higher ballot. Longer waits out slow
-	// networks, shorter recovers sooner from loss. Default 20.
-	RoundTimeoutTicks int64
-	// Thrifty sends each prepare and accept to just enough peers for a
-	// quorum (those that answered last time first), and to the others only
-	// after WidenTicks without a quorum or on a reject: fewer messages, at
-	// the cost of a WidenTicks delay when a chosen peer is slow or cut off.
-	Thrifty bool
-	// WidenTicks: see Thrifty. Default 4.
-	WidenTicks int64
-	// Relay goes around links that work one way only, through a third
-	// node (see relay.go), when this node lacks a quorum of peers it
-	// reaches both ways.
-	Relay bool
-	// SilenceTicks: a peer that leaves a request unanswered this long is
-	// taken to have a broken direction (Relay). Default RoundTimeoutTicks/2.
-	SilenceTicks int64
-	// ProbeTicks: while relaying, a message also goes direct this often,
-	// to see whether the link has healed (Relay). Default 200.
-	ProbeTicks int64
+	// TimeoutTicks: a round without a quorum after this many ticks fails
+	// and is retried at a higher ballot. Longer waits out slow networks,
+	// shorter recovers sooner from loss. Default 20.
+	TimeoutTicks int64
 	// RetransmitTicks, if positive, repeats a round's request to silent
 	// peers this often within the round: it pays off on lossy networks and
 	// only costs messages where loss is rare (a partition is not cured by
@@ -75,23 +71,52 @@ type Config struct {
 	// YieldMaxTicks caps the yielding: an operation older than this goes
 	// ahead regardless, so a busy neighbour cannot starve it. Default 40.
 	YieldMaxTicks int64
-	// Forward hands a batch on a key to the peer whose round this node's
-	// acceptor served less than HolderTicks ago (see forward.go): far fewer
-	// duelling rounds under contention. If no answer comes within
-	// FwdWaitTicks the node runs the batch itself (exactly once still).
-	Forward bool
-	// HolderTicks and FwdWaitTicks: see Forward. Defaults 40, 40.
-	HolderTicks, FwdWaitTicks int64
-	// StickyTicks: with Forward, an acceptor that took an accept less than
-	// this many ticks ago refuses other proposers' prepares (see sticky):
-	// they forward to the busy proposer instead. Default 20; negative:
-	// never.
+}
+
+// ThriftyConfig: with On, each prepare and accept goes to just enough
+// peers for a quorum (those that answered last time first), and to the
+// others only after WidenTicks without a quorum or on a reject: fewer
+// messages, at the cost of a WidenTicks delay when a chosen peer is slow
+// or cut off.
+type ThriftyConfig struct {
+	On         bool
+	WidenTicks int64 // default 4
+}
+
+// RelayConfig: with On, messages go around links that work one way only,
+// through a third node (see relay.go), when this node lacks a quorum of
+// peers it reaches both ways.
+type RelayConfig struct {
+	On bool
+	// SilenceTicks: a peer that leaves a request unanswered this long is
+	// taken to have a broken direction. Default Rounds.TimeoutTicks/2.
+	SilenceTicks int64
+	// ProbeTicks: while relaying, a message also goes direct this often,
+	// to see whether the link has healed. Default 200.
+	ProbeTicks int64
+}
+
+// ForwardConfig: with On, a batch on a key goes to the peer whose round
+// this node's acceptor served less than HolderTicks ago (see forward.go):
+// far fewer duelling rounds under contention. If no answer comes within
+// WaitTicks the node runs the batch itself (exactly once still).
+type ForwardConfig struct {
+	On bool
+	// HolderTicks and WaitTicks: see above. Defaults 40, 40.
+	HolderTicks, WaitTicks int64
+	// StickyTicks: an acceptor that took an accept less than this many
+	// ticks ago refuses other proposers' prepares (see sticky): they
+	// forward to the busy proposer instead. Default 20; negative: never.
 	StickyTicks int64
 	// RouteTicks: how long a learned route to a key's busy proposer (see
 	// forward.go) is used after it last worked. A stale route that still
-	// leads somewhere costs a hop; one that leads nowhere costs
-	// FwdWaitTicks; proposing instead can start a duel. Default 400.
+	// leads somewhere costs a hop; one that leads nowhere costs WaitTicks;
+	// proposing instead can start a duel. Default 400.
 	RouteTicks int64
+}
+
+// LimitConfig bounds what a core holds and how long operations wait.
+type LimitConfig struct {
 	// BatchMax bounds the operations one round carries. Default 256.
 	BatchMax int
 	// QueueMax bounds the operations waiting per key; more are refused with
@@ -102,18 +127,13 @@ type Config struct {
 	// below the clients' timeout (lin-kv: 1 s). Default 160.
 	UnavailableTicks int64
 	// OpTimeoutTicks: an operation whose accept went out but is not
-	// answered after this many ticks is dropped (Expired, no answer: its
+	// answered after this many ticks is dropped (an Unknown outcome: its
 	// fate is unknown); clients have given up by then. Default 400.
 	OpTimeoutTicks int64
 	// AttemptsMax bounds the accept attempts of one batch. Default 64.
 	AttemptsMax int
 	// KeysMax bounds the keys a node tracks. Default 1 << 20.
 	KeysMax int
-	// OnAccept, if set, sees every acceptance by this node's acceptor
-	// (tests check invariants with it).
-	OnAccept func(node string, key int64, a AcceptorState)
-	// Logger gets debug noise and warnings; nil discards.
-	Logger *slog.Logger
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -127,17 +147,17 @@ func (c Config) withDefaults() (Config, error) {
 		v   *int64
 		def int64
 	}{
-		{v: &c.RoundTimeoutTicks, def: 20},
-		{v: &c.BackoffBaseTicks, def: 4},
-		{v: &c.BackoffMaxTicks, def: 32},
-		{v: &c.OpTimeoutTicks, def: 400},
-		{v: &c.UnavailableTicks, def: 160},
-		{v: &c.WidenTicks, def: 4},
-		{v: &c.HolderTicks, def: 40},
-		{v: &c.FwdWaitTicks, def: 40},
-		{v: &c.RouteTicks, def: 400},
-		{v: &c.YieldMaxTicks, def: 40},
-		{v: &c.ProbeTicks, def: 200},
+		{v: &c.Rounds.TimeoutTicks, def: 20},
+		{v: &c.Rounds.BackoffBaseTicks, def: 4},
+		{v: &c.Rounds.BackoffMaxTicks, def: 32},
+		{v: &c.Limits.OpTimeoutTicks, def: 400},
+		{v: &c.Limits.UnavailableTicks, def: 160},
+		{v: &c.Thrifty.WidenTicks, def: 4},
+		{v: &c.Forward.HolderTicks, def: 40},
+		{v: &c.Forward.WaitTicks, def: 40},
+		{v: &c.Forward.RouteTicks, def: 400},
+		{v: &c.Rounds.YieldMaxTicks, def: 40},
+		{v: &c.Relay.ProbeTicks, def: 200},
 	} {
 		if *f.v < 0 {
 			return c, fmt.Errorf("paxos: negative tick bound %d", *f.v)
@@ -150,10 +170,10 @@ func (c Config) withDefaults() (Config, error) {
 		v   *int
 		def int
 	}{
-		{v: &c.BatchMax, def: 256},
-		{v: &c.QueueMax, def: 4096},
-		{v: &c.AttemptsMax, def: 64},
-		{v: &c.KeysMax, def: 1 << 20},
+		{v: &c.Limits.BatchMax, def: 256},
+		{v: &c.Limits.QueueMax, def: 4096},
+		{v: &c.Limits.AttemptsMax, def: 64},
+		{v: &c.Limits.KeysMax, def: 1 << 20},
 	} {
 		if *f.v < 0 {
 			return c, fmt.Errorf("paxos: negative bound %d", *f.v)
@@ -162,26 +182,26 @@ func (c Config) withDefaults() (Config, error) {
 			*f.v = f.def
 		}
 	}
-	if c.SilenceTicks < 0 {
-		return c, fmt.Errorf("paxos: negative SilenceTicks %d", c.SilenceTicks)
+	if c.Relay.SilenceTicks < 0 {
+		return c, fmt.Errorf("paxos: negative SilenceTicks %d", c.Relay.SilenceTicks)
 	}
-	if c.SilenceTicks == 0 {
-		c.SilenceTicks = max(1, c.RoundTimeoutTicks/2)
-	}
-	switch {
-	case c.StickyTicks == 0:
-		c.StickyTicks = 20
-	case c.StickyTicks < 0:
-		c.StickyTicks = 0
+	if c.Relay.SilenceTicks == 0 {
+		c.Relay.SilenceTicks = max(1, c.Rounds.TimeoutTicks/2)
 	}
 	switch {
-	case c.YieldTicks == 0:
-		c.YieldTicks = 4
-	case c.YieldTicks < 0:
-		c.YieldTicks = 0
+	case c.Forward.StickyTicks == 0:
+		c.Forward.StickyTicks = 20
+	case c.Forward.StickyTicks < 0:
+		c.Forward.StickyTicks = 0
 	}
-	if c.RetransmitTicks < 0 {
-		return c, fmt.Errorf("paxos: negative RetransmitTicks %d", c.RetransmitTicks)
+	switch {
+	case c.Rounds.YieldTicks == 0:
+		c.Rounds.YieldTicks = 4
+	case c.Rounds.YieldTicks < 0:
+		c.Rounds.YieldTicks = 0
+	}
+	if c.Rounds.RetransmitTicks < 0 {
+		return c, fmt.Errorf("paxos: negative RetransmitTicks %d", c.Rounds.RetransmitTicks)
 	}
 	if c.Storage == nil {
 		c.Storage = NewStorage()
@@ -216,10 +236,13 @@ type Core struct {
 	// key's busy proposer when this node's acceptor does not hear it
 	// (Config.Forward, see forward.go).
 	routes map[int64]route
-	links  map[string]*link // per peer: when heard directly; with Config.Relay, the links' state
+	links  map[string]*link // per peer: when heard directly; with Config.Relay.On, the links' state
 	ranked []string         // every node, sorted: a key's rank order starts at key mod len
 	keys   []int64          // sorted keys of props
 	out    core.Outbox[Msg, Outcome]
+	// onAccept, if set, sees every acceptance by this node's acceptor
+	// (the simulation checks invariants with it).
+	onAccept func(node string, key int64, a AcceptorState)
 }
 
 // New validates cfg and builds a core.

@@ -51,7 +51,7 @@
 // Forwarding also works where the busy proposer is two hops away (a
 // majorities-ring partition): routes learned from rejections and replies,
 // up to two relays, replies back along the same path; and an acceptor that
-// took an accept within Config.StickyTicks refuses rival prepares, so the
+// took an accept within Config.Forward.StickyTicks refuses rival prepares, so the
 // busy proposer keeps its quorum and rivals learn where to forward. The
 // proposer that gets a forwarded operation chosen also answers its client
 // directly (Op.Src, Op.Req). Config.Thrifty sends each request

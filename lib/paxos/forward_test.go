@@ -17,7 +17,7 @@ func forwardingNet(t *testing.T, nodes ...string) *net {
 	}
 	n := newNet(t, nodes...)
 	for _, c := range n.cores {
-		c.cfg.Forward = true
+		c.cfg.Forward.On = true
 	}
 	n.request("n0", Op{ID: 1, F: OpWrite, Value: 3})
 	n.deliver(all)
@@ -52,7 +52,7 @@ func TestForwarding(t *testing.T) {
 }
 
 // TestForwardToSilentHolder: a batch forwarded to a holder that never
-// answers is run by the forwarder itself after FwdWaitTicks, and the
+// answers is run by the forwarder itself after Forward.WaitTicks, and the
 // holder, coming back with the batch, does not apply it again.
 func TestForwardToSilentHolder(t *testing.T) {
 	for _, holderApplies := range []bool{false, true} {
@@ -172,10 +172,10 @@ func TestForwarderLearnsOnlyFromSelfAccept(t *testing.T) {
 func TestForwardFromOwnRouteIsCarried(t *testing.T) {
 	n := newNet(t, "n0", "n1", "n2")
 	for _, c := range n.cores {
-		c.cfg.Forward = true
+		c.cfg.Forward.On = true
 	}
 	c := n.cores["n1"]
-	for range c.cfg.HolderTicks {
+	for range c.cfg.Forward.HolderTicks {
 		c.Tick() // n0, never heard, is no longer presumed reachable (preferred)
 	}
 	c.routes[0] = route{via: "n2", at: c.now, ballot: Ballot{Counter: 5, Node: "n0"}}
@@ -325,7 +325,7 @@ func TestUnitFromBusyHolderIsDropped(t *testing.T) {
 func TestForwardRetriedAlongLiveRoute(t *testing.T) {
 	n := newNet(t, "n0", "n1", "n2", "n3", "n4")
 	for _, c := range n.cores {
-		c.cfg.Forward = true
+		c.cfg.Forward.On = true
 	}
 	c := n.cores["n1"]
 	c.routes[0] = route{via: "n0", at: c.now, ballot: Ballot{Counter: 5, Node: "n2"}}
@@ -366,7 +366,7 @@ func TestColdKeyGoesToPreferred(t *testing.T) {
 	newForwarding := func() *net {
 		n := newNet(t, ids...)
 		for _, c := range n.cores {
-			c.cfg.Forward = true
+			c.cfg.Forward.On = true
 		}
 		return n
 	}
@@ -399,14 +399,14 @@ func TestColdKeyGoesToPreferred(t *testing.T) {
 	request(c, "c1", req.Key, req.Op)
 	require.Equal(t, []string{"forward to n3"}, kinds(drain(c)))
 	var out []string
-	for range c.cfg.FwdWaitTicks {
+	for range c.cfg.Forward.WaitTicks {
 		c.Step("n4", Msg{Type: MsgForwardReply, Key: 9, Tag: 1}) // any message: n1 hears n4
 		c.Tick()
 		out = append(out, kinds(drain(c))...)
 	}
 	require.Equal(t, []string{"forward to n4"}, out, "the next preferred node n1 hears")
 	out = nil
-	for range c.cfg.FwdWaitTicks {
+	for range c.cfg.Forward.WaitTicks {
 		c.Tick()
 		out = append(out, kinds(drain(c))...)
 	}

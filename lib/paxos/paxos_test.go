@@ -66,7 +66,7 @@ func TestApplyBatchDoesNotMutate(t *testing.T) {
 // when a test ticks: it never yields to other proposers.
 func newTestCore(t *testing.T, id string, nodes []string) *Core {
 	t.Helper()
-	c, err := New(Config{ID: id, Nodes: nodes, Rand: rand.New(rand.NewPCG(1, 2)), YieldTicks: -1})
+	c, err := New(Config{ID: id, Nodes: nodes, Rand: rand.New(rand.NewPCG(1, 2)), Rounds: RoundConfig{YieldTicks: -1}})
 	require.NoError(t, err)
 	return c
 }
@@ -76,8 +76,8 @@ func TestConfigValidation(t *testing.T) {
 	for _, cfg := range []Config{
 		{ID: "n9", Nodes: []string{"n0"}, Rand: r},
 		{ID: "n0", Nodes: []string{"n0"}},
-		{ID: "n0", Nodes: []string{"n0"}, Rand: r, RoundTimeoutTicks: -1},
-		{ID: "n0", Nodes: []string{"n0"}, Rand: r, BatchMax: -1},
+		{ID: "n0", Nodes: []string{"n0"}, Rand: r, Rounds: RoundConfig{TimeoutTicks: -1}},
+		{ID: "n0", Nodes: []string{"n0"}, Rand: r, Limits: LimitConfig{BatchMax: -1}},
 	} {
 		_, err := New(cfg)
 		require.Error(t, err, "%+v", cfg)
@@ -238,8 +238,8 @@ func TestFastPathCost(t *testing.T) {
 	} {
 		n := newNet(t, "n0", "n1", "n2")
 		for _, c := range n.cores {
-			c.cfg.DisableFastPath = tc.fastOff
-			c.cfg.Thrifty = tc.thrifty
+			c.cfg.Rounds.DisableFastPath = tc.fastOff
+			c.cfg.Thrifty.On = tc.thrifty
 		}
 		n.request("n0", Op{ID: 1, F: OpWrite, Value: 1})
 		n.deliver(all)
@@ -314,7 +314,7 @@ func TestBatching(t *testing.T) {
 }
 
 func TestQueueBoundAndBadOps(t *testing.T) {
-	c, err := New(Config{ID: "n0", Nodes: []string{"n0", "n1", "n2"}, Rand: rand.New(rand.NewPCG(1, 2)), QueueMax: 2})
+	c, err := New(Config{ID: "n0", Nodes: []string{"n0", "n1", "n2"}, Rand: rand.New(rand.NewPCG(1, 2)), Limits: LimitConfig{QueueMax: 2}})
 	require.NoError(t, err)
 	request(c, "c1", 0, Op{ID: 9, F: "bogus"})
 	c.Step("c1", Msg{Type: "nonsense"})
@@ -375,7 +375,7 @@ func TestUnavailableOnlyForOldOps(t *testing.T) {
 // proposer waits before preparing, then goes ahead.
 func TestYieldToRoundInFlight(t *testing.T) {
 	ids := []string{"n0", "n1", "n2"}
-	c, err := New(Config{ID: "n1", Nodes: ids, Rand: rand.New(rand.NewPCG(1, 2)), YieldTicks: 3})
+	c, err := New(Config{ID: "n1", Nodes: ids, Rand: rand.New(rand.NewPCG(1, 2)), Rounds: RoundConfig{YieldTicks: 3}})
 	require.NoError(t, err)
 	c.Step("n0", Msg{Type: MsgPrepare, Ballot: Ballot{Counter: 1, Node: "n0"}})
 	require.Len(t, drain(c), 1)

@@ -17,7 +17,7 @@ import (
 // the relay and the probes go.
 func TestFreshSuspicionStillGoesDirect(t *testing.T) {
 	ids := []string{"n0", "n1", "n2", "n3", "n4"}
-	c, err := New(Config{ID: "n0", Nodes: ids, Rand: rand.New(rand.NewPCG(1, 2)), Relay: true})
+	c, err := New(Config{ID: "n0", Nodes: ids, Rand: rand.New(rand.NewPCG(1, 2)), Relay: RelayConfig{On: true}})
 	require.NoError(t, err)
 	for range 300 {
 		c.Tick() // past the first probe time
@@ -28,7 +28,7 @@ func TestFreshSuspicionStillGoesDirect(t *testing.T) {
 	*c.linkTo("n1") = link{heard: true, heardAt: c.now, outOK: true, outAt: c.now}
 	c.send("n4", Msg{Type: MsgPrepare, Key: 0, Ballot: Ballot{Counter: 1, Node: "n0"}})
 	drain(c)
-	for range c.cfg.SilenceTicks {
+	for range c.cfg.Relay.SilenceTicks {
 		c.Tick()
 	}
 	require.True(t, c.relaying("n4"), "n4 is suspected, and n0 lacks a quorum without it")
@@ -57,7 +57,7 @@ func TestFreshSuspicionStillGoesDirect(t *testing.T) {
 	require.True(t, direct)
 	require.True(t, probe, "asks for a direct answer too")
 
-	for range c.cfg.SilenceTicks {
+	for range c.cfg.Relay.SilenceTicks {
 		c.Tick()
 	}
 	direct, via, _ = dests(fwd)

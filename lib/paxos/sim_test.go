@@ -303,18 +303,16 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 		boots[id]++
 		c, err := New(Config{
 			ID: id, Nodes: ids, Storage: stores[id],
-			Rand:              rand.New(rand.NewPCG(seed, uint64(len(id))*1000+uint64(id[len(id)-1])+boots[id]<<20)),
-			DisableFastPath:   sc.fastOff,
-			Thrifty:           sc.thrifty,
-			Forward:           sc.forward,
-			Relay:             sc.relay,
-			RetransmitTicks:   retransmit,
-			RoundTimeoutTicks: roundTimeout,
-			OnAccept:          chk.onAccept,
+			Rand:    rand.New(rand.NewPCG(seed, uint64(len(id))*1000+uint64(id[len(id)-1])+boots[id]<<20)),
+			Rounds:  RoundConfig{DisableFastPath: sc.fastOff, RetransmitTicks: retransmit, TimeoutTicks: roundTimeout},
+			Thrifty: ThriftyConfig{On: sc.thrifty},
+			Forward: ForwardConfig{On: sc.forward},
+			Relay:   RelayConfig{On: sc.relay},
 		})
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
+		c.onAccept = chk.onAccept
 		return c
 	}
 	s = sim.New(sim.Config{

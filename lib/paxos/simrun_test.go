@@ -78,7 +78,7 @@ func TestNoLivelock(t *testing.T) {
 // asked of a majority-side node succeeds: there is no leader to lose and
 // no pause at the partition's start. With forwarding, a batch just handed
 // to a proposer that the cut puts on the minority side is run by its
-// forwarder after FwdWaitTicks.
+// forwarder after Forward.WaitTicks.
 func TestMajoritySideStaysAvailable(t *testing.T) {
 	t.Parallel()
 	ids := []string{"n0", "n1", "n2", "n3", "n4"}

@@ -97,7 +97,10 @@ func newHost(n *node.Node, opt options) {
 		Build: func(n *node.Node) (core.Core[paxos.Msg, paxos.Request, paxos.Outcome], error) {
 			return paxos.New(paxos.Config{
 				ID: n.ID(), Nodes: n.NodeIDs(), Rand: n.Rand(), Logger: n.Logger(),
-				Thrifty: opt.thrifty.on(len(n.NodeIDs())), DisableFastPath: !opt.fastPath, Forward: opt.forward, Relay: opt.relay,
+				Rounds:  paxos.RoundConfig{DisableFastPath: !opt.fastPath},
+				Thrifty: paxos.ThriftyConfig{On: opt.thrifty.on(len(n.NodeIDs()))},
+				Forward: paxos.ForwardConfig{On: opt.forward},
+				Relay:   paxos.RelayConfig{On: opt.relay},
 			})
 		},
 		Tick:      opt.tick,
