@@ -172,8 +172,8 @@ func (c *Core) Step(from string, m Msg) {
 		c.links.heard(from, m.Deaf, c.now)
 		m.M.From = from
 		c.stepRaft(m.M)
-	case TypeVia:
-		c.stepVia(from, m)
+	case TypeRelay:
+		c.stepRelay(from, m)
 	case TypePing:
 		c.links.heard(from, false, c.now)
 		c.out.Send(from, Msg{Type: TypePong, T: m.T})

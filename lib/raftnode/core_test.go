@@ -124,10 +124,11 @@ func TestCoreDirect(t *testing.T) {
 }
 
 // TestTickFollowsRTT: pongs size the Raft tick; a raft message to a peer
-// never heard from goes via the others too when ViaRouting is on.
+// never heard from is relayed through the others too when RelayRouting is
+// on.
 func TestTickFollowsRTT(t *testing.T) {
 	tm := DefaultTiming()
-	tm.ViaRouting = true
+	tm.RelayRouting = true
 	c, _ := newTestCore(t, "n1", []string{"n0", "n1", "n2"}, tm)
 	require.Equal(t, tm.TickStart, c.links.Tick())
 	for range 20 {
@@ -141,7 +142,7 @@ func TestTickFollowsRTT(t *testing.T) {
 	for _, s := range c.Drain().Messages {
 		types = append(types, s.To+":"+s.Msg.Type)
 	}
-	require.Equal(t, []string{"n2:raft", "n0:raft_via"}, types, "n2 was never heard from")
+	require.Equal(t, []string{"n2:raft", "n0:raft_relay"}, types, "n2 was never heard from")
 }
 
 // TestHandoff: a node that knows no leader hands a client's request off to

@@ -85,27 +85,27 @@ func since(at map[string]int64, peer string, now int64) int64 {
 // its followers exchange a message every Raft tick.
 func (l *links) staleAfter() int64 { return max(4*l.period, l.ticks(50*time.Millisecond)) }
 
-// sendRaft sends a raft message directly and, with ViaRouting, when the
-// link to its destination looks down in either direction, through every
-// other peer too. Via routing lets three nodes make progress in a one-way
+// sendRaft sends a raft message directly and, with RelayRouting, when the
+// link to its destination looks down in either direction, relayed through
+// every other peer too. Relaying lets three nodes make progress in a one-way
 // ring partition.
 func (c *Core) sendRaft(m raft.Message) {
 	stale := since(c.links.heardAt, m.To, c.now) > c.links.staleAfter()
 	deaf := since(c.links.deafAt, m.To, c.now) < c.links.staleAfter()
 	c.out.Send(m.To, Msg{Type: TypeRaft, M: m, Deaf: stale})
-	if !c.cfg.Timing.ViaRouting || (!stale && !deaf) {
+	if !c.cfg.Timing.RelayRouting || (!stale && !deaf) {
 		return
 	}
 	for _, p := range c.peers {
 		if p != m.To {
-			c.out.Send(p, Msg{Type: TypeVia, To: m.To, M: m, Deaf: stale})
+			c.out.Send(p, Msg{Type: TypeRelay, To: m.To, M: m, Deaf: stale})
 		}
 	}
 }
 
-// stepVia takes a raft message routed through a third node: a hop passes
+// stepRelay takes a raft message relayed through a third node: a hop passes
 // it on once, to its destination; the destination steps it.
-func (c *Core) stepVia(from string, m Msg) {
+func (c *Core) stepRelay(from string, m Msg) {
 	if m.To != c.cfg.ID {
 		if m.To != from && slices.Contains(c.peers, m.To) {
 			c.out.Send(m.To, m)

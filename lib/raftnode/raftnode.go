@@ -10,8 +10,8 @@
 //     trip measured with pings (Jacobson/Karels), so the node works at
 //     --latency 0 and 100 (links.go);
 //   - transport: raft messages travel as "raft" bodies between peers,
-//     optionally also via a third node around a link that looks down
-//     ("raft_via", links.go);
+//     optionally also relayed through a third node around a link that
+//     looks down ("raft_relay", links.go);
 //   - commands: a client's command is proposed (batched until the output
 //     is drained); raft forwards proposals from a follower to the leader;
 //     the client is answered when the entry applies, at the node it asked
@@ -84,12 +84,12 @@ type Timing struct {
 	// PendingTTL: a command still pending after this long is forgotten
 	// (its client gave up); queries wait PendingTTL/5.
 	PendingTTL time.Duration
-	// ViaRouting also sends a raft message through the other peers when
+	// RelayRouting also sends a raft message through the other peers when
 	// its link looks down (see Core.sendRaft). It lets three nodes make progress
 	// in a one-way ring partition, but it multiplies traffic exactly when a
 	// node is slow, and on eddy (5 nodes, exponential latency) that fed a
 	// queueing storm: off by default.
-	ViaRouting bool
+	RelayRouting bool
 }
 
 // DefaultTiming suits Maelstrom's latencies (0 to 100 ms and beyond).

@@ -10,9 +10,10 @@ import (
 const (
 	// TypeRaft carries a raft message to its destination.
 	TypeRaft = "raft"
-	// TypeVia carries a raft message through a third node, for a link
-	// that is down while a two-hop path works (see links.go).
-	TypeVia = "raft_via"
+	// TypeRelay carries a raft message through a third node, for a link
+	// that is down while a two-hop path works (see links.go): relaying, as
+	// lib/paxos names the same idea.
+	TypeRelay = "raft_relay"
 	// TypePing and TypePong measure the round trip (they size the tick)
 	// and tell a node which peers it hears.
 	TypePing = "raft_ping"
@@ -26,16 +27,16 @@ const (
 
 // PeerTypes lists the message types cores exchange.
 func PeerTypes() []string {
-	return []string{TypeRaft, TypeVia, TypePing, TypePong, TypeHandoff, TypeHandoffDone}
+	return []string{TypeRaft, TypeRelay, TypePing, TypePong, TypeHandoff, TypeHandoffDone}
 }
 
 // Msg is every message between raftnode cores; which fields are set
 // depends on Type. The JSON form is what nodes exchange.
 type Msg struct {
 	Type string `json:"type"`
-	// M is the raft message (raft, raft_via).
+	// M is the raft message (raft, raft_relay).
 	M raft.Message `json:"m,omitzero"`
-	// To is a raft_via's final destination.
+	// To is a raft_relay's final destination.
 	To string `json:"to,omitempty"`
 	// Deaf says the sender has not heard from the receiver lately: the
 	// receiver should also route its messages to the sender via peers.

@@ -313,7 +313,7 @@ func TestHandoffAroundBrokenLink(t *testing.T) {
 // succeeding.
 func TestDirectedRing(t *testing.T) {
 	tm := raftnode.DefaultTiming()
-	tm.ViaRouting = true
+	tm.RelayRouting = true
 	tn := newTestNetTiming(t, 3, tm)
 	defer tn.close()
 	write := tn.writer(t)
