@@ -219,11 +219,20 @@ func (c Config) withDefaults() (Config, error) {
 type Core struct {
 	cfg    Config
 	log    *slog.Logger
-	store  *Storage
 	peers  []string // sorted, without self
 	quorum int
 	now    int64 // ticks
-	props  map[int64]*proposer
+	out    core.Outbox[Msg, Outcome]
+
+	acceptorState
+	proposerState
+	forwardingState
+	relayState
+}
+
+// acceptorState is the acceptor role's (acceptor.go).
+type acceptorState struct {
+	store *Storage
 	// foreign is the tick at which this node's acceptor last promised or
 	// accepted another proposer's ballot, per key: a sign that a round
 	// is under way there, which a new prepare would only break.
@@ -231,18 +240,31 @@ type Core struct {
 	// lastAccept is the tick at which this node's acceptor last took an
 	// accept, per key (the accepted ballot names whose).
 	lastAccept map[int64]int64
-	// routes: per key, the peer that last answered a forward of ours or
-	// rejected our round for another proposer, and when: the way to the
-	// key's busy proposer when this node's acceptor does not hear it
-	// (Config.Forward, see forward.go).
-	routes map[int64]route
-	links  map[string]*link // per peer: when heard directly; with Config.Relay.On, the links' state
-	ranked []string         // every node, sorted: a key's rank order starts at key mod len
-	keys   []int64          // sorted keys of props
-	out    core.Outbox[Msg, Outcome]
 	// onAccept, if set, sees every acceptance by this node's acceptor
 	// (the simulation checks invariants with it).
 	onAccept func(node string, key int64, a AcceptorState)
+}
+
+// proposerState is the proposer role's (proposer.go): one proposer per
+// key.
+type proposerState struct {
+	props map[int64]*proposer
+	keys  []int64 // sorted keys of props
+}
+
+// forwardingState is what forwarding needs (forward.go).
+type forwardingState struct {
+	// routes: per key, the peer that last answered a forward of ours or
+	// rejected our round for another proposer, and when: the way to the
+	// key's busy proposer when this node's acceptor does not hear it
+	// (Config.Forward).
+	routes map[int64]route
+	ranked []string // every node, sorted: a key's rank order starts at key mod len
+}
+
+// relayState is what relaying needs (relay.go).
+type relayState struct {
+	links map[string]*link // per peer: when heard directly; with Config.Relay.On, the links' state
 }
 
 // New validates cfg and builds a core.
@@ -260,17 +282,14 @@ func New(cfg Config) (*Core, error) {
 	slices.Sort(peers)
 	ranked := slices.Sorted(slices.Values(append(slices.Clone(peers), cfg.ID)))
 	return &Core{
-		cfg:        cfg,
-		log:        cfg.Logger,
-		store:      cfg.Storage,
-		peers:      peers,
-		quorum:     (len(peers)+1)/2 + 1,
-		props:      map[int64]*proposer{},
-		foreign:    map[int64]int64{},
-		lastAccept: map[int64]int64{},
-		routes:     map[int64]route{},
-		links:      map[string]*link{},
-		ranked:     ranked,
+		cfg:             cfg,
+		log:             cfg.Logger,
+		peers:           peers,
+		quorum:          (len(peers)+1)/2 + 1,
+		acceptorState:   acceptorState{store: cfg.Storage, foreign: map[int64]int64{}, lastAccept: map[int64]int64{}},
+		proposerState:   proposerState{props: map[int64]*proposer{}},
+		forwardingState: forwardingState{routes: map[int64]route{}, ranked: ranked},
+		relayState:      relayState{links: map[string]*link{}},
 	}, nil
 }
 
