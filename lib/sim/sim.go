@@ -9,7 +9,9 @@
 // It drives cores through their contract (lib/core): peer messages travel
 // over the simulated network, a test's client commands reach a node at
 // once, and the replies cores produce are collected for the test to
-// inspect.
+// inspect. Config.Journal receives the whole trace, which Golden compares
+// with a file in testdata; Seeds gives every simulation test its seeds
+// from one knob, SeedsEnv.
 package sim
 
 import (
