@@ -23,9 +23,10 @@
 // entries, so the per-interval cost grows as n·log n, not n²: all pairs
 // at 3 nodes, a ring at 5, 4 neighbours each at 25.
 //
-// The core has no goroutines, clock or I/O: Add and Value are local reads
-// and writes (always available), Step takes a peer's message, Tick counts
-// time, Drain returns the messages to send. Iteration is over sorted ids,
+// The core is a core.Core with no goroutines, clock or I/O: Command serves
+// adds and reads from local state (always available), Step takes a peer's
+// message, Tick counts time, Drain returns the messages to send and the
+// replies. Iteration is over sorted ids,
 // so the same inputs produce the same outputs.
 //
 // Limitation: a replica's own entry lives only in its memory. A replica
@@ -42,6 +43,7 @@ import (
 	"maps"
 	"slices"
 
+	"maelkit/lib/core"
 	"maelkit/lib/crdt"
 )
 
@@ -60,10 +62,18 @@ type Sync[C any] struct {
 	Acks map[string]int64 `json:"acks,omitempty"`
 }
 
-// Out is a message to send.
-type Out[C any] struct {
-	To  string
-	Msg Sync[C]
+// Command is a client's request: add Delta, or (Read) read the value.
+type Command struct {
+	Read  bool
+	Delta int64
+}
+
+// Result answers a Command: the value read, or for an add Err (nil once the
+// delta is counted).
+type Result struct {
+	Read  bool
+	Value int64
+	Err   error
 }
 
 // Defaults for the zero values of Config, in ticks (the runtime ticks every
@@ -122,7 +132,7 @@ type Core[C crdt.Counter[C]] struct {
 	peers []*peer // sorted by id
 	byID  map[string]*peer
 	now   int64 // ticks so far
-	out   []Out[C]
+	out   core.Outbox[Sync[C], Result]
 	stats Stats
 }
 
@@ -386,14 +396,22 @@ func (c *Core[C]) sendTo(p *peer, ids []string) {
 	c.stats.Messages++
 	c.stats.Entries += int64(len(ids))
 	c.stats.Acks += int64(len(m.Acks))
-	c.out = append(c.out, Out[C]{To: p.id, Msg: m})
+	c.out.Send(p.id, m)
 }
 
-// Drain returns, and forgets, the messages to send.
-func (c *Core[C]) Drain() []Out[C] {
-	out := c.out
-	c.out = nil
-	return out
+// Drain returns, and forgets, the messages to send and the replies.
+func (c *Core[C]) Drain() core.Output[Sync[C], Result] { return c.out.Take() }
+
+// Command serves a client from local state, at once: an add counts the
+// delta here (replication follows), a read returns the local value.
+func (c *Core[C]) Command(cmd core.Command[Command]) {
+	r := Result{Read: cmd.Body.Read}
+	if r.Read {
+		r.Value = c.Value()
+	} else {
+		r.Err = c.Add(cmd.Body.Delta)
+	}
+	c.out.Reply(cmd.Client, cmd.MsgID, r)
 }
 
 // OverlayBase is the base of Overlay's circulant graph. 4 measured best

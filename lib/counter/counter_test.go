@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"maelkit/lib/core"
 	"maelkit/lib/crdt"
 )
 
@@ -24,17 +25,17 @@ func newG(t *testing.T, cfg Config) *Core[*crdt.GCounter] {
 }
 
 // ticks advances c by k ticks and returns what it sent.
-func ticks[C crdt.Counter[C]](c *Core[C], k int) []Out[C] {
-	var out []Out[C]
+func ticks[C crdt.Counter[C]](c *Core[C], k int) []core.Send[Sync[C]] {
+	var out []core.Send[Sync[C]]
 	for range k {
 		c.Tick()
-		out = append(out, c.Drain()...)
+		out = append(out, c.Drain().Messages...)
 	}
 	return out
 }
 
 // deliver hands every message to its destination among cores.
-func deliver[C crdt.Counter[C]](from string, outs []Out[C], cores map[string]*Core[C]) {
+func deliver[C crdt.Counter[C]](from string, outs []core.Send[Sync[C]], cores map[string]*Core[C]) {
 	for _, o := range outs {
 		cores[o.To].Step(from, o.Msg)
 	}
@@ -346,7 +347,7 @@ func BenchmarkTickQuiet(b *testing.B) {
 	}
 	for b.Loop() {
 		c.Tick()
-		if len(c.Drain()) > 0 {
+		if len(c.Drain().Messages) > 0 {
 			b.Fatal("a quiet core sent")
 		}
 	}
@@ -360,7 +361,7 @@ func BenchmarkAddTickStep(b *testing.B) {
 	for b.Loop() {
 		_ = c.Add(1)
 		c.Tick()
-		for _, o := range c.Drain() {
+		for _, o := range c.Drain().Messages {
 			acks := map[string]int64{}
 			for _, id := range o.Msg.Entries.IDs() {
 				acks[id] = o.Msg.Entries.Version(id)

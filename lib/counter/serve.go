@@ -5,6 +5,7 @@ import (
 
 	maelstrom "github.com/jepsen-io/maelstrom/demo/go"
 
+	"maelkit/lib/core"
 	"maelkit/lib/crdt"
 	"maelkit/lib/node"
 )
@@ -37,62 +38,42 @@ type readOK struct {
 }
 
 // Serve makes n a node of Maelstrom's g-counter or pn-counter workload
-// (empty returns the empty counter of the matching type): add and read are
-// answered at once from local state, so they never wait on the network and
-// stay available under any partition; a Core built at init replicates the
-// state, driven by a timer and by the peers' Sync messages, its output sent
-// once per burst of input. Call it before n.Run.
+// (empty returns the empty counter of the matching type): a Core hosted on
+// n (lib/node's Host) answers add and read at once from local state, so
+// they never wait on the network and stay available under any partition,
+// and replicates the state, driven by its ticks and the peers' Sync
+// messages. Call it before n.Run.
 func Serve[C crdt.Counter[C]](n *node.Node, empty func() C, o Options) {
 	tick := o.Tick
 	if tick <= 0 {
 		tick = DefaultTick
 	}
-	var core *Core[C] // built at init, when the ids are known
-	n.OnInit(func() error {
-		cfg := o.Core
-		cfg.ID, cfg.NodeIDs, cfg.Logger = n.ID(), n.NodeIDs(), n.Logger()
-		c, err := New(cfg, empty())
-		if err != nil {
-			return err
-		}
-		core = c
-		n.Every(tick, core.Tick)
-		return nil
+	h := node.NewHost(n, node.HostConfig[Sync[C], Command, Result]{
+		Build: func(n *node.Node) (core.Core[Sync[C], Command, Result], error) {
+			cfg := o.Core
+			cfg.ID, cfg.NodeIDs, cfg.Logger = n.ID(), n.NodeIDs(), n.Logger()
+			return New(cfg, empty())
+		},
+		Tick:      tick,
+		PeerTypes: []string{SyncType},
+		Reply:     replyBody,
 	})
-	n.OnIdle(func() {
-		if core == nil {
-			return
+	node.HandleCommand(h, "add", func(b addReq) (Command, error) {
+		if b.Delta == nil {
+			return Command{}, maelstrom.NewRPCError(maelstrom.MalformedRequest, "add has no delta")
 		}
-		for _, out := range core.Drain() {
-			if err := n.Send(out.To, out.Msg); err != nil {
-				n.Logger().Warn("counter: send failed", "to", out.To, "err", err)
-			}
-		}
+		return Command{Delta: *b.Delta}, nil
 	})
-	// The runtime holds messages until init, so core is set in handlers;
-	// the checks only guard against a runtime that would not.
-	node.Handle(n, "add", func(req *node.Request, b addReq) error {
-		switch {
-		case core == nil:
-			return maelstrom.NewRPCError(maelstrom.TemporarilyUnavailable, "not initialized")
-		case b.Delta == nil:
-			return maelstrom.NewRPCError(maelstrom.MalformedRequest, "add has no delta")
-		}
-		if err := core.Add(*b.Delta); err != nil {
-			return maelstrom.NewRPCError(maelstrom.MalformedRequest, err.Error())
-		}
-		return req.Reply(addOK{Type: "add_ok"})
-	})
-	node.Handle(n, "read", func(req *node.Request, _ struct{}) error {
-		if core == nil {
-			return maelstrom.NewRPCError(maelstrom.TemporarilyUnavailable, "not initialized")
-		}
-		return req.Reply(readOK{Type: "read_ok", Value: core.Value()})
-	})
-	node.Handle(n, SyncType, func(req *node.Request, m Sync[C]) error {
-		if core != nil {
-			core.Step(req.Src, m)
-		}
-		return nil
-	})
+	node.HandleCommand(h, "read", func(struct{}) (Command, error) { return Command{Read: true}, nil })
+}
+
+// replyBody is the workload's reply to a Result.
+func replyBody(r Result) any {
+	switch {
+	case r.Err != nil:
+		return maelstrom.NewRPCError(maelstrom.MalformedRequest, r.Err.Error())
+	case r.Read:
+		return readOK{Type: "read_ok", Value: r.Value}
+	}
+	return addOK{Type: "add_ok"}
 }

@@ -4,50 +4,45 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"sort"
-	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"maelkit/lib/core"
 	"maelkit/lib/crdt"
 	"maelkit/lib/sim"
 )
 
-// simNode adapts a Core to the simulator. Messages travel as JSON text, so
-// every simulated message also exercises the wire encoding, no two nodes
-// share memory, and traces print deterministically. A message from a
-// client ("c...") is an add: {"delta":d}.
-type simNode[C crdt.Counter[C]] struct {
-	t    testing.TB
-	id   string
-	core *Core[C]
+// wireClone copies a message through its JSON form, so every simulated
+// message also exercises the wire encoding and no two nodes share memory.
+func wireClone[C crdt.Counter[C]](t testing.TB) func(any) any {
+	return func(x any) any {
+		b, err := json.Marshal(x.(Sync[C]))
+		require.NoError(t, err)
+		var m Sync[C]
+		require.NoError(t, json.Unmarshal(b, &m), string(b))
+		return m
+	}
 }
 
-func (n *simNode[C]) Step(from, msg string) {
-	if from[0] == 'c' {
-		var add struct{ Delta int64 }
-		require.NoError(n.t, json.Unmarshal([]byte(msg), &add))
-		require.NoError(n.t, n.core.Add(add.Delta))
-		return
+// describe renders messages in the simulator's trace: a Sync as its JSON,
+// a client's add as its request body, a reply by its type.
+func describe(x any) string {
+	switch m := x.(type) {
+	case Command:
+		if m.Read {
+			return "read"
+		}
+		return fmt.Sprintf(`{"delta":%d}`, m.Delta)
+	case Result:
+		if m.Read {
+			return fmt.Sprintf("read_ok %d", m.Value)
+		}
+		return "add_ok"
 	}
-	var m Sync[C]
-	require.NoError(n.t, json.Unmarshal([]byte(msg), &m), msg)
-	n.core.Step(from, m)
-}
-
-func (n *simNode[C]) Tick() { n.core.Tick() }
-
-func (n *simNode[C]) Drain() []sim.Envelope[string] {
-	var out []sim.Envelope[string]
-	for _, o := range n.core.Drain() {
-		b, err := json.Marshal(o.Msg)
-		require.NoError(n.t, err)
-		out = append(out, sim.Envelope[string]{From: n.id, To: o.To, Msg: string(b)})
-	}
-	return out
+	return sim.JSON(x)
 }
 
 // scenario is a Maelstrom-shaped run: client ops at a global rate (reads
@@ -67,6 +62,8 @@ type scenario struct {
 	recoveryMs       int64
 	batch, retry, bo int64 // core timings in ticks (0: defaults)
 	base             int   // overlay base (0: Overlay's)
+	// journal, if set, receives every line of the simulator's trace.
+	journal func(string)
 }
 
 // outcome is what a scenario run measured.
@@ -86,7 +83,12 @@ var (
 )
 
 // partitionShape applies one of Maelstrom's four partition shapes.
-func partitionShape(s *sim.Sim[string], r *rand.Rand, ids []string) {
+func partitionShape(s interface {
+	Isolate(string)
+	Partition(...[]string)
+	Heal()
+	Cut(src, dst string)
+}, r *rand.Rand, ids []string) {
 	shuffled := slices.Clone(ids)
 	r.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
 	n := len(ids)
@@ -131,18 +133,19 @@ func runScenario[C crdt.Counter[C]](t testing.TB, seed uint64, sc scenario, empt
 	for i := range sc.nodes {
 		ids = append(ids, fmt.Sprintf("n%d", i))
 	}
-	nodes := map[string]*simNode[C]{}
+	nodes := map[string]*Core[C]{}
 	s := sim.New(sim.Config{Seed: seed, Nodes: ids, TickMs: 100, LatencyMinMs: sc.latMinMs, LatencyMaxMs: sc.latMaxMs,
-		Loss: sc.loss, Duplicate: sc.dup}, func(id string) sim.Core[string] {
-		var peers []string
-		if sc.base > 0 {
-			peers = Circulant(ids, id, sc.base)
-		}
-		core, err := New(Config{ID: id, NodeIDs: ids, Peers: peers, BatchTicks: sc.batch, RetryTicks: sc.retry, BackoffMaxTicks: sc.bo}, empty())
-		require.NoError(t, err)
-		nodes[id] = &simNode[C]{t: t, id: id, core: core}
-		return nodes[id]
-	})
+		Loss: sc.loss, Duplicate: sc.dup, Clone: wireClone[C](t), Describe: describe, Journal: sc.journal},
+		func(id string) core.Core[Sync[C], Command, Result] {
+			var peers []string
+			if sc.base > 0 {
+				peers = Circulant(ids, id, sc.base)
+			}
+			core, err := New(Config{ID: id, NodeIDs: ids, Peers: peers, BatchTicks: sc.batch, RetryTicks: sc.retry, BackoffMaxTicks: sc.bo}, empty())
+			require.NoError(t, err)
+			nodes[id] = core
+			return nodes[id]
+		})
 	r := rand.New(rand.NewPCG(seed, 1)) // the workload's own stream
 
 	// Events: client ops and nemesis toggles, in time order.
@@ -186,7 +189,7 @@ func runScenario[C crdt.Counter[C]](t testing.TB, seed uint64, sc scenario, empt
 			partitionShape(s, r, ids)
 			partitioned = true
 		case e.isAdd:
-			s.Inject("c1", e.node, fmt.Sprintf(`{"delta":%d}`, e.delta))
+			s.Command(e.node, core.Command[Command]{Client: "c1", MsgID: ops, Body: Command{Delta: e.delta}})
 		}
 	}
 	s.RunFor(sc.durationMs - s.Now())
@@ -195,7 +198,7 @@ func runScenario[C crdt.Counter[C]](t testing.TB, seed uint64, sc scenario, empt
 
 	agree := func() bool {
 		for _, id := range ids {
-			if nodes[id].core.Value() != want {
+			if nodes[id].Value() != want {
 				return false
 			}
 		}
@@ -203,7 +206,7 @@ func runScenario[C crdt.Counter[C]](t testing.TB, seed uint64, sc scenario, empt
 	}
 	quiet := func() bool {
 		for _, id := range ids {
-			if !nodes[id].core.Quiet() {
+			if !nodes[id].Quiet() {
 				return false
 			}
 		}
@@ -232,20 +235,20 @@ func runScenario[C crdt.Counter[C]](t testing.TB, seed uint64, sc scenario, empt
 
 	out.sent, out.ops, out.hash = s.Sent, ops+int64(sc.nodes), s.TraceHash() // + one final read per node
 	for _, id := range ids {
-		out.probes += nodes[id].core.Stats().Probes
+		out.probes += nodes[id].Stats().Probes
 	}
 	return out
 }
 
-func values[C crdt.Counter[C]](ids []string, nodes map[string]*simNode[C]) map[string]int64 {
+func values[C crdt.Counter[C]](ids []string, nodes map[string]*Core[C]) map[string]int64 {
 	v := map[string]int64{}
 	for _, id := range ids {
-		v[id] = nodes[id].core.Value()
+		v[id] = nodes[id].Value()
 	}
 	return v
 }
 
-func traceTail(s *sim.Sim[string]) string {
+func traceTail(s interface{ Trace() []string }) string {
 	tr := s.Trace()
 	if len(tr) > 30 {
 		tr = tr[len(tr)-30:]
@@ -318,16 +321,9 @@ func TestSimChallenge4Cost(t *testing.T) {
 	t.Logf("challenge 4, 20 seeds: msgs-per-op %s; converged after heal (ms) %s", summary(mpo), summary(conv))
 }
 
-// seeds is how many seeds a measuring test runs: dflt, or the value of
-// MAELKIT_SIM_SEEDS for a longer measurement.
-func seeds(t testing.TB, dflt int) uint64 {
-	if v := os.Getenv("MAELKIT_SIM_SEEDS"); v != "" {
-		n, err := strconv.Atoi(v)
-		require.NoError(t, err, "MAELKIT_SIM_SEEDS")
-		return uint64(n)
-	}
-	return uint64(dflt)
-}
+// seeds is how many seeds a measuring test runs: dflt, scaled by
+// sim.SeedsEnv for a longer measurement.
+func seeds(t testing.TB, dflt int) uint64 { return uint64(len(sim.Seeds(t, dflt))) }
 
 // measure runs sc over seeds for one counter kind ("g" or "pn") and logs
 // msgs-per-op and the convergence time after the heal.
@@ -362,10 +358,10 @@ func TestSimLargeClusters(t *testing.T) {
 }
 
 // TestSimOverlayTradeoff measures the overlay bases that OverlayBase's
-// comment compares. Set MAELKIT_SIM_SEEDS to run it.
+// comment compares. Set sim.SeedsEnv (MAELKIT_SEEDS=1 or more) to run it.
 func TestSimOverlayTradeoff(t *testing.T) {
-	if os.Getenv("MAELKIT_SIM_SEEDS") == "" {
-		t.Skip("a measurement: set MAELKIT_SIM_SEEDS to run it")
+	if !sim.Soaking() {
+		t.Skip("a measurement: set MAELKIT_SEEDS to run it")
 	}
 	for _, base := range []int{2, 3, 4, 100} {
 		sc := challenge4

@@ -5,10 +5,11 @@
 //
 // # Shape
 //
-// Step(from, msg) takes a message from another node, Add(value) a value from
-// a local client, Tick() the passing of time (all timeouts count ticks), and
-// Drain() returns the messages to send. No goroutines, clocks or I/O: the
-// same core runs in the node binary (lib/gossip/gossipnode) and in the
+// A core.Core: Step(from, msg) takes a message from another node,
+// Command a client's add or read, Tick() the passing of time (all timeouts
+// count ticks), and Drain() returns the messages to send and the replies.
+// No goroutines, clocks or I/O: the same core runs in the node binaries
+// (lib/node's Host, set up by lib/gossip/gossipnode) and in the
 // deterministic simulator (lib/sim).
 //
 // # Protocol
@@ -70,6 +71,7 @@ import (
 	"log/slog"
 	"slices"
 
+	"maelkit/lib/core"
 	"maelkit/lib/gset"
 )
 
@@ -192,7 +194,7 @@ type Core struct {
 	index map[string]int
 	now   int64
 	hub   int // index of the current hub (self when acting as one)
-	out   []Envelope
+	out   core.Outbox[Message, Result]
 
 	// aeOld holds the context as it was between one and two anti-entropy
 	// periods ago: values in it have been here at least AntiEntropyTicks.
@@ -302,6 +304,18 @@ func (c *Core) Pending() bool {
 		}
 	}
 	return false
+}
+
+// Command serves a client: an add is acknowledged as soon as the value is
+// in the local set, a read answers from the local set.
+func (c *Core) Command(cmd core.Command[Command]) {
+	r := Result{Read: cmd.Body.Read, Value: cmd.Body.Value}
+	if cmd.Body.Read {
+		r.Value = c.set.AppendJSON(nil)
+	} else {
+		r.Err = c.Add(cmd.Body.Value)
+	}
+	c.out.Reply(cmd.Client, cmd.MsgID, r)
 }
 
 // Add adds a value from a local client. When it returns nil the value is in
@@ -651,16 +665,14 @@ func (c *Core) rehub() {
 // Drain sends what is due (uploads, acknowledgements, flushes and
 // retransmissions marked since the last call; one message per peer unless
 // more than BatchMax values are owed) and returns, and forgets, the
-// messages produced.
-func (c *Core) Drain() []Envelope {
+// messages and replies produced.
+func (c *Core) Drain() core.Output[Message, Result] {
 	for _, p := range c.peers {
 		if p != nil && (p.flushNow || p.ackNow) {
 			c.flush(p)
 		}
 	}
-	out := c.out
-	c.out = nil
-	return out
+	return c.out.Take()
 }
 
 // flush sends p what is due: the values owed and not in flight, at most
@@ -725,7 +737,7 @@ func (c *Core) flush(p *peer) {
 		p.ackDue = 0
 		c.stats.Sent++
 		c.stats.SentValues += n
-		c.out = append(c.out, Envelope{To: p.id, Msg: m})
+		c.out.Send(p.id, m)
 		if last {
 			c.endIdleBackoff(p)
 			return

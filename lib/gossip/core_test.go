@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"maelkit/lib/core"
 	"maelkit/lib/gset"
 )
 
@@ -24,11 +25,11 @@ func newCore(t *testing.T, id string, nodes []string, tweak func(*Config)) *Core
 	return c
 }
 
-func ticks(c *Core, n int64) []Envelope {
-	var out []Envelope
+func ticks(c *Core, n int64) []core.Send[Message] {
+	var out []core.Send[Message]
 	for range n {
 		c.Tick()
-		out = append(out, c.Drain()...)
+		out = append(out, c.Drain().Messages...)
 	}
 	return out
 }
@@ -36,7 +37,7 @@ func ticks(c *Core, n int64) []Envelope {
 func val(i int) json.RawMessage { return json.RawMessage(strconv.Itoa(i)) }
 
 // lines renders envelopes as "to: message" lines for compact assertions.
-func lines(envs []Envelope) []string {
+func lines(envs []core.Send[Message]) []string {
 	var out []string
 	for _, e := range envs {
 		out = append(out, e.To+": "+e.Msg.String())
@@ -83,8 +84,8 @@ func TestLeafUploadsAtOnce(t *testing.T) {
 	require.NoError(t, c.Add(val(7)))
 	require.NoError(t, c.Add(val(7)))
 	require.NoError(t, c.Add(val(8)))
-	require.Equal(t, []string{"n0: gossip fwd=n2:1-2 have=[n2:1-2]"}, lines(c.Drain()))
-	require.Empty(t, c.Drain())
+	require.Equal(t, []string{"n0: gossip fwd=n2:1-2 have=[n2:1-2]"}, lines(c.Drain().Messages))
+	require.Empty(t, c.Drain().Messages)
 	require.Error(t, c.Add(json.RawMessage(`{`)))
 }
 
@@ -101,7 +102,7 @@ func TestHubBatches(t *testing.T) {
 	hub.Step("n1", up("n1", 1, 10))
 	hub.Step("n2", up("n2", 1, 20))
 	require.NoError(t, hub.Add(val(30)))
-	require.Empty(t, hub.Drain(), "the hub waits for its flush")
+	require.Empty(t, hub.Drain().Messages, "the hub waits for its flush")
 	out := ticks(hub, hub.cfg.BatchTicks)
 	require.Equal(t, []string{
 		"n1: gossip vals=n0:1,n2:1 have=[n0:1 n1:1 n2:1] phase=0",
@@ -119,9 +120,9 @@ func TestAckPiggybackAndDelay(t *testing.T) {
 	leaf := newCore(t, "n1", nodes, nil)
 	batch := Message{Type: MessageType, Vals: []Run{{Origin: "n0", Seq: 1, Vals: []json.RawMessage{val(1)}}}, Phase: 1}
 	leaf.Step("n0", batch)
-	require.Empty(t, leaf.Drain())
+	require.Empty(t, leaf.Drain().Messages)
 	require.NoError(t, leaf.Add(val(2)))
-	require.Equal(t, []string{"n0: gossip fwd=n1:1 have=[n0:1 n1:1]"}, lines(leaf.Drain()), "the upload carries the ack")
+	require.Equal(t, []string{"n0: gossip fwd=n1:1 have=[n0:1 n1:1]"}, lines(leaf.Drain().Messages), "the upload carries the ack")
 	require.Empty(t, ticks(leaf, leaf.cfg.AckDelayTicks+1), "acknowledged already")
 
 	batch.Vals[0].Seq, batch.Vals[0].Vals = 2, []json.RawMessage{val(3)}
@@ -145,7 +146,7 @@ func TestRetransmitBackoff(t *testing.T) {
 	var sends []int64
 	for range 12000 / tickMs {
 		hub.Tick()
-		for _, e := range hub.Drain() {
+		for _, e := range hub.Drain().Messages {
 			require.Equal(t, []json.RawMessage{val(1)}, e.Msg.Vals[0].Vals)
 			sends = append(sends, hub.Now())
 		}
@@ -169,7 +170,7 @@ func TestHubFailover(t *testing.T) {
 	nodes := []string{"n0", "n1", "n2"}
 	leaf := newCore(t, "n2", nodes, nil)
 	require.NoError(t, leaf.Add(val(5)))
-	require.Equal(t, []string{"n0: gossip fwd=n2:1 have=[n2:1]"}, lines(leaf.Drain()))
+	require.Equal(t, []string{"n0: gossip fwd=n2:1 have=[n2:1]"}, lines(leaf.Drain().Messages))
 	out := ticks(leaf, leaf.cfg.RTOTicks)
 	require.Equal(t, "n1", leaf.Hub())
 	require.Equal(t, []string{"n1: gossip fwd=n2:1 have=[n2:1] t=200"}, lines(out))

@@ -51,10 +51,18 @@ type Run struct {
 	Vals   []json.RawMessage `json:"v"`
 }
 
-// Envelope is a message the core wants sent to node To.
-type Envelope struct {
-	To  string
-	Msg Message
+// Command is a client's request: add Value to the set, or (Read) read it.
+type Command struct {
+	Read  bool
+	Value json.RawMessage
+}
+
+// Result answers a Command: for an add, the value added (or Err, a value
+// that is not JSON); for a read, the set's values as one JSON array.
+type Result struct {
+	Read  bool
+	Value json.RawMessage
+	Err   error
 }
 
 // String is a compact one-line form for traces:

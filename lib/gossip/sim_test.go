@@ -3,74 +3,28 @@ package gossip
 import (
 	"encoding/json"
 	"fmt"
-	"math/rand/v2"
 	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"maelkit/lib/core"
 	"maelkit/lib/sim"
 )
 
-// simMsg is what travels in the simulator: a client's add (from a "c"
-// id), the core's acknowledgement of it, or a gossip message.
-type simMsg struct {
-	Add    json.RawMessage
-	AddOK  bool
-	Gossip *Message
-}
+// gossipSim is the simulator over gossip cores.
+type gossipSim = sim.Sim[Message, Command, Result]
 
-func (m simMsg) String() string {
-	switch {
-	case m.Gossip != nil:
-		return m.Gossip.String()
-	case m.AddOK:
-		return "add_ok " + string(m.Add)
-	default:
-		return "add " + string(m.Add)
-	}
-}
-
-func cloneSimMsg(x any) any {
-	m := x.(simMsg)
-	if m.Gossip != nil {
-		g := m.Gossip.Clone()
-		m.Gossip = &g
-	}
-	return m
-}
-
-// simCore adapts a Core to sim.Core: client adds are answered with add_ok.
-type simCore struct {
-	id   string
-	c    *Core
-	acks []sim.Envelope[simMsg]
-}
-
-func (s *simCore) Step(from string, m simMsg) {
-	if m.Gossip != nil {
-		s.c.Step(from, *m.Gossip)
-		return
-	}
-	if err := s.c.Add(m.Add); err != nil {
-		panic(err)
-	}
-	s.acks = append(s.acks, sim.Envelope[simMsg]{From: s.id, To: from, Msg: simMsg{Add: m.Add, AddOK: true}})
-}
-
-func (s *simCore) Tick() { s.c.Tick() }
-
-func (s *simCore) Drain() []sim.Envelope[simMsg] {
-	out := s.acks
-	s.acks = nil
-	for _, e := range s.c.Drain() {
-		if n := runsLen(e.Msg.Fwd) + runsLen(e.Msg.Vals); n > s.c.cfg.BatchMax {
-			panic(fmt.Sprintf("%s sent %d values in one message, cap %d", s.id, n, s.c.cfg.BatchMax))
+// checkedClone deep-copies a message for the simulator and checks the cap
+// on the values one message carries.
+func checkedClone(batchMax int) func(any) any {
+	return func(x any) any {
+		m := x.(Message)
+		if n := runsLen(m.Fwd) + runsLen(m.Vals); n > batchMax {
+			panic(fmt.Sprintf("a message carries %d values, cap %d", n, batchMax))
 		}
-		m := e.Msg
-		out = append(out, sim.Envelope[simMsg]{From: s.id, To: e.To, Msg: simMsg{Gossip: &m}})
+		return m.Clone()
 	}
-	return out
 }
 
 func runsLen(rs []Run) int {
@@ -86,47 +40,51 @@ const tickMs = 10
 // world is a cluster of cores in the simulator plus the client workload.
 type world struct {
 	t     testing.TB
-	s     *sim.Sim[simMsg]
+	s     *gossipSim
 	nodes []string
-	cores map[string]*simCore
+	cores map[string]*Core
 	next  int64
 	acked []string // values the clients got add_ok for
 }
 
 func newWorld(t testing.TB, seed uint64, n int, net sim.Config, tweak func(*Config)) *world {
-	w := &world{t: t, cores: map[string]*simCore{}}
+	w := &world{t: t, cores: map[string]*Core{}}
 	for i := range n {
 		w.nodes = append(w.nodes, fmt.Sprintf("n%d", i))
 	}
 	net.Seed = seed
 	net.Nodes = w.nodes
 	net.TickMs = tickMs
-	net.Clone = cloneSimMsg
-	w.s = sim.New(net, func(id string) sim.Core[simMsg] {
+	capCfg := Defaults("", w.nodes, tickMs)
+	if tweak != nil {
+		tweak(&capCfg)
+	}
+	net.Clone = checkedClone(capCfg.BatchMax)
+	w.s = sim.New(net, func(id string) core.Core[Message, Command, Result] {
 		cfg := Defaults(id, w.nodes, tickMs)
 		if tweak != nil {
 			tweak(&cfg)
 		}
 		c, err := New(cfg)
 		require.NoError(t, err)
-		sc := &simCore{id: id, c: c}
-		w.cores[id] = sc
-		return sc
+		w.cores[id] = c
+		return c
 	})
 	return w
 }
 
 // add has a client add the next value at node id.
 func (w *world) add(id string) {
-	w.s.Inject("c1", id, simMsg{Add: json.RawMessage(strconv.FormatInt(w.next, 10))})
+	w.s.Command(id, core.Command[Command]{Client: "c1", MsgID: w.next + 1,
+		Body: Command{Value: json.RawMessage(strconv.FormatInt(w.next, 10))}})
 	w.next++
 	w.collect()
 }
 
 func (w *world) collect() {
-	for _, e := range w.s.Outputs() {
-		if e.Msg.AddOK {
-			w.acked = append(w.acked, string(e.Msg.Add))
+	for _, r := range w.s.Replies() {
+		if !r.Body.Read && r.Body.Err == nil {
+			w.acked = append(w.acked, string(r.Body.Value))
 		}
 	}
 }
@@ -146,9 +104,9 @@ func (w *world) workload(ms, everyMs int64, among []string) {
 // converged: every node has every acknowledged value and nothing else
 // differs.
 func (w *world) converged() bool {
-	ref := w.cores[w.nodes[0]].c.Set()
+	ref := w.cores[w.nodes[0]].Set()
 	for _, id := range w.nodes {
-		if !w.cores[id].c.Set().Equal(ref) {
+		if !w.cores[id].Set().Equal(ref) {
 			return false
 		}
 	}
@@ -166,7 +124,7 @@ func (w *world) requireConverged(limitMs int64) {
 	start := w.s.Now()
 	if !w.s.RunUntil(w.converged, limitMs) {
 		for _, id := range w.nodes {
-			w.t.Log(w.cores[id].c.dump())
+			w.t.Log(w.cores[id].dump())
 		}
 		for _, l := range w.s.Trace() {
 			w.t.Log(l)
@@ -186,7 +144,7 @@ func (w *world) requireQuiet(ms int64) {
 			return false
 		}
 		for _, sc := range w.cores {
-			if sc.c.Pending() {
+			if sc.Pending() {
 				return false
 			}
 		}
@@ -194,7 +152,7 @@ func (w *world) requireQuiet(ms int64) {
 	}
 	if !w.s.RunUntil(settled, 30000) { // retries every RTOMax (3 s) may each be lost
 		for _, id := range w.nodes {
-			w.t.Log(w.cores[id].c.dump())
+			w.t.Log(w.cores[id].dump())
 		}
 		w.t.Fatalf("seed %d: cores still owe messages 30 s after convergence", w.s.Seed())
 	}
@@ -203,15 +161,7 @@ func (w *world) requireQuiet(ms int64) {
 	require.Equal(w.t, sent, w.s.Sent, "seed %d: messages sent while quiescent", w.s.Seed())
 }
 
-func seeds(t *testing.T, n int) []uint64 {
-	base := rand.Uint64()
-	t.Logf("base seed %d", base)
-	out := make([]uint64, n)
-	for i := range out {
-		out[i] = base + uint64(i)
-	}
-	return out
-}
+func seeds(t *testing.T, n int) []uint64 { return sim.Seeds(t, n) }
 
 // TestSimScenarios runs the core through network faults, each scenario
 // over several seeds, and requires convergence with no acknowledged value
@@ -338,7 +288,7 @@ func (w *world) randomPartition() {
 
 // TestSimDeterminism: the same seed gives the same trace.
 func TestSimDeterminism(t *testing.T) {
-	seed := rand.Uint64()
+	seed := seeds(t, 1)[0]
 	hash := func() uint64 {
 		w := newWorld(t, seed, 7, sim.Config{LatencyMinMs: 1, LatencyMaxMs: 300, Loss: 0.1, Duplicate: 0.1}, nil)
 		for range 3 {
@@ -361,13 +311,13 @@ func TestSimFallbackHub(t *testing.T) {
 		w.s.Isolate("n0")
 		w.workload(6000, 50, w.nodes[1:]) // long enough for every node to suspect n0
 		for _, id := range w.nodes[1:] {
-			require.Equal(t, "n1", w.cores[id].c.Hub(), "seed %d: hub of %s", seed, id)
+			require.Equal(t, "n1", w.cores[id].Hub(), "seed %d: hub of %s", seed, id)
 		}
 		w.add("n5")
 		v := json.RawMessage(strconv.FormatInt(w.next-1, 10))
 		ok := w.s.RunUntil(func() bool {
 			for _, id := range w.nodes[1:] {
-				if !w.cores[id].c.Set().Contains(v) {
+				if !w.cores[id].Set().Contains(v) {
 					return false
 				}
 			}
@@ -377,7 +327,7 @@ func TestSimFallbackHub(t *testing.T) {
 		w.s.Heal()
 		w.workload(5000, 50, nil)
 		for _, sc := range w.cores {
-			require.Equal(t, "n0", sc.c.Hub(), "seed %d: %s back to the primary hub once it answers\n%s", seed, sc.id, sc.c.dump())
+			require.Equal(t, "n0", sc.Hub(), "seed %d: %s back to the primary hub once it answers\n%s", seed, sc.cfg.ID, sc.dump())
 		}
 		w.requireConverged(8000)
 	}
@@ -411,7 +361,7 @@ func TestSimIsolatedNodeIsCheap(t *testing.T) {
 // quiescent.
 func TestSimCostModel(t *testing.T) {
 	const n, runMs, everyMs = 25, 20000, 20 // 50 values/s, as Maelstrom's 3d
-	w := newWorld(t, rand.Uint64(), n, sim.Config{LatencyMinMs: 100, LatencyMaxMs: 100}, nil)
+	w := newWorld(t, seeds(t, 1)[0], n, sim.Config{LatencyMinMs: 100, LatencyMaxMs: 100}, nil)
 	w.workload(runMs, everyMs, nil)
 	w.requireConverged(3000)
 	values := float64(len(w.acked))

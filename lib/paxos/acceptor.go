@@ -29,7 +29,7 @@ type AcceptorState struct {
 func (c *Core) acceptor(key int64) *AcceptorState {
 	a := c.store.Acceptors[key]
 	if a == nil {
-		if len(c.store.Acceptors) >= c.cfg.KeysMax {
+		if len(c.store.Acceptors) >= c.cfg.Limits.KeysMax {
 			c.log.Warn("paxos: too many keys, dropping", "key", key)
 			return nil
 		}
@@ -71,8 +71,8 @@ func (c *Core) handleAccept(m Msg) (Msg, bool) {
 	a.Promised = maxBallot(m.Ballot, m.Next)
 	a.Accepted, a.From, a.State = m.Ballot, m.From, m.State
 	c.lastAccept[m.Key] = c.now
-	if c.cfg.OnAccept != nil {
-		c.cfg.OnAccept(c.cfg.ID, m.Key, *a)
+	if c.onAccept != nil {
+		c.onAccept(c.cfg.ID, m.Key, *a)
 	}
 	return ok, true
 }
@@ -87,6 +87,6 @@ func (c *Core) handleAccept(m Msg) (Msg, bool) {
 // the busy proposer is cut off.
 func (c *Core) sticky(key int64, a *AcceptorState, proposer string) bool {
 	t, ok := c.lastAccept[key]
-	return ok && c.cfg.Forward && c.cfg.StickyTicks > 0 && c.now-t < c.cfg.StickyTicks &&
+	return ok && c.cfg.Forward.On && c.cfg.Forward.StickyTicks > 0 && c.now-t < c.cfg.Forward.StickyTicks &&
 		a.Accepted.Node != proposer && a.Promised.Node == a.Accepted.Node
 }

@@ -7,15 +7,27 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+
+	"maelkit/lib/core"
 )
 
-// Envelope is one message a Core emits.
-type Envelope struct {
-	From, To string
-	Msg      Msg
+// Request is a client's operation on the register at Key.
+type Request struct {
+	Key int64
+	Op  Op
 }
 
-// Config configures a Core. Zero durations take the defaults below.
+// Outcome answers a Request: Op with its result (Op.Code, and for a read
+// Op.Value), or Unknown when the proposer gave up on it and cannot tell
+// whether it took effect (the client is told nothing and times out).
+type Outcome struct {
+	Key     int64
+	Op      Op
+	Unknown bool
+}
+
+// Config configures a Core, its tunables grouped by feature. Zero
+// durations and bounds take the defaults given.
 type Config struct {
 	ID    string   // this node
 	Nodes []string // every node, this one included; a quorum is a majority
@@ -23,30 +35,25 @@ type Config struct {
 	Rand *rand.Rand
 	// Storage is the durable acceptor state; nil starts a fresh one.
 	Storage *Storage
+	// Logger gets debug noise and warnings; nil discards.
+	Logger *slog.Logger
+
+	Rounds  RoundConfig
+	Thrifty ThriftyConfig
+	Relay   RelayConfig
+	Forward ForwardConfig
+	Limits  LimitConfig
+}
+
+// RoundConfig shapes a proposer's rounds.
+type RoundConfig struct {
 	// DisableFastPath turns off the one-round-trip optimisation (every
 	// round prepares), for comparison.
 	DisableFastPath bool
-	// RoundTimeoutTicks: a round without a quorum after this many ticks
-	// fails and is retried at a higher ballot. Longer waits out slow
-	// networks, shorter recovers sooner from loss. Default 20.
-	RoundTimeoutTicks int64
-	// Thrifty sends each prepare and accept to just enough peers for a
-	// quorum (those that answered last time first), and to the others only
-	// after WidenTicks without a quorum or on a reject: fewer messages, at
-	// the cost of a WidenTicks delay when a chosen peer is slow or cut off.
-	Thrifty bool
-	// WidenTicks: see Thrifty. Default 4.
-	WidenTicks int64
-	// Relay goes around links that work one way only, through a third
-	// node (see relay.go), when this node lacks a quorum of peers it
-	// reaches both ways.
-	Relay bool
-	// SilenceTicks: a peer that leaves a request unanswered this long is
-	// taken to have a broken direction (Relay). Default RoundTimeoutTicks/2.
-	SilenceTicks int64
-	// ProbeTicks: while relaying, a message also goes direct this often,
-	// to see whether the link has healed (Relay). Default 200.
-	ProbeTicks int64
+	// TimeoutTicks: a round without a quorum after this many ticks fails
+	// and is retried at a higher ballot. Longer waits out slow networks,
+	// shorter recovers sooner from loss. Default 20.
+	TimeoutTicks int64
 	// RetransmitTicks, if positive, repeats a round's request to silent
 	// peers this often within the round: it pays off on lossy networks and
 	// only costs messages where loss is rare (a partition is not cured by
@@ -64,23 +71,52 @@ type Config struct {
 	// YieldMaxTicks caps the yielding: an operation older than this goes
 	// ahead regardless, so a busy neighbour cannot starve it. Default 40.
 	YieldMaxTicks int64
-	// Forward hands a batch on a key to the peer whose round this node's
-	// acceptor served less than HolderTicks ago (see forward.go): far fewer
-	// duelling rounds under contention. If no answer comes within
-	// FwdWaitTicks the node runs the batch itself (exactly once still).
-	Forward bool
-	// HolderTicks and FwdWaitTicks: see Forward. Defaults 40, 40.
-	HolderTicks, FwdWaitTicks int64
-	// StickyTicks: with Forward, an acceptor that took an accept less than
-	// this many ticks ago refuses other proposers' prepares (see sticky):
-	// they forward to the busy proposer instead. Default 20; negative:
-	// never.
+}
+
+// ThriftyConfig: with On, each prepare and accept goes to just enough
+// peers for a quorum (those that answered last time first), and to the
+// others only after WidenTicks without a quorum or on a reject: fewer
+// messages, at the cost of a WidenTicks delay when a chosen peer is slow
+// or cut off.
+type ThriftyConfig struct {
+	On         bool
+	WidenTicks int64 // default 4
+}
+
+// RelayConfig: with On, messages go around links that work one way only,
+// through a third node (see relay.go), when this node lacks a quorum of
+// peers it reaches both ways.
+type RelayConfig struct {
+	On bool
+	// SilenceTicks: a peer that leaves a request unanswered this long is
+	// taken to have a broken direction. Default Rounds.TimeoutTicks/2.
+	SilenceTicks int64
+	// ProbeTicks: while relaying, a message also goes direct this often,
+	// to see whether the link has healed. Default 200.
+	ProbeTicks int64
+}
+
+// ForwardConfig: with On, a batch on a key goes to the peer whose round
+// this node's acceptor served less than HolderTicks ago (see forward.go):
+// far fewer duelling rounds under contention. If no answer comes within
+// WaitTicks the node runs the batch itself (exactly once still).
+type ForwardConfig struct {
+	On bool
+	// HolderTicks and WaitTicks: see above. Defaults 40, 40.
+	HolderTicks, WaitTicks int64
+	// StickyTicks: an acceptor that took an accept less than this many
+	// ticks ago refuses other proposers' prepares (see sticky): they
+	// forward to the busy proposer instead. Default 20; negative: never.
 	StickyTicks int64
 	// RouteTicks: how long a learned route to a key's busy proposer (see
 	// forward.go) is used after it last worked. A stale route that still
-	// leads somewhere costs a hop; one that leads nowhere costs
-	// FwdWaitTicks; proposing instead can start a duel. Default 400.
+	// leads somewhere costs a hop; one that leads nowhere costs WaitTicks;
+	// proposing instead can start a duel. Default 400.
 	RouteTicks int64
+}
+
+// LimitConfig bounds what a core holds and how long operations wait.
+type LimitConfig struct {
 	// BatchMax bounds the operations one round carries. Default 256.
 	BatchMax int
 	// QueueMax bounds the operations waiting per key; more are refused with
@@ -91,18 +127,13 @@ type Config struct {
 	// below the clients' timeout (lin-kv: 1 s). Default 160.
 	UnavailableTicks int64
 	// OpTimeoutTicks: an operation whose accept went out but is not
-	// answered after this many ticks is dropped (Expired, no answer: its
+	// answered after this many ticks is dropped (an Unknown outcome: its
 	// fate is unknown); clients have given up by then. Default 400.
 	OpTimeoutTicks int64
 	// AttemptsMax bounds the accept attempts of one batch. Default 64.
 	AttemptsMax int
 	// KeysMax bounds the keys a node tracks. Default 1 << 20.
 	KeysMax int
-	// OnAccept, if set, sees every acceptance by this node's acceptor
-	// (tests check invariants with it).
-	OnAccept func(node string, key int64, a AcceptorState)
-	// Logger gets debug noise and warnings; nil discards.
-	Logger *slog.Logger
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -116,17 +147,17 @@ func (c Config) withDefaults() (Config, error) {
 		v   *int64
 		def int64
 	}{
-		{v: &c.RoundTimeoutTicks, def: 20},
-		{v: &c.BackoffBaseTicks, def: 4},
-		{v: &c.BackoffMaxTicks, def: 32},
-		{v: &c.OpTimeoutTicks, def: 400},
-		{v: &c.UnavailableTicks, def: 160},
-		{v: &c.WidenTicks, def: 4},
-		{v: &c.HolderTicks, def: 40},
-		{v: &c.FwdWaitTicks, def: 40},
-		{v: &c.RouteTicks, def: 400},
-		{v: &c.YieldMaxTicks, def: 40},
-		{v: &c.ProbeTicks, def: 200},
+		{v: &c.Rounds.TimeoutTicks, def: 20},
+		{v: &c.Rounds.BackoffBaseTicks, def: 4},
+		{v: &c.Rounds.BackoffMaxTicks, def: 32},
+		{v: &c.Limits.OpTimeoutTicks, def: 400},
+		{v: &c.Limits.UnavailableTicks, def: 160},
+		{v: &c.Thrifty.WidenTicks, def: 4},
+		{v: &c.Forward.HolderTicks, def: 40},
+		{v: &c.Forward.WaitTicks, def: 40},
+		{v: &c.Forward.RouteTicks, def: 400},
+		{v: &c.Rounds.YieldMaxTicks, def: 40},
+		{v: &c.Relay.ProbeTicks, def: 200},
 	} {
 		if *f.v < 0 {
 			return c, fmt.Errorf("paxos: negative tick bound %d", *f.v)
@@ -139,10 +170,10 @@ func (c Config) withDefaults() (Config, error) {
 		v   *int
 		def int
 	}{
-		{v: &c.BatchMax, def: 256},
-		{v: &c.QueueMax, def: 4096},
-		{v: &c.AttemptsMax, def: 64},
-		{v: &c.KeysMax, def: 1 << 20},
+		{v: &c.Limits.BatchMax, def: 256},
+		{v: &c.Limits.QueueMax, def: 4096},
+		{v: &c.Limits.AttemptsMax, def: 64},
+		{v: &c.Limits.KeysMax, def: 1 << 20},
 	} {
 		if *f.v < 0 {
 			return c, fmt.Errorf("paxos: negative bound %d", *f.v)
@@ -151,26 +182,26 @@ func (c Config) withDefaults() (Config, error) {
 			*f.v = f.def
 		}
 	}
-	if c.SilenceTicks < 0 {
-		return c, fmt.Errorf("paxos: negative SilenceTicks %d", c.SilenceTicks)
+	if c.Relay.SilenceTicks < 0 {
+		return c, fmt.Errorf("paxos: negative SilenceTicks %d", c.Relay.SilenceTicks)
 	}
-	if c.SilenceTicks == 0 {
-		c.SilenceTicks = max(1, c.RoundTimeoutTicks/2)
-	}
-	switch {
-	case c.StickyTicks == 0:
-		c.StickyTicks = 20
-	case c.StickyTicks < 0:
-		c.StickyTicks = 0
+	if c.Relay.SilenceTicks == 0 {
+		c.Relay.SilenceTicks = max(1, c.Rounds.TimeoutTicks/2)
 	}
 	switch {
-	case c.YieldTicks == 0:
-		c.YieldTicks = 4
-	case c.YieldTicks < 0:
-		c.YieldTicks = 0
+	case c.Forward.StickyTicks == 0:
+		c.Forward.StickyTicks = 20
+	case c.Forward.StickyTicks < 0:
+		c.Forward.StickyTicks = 0
 	}
-	if c.RetransmitTicks < 0 {
-		return c, fmt.Errorf("paxos: negative RetransmitTicks %d", c.RetransmitTicks)
+	switch {
+	case c.Rounds.YieldTicks == 0:
+		c.Rounds.YieldTicks = 4
+	case c.Rounds.YieldTicks < 0:
+		c.Rounds.YieldTicks = 0
+	}
+	if c.Rounds.RetransmitTicks < 0 {
+		return c, fmt.Errorf("paxos: negative RetransmitTicks %d", c.Rounds.RetransmitTicks)
 	}
 	if c.Storage == nil {
 		c.Storage = NewStorage()
@@ -188,11 +219,20 @@ func (c Config) withDefaults() (Config, error) {
 type Core struct {
 	cfg    Config
 	log    *slog.Logger
-	store  *Storage
 	peers  []string // sorted, without self
 	quorum int
 	now    int64 // ticks
-	props  map[int64]*proposer
+	out    core.Outbox[Msg, Outcome]
+
+	acceptorState
+	proposerState
+	forwardingState
+	relayState
+}
+
+// acceptorState is the acceptor role's (acceptor.go).
+type acceptorState struct {
+	store *Storage
 	// foreign is the tick at which this node's acceptor last promised or
 	// accepted another proposer's ballot, per key: a sign that a round
 	// is under way there, which a new prepare would only break.
@@ -200,15 +240,31 @@ type Core struct {
 	// lastAccept is the tick at which this node's acceptor last took an
 	// accept, per key (the accepted ballot names whose).
 	lastAccept map[int64]int64
+	// onAccept, if set, sees every acceptance by this node's acceptor
+	// (the simulation checks invariants with it).
+	onAccept func(node string, key int64, a AcceptorState)
+}
+
+// proposerState is the proposer role's (proposer.go): one proposer per
+// key.
+type proposerState struct {
+	props map[int64]*proposer
+	keys  []int64 // sorted keys of props
+}
+
+// forwardingState is what forwarding needs (forward.go).
+type forwardingState struct {
 	// routes: per key, the peer that last answered a forward of ours or
 	// rejected our round for another proposer, and when: the way to the
 	// key's busy proposer when this node's acceptor does not hear it
-	// (Config.Forward, see forward.go).
+	// (Config.Forward).
 	routes map[int64]route
-	links  map[string]*link // per peer: when heard directly; with Config.Relay, the links' state
-	ranked []string         // every node, sorted: a key's rank order starts at key mod len
-	keys   []int64          // sorted keys of props
-	out    []Envelope
+	ranked []string // every node, sorted: a key's rank order starts at key mod len
+}
+
+// relayState is what relaying needs (relay.go).
+type relayState struct {
+	links map[string]*link // per peer: when heard directly; with Config.Relay.On, the links' state
 }
 
 // New validates cfg and builds a core.
@@ -226,17 +282,14 @@ func New(cfg Config) (*Core, error) {
 	slices.Sort(peers)
 	ranked := slices.Sorted(slices.Values(append(slices.Clone(peers), cfg.ID)))
 	return &Core{
-		cfg:        cfg,
-		log:        cfg.Logger,
-		store:      cfg.Storage,
-		peers:      peers,
-		quorum:     (len(peers)+1)/2 + 1,
-		props:      map[int64]*proposer{},
-		foreign:    map[int64]int64{},
-		lastAccept: map[int64]int64{},
-		routes:     map[int64]route{},
-		links:      map[string]*link{},
-		ranked:     ranked,
+		cfg:             cfg,
+		log:             cfg.Logger,
+		peers:           peers,
+		quorum:          (len(peers)+1)/2 + 1,
+		acceptorState:   acceptorState{store: cfg.Storage, foreign: map[int64]int64{}, lastAccept: map[int64]int64{}},
+		proposerState:   proposerState{props: map[int64]*proposer{}},
+		forwardingState: forwardingState{routes: map[int64]route{}, ranked: ranked},
+		relayState:      relayState{links: map[string]*link{}},
 	}, nil
 }
 
@@ -244,29 +297,29 @@ func New(cfg Config) (*Core, error) {
 // this one after a restart.
 func (c *Core) Storage() *Storage { return c.store }
 
-// Drain returns, and forgets, the messages produced since the last call.
-func (c *Core) Drain() []Envelope {
-	o := c.out
-	c.out = nil
-	return o
-}
+// Drain returns, and forgets, the messages and replies produced since the
+// last call.
+func (c *Core) Drain() core.Output[Msg, Outcome] { return c.out.Take() }
 
-// send emits m for to: a peer (around a broken link if need be, see
-// relay.go) or a client.
+// send emits m for peer to, around a broken link if need be (relay.go).
 func (c *Core) send(to string, m Msg) {
 	if slices.Contains(c.peers, to) {
 		c.sendPeer(to, m)
-		return
 	}
-	c.emit(to, m)
 }
 
-// emit queues m for to as it is.
-func (c *Core) emit(to string, m Msg) {
-	c.out = append(c.out, Envelope{From: c.cfg.ID, To: to, Msg: m})
+// emit queues m for peer to as it is.
+func (c *Core) emit(to string, m Msg) { c.out.Send(to, m) }
+
+// Command takes a client's operation: op.Src and op.Req name the request
+// (client, msg_id), which the outcome answers, whichever node chooses it.
+func (c *Core) Command(cmd core.Command[Request]) {
+	op := cmd.Body.Op
+	op.Src, op.Req = cmd.Client, cmd.MsgID
+	c.propose(cmd.Client, cmd.Body.Key, op)
 }
 
-// Step handles one message: from a peer (protocol) or a client (Request).
+// Step handles one message from a peer.
 func (c *Core) Step(from string, m Msg) {
 	if m.Type == MsgRelay {
 		c.noteLinks(from, Msg{}, true) // the relay's own link to this node works
@@ -297,8 +350,6 @@ func (c *Core) stepFrom(from string, m Msg, direct bool) {
 		if p := c.props[m.Key]; p != nil {
 			c.stepProposer(p, from, m)
 		}
-	case MsgRequest:
-		c.propose(from, m.Key, m.Op)
 	case MsgForward:
 		c.handleForward(from, m)
 	case MsgForwardReply:

@@ -37,7 +37,8 @@
 // 11 (CodeUnavailable) answers operations that never went into an accept
 // (no quorum within UnavailableTicks, or a full queue). An operation whose
 // accept went out and that is still unresolved after OpTimeoutTicks gets no
-// answer (MsgExpired to the caller): its fate is unknown.
+// answer (an Outcome marked Unknown, which the host does not send): its fate
+// is unknown.
 //
 // Contention: a failed round waits a random number of ticks, bounded and
 // growing with consecutive failures; a proposer about to prepare first
@@ -50,10 +51,10 @@
 // Forwarding also works where the busy proposer is two hops away (a
 // majorities-ring partition): routes learned from rejections and replies,
 // up to two relays, replies back along the same path; and an acceptor that
-// took an accept within Config.StickyTicks refuses rival prepares, so the
+// took an accept within Config.Forward.StickyTicks refuses rival prepares, so the
 // busy proposer keeps its quorum and rivals learn where to forward. The
 // proposer that gets a forwarded operation chosen also answers its client
-// directly (Op.Src, Op.Req, MsgDirect). Config.Thrifty sends each request
+// directly (Op.Src, Op.Req). Config.Thrifty sends each request
 // to a bare quorum first; with three nodes, an accept goes first to the
 // forwarder of a batch it carries, and since its proposer accepted it
 // before sending (Msg.Self), the forwarder that accepts it knows it is

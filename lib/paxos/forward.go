@@ -20,11 +20,11 @@ import "slices"
 // A forwarded batch keeps the forwarder's identity: the carrier applies it
 // under the forwarder's name and tag (State.Applied, State.Results), only
 // if the state does not hold it yet (and answers from the state if it
-// does). So if no answer comes back within FwdWaitTicks, the forwarder
+// does). So if no answer comes back within Forward.WaitTicks, the forwarder
 // forwards it again while it hears the busy proposer, or else runs the
 // batch itself, exactly as it retries its own: its prepare tells whether
 // the batch is already in, and with what outcomes. Either way it is applied
-// once and answered; a cut between the two nodes costs FwdWaitTicks of
+// once and answered; a cut between the two nodes costs Forward.WaitTicks of
 // latency, not an unknown outcome.
 //
 // Two hops. In Maelstrom's majorities-ring partition every node reaches a
@@ -37,7 +37,7 @@ import "slices"
 // no one; a node that gets a forward and itself hears another busy
 // proposer relays it there (at most maxRelays hops; Msg.Origin names the
 // forwarder, Msg.Path the relays), and the reply comes back the same way. Everything a relay does is stateless, and
-// a lost hop costs FwdWaitTicks as above.
+// a lost hop costs Forward.WaitTicks as above.
 
 // unit is a batch another node forwarded, carried by this proposer.
 type unit struct {
@@ -62,7 +62,7 @@ func (c *Core) holder(key int64) string {
 	if h := c.directHolder(key); h != "" {
 		return h
 	}
-	if r, ok := c.routes[key]; ok && c.cfg.Forward && c.now-r.at < c.cfg.RouteTicks {
+	if r, ok := c.routes[key]; ok && c.cfg.Forward.On && c.now-r.at < c.cfg.Forward.RouteTicks {
 		return r.via
 	}
 	return ""
@@ -71,12 +71,12 @@ func (c *Core) holder(key int64) string {
 // learnRoute notes that peer from answered for key on behalf of, or
 // promised, proposer owner: from leads towards the busy proposer.
 func (c *Core) learnRoute(key int64, from string, owner Ballot) {
-	if !c.cfg.Forward || owner.Node == "" || owner.Node == c.cfg.ID || !slices.Contains(c.peers, from) {
+	if !c.cfg.Forward.On || owner.Node == "" || owner.Node == c.cfg.ID || !slices.Contains(c.peers, from) {
 		return
 	}
 	// Of two rejections, the one naming the later ballot points at the
 	// proposer that is busy now; the other acceptor's promise is older.
-	if r, ok := c.routes[key]; ok && c.now-r.at < c.cfg.RouteTicks && owner.Less(r.ballot) {
+	if r, ok := c.routes[key]; ok && c.now-r.at < c.cfg.Forward.RouteTicks && owner.Less(r.ballot) {
 		return
 	}
 	c.routes[key] = route{via: from, at: c.now, ballot: owner}
@@ -86,7 +86,7 @@ func (c *Core) learnRoute(key int64, from string, owner Ballot) {
 // took less than HolderTicks ago, or "". Only an accept counts: it shows a
 // proposer that got a quorum of promises, not one whose prepares fail.
 func (c *Core) directHolder(key int64) string {
-	if !c.cfg.Forward {
+	if !c.cfg.Forward.On {
 		return ""
 	}
 	a := c.store.Acceptors[key]
@@ -95,7 +95,7 @@ func (c *Core) directHolder(key int64) string {
 	}
 	h := a.Promised.Node
 	last, ok := c.lastAccept[key]
-	if h != a.Accepted.Node || h == c.cfg.ID || !slices.Contains(c.peers, h) || !ok || c.now-last >= c.cfg.HolderTicks {
+	if h != a.Accepted.Node || h == c.cfg.ID || !slices.Contains(c.peers, h) || !ok || c.now-last >= c.cfg.Forward.HolderTicks {
 		return ""
 	}
 	return h
@@ -109,7 +109,7 @@ func (c *Core) live(key int64, h string) bool {
 		return true
 	}
 	r, ok := c.routes[key]
-	return ok && c.cfg.Forward && r.via == h && c.now-r.at < c.cfg.HolderTicks
+	return ok && c.cfg.Forward.On && r.via == h && c.now-r.at < c.cfg.Forward.HolderTicks
 }
 
 // preferred returns the node that should propose on key when none is
@@ -133,7 +133,7 @@ func (c *Core) preferred(key int64, skip []string) string {
 		}
 		l := c.links[id]
 		heard := l != nil && l.heard
-		if heard && c.now-l.heardAt < c.cfg.HolderTicks || !heard && c.now < c.cfg.HolderTicks {
+		if heard && c.now-l.heardAt < c.cfg.Forward.HolderTicks || !heard && c.now < c.cfg.Forward.HolderTicks {
 			return id
 		}
 	}
@@ -157,7 +157,7 @@ const maxForwards = 3
 // have been cut off). Its tag makes every copy apply at most once.
 func (c *Core) maybeForward(p *proposer) bool {
 	h := c.holder(p.key)
-	if h == "" && c.cfg.Forward {
+	if h == "" && c.cfg.Forward.On {
 		// No proposer is busy on the key: the preferred one should be.
 		skip := slices.Clone(p.fwdTo)
 		for _, u := range p.units {
@@ -217,7 +217,7 @@ func (c *Core) maybeForward(p *proposer) bool {
 	}
 	c.send(h, Msg{Type: MsgForward, Key: p.key, Tag: p.firstTag, Ops: ops})
 	p.phase = forwarded
-	p.deadline = c.now + c.cfg.FwdWaitTicks
+	p.deadline = c.now + c.cfg.Forward.WaitTicks
 	return true
 }
 
@@ -246,7 +246,7 @@ func distinct(s []string) int {
 // handleForward queues a batch a peer forwarded (once per origin and tag),
 // or relays it to the busy proposer this node hears.
 func (c *Core) handleForward(from string, m Msg) {
-	if !slices.Contains(c.peers, from) || m.Tag <= 0 || len(m.Ops) == 0 || len(m.Ops) > c.cfg.BatchMax {
+	if !slices.Contains(c.peers, from) || m.Tag <= 0 || len(m.Ops) == 0 || len(m.Ops) > c.cfg.Limits.BatchMax {
 		return
 	}
 	origin, path := from, []string(nil)
@@ -275,7 +275,7 @@ func (c *Core) handleForward(from string, m Msg) {
 		delete(c.routes, m.Key)
 	}
 	p := c.proposerFor(m.Key)
-	if p == nil || len(p.units)+len(p.unitQueue) >= c.cfg.QueueMax {
+	if p == nil || len(p.units)+len(p.unitQueue) >= c.cfg.Limits.QueueMax {
 		return // the forwarder will run it itself
 	}
 	for _, u := range slices.Concat(p.units, p.unitQueue) {

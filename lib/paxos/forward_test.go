@@ -17,7 +17,7 @@ func forwardingNet(t *testing.T, nodes ...string) *net {
 	}
 	n := newNet(t, nodes...)
 	for _, c := range n.cores {
-		c.cfg.Forward = true
+		c.cfg.Forward.On = true
 	}
 	n.request("n0", Op{ID: 1, F: OpWrite, Value: 3})
 	n.deliver(all)
@@ -35,7 +35,7 @@ func TestForwarding(t *testing.T) {
 
 	n.request("n1", Op{ID: 2, F: OpCas, From: 3, To: 4})
 	var types []string
-	n.deliver(func(e Envelope) bool {
+	n.deliver(func(e envelope) bool {
 		types = append(types, e.Msg.Type)
 		if e.Msg.Type == MsgForward {
 			n.cores[e.To].Step(e.From, e.Msg) // a duplicate, delivered first
@@ -52,14 +52,14 @@ func TestForwarding(t *testing.T) {
 }
 
 // TestForwardToSilentHolder: a batch forwarded to a holder that never
-// answers is run by the forwarder itself after FwdWaitTicks, and the
+// answers is run by the forwarder itself after Forward.WaitTicks, and the
 // holder, coming back with the batch, does not apply it again.
 func TestForwardToSilentHolder(t *testing.T) {
 	for _, holderApplies := range []bool{false, true} {
 		n := forwardingNet(t)
 		n.request("n1", Op{ID: 2, F: OpCas, From: 3, To: 4})
-		var fwd []Envelope
-		n.deliver(func(e Envelope) bool {
+		var fwd []envelope
+		n.deliver(func(e envelope) bool {
 			if e.Msg.Type == MsgForward {
 				fwd = append(fwd, e)
 			}
@@ -70,14 +70,14 @@ func TestForwardToSilentHolder(t *testing.T) {
 			// The holder got it and got it chosen (n2 hears), but its
 			// answer to n1 is lost.
 			n.cores["n0"].Step(fwd[0].From, fwd[0].Msg)
-			n.deliver(func(e Envelope) bool { return e.Msg.Type != MsgForwardReply && e.To != "n1" })
+			n.deliver(func(e envelope) bool { return e.Msg.Type != MsgForwardReply && e.To != "n1" })
 		}
 		var got []Op
 		for range 200 {
 			for _, id := range []string{"n1", "n2"} {
 				n.cores[id].Tick()
 			}
-			n.deliver(func(e Envelope) bool { return e.To != "n0" })
+			n.deliver(func(e envelope) bool { return e.To != "n0" })
 			if got = n.replies(); len(got) > 0 {
 				break
 			}
@@ -107,28 +107,23 @@ func TestForwardToSilentHolder(t *testing.T) {
 	}
 }
 
-// TestForwardedOpAnsweredDirectly: an operation that names its client
-// (Op.Src, Op.Req) and is forwarded gets two answers, the carrier's
-// MsgDirect to the client and the forwarder's MsgReply, with one outcome;
-// operations without a client name get only the forwarder's reply. (Five
-// nodes: on three the forwarder learns the outcome as soon as the carrier.)
+// TestForwardedOpAnsweredDirectly: a forwarded operation gets two
+// answers to its client (Op.Src, Op.Req), with one outcome: the carrier's,
+// as soon as it is chosen, and the forwarder's. (Five nodes: on three the
+// forwarder learns the outcome as soon as the carrier.)
 func TestForwardedOpAnsweredDirectly(t *testing.T) {
 	n := forwardingNet(t, "n0", "n1", "n2", "n3", "n4")
 
-	n.request("n1", Op{ID: 2, F: OpRead, Src: "c5", Req: 41})
+	request(n.cores["n1"], "c5", 0, Op{ID: 41, F: OpRead})
 	n.deliver(all)
 	n.collect()
 	var kinds []string
 	for _, e := range n.reply {
 		kinds = append(kinds, e.From+" "+e.Msg.Type+" to "+e.To)
-		require.Equal(t, Op{ID: 2, F: OpRead, Value: 3, Src: "c5", Req: 41}, e.Msg.Op)
+		require.Equal(t, Op{ID: 41, F: OpRead, Value: 3, Src: "c5", Req: 41}, e.Op)
 	}
 	n.reply = nil
-	require.ElementsMatch(t, []string{"n0 direct to c5", "n1 reply to c1"}, kinds)
-
-	n.request("n1", Op{ID: 3, F: OpRead})
-	n.deliver(all)
-	require.Equal(t, []Op{{ID: 3, F: OpRead, Value: 3}}, n.replies())
+	require.ElementsMatch(t, []string{"n0 reply to c5", "n1 reply to c5"}, kinds)
 }
 
 // TestForwarderLearnsOnlyFromSelfAccept: the forwarder takes an accept as
@@ -149,7 +144,7 @@ func TestForwarderLearnsOnlyFromSelfAccept(t *testing.T) {
 	n.inbox = nil
 	n.request("n1", Op{ID: 2, F: OpWrite, Value: 4})
 	var accepts []Msg
-	n.deliver(func(e Envelope) bool {
+	n.deliver(func(e envelope) bool {
 		switch e.Msg.Type {
 		case MsgPrepare:
 			n.cores["n0"].Step("n2", Msg{Type: MsgPrepare, Key: 0, Ballot: Ballot{Counter: 200, Node: "n2"}})
@@ -177,15 +172,15 @@ func TestForwarderLearnsOnlyFromSelfAccept(t *testing.T) {
 func TestForwardFromOwnRouteIsCarried(t *testing.T) {
 	n := newNet(t, "n0", "n1", "n2")
 	for _, c := range n.cores {
-		c.cfg.Forward = true
+		c.cfg.Forward.On = true
 	}
 	c := n.cores["n1"]
-	for range c.cfg.HolderTicks {
+	for range c.cfg.Forward.HolderTicks {
 		c.Tick() // n0, never heard, is no longer presumed reachable (preferred)
 	}
 	c.routes[0] = route{via: "n2", at: c.now, ballot: Ballot{Counter: 5, Node: "n0"}}
 	c.Step("n2", Msg{Type: MsgForward, Key: 0, Tag: 7, Ops: []Op{{ID: 9, F: OpWrite, Value: 2}}})
-	out := c.Drain()
+	out := drain(c)
 	require.NotEmpty(t, out)
 	for _, e := range out {
 		require.NotEqual(t, MsgForward, e.Msg.Type, "handed back to %s", e.To)
@@ -200,19 +195,19 @@ func TestForwardFromOwnRouteIsCarried(t *testing.T) {
 // out, now hears n3 and forwards the batch there. Every application of a
 // batch goes under one tag (that of its first forward or round), so n3
 // finds it in the chosen state under the forward's tag: it applies nothing
-// again and answers with the outcome. (In command B runs such a batch went
-// unanswered: it had been applied under the later round's counter, and n3
-// took its forwarder for gone.)
+// again and answers with the outcome. (Were it applied under the later
+// round's counter, n3 would take its forwarder for gone and leave it
+// unanswered.)
 func TestRetriedBatchFoundUnderItsTag(t *testing.T) {
 	n := forwardingNet(t, "n0", "n1", "n2", "n3", "n4")
 	n.request("n1", Op{ID: 2, F: OpCas, From: 3, To: 4})
-	n.deliver(func(e Envelope) bool { return e.Msg.Type != MsgForward })
+	n.deliver(func(e envelope) bool { return e.Msg.Type != MsgForward })
 	var tag int64
 	for range 100 {
 		for _, id := range []string{"n1", "n2", "n3", "n4"} {
 			n.cores[id].Tick()
 		}
-		n.deliver(func(e Envelope) bool {
+		n.deliver(func(e envelope) bool {
 			switch {
 			case e.To == "n0" || e.From == "n0":
 				return false
@@ -235,7 +230,7 @@ func TestRetriedBatchFoundUnderItsTag(t *testing.T) {
 	n.request("n3", Op{ID: 3, F: OpRead})
 	var got []Op
 	for range 100 {
-		n.deliver(func(e Envelope) bool {
+		n.deliver(func(e envelope) bool {
 			return e.To != "n0" && e.From != "n0" && e.From != "n1" && (e.To != "n1" || e.Msg.Type == MsgAccept)
 		})
 		if got = n.replies(); len(got) > 0 {
@@ -252,7 +247,7 @@ func TestRetriedBatchFoundUnderItsTag(t *testing.T) {
 		for _, id := range []string{"n1", "n2", "n3", "n4"} {
 			n.cores[id].Tick()
 		}
-		n.deliver(func(e Envelope) bool {
+		n.deliver(func(e envelope) bool {
 			if e.Msg.Type == MsgForward || e.Msg.Type == MsgForwardReply {
 				fwd = append(fwd, e.Msg)
 			}
@@ -264,7 +259,7 @@ func TestRetriedBatchFoundUnderItsTag(t *testing.T) {
 	}
 	require.Equal(t, []Op{{ID: 2, F: OpCas, From: 3, To: 4}}, got, "applied once, answered ok")
 	require.Len(t, fwd, 2, "%v", fwd)
-	require.Equal(t, Msg{Type: MsgForward, Key: 0, Tag: tag, Ops: []Op{{ID: 2, F: OpCas, From: 3, To: 4}}}, fwd[0])
+	require.Equal(t, Msg{Type: MsgForward, Key: 0, Tag: tag, Ops: []Op{{ID: 2, F: OpCas, From: 3, To: 4, Src: "c1", Req: 2}}}, fwd[0])
 	require.Equal(t, MsgForwardReply, fwd[1].Type)
 	require.Equal(t, []Result{{}}, fwd[1].Results)
 }
@@ -281,9 +276,9 @@ func TestForwardRetriedToBusyHolder(t *testing.T) {
 	var got []Op
 	for i := range 200 {
 		if i%10 == 0 {
-			n.cores["n0"].Step("c2", Msg{Type: MsgRequest, Key: 0, Op: Op{ID: int64(100 + i), F: OpRead}})
+			request(n.cores["n0"], "c2", 0, Op{ID: int64(100 + i), F: OpRead})
 		}
-		n.deliver(func(e Envelope) bool {
+		n.deliver(func(e envelope) bool {
 			require.NotEqual(t, MsgPrepare, e.Msg.Type, "%s prepared: a rival round", e.From)
 			if e.Msg.Type != MsgForward {
 				return true
@@ -316,7 +311,7 @@ func TestUnitFromBusyHolderIsDropped(t *testing.T) {
 	n := forwardingNet(t, "n0", "n1", "n2", "n3", "n4")
 	c := n.cores["n1"]
 	c.Step("n0", Msg{Type: MsgForward, Key: 0, Tag: 7, Ops: []Op{{ID: 9, F: OpWrite, Value: 2}}, Origin: "n2", Path: []string{"n0"}})
-	require.Empty(t, c.Drain(), "no round, no forward")
+	require.Empty(t, drain(c), "no round, no forward")
 	require.Empty(t, c.props[0].units)
 	require.Empty(t, c.props[0].unitQueue)
 }
@@ -330,16 +325,16 @@ func TestUnitFromBusyHolderIsDropped(t *testing.T) {
 func TestForwardRetriedAlongLiveRoute(t *testing.T) {
 	n := newNet(t, "n0", "n1", "n2", "n3", "n4")
 	for _, c := range n.cores {
-		c.cfg.Forward = true
+		c.cfg.Forward.On = true
 	}
 	c := n.cores["n1"]
 	c.routes[0] = route{via: "n0", at: c.now, ballot: Ballot{Counter: 5, Node: "n2"}}
 	n.request("n1", Op{ID: 2, F: OpWrite, Value: 5})
-	var fwd []Envelope
+	var fwd []envelope
 	rounds := map[Ballot]bool{}
 	for range 200 {
 		c.Tick()
-		for _, e := range c.Drain() {
+		for _, e := range drain(c) {
 			switch e.Msg.Type {
 			case MsgForward:
 				fwd = append(fwd, e)
@@ -371,12 +366,12 @@ func TestColdKeyGoesToPreferred(t *testing.T) {
 	newForwarding := func() *net {
 		n := newNet(t, ids...)
 		for _, c := range n.cores {
-			c.cfg.Forward = true
+			c.cfg.Forward.On = true
 		}
 		return n
 	}
-	req := Msg{Type: MsgRequest, Key: 3, Op: Op{ID: 1, F: OpWrite, Value: 7}}
-	kinds := func(out []Envelope) []string {
+	req := Request{Key: 3, Op: Op{ID: 1, F: OpWrite, Value: 7}}
+	kinds := func(out []envelope) []string {
 		var ks []string
 		for _, e := range out {
 			ks = append(ks, e.Msg.Type+" to "+e.To)
@@ -385,11 +380,11 @@ func TestColdKeyGoesToPreferred(t *testing.T) {
 	}
 
 	n := newForwarding()
-	n.cores["n1"].Step("c1", req)
+	request(n.cores["n1"], "c1", req.Key, req.Op)
 	n.collect()
 	require.Equal(t, []string{"forward to n3"}, kinds(n.inbox))
 	var proposers []string
-	n.deliver(func(e Envelope) bool {
+	n.deliver(func(e envelope) bool {
 		if e.Msg.Type == MsgAccept && !slices.Contains(proposers, e.From) {
 			proposers = append(proposers, e.From)
 		}
@@ -401,19 +396,19 @@ func TestColdKeyGoesToPreferred(t *testing.T) {
 	// n3 is away; n1 hears n4 but not n0 or n2.
 	n = newForwarding()
 	c := n.cores["n1"]
-	c.Step("c1", req)
-	require.Equal(t, []string{"forward to n3"}, kinds(c.Drain()))
+	request(c, "c1", req.Key, req.Op)
+	require.Equal(t, []string{"forward to n3"}, kinds(drain(c)))
 	var out []string
-	for range c.cfg.FwdWaitTicks {
+	for range c.cfg.Forward.WaitTicks {
 		c.Step("n4", Msg{Type: MsgForwardReply, Key: 9, Tag: 1}) // any message: n1 hears n4
 		c.Tick()
-		out = append(out, kinds(c.Drain())...)
+		out = append(out, kinds(drain(c))...)
 	}
 	require.Equal(t, []string{"forward to n4"}, out, "the next preferred node n1 hears")
 	out = nil
-	for range c.cfg.FwdWaitTicks {
+	for range c.cfg.Forward.WaitTicks {
 		c.Tick()
-		out = append(out, kinds(c.Drain())...)
+		out = append(out, kinds(drain(c))...)
 	}
 	require.Contains(t, out, "prepare to n0", "no one left: n1 proposes")
 }

@@ -2,29 +2,24 @@ package paxos
 
 import "fmt"
 
-// Message types. Prepare, Promise, Accept, Accepted and Reject travel
-// between nodes; Request comes from a client; Reply and Expired go back to
-// it (Expired: the proposer gave up, the outcome is unknown, send nothing).
+// Message types, all between nodes (clients' operations are Commands,
+// their answers Outcomes): Prepare, Promise, Accept, Accepted and Reject
+// run rounds.
 const (
 	MsgPrepare  = "prepare"
 	MsgPromise  = "promise"
 	MsgAccept   = "accept"
 	MsgAccepted = "accepted"
 	MsgReject   = "reject"
-	MsgRequest  = "request"
-	MsgReply    = "reply"
-	MsgExpired  = "expired"
 	// MsgForward carries a batch of client operations (Ops, with the
 	// forwarder's Tag) to a busier proposer, and MsgForwardReply their
-	// Results back (Config.Forward).
+	// Results back (Config.Forward). The proposer that gets a forwarded
+	// operation chosen also answers its client (Op.Src, Op.Req) at once;
+	// the forwarder answers too when the forward's reply reaches it; the
+	// client keeps whichever comes first (Maelstrom clients match replies
+	// by in_reply_to), so the answer arrives without the hops back.
 	MsgForward      = "forward"
 	MsgForwardReply = "forward_reply"
-	// MsgDirect is an output only: the outcome (Op) of an operation another
-	// node forwarded, for the client named by Op.Src and Op.Req. The
-	// forwarder answers it too when the forward's reply reaches it; the
-	// client keeps whichever comes first (Maelstrom clients match replies by
-	// in_reply_to), so the answer arrives without the hops back.
-	MsgDirect = "direct"
 	// MsgRelay carries a message (Relay) for a peer the sender does not
 	// reach directly, through a third node (Config.Relay, see relay.go).
 	MsgRelay = "relay"
@@ -36,7 +31,7 @@ func PeerTypes() []string {
 	return []string{MsgPrepare, MsgPromise, MsgAccept, MsgAccepted, MsgReject, MsgForward, MsgForwardReply, MsgRelay}
 }
 
-// Msg is every input and output of a Core. Which fields are set depends on
+// Msg is every message between Cores. Which fields are set depends on
 // Type; the JSON form is what nodes exchange.
 type Msg struct {
 	Type string `json:"type"`
@@ -56,7 +51,6 @@ type Msg struct {
 	// round's prepare and accept share its ballot.
 	Of    string `json:"of,omitempty"`
 	State State  `json:"state,omitzero"`
-	Op    Op     `json:"op,omitzero"` // request, reply, expired
 	// Forwarding: the forwarder's batch tag, its operations, their outcomes.
 	Tag     int64    `json:"tag,omitempty"`
 	Ops     []Op     `json:"ops,omitempty"`
@@ -102,5 +96,5 @@ func (m Msg) String() string {
 	case MsgForwardReply:
 		return fmt.Sprintf("forward_reply k=%d tag=%d origin=%q results=%v", m.Key, m.Tag, m.Origin, m.Results)
 	}
-	return fmt.Sprintf("%s k=%d op=%+v", m.Type, m.Key, m.Op)
+	return fmt.Sprintf("%s k=%d", m.Type, m.Key)
 }

@@ -1,6 +1,7 @@
 package paxos
 
 import (
+	"fmt"
 	"maps"
 	"math/rand/v2"
 	"slices"
@@ -65,7 +66,7 @@ func TestApplyBatchDoesNotMutate(t *testing.T) {
 // when a test ticks: it never yields to other proposers.
 func newTestCore(t *testing.T, id string, nodes []string) *Core {
 	t.Helper()
-	c, err := New(Config{ID: id, Nodes: nodes, Rand: rand.New(rand.NewPCG(1, 2)), YieldTicks: -1})
+	c, err := New(Config{ID: id, Nodes: nodes, Rand: rand.New(rand.NewPCG(1, 2)), Rounds: RoundConfig{YieldTicks: -1}})
 	require.NoError(t, err)
 	return c
 }
@@ -75,8 +76,8 @@ func TestConfigValidation(t *testing.T) {
 	for _, cfg := range []Config{
 		{ID: "n9", Nodes: []string{"n0"}, Rand: r},
 		{ID: "n0", Nodes: []string{"n0"}},
-		{ID: "n0", Nodes: []string{"n0"}, Rand: r, RoundTimeoutTicks: -1},
-		{ID: "n0", Nodes: []string{"n0"}, Rand: r, BatchMax: -1},
+		{ID: "n0", Nodes: []string{"n0"}, Rand: r, Rounds: RoundConfig{TimeoutTicks: -1}},
+		{ID: "n0", Nodes: []string{"n0"}, Rand: r, Limits: LimitConfig{BatchMax: -1}},
 	} {
 		_, err := New(cfg)
 		require.Error(t, err, "%+v", cfg)
@@ -115,7 +116,7 @@ func TestAcceptorRules(t *testing.T) {
 	}
 	for i, s := range steps {
 		c.Step("n0", s.in)
-		out := c.Drain()
+		out := drain(c)
 		require.Len(t, out, 1, "step %d", i)
 		require.Equal(t, s.want, out[0].Msg, "step %d: %v", i, s.in)
 	}
@@ -127,12 +128,15 @@ func TestAcceptorRules(t *testing.T) {
 // net is a hand-driven network of cores for targeted scenarios.
 type net struct {
 	cores map[string]*Core
-	inbox []Envelope
-	reply []Envelope // messages to clients
+	inbox []envelope
+	reply []envelope // messages to clients
+	// answered: the first answer each client request got (by client and
+	// msg_id).
+	answered map[string]Op
 }
 
 func newNet(t *testing.T, ids ...string) *net {
-	n := &net{cores: map[string]*Core{}}
+	n := &net{cores: map[string]*Core{}, answered: map[string]Op{}}
 	for _, id := range ids {
 		n.cores[id] = newTestCore(t, id, ids)
 	}
@@ -141,7 +145,7 @@ func newNet(t *testing.T, ids ...string) *net {
 
 func (n *net) collect() {
 	for _, id := range slices.Sorted(maps.Keys(n.cores)) {
-		for _, e := range n.cores[id].Drain() {
+		for _, e := range drain(n.cores[id]) {
 			if _, ok := n.cores[e.To]; ok {
 				n.inbox = append(n.inbox, e)
 			} else {
@@ -153,7 +157,7 @@ func (n *net) collect() {
 
 // deliver delivers every queued message keep accepts, drops the others,
 // until no message is left.
-func (n *net) deliver(keep func(Envelope) bool) {
+func (n *net) deliver(keep func(envelope) bool) {
 	for range 1000 {
 		n.collect()
 		if len(n.inbox) == 0 {
@@ -168,17 +172,30 @@ func (n *net) deliver(keep func(Envelope) bool) {
 	panic("deliver: no quiescence")
 }
 
-func all(Envelope) bool { return true }
+func all(envelope) bool { return true }
 
 func (n *net) request(to string, op Op) {
-	n.cores[to].Step("c1", Msg{Type: MsgRequest, Key: 0, Op: op})
+	request(n.cores[to], "c1", 0, op)
 }
 
 func (n *net) replies() []Op {
 	n.collect()
 	var ops []Op
+	// A forwarded operation is answered by its carrier and its forwarder:
+	// the client keeps the first answer, and both must agree.
+	first := n.answered
 	for _, e := range n.reply {
-		ops = append(ops, e.Msg.Op)
+		k := fmt.Sprintf("%s/%d", e.To, e.Op.Req)
+		if prev, ok := first[k]; ok {
+			if prev != e.Op {
+				panic(fmt.Sprintf("two answers to %s: %v and %v", k, prev, e.Op))
+			}
+			continue
+		}
+		first[k] = e.Op
+		op := e.Op
+		op.Src, op.Req = "", 0 // the client and msg_id request set
+		ops = append(ops, op)
 	}
 	n.reply = nil
 	return ops
@@ -195,7 +212,7 @@ func TestRetryAfterLostAcceptIsApplied(t *testing.T) {
 
 	n.request("n0", Op{ID: 2, F: OpCas, From: 3, To: 4})
 	// Accepts reach n1 only; its answer is lost.
-	n.deliver(func(e Envelope) bool { return e.Msg.Type == MsgAccept && e.To == "n1" })
+	n.deliver(func(e envelope) bool { return e.Msg.Type == MsgAccept && e.To == "n1" })
 	require.Empty(t, n.replies())
 	for range 200 {
 		n.cores["n0"].Tick()
@@ -221,8 +238,8 @@ func TestFastPathCost(t *testing.T) {
 	} {
 		n := newNet(t, "n0", "n1", "n2")
 		for _, c := range n.cores {
-			c.cfg.DisableFastPath = tc.fastOff
-			c.cfg.Thrifty = tc.thrifty
+			c.cfg.Rounds.DisableFastPath = tc.fastOff
+			c.cfg.Thrifty.On = tc.thrifty
 		}
 		n.request("n0", Op{ID: 1, F: OpWrite, Value: 1})
 		n.deliver(all)
@@ -230,7 +247,7 @@ func TestFastPathCost(t *testing.T) {
 		for i := int64(2); i < 12; i++ {
 			sent := 0
 			n.request("n0", Op{ID: i, F: OpCas, From: i - 1, To: i})
-			n.deliver(func(Envelope) bool { sent++; return true })
+			n.deliver(func(envelope) bool { sent++; return true })
 			require.Equal(t, tc.perOp, sent, "op %d fastOff=%v", i, tc.fastOff)
 			require.Equal(t, []Op{{ID: i, F: OpCas, From: i - 1, To: i}}, n.replies())
 		}
@@ -246,7 +263,7 @@ func TestFastPathCost(t *testing.T) {
 			for i, want := range []int{prepareCost, tc.perOp} {
 				sent := 0
 				n.request("n0", Op{ID: 101 + int64(i), F: OpRead})
-				n.deliver(func(Envelope) bool { sent++; return true })
+				n.deliver(func(envelope) bool { sent++; return true })
 				require.Equal(t, want, sent, "read %d after the steal, fastOff=%v", i, tc.fastOff)
 				require.Equal(t, []Op{{ID: 101 + int64(i), F: OpRead, Value: 11}}, n.replies())
 			}
@@ -271,7 +288,7 @@ func TestFastPathCost(t *testing.T) {
 		}
 		sent := 0
 		n.request("n0", Op{ID: 200, F: OpRead})
-		n.deliver(func(Envelope) bool { sent++; return true })
+		n.deliver(func(envelope) bool { sent++; return true })
 		require.Equal(t, tc.perOp, sent)
 		require.Equal(t, []Op{{ID: 200, F: OpRead, Value: 11}}, n.replies())
 	}
@@ -286,7 +303,7 @@ func TestBatching(t *testing.T) {
 	n.request("n0", Op{ID: 3, F: OpRead})
 	n.request("n0", Op{ID: 4, F: OpCas, From: 1, To: 3})
 	sent := 0
-	n.deliver(func(Envelope) bool { sent++; return true })
+	n.deliver(func(envelope) bool { sent++; return true })
 	require.Equal(t, []Op{
 		{ID: 1, F: OpWrite, Value: 1},
 		{ID: 2, F: OpCas, From: 1, To: 2},
@@ -297,19 +314,19 @@ func TestBatching(t *testing.T) {
 }
 
 func TestQueueBoundAndBadOps(t *testing.T) {
-	c, err := New(Config{ID: "n0", Nodes: []string{"n0", "n1", "n2"}, Rand: rand.New(rand.NewPCG(1, 2)), QueueMax: 2})
+	c, err := New(Config{ID: "n0", Nodes: []string{"n0", "n1", "n2"}, Rand: rand.New(rand.NewPCG(1, 2)), Limits: LimitConfig{QueueMax: 2}})
 	require.NoError(t, err)
-	c.Step("c1", Msg{Type: MsgRequest, Op: Op{ID: 9, F: "bogus"}})
+	request(c, "c1", 0, Op{ID: 9, F: "bogus"})
 	c.Step("c1", Msg{Type: "nonsense"})
-	require.Empty(t, c.Drain())
+	require.Empty(t, drain(c))
 	for i := range int64(4) {
-		c.Step("c1", Msg{Type: MsgRequest, Op: Op{ID: i, F: OpRead}})
+		request(c, "c1", 0, Op{ID: i, F: OpRead})
 	}
 	var refused []int64
-	for _, e := range c.Drain() {
+	for _, e := range drain(c) {
 		if e.To == "c1" {
-			require.Equal(t, CodeUnavailable, e.Msg.Op.Code)
-			refused = append(refused, e.Msg.Op.ID)
+			require.Equal(t, CodeUnavailable, e.Op.Code)
+			refused = append(refused, e.Op.ID)
 		}
 	}
 	// Op 0 went into a round; 1 and 2 fill the queue; 3 is refused.
@@ -320,7 +337,7 @@ func TestQueueBoundAndBadOps(t *testing.T) {
 // 2 and 3 queue behind it, 3 much later. When op 1 is answered 11 (no
 // quorum within UnavailableTicks), 2 and 3 form the next batch; when 2's
 // time is up too, only 2 is answered 11: 3, young, stays and succeeds once
-// the network heals (all three used to share batch 2's fate).
+// the network heals rather than share batch 2's fate.
 func TestUnavailableOnlyForOldOps(t *testing.T) {
 	n := newNet(t, "n0", "n1", "n2")
 	c := n.cores["n0"]
@@ -339,7 +356,7 @@ func TestUnavailableOnlyForOldOps(t *testing.T) {
 			n.request("n0", Op{ID: id, F: OpWrite, Value: tick})
 		}
 		c.Tick()
-		n.deliver(func(Envelope) bool { return false })
+		n.deliver(func(envelope) bool { return false })
 		got = append(got, unavailable()...)
 	}
 	require.Equal(t, []int64{1, 2}, got)
@@ -358,16 +375,16 @@ func TestUnavailableOnlyForOldOps(t *testing.T) {
 // proposer waits before preparing, then goes ahead.
 func TestYieldToRoundInFlight(t *testing.T) {
 	ids := []string{"n0", "n1", "n2"}
-	c, err := New(Config{ID: "n1", Nodes: ids, Rand: rand.New(rand.NewPCG(1, 2)), YieldTicks: 3})
+	c, err := New(Config{ID: "n1", Nodes: ids, Rand: rand.New(rand.NewPCG(1, 2)), Rounds: RoundConfig{YieldTicks: 3}})
 	require.NoError(t, err)
 	c.Step("n0", Msg{Type: MsgPrepare, Ballot: Ballot{Counter: 1, Node: "n0"}})
-	require.Len(t, c.Drain(), 1)
-	c.Step("c1", Msg{Type: MsgRequest, Op: Op{ID: 1, F: OpRead}})
-	require.Empty(t, c.Drain(), "yields to n0's round")
+	require.Len(t, drain(c), 1)
+	request(c, "c1", 0, Op{ID: 1, F: OpRead})
+	require.Empty(t, drain(c), "yields to n0's round")
 	prepared := false
 	for range 10 {
 		c.Tick()
-		for _, e := range c.Drain() {
+		for _, e := range drain(c) {
 			prepared = prepared || e.Msg.Type == MsgPrepare
 		}
 	}

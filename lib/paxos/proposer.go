@@ -70,7 +70,7 @@ func (c *Core) propose(client string, key int64, op Op) {
 		return
 	}
 	p := c.proposerFor(key)
-	if p == nil || len(p.queue) >= c.cfg.QueueMax {
+	if p == nil || len(p.queue) >= c.cfg.Limits.QueueMax {
 		c.reply(&pending{client: client, key: key, op: op}, Result{Code: CodeUnavailable})
 		return
 	}
@@ -82,7 +82,7 @@ func (c *Core) propose(client string, key int64, op Op) {
 func (c *Core) proposerFor(key int64) *proposer {
 	p := c.props[key]
 	if p == nil {
-		if len(c.props) >= c.cfg.KeysMax {
+		if len(c.props) >= c.cfg.Limits.KeysMax {
 			return nil
 		}
 		p = &proposer{key: key}
@@ -110,12 +110,12 @@ func (op Op) withResult(r Result) Op {
 
 // reply answers one operation.
 func (c *Core) reply(o *pending, r Result) {
-	c.send(o.client, Msg{Type: MsgReply, Key: o.key, Op: o.op.withResult(r)})
+	c.out.Reply(o.client, o.op.Req, Outcome{Key: o.key, Op: o.op.withResult(r)})
 }
 
 // expire tells the caller an operation will get no answer.
 func (c *Core) expire(o *pending) {
-	c.send(o.client, Msg{Type: MsgExpired, Key: o.key, Op: o.op})
+	c.out.Reply(o.client, o.op.Req, Outcome{Key: o.key, Op: o.op, Unknown: true})
 }
 
 // maybeStart starts a round if the proposer is idle and has work: at the
@@ -125,7 +125,7 @@ func (c *Core) maybeStart(p *proposer) {
 		return
 	}
 	if len(p.batch) == 0 && len(p.queue) > 0 {
-		n := min(len(p.queue), c.cfg.BatchMax)
+		n := min(len(p.queue), c.cfg.Limits.BatchMax)
 		p.batch = slices.Clone(p.queue[:n])
 		p.queue = slices.Delete(p.queue, 0, n)
 		p.firstTag, p.tries, p.fwdTo = 0, 0, nil
@@ -141,7 +141,7 @@ func (c *Core) maybeStart(p *proposer) {
 		// doomed accept.
 		p.lease = false
 	}
-	if p.lease && !c.cfg.DisableFastPath {
+	if p.lease && !c.cfg.Rounds.DisableFastPath {
 		p.lease = false // used once: the accept consumes it
 		p.fast = true
 		c.startAccept(p, p.leaseAt, p.leaseState, p.leaseFrom)
@@ -151,10 +151,10 @@ func (c *Core) maybeStart(p *proposer) {
 	if c.maybeForward(p) {
 		return
 	}
-	if last, ok := c.foreign[p.key]; ok && len(p.batch) > 0 && c.now-last < c.cfg.YieldTicks && c.now-p.batch[0].since < c.cfg.YieldMaxTicks {
+	if last, ok := c.foreign[p.key]; ok && len(p.batch) > 0 && c.now-last < c.cfg.Rounds.YieldTicks && c.now-p.batch[0].since < c.cfg.Rounds.YieldMaxTicks {
 		// Another proposer's round is probably in flight: let it finish.
 		p.phase = waiting
-		p.deadline = last + c.cfg.YieldTicks + c.cfg.Rand.Int64N(c.cfg.BackoffBaseTicks+1)
+		p.deadline = last + c.cfg.Rounds.YieldTicks + c.cfg.Rand.Int64N(c.cfg.Rounds.BackoffBaseTicks+1)
 		return
 	}
 	c.startPrepare(p)
@@ -178,7 +178,7 @@ func (c *Core) startPrepare(p *proposer) {
 	p.phase = preparing
 	p.acks, p.nacks = map[string]bool{}, map[string]bool{}
 	p.base, p.baseAt = State{}, Ballot{}
-	p.deadline = c.now + c.cfg.RoundTimeoutTicks
+	p.deadline = c.now + c.cfg.Rounds.TimeoutTicks
 	m := Msg{Type: MsgPrepare, Key: p.key, Ballot: p.ballot}
 	c.bcast(p, m)
 	if r, ok := c.handlePrepare(m); ok {
@@ -206,7 +206,7 @@ func (c *Core) startAccept(p *proposer, b Ballot, base State, from Ballot) {
 				return
 			}
 		} else {
-			if p.tries >= c.cfg.AttemptsMax {
+			if p.tries >= c.cfg.Limits.AttemptsMax {
 				c.giveUp(p)
 				return
 			}
@@ -228,9 +228,9 @@ func (c *Core) startAccept(p *proposer, b Ballot, base State, from Ballot) {
 	p.ballot = b
 	p.phase = accepting
 	p.acks, p.nacks = map[string]bool{}, map[string]bool{}
-	p.deadline = c.now + c.cfg.RoundTimeoutTicks
+	p.deadline = c.now + c.cfg.Rounds.TimeoutTicks
 	p.next = Ballot{}
-	if !c.cfg.DisableFastPath {
+	if !c.cfg.Rounds.DisableFastPath {
 		p.next = Ballot{Counter: b.Counter + 1, Node: me}
 		c.store.MaxCounter = max(c.store.MaxCounter, p.next.Counter)
 	}
@@ -286,7 +286,7 @@ func (c *Core) bcast(p *proposer, m Msg) {
 	p.sent = map[string]bool{}
 	targets := c.peers
 	p.widenAt = 0
-	if c.cfg.Thrifty {
+	if c.cfg.Thrifty.On {
 		k := c.quorum - 1
 		targets = make([]string, 0, k)
 		add := func(peer string) {
@@ -307,7 +307,7 @@ func (c *Core) bcast(p *proposer, m Msg) {
 		}
 		p.rot++
 		if len(targets) < len(c.peers) {
-			p.widenAt = c.now + c.cfg.WidenTicks
+			p.widenAt = c.now + c.cfg.Thrifty.WidenTicks
 		}
 	}
 	for _, peer := range targets {
@@ -330,8 +330,8 @@ func (c *Core) widen(p *proposer) {
 // armResend remembers a round's request for retransmission.
 func (c *Core) armResend(p *proposer, m Msg) {
 	p.request, p.resendAt = m, 0
-	if c.cfg.RetransmitTicks > 0 {
-		p.resendAt = c.now + c.cfg.RetransmitTicks
+	if c.cfg.Rounds.RetransmitTicks > 0 {
+		p.resendAt = c.now + c.cfg.Rounds.RetransmitTicks
 	}
 }
 
@@ -343,7 +343,7 @@ func (c *Core) resend(p *proposer) {
 			c.send(peer, p.request)
 		}
 	}
-	p.resendAt = c.now + c.cfg.RetransmitTicks
+	p.resendAt = c.now + c.cfg.Rounds.RetransmitTicks
 }
 
 // commit answers the batch: its state is chosen.
@@ -360,7 +360,7 @@ func (c *Core) commit(p *proposer) {
 		c.replyUnit(p.key, u)
 		for i, op := range u.ops {
 			if op.Src != "" && op.Req > 0 && i < len(u.results) {
-				c.send(op.Src, Msg{Type: MsgDirect, Key: p.key, Op: op.withResult(u.results[i])})
+				c.out.Reply(op.Src, op.Req, Outcome{Key: p.key, Op: op.withResult(u.results[i])})
 			}
 		}
 	}
@@ -375,7 +375,7 @@ func (c *Core) commit(p *proposer) {
 			p.preferred = append(p.preferred, peer)
 		}
 	}
-	if !c.cfg.DisableFastPath {
+	if !c.cfg.Rounds.DisableFastPath {
 		p.lease, p.leaseAt, p.leaseState, p.leaseFrom = true, p.next, p.proposed, p.ballot
 	}
 	c.maybeStart(p)
@@ -389,12 +389,12 @@ func (c *Core) commit(p *proposer) {
 // growing the backoff.
 func (c *Core) failRound(p *proposer) {
 	p.lease = false
-	span := c.cfg.BackoffBaseTicks
+	span := c.cfg.Rounds.BackoffBaseTicks
 	if !p.fast {
 		p.failures++
-		span = c.cfg.BackoffMaxTicks
+		span = c.cfg.Rounds.BackoffMaxTicks
 		if p.failures < 30 {
-			span = min(span, c.cfg.BackoffBaseTicks<<p.failures)
+			span = min(span, c.cfg.Rounds.BackoffBaseTicks<<p.failures)
 		}
 	}
 	p.fast = false
@@ -420,7 +420,7 @@ func (c *Core) giveUp(p *proposer) {
 func (c *Core) failOld(ops []*pending) []*pending {
 	keep := ops[:0]
 	for _, o := range ops {
-		if c.now-o.since > c.cfg.UnavailableTicks {
+		if c.now-o.since > c.cfg.Limits.UnavailableTicks {
 			c.reply(o, Result{Code: CodeUnavailable})
 		} else {
 			keep = append(keep, o)
@@ -434,10 +434,10 @@ func (c *Core) tickProposer(p *proposer) {
 	// Operations that waited too long without ever being part of an
 	// accept surely did not happen: say so (definite), before the client
 	// gives up and has to assume the worst.
-	if len(p.queue) > 0 && c.now-p.queue[0].since > c.cfg.UnavailableTicks {
+	if len(p.queue) > 0 && c.now-p.queue[0].since > c.cfg.Limits.UnavailableTicks {
 		p.queue = c.failOld(p.queue)
 	}
-	if len(p.batch) > 0 && p.firstTag == 0 && c.now-p.batch[0].since > c.cfg.UnavailableTicks {
+	if len(p.batch) > 0 && p.firstTag == 0 && c.now-p.batch[0].since > c.cfg.Limits.UnavailableTicks {
 		// Only the old ones: an operation that joined the batch lately
 		// still has its time (after a partition heals, a batch can hold
 		// both).
@@ -448,15 +448,15 @@ func (c *Core) tickProposer(p *proposer) {
 	}
 	// A batch whose accept (or forward) went out may be chosen yet: keep
 	// trying for a while, then drop it without an answer.
-	if len(p.batch) > 0 && c.now-p.batch[0].since > c.cfg.OpTimeoutTicks {
+	if len(p.batch) > 0 && c.now-p.batch[0].since > c.cfg.Limits.OpTimeoutTicks {
 		c.giveUp(p)
 	}
 	// Carried batches nobody has managed to choose: their forwarders have
 	// long taken over.
-	if len(p.unitQueue) > 0 && c.now-p.unitQueue[0].since > c.cfg.OpTimeoutTicks {
-		p.unitQueue = slices.DeleteFunc(p.unitQueue, func(u *unit) bool { return c.now-u.since > c.cfg.OpTimeoutTicks })
+	if len(p.unitQueue) > 0 && c.now-p.unitQueue[0].since > c.cfg.Limits.OpTimeoutTicks {
+		p.unitQueue = slices.DeleteFunc(p.unitQueue, func(u *unit) bool { return c.now-u.since > c.cfg.Limits.OpTimeoutTicks })
 	}
-	if len(p.units) > 0 && len(p.batch) == 0 && c.now-p.units[0].since > c.cfg.OpTimeoutTicks {
+	if len(p.units) > 0 && len(p.batch) == 0 && c.now-p.units[0].since > c.cfg.Limits.OpTimeoutTicks {
 		c.giveUp(p)
 	}
 	switch p.phase {

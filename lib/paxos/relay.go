@@ -77,7 +77,7 @@ func (c *Core) relayVia(via, from, to string, m Msg) {
 // is believed broken and this node does not reach a quorum without it.
 func (c *Core) relaying(peer string) bool {
 	l := c.links[peer]
-	if !c.cfg.Relay || l == nil || !l.needOut && !l.needIn {
+	if !c.cfg.Relay.On || l == nil || !l.needOut && !l.needIn {
 		return false
 	}
 	clear := 1
@@ -103,8 +103,8 @@ func (c *Core) relayFor(peer string, out, probe bool) string {
 			continue
 		}
 		l := c.links[q]
-		if l != nil && (out && l.outOK && c.now-l.outAt <= c.cfg.OpTimeoutTicks ||
-			!out && l.heard && c.now-l.heardAt <= c.cfg.OpTimeoutTicks) {
+		if l != nil && (out && l.outOK && c.now-l.outAt <= c.cfg.Limits.OpTimeoutTicks ||
+			!out && l.heard && c.now-l.heardAt <= c.cfg.Limits.OpTimeoutTicks) {
 			return q
 		}
 		if any == "" {
@@ -119,7 +119,7 @@ func (c *Core) relayFor(peer string, out, probe bool) string {
 
 // sendPeer sends m to a peer, around a broken direction if need be.
 func (c *Core) sendPeer(to string, m Msg) {
-	if !c.cfg.Relay {
+	if !c.cfg.Relay.On {
 		c.emit(to, m)
 		return
 	}
@@ -140,13 +140,13 @@ func (c *Core) sendPeer(to string, m Msg) {
 	}
 	probe := c.now >= l.probeAt
 	if probe {
-		l.probeAt = c.now + c.cfg.ProbeTicks
+		l.probeAt = c.now + c.cfg.Relay.ProbeTicks
 	}
 	// A suspicion younger than SilenceTicks may be a slow answer, not a
 	// cut (with Maelstrom's exponential latency, mean 10 ms, one round
 	// trip in 25 exceeds 50 ms): go direct too, and ask for direct
 	// answers, since the relay may not reach the peer either.
-	fresh := c.now-l.suspectAt < c.cfg.SilenceTicks
+	fresh := c.now-l.suspectAt < c.cfg.Relay.SilenceTicks
 	r := ""
 	if l.needOut {
 		r = c.relayFor(to, true, probe)
@@ -168,7 +168,7 @@ func (c *Core) sendPeer(to string, m Msg) {
 // directly (it said Hear within SilenceTicks) and no silence since.
 func (c *Core) reaches(peer string) bool {
 	l := c.links[peer]
-	return c.cfg.Relay && l != nil && !l.needOut && l.outOK && c.now-l.outAt <= c.cfg.SilenceTicks
+	return c.cfg.Relay.On && l != nil && !l.needOut && l.outOK && c.now-l.outAt <= c.cfg.Relay.SilenceTicks
 }
 
 // answer sends an acceptor's answer r to the request m from peer from:
@@ -176,7 +176,7 @@ func (c *Core) reaches(peer string) bool {
 // for a probe).
 func (c *Core) answer(from string, m, r Msg) {
 	via := m.Via
-	if !c.cfg.Relay || via == "" || via == from || via == c.cfg.ID || !slices.Contains(c.peers, via) {
+	if !c.cfg.Relay.On || via == "" || via == from || via == c.cfg.ID || !slices.Contains(c.peers, via) {
 		c.send(from, r)
 		return
 	}
@@ -192,7 +192,7 @@ func (c *Core) answer(from string, m, r Msg) {
 // for as long as it takes to suspect it.
 func (c *Core) hears(peer string) bool {
 	l := c.links[peer]
-	return l != nil && l.heard && c.now-l.heardAt <= max(1, c.cfg.SilenceTicks/2)
+	return l != nil && l.heard && c.now-l.heardAt <= max(1, c.cfg.Relay.SilenceTicks/2)
 }
 
 // noteLinks updates what this node knows of its links with peer from a
@@ -206,7 +206,7 @@ func (c *Core) noteLinks(peer string, m Msg, direct bool) {
 	if direct {
 		l.heard, l.heardAt, l.needIn = true, c.now, false
 	}
-	if !c.cfg.Relay {
+	if !c.cfg.Relay.On {
 		return
 	}
 	if m.Hear {
@@ -221,7 +221,7 @@ func (c *Core) noteLinks(peer string, m Msg, direct bool) {
 // SilenceTicks: some direction is broken.
 func (c *Core) tickLinks() {
 	for _, q := range c.peers {
-		if l := c.links[q]; l != nil && l.waiting && c.now-l.since >= c.cfg.SilenceTicks {
+		if l := c.links[q]; l != nil && l.waiting && c.now-l.since >= c.cfg.Relay.SilenceTicks {
 			if !l.needOut && !l.needIn {
 				l.suspectAt = c.now // a new suspicion, not a lasting one
 			}
@@ -235,7 +235,7 @@ func (c *Core) tickLinks() {
 // node. A relay passes a message once, and only the sender's own.
 func (c *Core) handleRelay(from string, m Msg) {
 	rl := m.Relay
-	if !c.cfg.Relay || rl == nil || !slices.Contains(c.peers, from) || rl.From != from && rl.To != c.cfg.ID ||
+	if !c.cfg.Relay.On || rl == nil || !slices.Contains(c.peers, from) || rl.From != from && rl.To != c.cfg.ID ||
 		rl.Msg.Type == MsgRelay || !slices.Contains(PeerTypes(), rl.Msg.Type) || rl.From == c.cfg.ID || !slices.Contains(c.peers, rl.From) {
 		c.log.Debug("paxos: dropping bad relay", "from", from)
 		return

@@ -12,12 +12,12 @@ import (
 // from n4 (past SilenceTicks) makes n0 suspect n4 too, and relay to it
 // through n1, which may well not reach n4 either. For SilenceTicks after
 // the suspicion the direct copy still goes, and requests still ask for a
-// direct answer: a slow answer is the likelier cause (in a command B run
-// a forward relayed only through a peer cut off from its target was lost
-// this way). Later, only the relay and the probes go.
+// direct answer: a slow answer is the likelier cause, and a forward relayed
+// only through a peer cut off from its target would be lost. Later, only
+// the relay and the probes go.
 func TestFreshSuspicionStillGoesDirect(t *testing.T) {
 	ids := []string{"n0", "n1", "n2", "n3", "n4"}
-	c, err := New(Config{ID: "n0", Nodes: ids, Rand: rand.New(rand.NewPCG(1, 2)), Relay: true})
+	c, err := New(Config{ID: "n0", Nodes: ids, Rand: rand.New(rand.NewPCG(1, 2)), Relay: RelayConfig{On: true}})
 	require.NoError(t, err)
 	for range 300 {
 		c.Tick() // past the first probe time
@@ -27,15 +27,15 @@ func TestFreshSuspicionStillGoesDirect(t *testing.T) {
 	}
 	*c.linkTo("n1") = link{heard: true, heardAt: c.now, outOK: true, outAt: c.now}
 	c.send("n4", Msg{Type: MsgPrepare, Key: 0, Ballot: Ballot{Counter: 1, Node: "n0"}})
-	c.Drain()
-	for range c.cfg.SilenceTicks {
+	drain(c)
+	for range c.cfg.Relay.SilenceTicks {
 		c.Tick()
 	}
 	require.True(t, c.relaying("n4"), "n4 is suspected, and n0 lacks a quorum without it")
 
 	dests := func(m Msg) (direct bool, via []string, probe bool) {
 		c.send("n4", m)
-		for _, e := range c.Drain() {
+		for _, e := range drain(c) {
 			switch {
 			case e.To == "n4":
 				direct, probe = true, e.Msg.Probe
@@ -57,7 +57,7 @@ func TestFreshSuspicionStillGoesDirect(t *testing.T) {
 	require.True(t, direct)
 	require.True(t, probe, "asks for a direct answer too")
 
-	for range c.cfg.SilenceTicks {
+	for range c.cfg.Relay.SilenceTicks {
 		c.Tick()
 	}
 	direct, via, _ = dests(fwd)

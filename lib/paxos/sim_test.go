@@ -5,7 +5,6 @@ import (
 	"maps"
 	"math"
 	"math/rand/v2"
-	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -13,28 +12,35 @@ import (
 
 	"github.com/anishathalye/porcupine"
 
+	"maelkit/lib/core"
+	"maelkit/lib/regmodel"
 	"maelkit/lib/sim"
 )
 
-// simCore adapts a Core to the simulator.
-type simCore struct {
-	*Core
-	debug func(string, ...any)
+// paxosSim is the simulator over paxos cores.
+type paxosSim = sim.Sim[Msg, Request, Outcome]
+
+// clientJSON is how a golden trace shows a client's request and its
+// answer: {"type":"request"|"reply"|"expired","key":...,"op":{...}}.
+type clientJSON struct {
+	Type string `json:"type"`
+	Key  int64  `json:"key"`
+	Op   Op     `json:"op,omitzero"`
 }
 
-func (s simCore) Step(from string, m Msg) {
-	if s.debug != nil {
-		s.debug("%s<-%s %v", s.cfg.ID, from, m)
+// describeSim renders the simulator's traffic in its JSON form.
+func describeSim(x any) string {
+	switch m := x.(type) {
+	case Request:
+		return sim.JSON(clientJSON{Type: "request", Key: m.Key, Op: m.Op})
+	case Outcome:
+		typ := "reply"
+		if m.Unknown {
+			typ = "expired"
+		}
+		return sim.JSON(clientJSON{Type: typ, Key: m.Key, Op: m.Op})
 	}
-	s.Core.Step(from, m)
-}
-
-func (s simCore) Drain() []sim.Envelope[Msg] {
-	var out []sim.Envelope[Msg]
-	for _, e := range s.Core.Drain() {
-		out = append(out, sim.Envelope[Msg]{From: e.From, To: e.To, Msg: e.Msg})
-	}
-	return out
+	return sim.JSON(x)
 }
 
 // cloneMsg deep-copies a message so no two nodes share a State's map.
@@ -163,74 +169,17 @@ func (k *checker) scan(stores map[string]*Storage) {
 	}
 }
 
-// regInput and regOutput are porcupine's view of one operation.
-type regInput struct {
-	Key           int64
-	F             string
-	Value         int64
-	From, To      int64
-	Indeterminate bool
-}
-
-type regOutput struct {
-	Code  int64
-	Value int64
-}
-
-type regState struct {
-	Exists bool
-	Value  int64
-}
-
-// registerModel is a compare-and-set register per key, with definite error
-// codes checked too (a 22 must see a different value, a 20 no value).
-func registerModel() porcupine.Model {
-	return porcupine.Model{
-		Partition: func(h []porcupine.Operation) [][]porcupine.Operation {
-			by := map[int64][]porcupine.Operation{}
-			for _, op := range h {
-				k := op.Input.(regInput).Key
-				by[k] = append(by[k], op)
-			}
-			var out [][]porcupine.Operation
-			for _, k := range slices.Sorted(maps.Keys(by)) {
-				out = append(out, by[k])
-			}
-			return out
-		},
-		Init: func() any { return regState{} },
-		Step: func(s, in, out any) (bool, any) {
-			st, i, o := s.(regState), in.(regInput), out.(regOutput)
-			switch i.F {
-			case OpRead:
-				if o.Code == CodeKeyDoesNotExist {
-					return !st.Exists, st
-				}
-				return st.Exists && st.Value == o.Value, st
-			case OpWrite:
-				return true, regState{Exists: true, Value: i.Value}
-			case OpCas:
-				match := st.Exists && st.Value == i.From
-				if i.Indeterminate {
-					if match {
-						return true, regState{Exists: true, Value: i.To}
-					}
-					return true, st
-				}
-				switch o.Code {
-				case CodeOK:
-					return match, regState{Exists: true, Value: i.To}
-				case CodeKeyDoesNotExist:
-					return !st.Exists, st
-				case CodePreconditionFailed:
-					return st.Exists && st.Value != i.From, st
-				}
-			}
-			return false, st
-		},
-		DescribeOperation: func(in, out any) string {
-			return fmt.Sprintf("%+v -> %+v", in, out)
-		},
+// journal is the simulator's journal for a run: the scenario's, and with
+// debug every trace line logged as well.
+func journal(keep func(string), debug func(string, ...any)) func(string) {
+	if debug == nil {
+		return keep
+	}
+	return func(l string) {
+		if keep != nil {
+			keep(l)
+		}
+		debug("%s", l)
 	}
 }
 
@@ -258,8 +207,11 @@ type scenario struct {
 	// (default thinkMaxMs).
 	thinkMaxMs int64
 	// schedule, if set, applies faults itself (called before every event).
-	schedule func(s *sim.Sim[Msg], now int64)
+	schedule func(s *paxosSim, now int64)
 	debug    func(string, ...any) // logs every delivery and client event
+	// journal, if set, receives every line of the simulator's trace, each
+	// message as its JSON form.
+	journal func(string)
 }
 
 // client is one simulated client: at most one operation outstanding.
@@ -310,16 +262,19 @@ const (
 // every step; fail reports (with the seed) through t.
 func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 	t.Helper()
-	if os.Getenv("PAXOS_TRACE") != "" && sc.debug == nil {
+	if sim.Replaying() && sc.debug == nil {
 		sc.debug = t.Logf // replaying a seed: log every delivery
 	}
-	sc0 := sc
+	var describe func(any) string // fmt's %v unless the trace is kept
+	if sc.journal != nil || sc.debug != nil {
+		describe = describeSim
+	}
 	ids := make([]string, sc.nodes)
 	for i := range ids {
 		ids[i] = fmt.Sprintf("n%d", i)
 	}
 	failed := false
-	var s *sim.Sim[Msg]
+	var s *paxosSim
 	fail := func(format string, args ...any) {
 		if failed {
 			return
@@ -341,35 +296,30 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 		retransmit = sc.latMaxMs/simTickMs + 1
 		roundTimeout = max(20, 5*retransmit)
 	}
-	build := func(id string) sim.Core[Msg] {
+	build := func(id string) core.Core[Msg, Request, Outcome] {
 		if stores[id] == nil {
 			stores[id] = NewStorage()
 		}
 		boots[id]++
 		c, err := New(Config{
 			ID: id, Nodes: ids, Storage: stores[id],
-			Rand:              rand.New(rand.NewPCG(seed, uint64(len(id))*1000+uint64(id[len(id)-1])+boots[id]<<20)),
-			DisableFastPath:   sc.fastOff,
-			Thrifty:           sc.thrifty,
-			Forward:           sc.forward,
-			Relay:             sc.relay,
-			RetransmitTicks:   retransmit,
-			RoundTimeoutTicks: roundTimeout,
-			OnAccept:          chk.onAccept,
+			Rand:    rand.New(rand.NewPCG(seed, uint64(len(id))*1000+uint64(id[len(id)-1])+boots[id]<<20)),
+			Rounds:  RoundConfig{DisableFastPath: sc.fastOff, RetransmitTicks: retransmit, TimeoutTicks: roundTimeout},
+			Thrifty: ThriftyConfig{On: sc.thrifty},
+			Forward: ForwardConfig{On: sc.forward},
+			Relay:   RelayConfig{On: sc.relay},
 		})
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
-		sc := simCore{Core: c}
-		if debug := sc0.debug; debug != nil {
-			sc.debug = func(f string, a ...any) { debug("t=%d "+f, append([]any{s.Now()}, a...)...) }
-		}
-		return sc
+		c.onAccept = chk.onAccept
+		return c
 	}
 	s = sim.New(sim.Config{
 		Seed: seed, Nodes: ids, TickMs: simTickMs,
 		LatencyMinMs: 1, LatencyMaxMs: sc.latMaxMs, LatencyMeanMs: sc.latMeanMs,
 		Loss: sc.loss, Duplicate: sc.dup, Clone: cloneMsg,
+		Journal: journal(sc.journal, sc.debug), Describe: describe,
 	}, build)
 	r := rand.New(rand.NewPCG(seed, 77))
 	clients := make([]*client, sc.clients)
@@ -390,9 +340,9 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 	end := sc.durationMs
 	liveFrom := int64(math.MaxInt64)
 
-	finish := func(c *client, out regOutput, unknown bool) {
+	finish := func(c *client, out regmodel.Output, unknown bool) {
 		clock++
-		in := regInput{Key: c.key, F: c.op.F, Value: c.op.Value, From: c.op.From, To: c.op.To}
+		in := regmodel.Input{Key: c.key, F: c.op.F, Value: c.op.Value, From: c.op.From, To: c.op.To}
 		ret := clock
 		res.ops++
 		if unknown {
@@ -400,7 +350,7 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 			if s.Now() < end+livenessMs {
 				res.trouble = append(res.trouble, troubleOp{node: c.node, sentMs: c.sentMs})
 			}
-			in.Indeterminate = true
+			out.Unknown = true
 			ret = math.MaxInt64
 			if c.op.F == OpRead {
 				c.busy = false
@@ -489,7 +439,7 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 		}
 		for _, c := range clients {
 			if c.busy && now-c.sentMs > clientTimeoutMs {
-				finish(c, regOutput{}, true)
+				finish(c, regmodel.Output{}, true)
 			}
 			if !c.busy && now >= c.nextMs && (now < end || now >= liveFrom) {
 				nextOpID++
@@ -517,27 +467,26 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 				if sc.debug != nil {
 					sc.debug("t=%d clock=%d %s invoke %+v key %d at %s", now, clock, c.id, c.op, c.key, c.node)
 				}
-				s.Inject(c.id, c.node, Msg{Type: MsgRequest, Key: c.key, Op: c.op})
+				s.Command(c.node, core.Command[Request]{Client: c.id, MsgID: c.op.ID, Body: Request{Key: c.key, Op: c.op}})
 			}
 		}
 		s.Step()
 		chk.scan(stores)
-		for _, e := range s.Outputs() {
-			c := byID[e.To]
-			if c == nil || !c.busy || e.Msg.Op.ID != c.op.ID {
+		for _, r := range s.Replies() {
+			c := byID[r.To]
+			if c == nil || !c.busy || r.Body.Op.ID != c.op.ID {
 				continue // a late answer to an abandoned operation
 			}
-			switch e.Msg.Type {
-			case MsgReply:
-				finish(c, regOutput{Code: e.Msg.Op.Code, Value: e.Msg.Op.Value}, false)
-			case MsgExpired:
-				finish(c, regOutput{}, true)
+			if r.Body.Unknown {
+				finish(c, regmodel.Output{}, true)
+			} else {
+				finish(c, regmodel.Output{Code: r.Body.Op.Code, Value: r.Body.Op.Value}, false)
 			}
 		}
 	}
 	for _, c := range clients {
 		if c.busy {
-			finish(c, regOutput{}, true) // still open: it may yet take effect
+			finish(c, regmodel.Output{}, true) // still open: it may yet take effect
 			res.open++
 		}
 	}
@@ -554,10 +503,10 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 	res.sent = s.Sent
 	res.hash = s.TraceHash()
 	if !failed {
-		out, info := porcupine.CheckOperationsVerbose(registerModel(), res.history, 30*time.Second)
+		out, info := porcupine.CheckOperationsVerbose(regmodel.Model(), res.history, 30*time.Second)
 		if out != porcupine.Ok {
 			path := fmt.Sprintf("%s/paxos-seed-%d.html", t.TempDir(), seed)
-			_ = porcupine.VisualizePath(registerModel(), info, path)
+			_ = porcupine.VisualizePath(regmodel.Model(), info, path)
 			t.Errorf("seed %d: history not linearizable (%v), see %s", seed, out, path)
 		}
 	}

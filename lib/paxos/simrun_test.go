@@ -4,9 +4,7 @@ import (
 	"cmp"
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
-	"strconv"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -15,28 +13,14 @@ import (
 	"maelkit/lib/testenv"
 )
 
-// seeds returns the seeds to run: n in the long mode (testenv), the first
-// quarter of them (at least one) otherwise; PAXOS_SEED=n replays one seed
-// (with PAXOS_TRACE=1 to log every delivery), PAXOS_SEEDS=k runs k times n
-// (a soak) in either mode.
+// seeds returns the seeds to run: 1..n in the long mode (testenv), the
+// first quarter of them (at least one) otherwise; sim.SeedsEnv scales them
+// in either mode or replays one seed (a replayed seed logs every delivery).
 func seeds(t *testing.T, n uint64) []uint64 {
-	if v := os.Getenv("PAXOS_SEED"); v != "" {
-		s, err := strconv.ParseUint(v, 10, 64)
-		require.NoError(t, err)
-		return []uint64{s}
-	}
-	if v := os.Getenv("PAXOS_SEEDS"); v != "" {
-		k, err := strconv.ParseUint(v, 10, 64)
-		require.NoError(t, err)
-		n *= max(k, 1)
-	} else if !testenv.Long() {
+	if !testenv.Long() && !sim.Soaking() {
 		n = (n + 3) / 4
 	}
-	out := make([]uint64, n)
-	for i := range out {
-		out[i] = uint64(i + 1)
-	}
-	return out
+	return sim.Seeds(t, int(n))
 }
 
 // TestSimulation runs seeded simulations under loss, reordering,
@@ -101,13 +85,13 @@ func TestNoLivelock(t *testing.T) {
 // asked of a majority-side node succeeds: there is no leader to lose and
 // no pause at the partition's start. With forwarding, a batch just handed
 // to a proposer that the cut puts on the minority side is run by its
-// forwarder after FwdWaitTicks.
+// forwarder after Forward.WaitTicks.
 func TestMajoritySideStaysAvailable(t *testing.T) {
 	t.Parallel()
 	ids := []string{"n0", "n1", "n2", "n3", "n4"}
 	for _, forward := range []bool{false, true} {
 		for _, seed := range seeds(t, 1) {
-			schedule := func(s *sim.Sim[Msg], now int64) {
+			schedule := func(s *paxosSim, now int64) {
 				if now%1000 == 500 {
 					s.Partition([]string{"n0", "n1"}, []string{"n2", "n3", "n4"})
 				}
@@ -170,13 +154,11 @@ func TestRingStaysAvailable(t *testing.T) {
 // TestRingUnderLoad: the five-node ring again, with twice the clients,
 // two keys moving on every 600 ms (each new key starts cold, so proposers
 // must settle on one busy proposer per key inside the ring) and latencies
-// up to 20 ms. Every op makes its 800 ms budget. It took a while: with
-// PAXOS_SEEDS=3 (seeds 1-12), 350 of 28,615 ops missed it before forwards
-// between two nodes whose routes pointed at each other were carried
-// instead of bounced, 122 of 30,704 before a batch kept one tag and
-// forwards were retried to live busy proposers (27 after), 0 of 31,236
-// once they were retried along live routes too, and 0 of 32,810 since
-// cold keys go to a preferred node.
+// up to 20 ms. Every op makes its 800 ms budget, which takes forwards
+// between two nodes whose routes point at each other being carried
+// instead of bounced, a batch keeping one tag, forwards retried to live
+// busy proposers and along live routes, and cold keys going to a
+// preferred node.
 func TestRingUnderLoad(t *testing.T) {
 	t.Parallel()
 	ring := []string{"n0", "n3", "n2", "n1", "n4"}
@@ -237,7 +219,7 @@ func runRing(t *testing.T, seed uint64, sc scenario, ring []string, oneWay bool)
 		cutAt = 500
 	}
 	cut := false
-	sc.schedule = func(s *sim.Sim[Msg], now int64) {
+	sc.schedule = func(s *paxosSim, now int64) {
 		if cut || now < cutAt {
 			return
 		}
@@ -260,15 +242,14 @@ func runRing(t *testing.T, seed uint64, sc scenario, ring []string, oneWay bool)
 
 // TestMajoritySideUnderLoad: five nodes, 20 clients at Maelstrom's lin-kv
 // pace, two keys moving on every second, latencies exponential with mean
-// 10 ms (command B's network), and partitions of the shapes Maelstrom
-// draws (one node cut off, a 2|3 split, the majorities ring), each for two
-// seconds with one healed second between. Operations asked of a node on
-// the majority side (every node, in the ring) throughout their second are
-// all answered. (With PAXOS_SEEDS=5 and uniform latencies up to 20 ms,
-// 18 of 22,266 were not before four fixes this test found: batches a
-// rival adopted under a later tag went unanswered, forwards to a live busy
-// proposer, or along a live route to one, were given up for rival rounds,
-// and young ops were answered 11 with an old batch-mate.)
+// 10 ms (Maelstrom's --latency 10 --latency-dist exponential), and
+// partitions of the shapes Maelstrom draws (one node cut off, a 2|3
+// split, the majorities ring), each for two seconds with one healed second
+// between. Operations asked of a node on the majority side (every node, in
+// the ring) throughout their second are all answered: batches a rival
+// adopted under a later tag are answered, forwards to a live busy
+// proposer, or along a live route to one, are not given up for rival
+// rounds, and young ops are not answered 11 with an old batch-mate.
 func TestMajoritySideUnderLoad(t *testing.T) {
 	t.Parallel()
 	ids := []string{"n0", "n1", "n2", "n3", "n4"}
@@ -288,7 +269,7 @@ func TestMajoritySideUnderLoad(t *testing.T) {
 		}
 		var spans []span
 		sc := scenario{nodes: 5, clients: 20, keys: 2, rotateMs: 1000, durationMs: 12000, latMaxMs: 200, latMeanMs: 10, thinkMaxMs: 400, forward: true, relay: true}
-		sc.schedule = func(s *sim.Sim[Msg], now int64) {
+		sc.schedule = func(s *paxosSim, now int64) {
 			if len(spans) > 0 && spans[len(spans)-1].from == now {
 				return
 			}

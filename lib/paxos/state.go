@@ -44,18 +44,18 @@ const (
 	OpCas   = "cas"
 )
 
-// Op is a client operation and, in a reply, its outcome.
+// Op is a client operation and, in a reply, its outcome. ID is the
+// caller's own handle for it (the core never reads it).
 type Op struct {
-	ID    int64  `json:"id"`
+	ID    int64  `json:"id,omitempty"`
 	F     string `json:"f"`
 	Value int64  `json:"value,omitempty"` // write's value; a read's result
 	From  int64  `json:"from,omitempty"`  // cas
 	To    int64  `json:"to,omitempty"`    // cas
 	Code  int64  `json:"code,omitempty"`  // reply: CodeOK or an error code
 	// Src and Req name the client request behind the operation (Maelstrom
-	// client id and msg_id), if the caller sets them: a proposer that gets
-	// a forwarded operation chosen answers that client directly
-	// (MsgDirect). The core never reads them otherwise.
+	// client id and msg_id; Core.Command sets them): its outcome answers
+	// that request, from whichever node gets the operation chosen.
 	Src string `json:"src,omitempty"`
 	Req int64  `json:"req,omitempty"`
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"maelkit/lib/core"
 	"maelkit/lib/sim"
 )
 
@@ -31,7 +32,10 @@ func (a *testApp) restore(s Snapshot) {
 	}
 }
 
-// simNode adapts a core and its app to sim.Core.
+// simNode is a Raft node with its app: the harness that applies what
+// Ready commits, checking every invariant, as lib/rsm does in production.
+// Clients' proposals and reads are local messages (MsgProp,
+// MsgReadIndex); nothing is replied, the checker counts served reads.
 type simNode struct {
 	r   *Raft
 	app testApp
@@ -47,17 +51,18 @@ type pendingSimRead struct {
 	index    int64 // 0 until the ReadState arrives
 }
 
-func (n *simNode) Step(from string, m Message) {
-	if strings.HasPrefix(from, "c") {
-		// A client: the message is a local one (a proposal or a read).
-		m.From, m.Term = "", 0
-	}
+func (n *simNode) Step(_ string, m Message) { _ = n.r.Step(m) }
+
+// Command takes a client's proposal or read as a local message.
+func (n *simNode) Command(cmd core.Command[Message]) {
+	m := cmd.Body
+	m.From, m.Term = "", 0
 	_ = n.r.Step(m)
 }
 
 func (n *simNode) Tick() { n.r.Tick() }
 
-func (n *simNode) Drain() []sim.Envelope[Message] {
+func (n *simNode) Drain() core.Output[Message, struct{}] {
 	rd := n.r.Ready()
 	if rd.Snapshot != nil {
 		n.app.restore(*rd.Snapshot)
@@ -65,7 +70,7 @@ func (n *simNode) Drain() []sim.Envelope[Message] {
 	for _, e := range rd.Committed {
 		if int64(len(n.app.applied))+1 != e.Index {
 			n.c.fail("%s applies %d after %d", n.r.id, e.Index, len(n.app.applied))
-			return nil
+			return core.Output[Message, struct{}]{}
 		}
 		n.app.applied = append(n.app.applied, string(e.Data))
 		n.c.applied(n.r.id, e)
@@ -91,9 +96,9 @@ func (n *simNode) Drain() []sim.Envelope[Message] {
 			n.c.fail("%s compact: %v", n.r.id, err)
 		}
 	}
-	out := make([]sim.Envelope[Message], 0, len(rd.Messages))
+	var out core.Output[Message, struct{}]
 	for _, m := range rd.Messages {
-		out = append(out, sim.Envelope[Message]{From: m.From, To: m.To, Msg: m})
+		out.Messages = append(out.Messages, core.Send[Message]{To: m.To, Msg: m})
 	}
 	return out
 }
@@ -135,7 +140,7 @@ func (c *checker) applied(id string, e Entry) {
 // cluster is a simulated raft cluster with invariant checks.
 type cluster struct {
 	t     *testing.T
-	s     *sim.Sim[Message]
+	s     *sim.Sim[Message, Message, struct{}]
 	c     *checker
 	ids   []string
 	cfg   func(id string) Config
@@ -180,7 +185,7 @@ func newCluster(t *testing.T, o clusterOpts) *cluster {
 			Rand: rand.New(rand.NewPCG(o.seed, uint64(len(id))*7919+uint64(id[len(id)-1]))),
 		}
 	}
-	build := func(id string) sim.Core[Message] {
+	build := func(id string) core.Core[Message, Message, struct{}] {
 		r, err := New(cl.cfg(id))
 		if err != nil {
 			t.Fatal(err)
@@ -229,13 +234,14 @@ func (cl *cluster) restart(id string) {
 
 func (cl *cluster) propose(to string) {
 	cl.props++
-	cl.s.Inject("c1", to, Message{Type: MsgProp, Entries: []Entry{{Data: []byte("v" + strconv.Itoa(cl.props))}}})
+	cl.s.Command(to, core.Command[Message]{Client: "c1", MsgID: int64(cl.props),
+		Body: Message{Type: MsgProp, Entries: []Entry{{Data: []byte("v" + strconv.Itoa(cl.props))}}}})
 }
 
 func (cl *cluster) read(to string) {
 	cl.ctx++
 	cl.nodes[to].reads[cl.ctx] = pendingSimRead{minIndex: cl.c.maxApplied}
-	cl.s.Inject("c1", to, Message{Type: MsgReadIndex, Context: cl.ctx})
+	cl.s.Command(to, core.Command[Message]{Client: "c1", MsgID: cl.ctx, Body: Message{Type: MsgReadIndex, Context: cl.ctx}})
 }
 
 // step runs one event and checks every invariant.

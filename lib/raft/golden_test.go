@@ -1,32 +1,14 @@
 package raft
 
 import (
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"maelkit/lib/sim"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden traces in testdata/")
-
-// golden compares a scenario's message trace with testdata/<name>.trace;
-// -update rewrites it, so a behaviour change shows as a reviewable diff.
-func golden(t *testing.T, name string, trace []string) {
-	t.Helper()
-	path := filepath.Join("testdata", name+".trace")
-	got := strings.Join(trace, "\n") + "\n"
-	if *update {
-		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
-		return
-	}
-	want, err := os.ReadFile(path)
-	require.NoError(t, err, "run with -update to create it")
-	require.Equal(t, string(want), got, "trace differs from %s (run with -update if intended)", path)
-}
 
 // note adds a state line to the trace.
 func (nw *network) note(format string, args ...any) {
@@ -54,7 +36,7 @@ func TestGoldenDuelingCandidates(t *testing.T) {
 	nw.states()
 	require.Equal(t, StateLeader, nw.peers["a"].state)
 	require.Equal(t, StateFollower, nw.peers["b"].state)
-	golden(t, "dueling_candidates", nw.log)
+	sim.Golden(t, "dueling_candidates", nw.log)
 }
 
 // A stale leader's late append (§5.1, with check-quorum): a append from the
@@ -84,7 +66,7 @@ func TestGoldenStaleLeaderLateAppend(t *testing.T) {
 	require.Equal(t, StateFollower, nw.peers["a"].state)
 	require.Equal(t, int64(2), nw.peers["a"].term)
 	require.Equal(t, int64(2), nw.peers["c"].log.lastIndex(), "the stale entry never reached c's log")
-	golden(t, "stale_leader_late_append", nw.log)
+	sim.Golden(t, "stale_leader_late_append", nw.log)
 }
 
 // A partitioned node rejoining with a higher term under pre-vote: c ran
@@ -114,5 +96,5 @@ func TestGoldenRejoinHigherTerm(t *testing.T) {
 	}
 	require.Contains(t, []string{"a", "b"}, lead)
 	require.Greater(t, nw.peers[lead].term, nw.peers["c"].term-1)
-	golden(t, "rejoin_higher_term", nw.log)
+	sim.Golden(t, "rejoin_higher_term", nw.log)
 }

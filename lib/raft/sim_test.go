@@ -1,18 +1,13 @@
 package raft
 
 import (
-	"flag"
 	"math/rand/v2"
 	"slices"
 	"sort"
 	"testing"
 
+	"maelkit/lib/sim"
 	"maelkit/lib/testenv"
-)
-
-var (
-	simSeeds = flag.Int("raft.seeds", 0, "seeded simulation runs in TestSimulation (0: 1000 in the long mode without -race, 50 with -short, else 100)")
-	simSeed  = flag.Uint64("raft.seed", 0, "replay one simulation seed (0: run raft.seeds seeds)")
 )
 
 // randomOpts draws a cluster's shape from the seed.
@@ -146,26 +141,26 @@ func simulateOpts(t *testing.T, o clusterOpts, membership bool) (readsServed int
 	return cl.c.readsServed, cl.c.maxApplied
 }
 
-// TestSimulation runs many seeded chaos runs; a failure prints the seed,
-// and -raft.seed=N replays it.
+// TestSimulation runs many seeded chaos runs (1000, 100 under -race, 50
+// with -short; sim.SeedsEnv scales them); a failure prints the seed, and
+// MAELKIT_SEEDS=@N replays it.
 func TestSimulation(t *testing.T) {
-	if *simSeed != 0 {
-		simulate(t, *simSeed)
-		return
-	}
-	n := *simSeeds
+	n := 1000
 	switch {
-	case n > 0:
 	case testing.Short():
 		n = 50
 	case raceEnabled || !testenv.Long():
 		n = 100
-	default:
-		n = 1000
 	}
+	seeds := sim.Seeds(t, n)
+	if sim.Replaying() {
+		simulate(t, seeds[0])
+		return
+	}
+	n = len(seeds)
 	var reads int
 	var commits int64
-	for seed := uint64(1); seed <= uint64(n); seed++ {
+	for _, seed := range seeds {
 		rs, cs := simulate(t, seed)
 		reads += rs
 		commits += cs

@@ -2,34 +2,66 @@ package raftnode
 
 import (
 	"errors"
+	"fmt"
+	"log/slog"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"time"
 
 	maelstrom "github.com/jepsen-io/maelstrom/demo/go"
 
+	"maelkit/lib/core"
 	"maelkit/lib/raft"
 	"maelkit/lib/rsm"
 )
 
-// Core is the sans-I/O part of the adapter: it holds the client requests a
-// node owes an answer, proposes commands (batched until Advance), takes read
-// indexes for queries, and turns what the RSM applied or released into
-// replies. The Server drives it from the node's loop; a deterministic
-// simulation drives the same code with virtual time. A reply goes to To,
-// the caller's handle for the request (a *node.Request in the Server).
+// CoreConfig configures a Core.
+type CoreConfig struct {
+	// ID is this node; Nodes every node (Maelstrom's node_ids).
+	ID    string
+	Nodes []string
+	// Types are the client request types the service serves.
+	Types   []string
+	Machine rsm.StateMachine
+	Codec   Codec
+	Timing  Timing
+	// SnapshotEntries is rsm.Config.SnapshotEntries (0: its default).
+	SnapshotEntries int64
+	// Durable, if set, is the Raft state to restart from.
+	Durable *raft.Durable
+	// Rand seeds Raft's election timeouts.
+	Rand   *rand.Rand
+	Logger *slog.Logger
+}
+
+// Core is a Raft-replicated service as one core.Core: it holds the client
+// requests the node owes an answer, proposes commands (batched until
+// Drain), takes read indexes for queries, turns what the RSM applied or
+// released into replies, sizes the Raft tick to the round trip, tracks
+// which links work and routes around those that do not, and hands a
+// request to its peers when it knows no leader. Time is counted in ticks
+// of Timing.TickMin.
 type Core struct {
-	rsm        *rsm.RSM
-	codec      Codec
-	pendingMax int
+	cfg   CoreConfig
+	log   *slog.Logger
+	rsm   *rsm.RSM
+	peers []string
+	out   core.Outbox[Msg, any]
+	now   int64 // ticks so far
+	lead  string
+
+	links links
 
 	cmds     map[reqKey]pendingCmd
 	queries  map[int64]pendingQuery
 	queryCtx int64
-	// batch holds commands submitted since the last Advance; they are
+	// batch holds commands submitted since the last Drain; they are
 	// proposed as one append.
 	batch     [][]byte
 	batchReqs []reqKey
+
+	handoffs handoffs
 }
 
 // reqKey identifies a client request: Maelstrom client id and msg_id.
@@ -38,56 +70,87 @@ type reqKey struct {
 	id     int64
 }
 
+// route says where a request's answer goes: a reply to request (client,
+// msgID), or, for a request a peer handed off, a raft_handoff_done to that
+// peer with its tag.
+type route struct {
+	client string
+	msgID  int64
+	peer   string
+	tag    int64
+}
+
 type pendingCmd struct {
-	to any
-	at time.Time
+	to route
+	at int64
 }
 
 type pendingQuery struct {
-	to   any
+	to   route
 	data []byte
-	at   time.Time
+	at   int64
 }
 
-// Reply is an answer for the request whose handle is To: a reply body or
-// a *maelstrom.RPCError.
-type Reply struct {
-	To   any
-	Body any
-}
-
-// Direct is an answer the leader sends straight to a client whose request
-// a follower forwarded (see CoreOutput.Direct).
-type Direct struct {
-	Client string
-	ID     int64 // the client's msg_id: the reply's in_reply_to
-	Body   any
-}
-
-// CoreOutput is what one Advance produced.
-type CoreOutput struct {
-	Messages []raft.Message
-	Replies  []Reply
-	// Direct holds, at the leader, the answers to applied commands that
-	// another node submitted. Maelstrom clients match replies by
-	// in_reply_to whoever sends them, so the leader answers at once
-	// instead of the follower a commit message later (one network leg
-	// less per forwarded write). The follower still answers when it
-	// applies; the client discards the second copy.
-	Direct []Direct
-	Lead   string
-	Term   int64
-	State  raft.StateType
-}
-
-// NewCore wraps an RSM; pendingMax bounds the commands and, separately, the
-// queries waiting for an answer.
-func NewCore(r *rsm.RSM, codec Codec, pendingMax int) (*Core, error) {
-	if r == nil || codec == nil || pendingMax <= 0 {
-		return nil, errors.New("raftnode: NewCore needs an RSM, a Codec and a positive bound")
+// NewCore builds the RSM over cfg.Machine and the core around it. The
+// lowest id campaigns at once: Maelstrom's clients start as soon as every
+// node is initialized, and pre-vote makes this safe whatever the others
+// do, instead of answering "no leader" until the first election timeout.
+func NewCore(cfg CoreConfig) (*Core, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
 	}
-	return &Core{rsm: r, codec: codec, pendingMax: pendingMax,
-		cmds: map[reqKey]pendingCmd{}, queries: map[int64]pendingQuery{}}, nil
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	rs, err := rsm.New(rsm.Config{Raft: raft.Config{
+		ID: cfg.ID, Voters: cfg.Nodes,
+		ElectionTick: 10, HeartbeatTick: 1,
+		PreVote: true, CheckQuorum: true,
+		// Maelstrom's network reorders messages on a link (a tick is
+		// about half a round trip plus its deviation, so four ticks
+		// cover the latency tail): hold early appends, do not reject.
+		ReorderTicks: 4,
+		Rand:         cfg.Rand,
+		Durable:      cfg.Durable,
+		Logger:       log,
+	}, SnapshotEntries: cfg.SnapshotEntries}, cfg.Machine)
+	if err != nil {
+		return nil, err
+	}
+	c := &Core{cfg: cfg, log: log, rsm: rs,
+		cmds: map[reqKey]pendingCmd{}, queries: map[int64]pendingQuery{}}
+	for _, id := range cfg.Nodes {
+		if id != cfg.ID {
+			c.peers = append(c.peers, id)
+		}
+	}
+	c.links = newLinks(cfg.Timing)
+	c.handoffs = handoffs{pending: map[int64]*handoff{}}
+	if len(cfg.Nodes) > 1 && cfg.ID == slices.Min(cfg.Nodes) {
+		if err := rs.Raft().Campaign(); err != nil {
+			log.Warn("initial campaign", "err", err)
+		}
+	}
+	return c, nil
+}
+
+func (cfg CoreConfig) validate() error {
+	tm := cfg.Timing
+	switch {
+	case cfg.Machine == nil || cfg.Codec == nil:
+		return errors.New("raftnode: Machine and Codec are required")
+	case len(cfg.Types) == 0:
+		return errors.New("raftnode: no client request types")
+	case slices.ContainsFunc(cfg.Types, internal):
+		return fmt.Errorf("raftnode: client request types %q include an internal one (raft*)", cfg.Types)
+	case tm.TickMin <= 0 || tm.TickMax < tm.TickMin || tm.TickStart <= 0 ||
+		tm.PingEvery <= 0 || tm.PendingMax <= 0 || tm.PendingTTL <= 0:
+		return errors.New("raftnode: Timing needs positive periods and bounds (see DefaultTiming)")
+	case !slices.Contains(cfg.Nodes, cfg.ID):
+		return fmt.Errorf("raftnode: %q is not among the nodes %q", cfg.ID, cfg.Nodes)
+	}
+	return nil
 }
 
 // RSM is the replicated state machine.
@@ -96,14 +159,80 @@ func (c *Core) RSM() *rsm.RSM { return c.rsm }
 // Pending is the number of commands and queries waiting for an answer.
 func (c *Core) Pending() int { return len(c.cmds) + len(c.queries) }
 
-// Submit takes a decoded request from client with msg_id id, answered later
-// through a Reply to `to`. An error is a definite answer for now (nothing
-// was proposed): no leader known, too many pending. A command already
-// pending under the same (client, id) is not proposed twice: one answer,
-// when it applies.
-func (c *Core) Submit(to any, client string, id int64, op Op, now time.Time) error {
+// Step takes a message from a peer.
+func (c *Core) Step(from string, m Msg) {
+	if !slices.Contains(c.peers, from) {
+		return // raftnode traffic comes from peers only
+	}
+	switch m.Type {
+	case TypeRaft:
+		if m.M.To != c.cfg.ID {
+			return
+		}
+		c.links.heard(from, m.Deaf, c.now)
+		m.M.From = from
+		c.stepRaft(m.M)
+	case TypeRelay:
+		c.stepRelay(from, m)
+	case TypePing:
+		c.links.heard(from, false, c.now)
+		c.out.Send(from, Msg{Type: TypePong, T: m.T})
+	case TypePong:
+		c.links.heard(from, false, c.now)
+		c.links.observe(c.now - m.T)
+	case TypeHandoff:
+		c.serveHandoff(from, m)
+	case TypeHandoffDone:
+		c.handoffDone(from, m)
+	}
+}
+
+// stepRaft hands a peer's raft message to the RSM.
+func (c *Core) stepRaft(m raft.Message) {
+	if m.Term == 0 && m.Type != raft.MsgProp && m.Type != raft.MsgReadIndex {
+		return // only forwarded requests travel without a term
+	}
+	if err := c.rsm.Step(m); err != nil && !errors.Is(err, raft.ErrProposalDropped) {
+		c.log.Debug("raft step", "err", err)
+	}
+}
+
+// Command takes a client's request.
+func (c *Core) Command(cmd core.Command[Request]) {
+	to := route{client: cmd.Client, msgID: cmd.MsgID}
+	c.request(to, cmd.Client, cmd.MsgID, cmd.Body, false)
+}
+
+// request serves a request from client with msg_id id, answered through
+// to; a request a peer handed off is never handed off again.
+func (c *Core) request(to route, client string, id int64, req Request, handedOff bool) {
+	op, err := c.cfg.Codec.Decode(req.Type, req.Body, client, id)
+	if err == nil && !handedOff && c.rsm.Raft().Status().Lead == "" && len(c.peers) > 0 {
+		err = c.handOff(to, client, id, req.Body, op.Query)
+	} else if err == nil {
+		err = c.submit(to, client, id, op)
+	}
+	if err != nil {
+		c.answer(to, asRPCError(err))
+	}
+}
+
+// asRPCError keeps an *maelstrom.RPCError and makes anything else a crash.
+func asRPCError(err error) *maelstrom.RPCError {
+	var rpc *maelstrom.RPCError
+	if errors.As(err, &rpc) {
+		return rpc
+	}
+	return maelstrom.NewRPCError(maelstrom.Crash, err.Error())
+}
+
+// submit takes a decoded request. An error is a definite answer for now
+// (nothing was proposed): no leader known, too many pending. A command
+// already pending under the same (client, id) is not proposed twice: one
+// answer, when it applies.
+func (c *Core) submit(to route, client string, id int64, op Op) error {
 	if op.Query {
-		if len(c.queries) >= c.pendingMax {
+		if len(c.queries) >= c.cfg.Timing.PendingMax {
 			return maelstrom.NewRPCError(maelstrom.TemporarilyUnavailable, "too many pending reads")
 		}
 		c.queryCtx++
@@ -111,7 +240,7 @@ func (c *Core) Submit(to any, client string, id int64, op Op, now time.Time) err
 			// A query has no effect: failing it definitely is always right.
 			return maelstrom.NewRPCError(maelstrom.TemporarilyUnavailable, "no leader: "+err.Error())
 		}
-		c.queries[c.queryCtx] = pendingQuery{to: to, data: op.Data, at: now}
+		c.queries[c.queryCtx] = pendingQuery{to: to, data: op.Data, at: c.now}
 		return nil
 	}
 	if len(op.Data) == 0 {
@@ -121,60 +250,76 @@ func (c *Core) Submit(to any, client string, id int64, op Op, now time.Time) err
 	if _, dup := c.cmds[k]; dup {
 		return nil
 	}
-	if len(c.cmds) >= c.pendingMax {
+	if len(c.cmds) >= c.cfg.Timing.PendingMax {
 		return maelstrom.NewRPCError(maelstrom.TemporarilyUnavailable, "too many pending writes")
 	}
 	if c.rsm.Raft().Status().Lead == "" {
 		return maelstrom.NewRPCError(maelstrom.TemporarilyUnavailable, "no leader")
 	}
-	c.cmds[k] = pendingCmd{to: to, at: now}
+	c.cmds[k] = pendingCmd{to: to, at: c.now}
 	c.batch = append(c.batch, op.Data)
 	c.batchReqs = append(c.batchReqs, k)
 	return nil
 }
 
-// Advance proposes the batch, drains the RSM and answers what completed:
-// applied commands through Codec.Outcome, released queries through
-// Codec.Query. An error is a broken invariant (a snapshot that does not
-// encode or decode).
-func (c *Core) Advance() (CoreOutput, error) {
-	var replies []Reply
-	if len(c.batch) > 0 {
-		if err := c.rsm.Propose(c.batch); err != nil {
-			// Dropped: nothing entered the log, a definite answer is safe.
-			// Any other error: say nothing definite.
-			body := maelstrom.NewRPCError(maelstrom.TemporarilyUnavailable, "no leader")
-			if !errors.Is(err, raft.ErrProposalDropped) {
-				body = maelstrom.NewRPCError(maelstrom.Crash, "propose: "+err.Error())
-			}
-			for _, k := range c.batchReqs {
-				replies = append(replies, Reply{To: c.cmds[k].to, Body: body})
-				delete(c.cmds, k)
-			}
-		}
-		c.batch, c.batchReqs = c.batch[:0], c.batchReqs[:0]
+// Tick advances time by one tick: a Raft tick when one is due (the period
+// follows the round trip), pings, expiry and handoff timeouts.
+func (c *Core) Tick() {
+	c.now++
+	if c.now >= c.links.nextRaftTick {
+		c.rsm.Tick()
+		c.links.nextRaftTick = c.now + c.links.period
 	}
+	if c.now == 1 || c.now%c.links.ticks(c.cfg.Timing.PingEvery) == 0 {
+		for _, p := range c.peers {
+			c.out.Send(p, Msg{Type: TypePing, T: c.now})
+		}
+	}
+	if c.now%c.links.ticks(expireEvery) == 0 {
+		c.expire()
+	}
+	c.handoffs.timeouts(c)
+}
+
+// Drain proposes the batch, drains the RSM and answers what completed:
+// applied commands through Codec.Outcome, released queries through
+// Codec.Query; then it returns, and forgets, the messages and replies.
+// It panics on a broken invariant (a snapshot that does not encode or
+// decode).
+func (c *Core) Drain() core.Output[Msg, any] {
+	c.propose()
 	out, err := c.rsm.Advance()
 	if err != nil {
-		return CoreOutput{}, err
+		panic(err)
 	}
-	var direct []Direct
+	if out.Lead != c.lead {
+		c.log.Info("leader changed", "lead", out.Lead, "term", out.Term, "state", out.State.String())
+		c.lead = out.Lead
+	}
+	for _, m := range out.Messages {
+		c.sendRaft(m)
+	}
 	for _, a := range out.Applied {
-		client, id, reply, ok := c.codec.Outcome(a)
+		client, id, reply, ok := c.cfg.Codec.Outcome(a)
 		if !ok {
 			continue
 		}
 		k := reqKey{client: client, id: id}
 		p, ok := c.cmds[k]
 		if !ok {
-			// Proposed elsewhere, or expired here.
+			// Proposed elsewhere, or expired here. Maelstrom clients
+			// match replies by in_reply_to whoever sends them, so the
+			// leader answers a forwarded command at once instead of the
+			// follower a commit message later (one network leg less).
+			// The follower still answers when it applies; the client
+			// discards the second copy.
 			if out.State == raft.StateLeader && client != "" && id > 0 {
-				direct = append(direct, Direct{Client: client, ID: id, Body: reply})
+				c.out.Reply(client, id, reply)
 			}
 			continue
 		}
 		delete(c.cmds, k)
-		replies = append(replies, Reply{To: p.to, Body: reply})
+		c.answer(p.to, reply)
 	}
 	for _, ctx := range out.Reads {
 		q, ok := c.queries[ctx]
@@ -182,27 +327,58 @@ func (c *Core) Advance() (CoreOutput, error) {
 			continue
 		}
 		delete(c.queries, ctx)
-		replies = append(replies, Reply{To: q.to, Body: c.codec.Query(q.data)})
+		c.answer(q.to, c.cfg.Codec.Query(q.data))
 	}
-	return CoreOutput{Messages: out.Messages, Replies: replies, Direct: direct, Lead: out.Lead, Term: out.Term, State: out.State}, nil
+	return c.out.Take()
 }
 
-// Expire forgets requests whose clients have given up: commands older than
-// cmdTTL get no answer (they may still commit, so nothing definite can be
-// said); queries older than queryTTL get a definite error (a query has no
-// effect). Replies come in submission order of their keys (deterministic).
-func (c *Core) Expire(now time.Time, cmdTTL, queryTTL time.Duration) []Reply {
-	for k, p := range c.cmds {
-		if now.Sub(p.at) > cmdTTL {
+// propose appends the batch of commands. Dropped: nothing entered the
+// log, a definite answer is safe; any other error: nothing definite.
+func (c *Core) propose() {
+	if len(c.batch) == 0 {
+		return
+	}
+	if err := c.rsm.Propose(c.batch); err != nil {
+		body := maelstrom.NewRPCError(maelstrom.TemporarilyUnavailable, "no leader")
+		if !errors.Is(err, raft.ErrProposalDropped) {
+			body = maelstrom.NewRPCError(maelstrom.Crash, "propose: "+err.Error())
+		}
+		for _, k := range c.batchReqs {
+			c.answer(c.cmds[k].to, body)
 			delete(c.cmds, k)
 		}
 	}
-	var replies []Reply
+	c.batch, c.batchReqs = c.batch[:0], c.batchReqs[:0]
+}
+
+// expireEvery is how often expire runs.
+const expireEvery = time.Second
+
+// expire forgets requests whose clients have given up: commands older
+// than PendingTTL get no answer (they may still commit, so nothing
+// definite can be said); queries older than PendingTTL/5 get a definite
+// error (a query has no effect). Replies go in context order.
+func (c *Core) expire() {
+	cmdTTL := c.links.ticks(c.cfg.Timing.PendingTTL)
+	queryTTL := c.links.ticks(c.cfg.Timing.PendingTTL / 5)
+	for k, p := range c.cmds {
+		if c.now-p.at > cmdTTL {
+			delete(c.cmds, k)
+		}
+	}
 	for _, ctx := range slices.Sorted(maps.Keys(c.queries)) {
-		if q := c.queries[ctx]; now.Sub(q.at) > queryTTL {
-			replies = append(replies, Reply{To: q.to, Body: maelstrom.NewRPCError(maelstrom.TemporarilyUnavailable, "read timed out")})
+		if q := c.queries[ctx]; c.now-q.at > queryTTL {
+			c.answer(q.to, maelstrom.NewRPCError(maelstrom.TemporarilyUnavailable, "read timed out"))
 			delete(c.queries, ctx)
 		}
 	}
-	return replies
+}
+
+// answer sends body (a reply body or a *maelstrom.RPCError) where to says.
+func (c *Core) answer(to route, body any) {
+	if to.peer != "" {
+		c.out.Send(to.peer, handoffAnswer(to.tag, body))
+		return
+	}
+	c.out.Reply(to.client, to.msgID, body)
 }

@@ -2,6 +2,7 @@ package raftnode
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"testing"
 	"time"
@@ -9,25 +10,46 @@ import (
 	maelstrom "github.com/jepsen-io/maelstrom/demo/go"
 	"github.com/stretchr/testify/require"
 
+	"maelkit/lib/core"
 	"maelkit/lib/raft"
-	"maelkit/lib/rsm"
 )
 
-func newTestCore(t *testing.T) (*Core, *counter) {
+func newTestCore(t *testing.T, id string, nodes []string, tm Timing) (*Core, *counter) {
 	t.Helper()
 	c := &counter{Last: map[string]int64{}}
-	r, err := rsm.New(rsm.Config{Raft: raft.Config{ID: "n0", Voters: []string{"n0"}, Rand: rand.New(rand.NewPCG(1, 2))}}, c)
-	require.NoError(t, err)
-	core, err := NewCore(r, counterCodec{c: c}, 2)
+	core, err := NewCore(CoreConfig{ID: id, Nodes: nodes, Types: []string{"add", "get"}, Machine: c,
+		Codec: counterCodec{c: c}, Timing: tm, Rand: rand.New(rand.NewPCG(1, 2))})
 	require.NoError(t, err)
 	return core, c
 }
 
-func addOp(t *testing.T, client string, id, delta int64) Op {
+func add(client string, id, delta int64) core.Command[Request] {
+	return core.Command[Request]{Client: client, MsgID: id,
+		Body: Request{Type: "add", Body: json.RawMessage(fmt.Sprintf(`{"type":"add","delta":%d}`, delta))}}
+}
+
+func get(client string, id int64) core.Command[Request] {
+	return core.Command[Request]{Client: client, MsgID: id, Body: Request{Type: "get", Body: json.RawMessage(`{"type":"get"}`)}}
+}
+
+func rpcErr(code int) func(any) bool {
+	return func(b any) bool { e, ok := b.(*maelstrom.RPCError); return ok && e.Code == code }
+}
+
+// requireReplies checks the replies' addressees in order and each body
+// with its predicate or by equality.
+func requireReplies(t *testing.T, got []core.Reply[any], want ...core.Reply[any]) {
 	t.Helper()
-	data, err := json.Marshal(addCmd{Client: client, ID: id, Delta: delta})
-	require.NoError(t, err)
-	return Op{Data: data}
+	require.Len(t, got, len(want), "%v", got)
+	for i, w := range want {
+		require.Equal(t, w.To, got[i].To, "reply %d", i)
+		require.Equal(t, w.InReplyTo, got[i].InReplyTo, "reply %d", i)
+		if f, ok := w.Body.(func(any) bool); ok {
+			require.True(t, f(got[i].Body), "reply %d: %v", i, got[i].Body)
+			continue
+		}
+		require.Equal(t, w.Body, got[i].Body, "reply %d", i)
+	}
 }
 
 // TestCore: without a leader everything fails definitely; with one,
@@ -36,69 +58,142 @@ func addOp(t *testing.T, client string, id, delta int64) Op {
 // pending bound is enforced; expired queries fail definitely and expired
 // commands are forgotten without an answer.
 func TestCore(t *testing.T) {
-	core, c := newTestCore(t)
-	now := time.Unix(0, 0)
-	codeOf := func(err error) int {
-		var rpc *maelstrom.RPCError
-		require.ErrorAs(t, err, &rpc)
-		return rpc.Code
-	}
-	require.Equal(t, maelstrom.TemporarilyUnavailable, codeOf(core.Submit("a", "c1", 1, addOp(t, "c1", 1, 5), now)))
-	require.Equal(t, maelstrom.TemporarilyUnavailable, codeOf(core.Submit("q", "c1", 2, Op{Query: true}, now)))
-	require.Equal(t, maelstrom.MalformedRequest, codeOf(core.Submit("e", "c1", 3, Op{}, now)))
+	tm := DefaultTiming()
+	tm.PendingMax = 2
+	c, counter := newTestCore(t, "n0", []string{"n0"}, tm)
+	c.Command(add("c1", 1, 5))
+	c.Command(get("c1", 2))
+	c.Command(core.Command[Request]{Client: "c1", MsgID: 3, Body: Request{Type: "add", Body: json.RawMessage(`{}`)}})
+	requireReplies(t, c.Drain().Replies,
+		core.Reply[any]{To: "c1", InReplyTo: 1, Body: rpcErr(maelstrom.TemporarilyUnavailable)},
+		core.Reply[any]{To: "c1", InReplyTo: 2, Body: rpcErr(maelstrom.TemporarilyUnavailable)},
+		core.Reply[any]{To: "c1", InReplyTo: 3, Body: rpcErr(maelstrom.MalformedRequest)})
 
-	require.NoError(t, core.RSM().Raft().Campaign())
-	out, err := core.Advance()
-	require.NoError(t, err)
-	require.Equal(t, "n0", out.Lead)
+	require.NoError(t, c.RSM().Raft().Campaign())
+	c.Drain()
+	require.Equal(t, "n0", c.RSM().Raft().Status().Lead)
 
-	require.NoError(t, core.Submit("a", "c1", 4, addOp(t, "c1", 4, 5), now))
-	require.NoError(t, core.Submit("a2", "c1", 4, addOp(t, "c1", 4, 5), now)) // same request: one answer
-	require.NoError(t, core.Submit("b", "c2", 1, addOp(t, "c2", 1, 2), now))
-	require.Equal(t, maelstrom.TemporarilyUnavailable, codeOf(core.Submit("x", "c3", 1, addOp(t, "c3", 1, 1), now)), "pending bound")
-	require.NoError(t, core.Submit("q", "c1", 5, Op{Query: true}, now))
-	out, err = core.Advance()
-	require.NoError(t, err)
-	require.Equal(t, []Reply{
-		{To: "a", Body: valueReply{Type: "add_ok", Value: 5}},
-		{To: "b", Body: valueReply{Type: "add_ok", Value: 7}},
-		{To: "q", Body: valueReply{Type: "get_ok", Value: 7}},
-	}, out.Replies)
-	require.Equal(t, int64(7), c.Sum)
-	require.Zero(t, core.Pending())
+	c.Command(add("c1", 4, 5))
+	c.Command(add("c1", 4, 5)) // same request: one answer
+	c.Command(add("c2", 1, 2))
+	c.Command(add("c3", 1, 1)) // over the pending bound
+	c.Command(get("c1", 5))
+	requireReplies(t, c.Drain().Replies,
+		core.Reply[any]{To: "c3", InReplyTo: 1, Body: rpcErr(maelstrom.TemporarilyUnavailable)},
+		core.Reply[any]{To: "c1", InReplyTo: 4, Body: valueReply{Type: "add_ok", Value: 5}},
+		core.Reply[any]{To: "c2", InReplyTo: 1, Body: valueReply{Type: "add_ok", Value: 7}},
+		core.Reply[any]{To: "c1", InReplyTo: 5, Body: valueReply{Type: "get_ok", Value: 7}})
+	require.Equal(t, int64(7), counter.Sum)
+	require.Zero(t, c.Pending())
 
 	// Expiry. A lone voter's read index comes back at once, so hold a
-	// query by hand.
-	core.queries[99] = pendingQuery{to: "slow", at: now}
-	require.NoError(t, core.Submit("w", "c1", 6, addOp(t, "c1", 6, 1), now))
-	require.Empty(t, core.Expire(now.Add(time.Second), 2*time.Second, 2*time.Second))
-	require.Equal(t, 2, core.Pending())
-	got := core.Expire(now.Add(3*time.Second), 2*time.Second, 2*time.Second)
-	require.Len(t, got, 1)
-	require.Equal(t, "slow", got[0].To)
-	require.Zero(t, core.Pending(), "the command is forgotten, without an answer")
-	require.Empty(t, core.Expire(now.Add(3*time.Second), 2*time.Second, 2*time.Second))
+	// query and a command by hand.
+	c.queries[99] = pendingQuery{to: route{client: "c9", msgID: 1}, at: c.now}
+	c.cmds[reqKey{"c1", 6}] = pendingCmd{to: route{client: "c1", msgID: 6}, at: c.now}
+	queryTTL := c.links.ticks(tm.PendingTTL / 5)
+	for range queryTTL {
+		c.Tick()
+	}
+	require.Empty(t, c.Drain().Replies)
+	require.Equal(t, 2, c.Pending())
+	cmdTTL := c.links.ticks(tm.PendingTTL)
+	for range cmdTTL + c.links.ticks(expireEvery) {
+		c.Tick()
+	}
+	requireReplies(t, c.Drain().Replies, core.Reply[any]{To: "c9", InReplyTo: 1, Body: rpcErr(maelstrom.TemporarilyUnavailable)})
+	require.Zero(t, c.Pending(), "the command is forgotten, without an answer")
 
-	_, err = NewCore(nil, counterCodec{}, 1)
+	_, err := NewCore(CoreConfig{ID: "n0", Nodes: []string{"n0"}})
 	require.Error(t, err)
 }
 
 // TestCoreDirect: the leader answers a command another node submitted (a
-// forwarded proposal) straight to its client; its own clients' commands
-// are answered through their requests only.
+// forwarded proposal) straight to its client, as well as its own.
 func TestCoreDirect(t *testing.T) {
-	core, _ := newTestCore(t)
-	now := time.Unix(0, 0)
-	require.NoError(t, core.RSM().Raft().Campaign())
-	_, err := core.Advance()
+	c, _ := newTestCore(t, "n0", []string{"n0"}, DefaultTiming())
+	require.NoError(t, c.RSM().Raft().Campaign())
+	c.Drain()
+	fwd, err := json.Marshal(addCmd{Client: "c9", ID: 3, Delta: 4})
 	require.NoError(t, err)
+	require.NoError(t, c.RSM().Step(raft.Message{Type: raft.MsgProp, From: "n1", To: "n0",
+		Entries: []raft.Entry{{Data: fwd}}}))
+	c.Command(add("c1", 1, 1))
+	requireReplies(t, c.Drain().Replies,
+		core.Reply[any]{To: "c9", InReplyTo: 3, Body: valueReply{Type: "add_ok", Value: 4}},
+		core.Reply[any]{To: "c1", InReplyTo: 1, Body: valueReply{Type: "add_ok", Value: 5}})
+}
 
-	fwd := addOp(t, "c9", 3, 4)
-	require.NoError(t, core.RSM().Step(raft.Message{Type: raft.MsgProp, From: "n1", To: "n0",
-		Entries: []raft.Entry{{Data: fwd.Data}}}))
-	require.NoError(t, core.Submit("mine", "c1", 1, addOp(t, "c1", 1, 1), now))
-	out, err := core.Advance()
-	require.NoError(t, err)
-	require.Equal(t, []Reply{{To: "mine", Body: valueReply{Type: "add_ok", Value: 5}}}, out.Replies)
-	require.Equal(t, []Direct{{Client: "c9", ID: 3, Body: valueReply{Type: "add_ok", Value: 4}}}, out.Direct)
+// TestTickFollowsRTT: pongs size the Raft tick; a raft message to a peer
+// never heard from is relayed through the others too when RelayRouting is
+// on.
+func TestTickFollowsRTT(t *testing.T) {
+	tm := DefaultTiming()
+	tm.RelayRouting = true
+	c, _ := newTestCore(t, "n1", []string{"n0", "n1", "n2"}, tm)
+	require.Equal(t, tm.TickStart, c.links.Tick())
+	for range 20 {
+		c.Tick()
+	}
+	c.Step("n0", Msg{Type: TypePong, T: c.now - 20}) // 200 ms
+	require.Equal(t, 200*time.Millisecond, c.links.Tick(), "first sample: rtt/2 + rtt/2")
+	c.Drain()
+	c.sendRaft(raft.Message{Type: raft.MsgHeartbeat, From: "n1", To: "n2", Term: 1})
+	var types []string
+	for _, s := range c.Drain().Messages {
+		types = append(types, s.To+":"+s.Msg.Type)
+	}
+	require.Equal(t, []string{"n2:raft", "n0:raft_relay"}, types, "n2 was never heard from")
+}
+
+// TestHandoff: a node that knows no leader hands a client's request off to
+// the peers it hears; the first real answer goes to the client, a peer's
+// "no leader" is counted, silence until the timeout makes the answer
+// indefinite for a command. A peer serving a malformed handoff answers 12.
+func TestHandoff(t *testing.T) {
+	c, _ := newTestCore(t, "n1", []string{"n0", "n1", "n2"}, DefaultTiming())
+	c.Tick()
+	c.Step("n0", Msg{Type: TypePong, T: 1})
+	c.Drain()
+	c.Command(add("c1", 7, 1))
+	var sent []string
+	var tag int64
+	for _, s := range c.Drain().Messages {
+		sent = append(sent, s.To+":"+s.Msg.Type)
+		tag = s.Msg.Tag
+		require.Equal(t, "c1", s.Msg.Client)
+		require.Equal(t, int64(7), s.Msg.ID)
+	}
+	require.Equal(t, []string{"n0:raft_handoff"}, sent, "only n0 was heard from")
+	c.Step("n0", Msg{Type: TypeHandoffDone, Tag: tag, Body: json.RawMessage(`{"type":"add_ok","value":1}`)})
+	requireReplies(t, c.Drain().Replies, core.Reply[any]{To: "c1", InReplyTo: 7, Body: json.RawMessage(`{"type":"add_ok","value":1}`)})
+
+	// No answer in time: a command's outcome is unknown (13).
+	c.Command(add("c1", 8, 1))
+	c.Drain()
+	for range c.handoffTimeout() {
+		c.Tick()
+	}
+	requireReplies(t, c.Drain().Replies, core.Reply[any]{To: "c1", InReplyTo: 8, Body: rpcErr(maelstrom.Crash)})
+
+	// "No leader" from every peer asked: definitely not done (11).
+	c.Step("n0", Msg{Type: TypePong, T: c.now})
+	c.Command(add("c1", 9, 1))
+	for _, s := range c.Drain().Messages {
+		tag = s.Msg.Tag
+	}
+	c.Step("n0", Msg{Type: TypeHandoffDone, Tag: tag, Code: maelstrom.TemporarilyUnavailable, Text: "no leader"})
+	requireReplies(t, c.Drain().Replies, core.Reply[any]{To: "c1", InReplyTo: 9, Body: rpcErr(maelstrom.TemporarilyUnavailable)})
+
+	// The serving side.
+	for _, bad := range []Msg{
+		{Type: TypeHandoff, Tag: 5, ID: 1, Req: json.RawMessage(`{"type":"add","delta":1}`)},
+		{Type: TypeHandoff, Tag: 5, Client: "c9", ID: 1, Req: json.RawMessage(`{"type":"frob"}`)},
+		{Type: TypeHandoff, Tag: 5, Client: "c9", ID: 1, Req: json.RawMessage(`{"type":"add"}`)},
+	} {
+		c.Step("n2", bad)
+		out := c.Drain().Messages
+		require.Len(t, out, 1)
+		require.Equal(t, Msg{Type: TypeHandoffDone, Tag: 5, Code: maelstrom.MalformedRequest, Text: out[0].Msg.Text}, out[0].Msg)
+		require.Equal(t, "n2", out[0].To)
+	}
 }

@@ -232,11 +232,11 @@ func TestObserveRTT(t *testing.T) {
 		{rtts: slices.Repeat([]time.Duration{200 * time.Millisecond}, 50), want: 100 * time.Millisecond}, // variance decays
 	}
 	for _, tt := range tests {
-		s := &Server{tm: DefaultTiming()}
+		l := newLinks(DefaultTiming())
 		for _, r := range tt.rtts {
-			s.ObserveRTT(r)
+			l.observeRTT(r)
 		}
-		require.InDelta(t, float64(tt.want), float64(s.Tick()), float64(2*time.Millisecond), "rtts %v", tt.rtts[:1])
+		require.InDelta(t, float64(tt.want), float64(l.Tick()), float64(10*time.Millisecond), "rtts %v", tt.rtts[:1])
 	}
 }
 
@@ -263,13 +263,4 @@ func TestRegisterValidates(t *testing.T) {
 	require.NoError(t, err)
 	_, err = Register(n, good)
 	require.NoError(t, err)
-}
-
-func TestStripReserved(t *testing.T) {
-	got, err := stripReserved(json.RawMessage(`{"type":"txn_ok","in_reply_to":4,"msg_id":9,"txn":[["r",1,9007199254740993]]}`))
-	require.NoError(t, err)
-	require.JSONEq(t, `{"type":"txn_ok","txn":[["r",1,9007199254740993]]}`, string(got))
-	require.Contains(t, string(got), "9007199254740993") // no float64 on the way
-	_, err = stripReserved(json.RawMessage(`[1]`))
-	require.Error(t, err)
 }

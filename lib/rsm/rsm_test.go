@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"maelkit/lib/core"
 	"maelkit/lib/kv"
 	"maelkit/lib/raft"
 	"maelkit/lib/rsm"
@@ -25,6 +26,9 @@ func (c *countingStore) Restore(data []byte) error {
 	return c.Store.Restore(data)
 }
 
+// simRSM is one replica in the simulator: an RSM over a counting store.
+// A client's command is a proposal; reads are taken with RSM.Read and
+// collected as they are released.
 type simRSM struct {
 	s     *rsm.RSM
 	sm    *countingStore
@@ -32,32 +36,29 @@ type simRSM struct {
 	t     *testing.T
 }
 
-func (n *simRSM) Step(from string, m raft.Message) {
-	if from[0] == 'c' {
-		m.From, m.Term = "", 0
-	}
-	_ = n.s.Step(m)
-}
+func (n *simRSM) Step(_ string, m raft.Message) { _ = n.s.Step(m) }
+
+func (n *simRSM) Command(cmd core.Command[[]byte]) { _ = n.s.Propose([][]byte{cmd.Body}) }
 
 func (n *simRSM) Tick() { n.s.Tick() }
 
-func (n *simRSM) Drain() []sim.Envelope[raft.Message] {
+func (n *simRSM) Drain() core.Output[raft.Message, struct{}] {
 	out, err := n.s.Advance()
 	if err != nil {
 		n.t.Fatal(err)
 	}
 	n.reads = append(n.reads, out.Reads...)
-	envs := make([]sim.Envelope[raft.Message], 0, len(out.Messages))
+	var o core.Output[raft.Message, struct{}]
 	for _, m := range out.Messages {
-		envs = append(envs, sim.Envelope[raft.Message]{From: m.From, To: m.To, Msg: m})
+		o.Messages = append(o.Messages, core.Send[raft.Message]{To: m.To, Msg: m})
 	}
-	return envs
+	return o
 }
 
-func newSim(t *testing.T, seed uint64) (*sim.Sim[raft.Message], map[string]*simRSM) {
+func newSim(t *testing.T, seed uint64) (*sim.Sim[raft.Message, []byte, struct{}], map[string]*simRSM) {
 	ids := []string{"n1", "n2", "n3"}
 	nodes := map[string]*simRSM{}
-	s := sim.New(sim.Config{Seed: seed, Nodes: ids, TickMs: 10, LatencyMinMs: 1, LatencyMaxMs: 5}, func(id string) sim.Core[raft.Message] {
+	s := sim.New(sim.Config{Seed: seed, Nodes: ids, TickMs: 10, LatencyMinMs: 1, LatencyMaxMs: 5}, func(id string) core.Core[raft.Message, []byte, struct{}] {
 		sm := &countingStore{Store: kv.NewStore()}
 		r, err := rsm.New(rsm.Config{Raft: raft.Config{ID: id, Voters: ids, PreVote: true, CheckQuorum: true,
 			Rand: rand.New(rand.NewPCG(seed, uint64(id[1])))}, SnapshotEntries: 10}, sm)
@@ -102,10 +103,10 @@ func TestSnapshotCatchUp(t *testing.T) {
 	}
 	s.Isolate(lag)
 	for i := range 50 {
-		require.NoError(t, nodes[l].s.Propose([][]byte{write("c1", int64(i+1), i%3, i)}))
+		s.Command(l, core.Command[[]byte]{Client: "c1", MsgID: int64(i + 1), Body: write("c1", int64(i+1), i%3, i)})
 		s.RunFor(20)
 	}
-	require.Greater(t, nodes[l].s.Raft().Status().Applied, int64(40))
+	require.Greater(t, nodes[l].s.Raft().Status().Applied, int64(50), "every proposal applied (and the leader's noop)")
 	s.Heal()
 	converged := func() bool {
 		want, _ := nodes[l].sm.Snapshot()

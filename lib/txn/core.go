@@ -7,6 +7,8 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+
+	"maelkit/lib/core"
 )
 
 // MessageType is the Maelstrom body type of every replication Message.
@@ -57,10 +59,12 @@ func (m Message) Clone() Message {
 	return out
 }
 
-// Envelope is a message the core wants sent to node To.
-type Envelope struct {
-	To  string
-	Msg Message
+// Answer is the reply to a client's transaction: the transaction with its
+// reads filled in, or Err (ErrLogFull, or an invalid micro-op), both
+// definite.
+type Answer struct {
+	Txn Txn
+	Err error
 }
 
 // Config configures a Core. Durations are in ticks.
@@ -164,7 +168,7 @@ type Core struct {
 	// all earlier ones.
 	applied map[string]int64
 	now     int64
-	out     []Envelope
+	out     core.Outbox[Message, Answer]
 }
 
 // New validates cfg and returns a core with an empty store.
@@ -312,13 +316,15 @@ func (c *Core) flush() {
 		}
 		ps.ackOwed = false
 		ps.sentClock, ps.sentSeq, ps.sentAt = clock, c.seq, c.now
-		c.out = append(c.out, Envelope{To: p, Msg: Message{Type: MessageType, Entries: entries, Ack: c.applied[p], Clock: clock, Seq: c.seq}})
+		c.out.Send(p, Message{Type: MessageType, Entries: entries, Ack: c.applied[p], Clock: clock, Seq: c.seq})
 	}
 }
 
-// Drain returns, and forgets, the messages to send.
-func (c *Core) Drain() []Envelope {
-	out := c.out
-	c.out = nil
-	return out
+// Drain returns, and forgets, the messages to send and the replies.
+func (c *Core) Drain() core.Output[Message, Answer] { return c.out.Take() }
+
+// Command runs a client's transaction (Txn) and answers it at once.
+func (c *Core) Command(cmd core.Command[Txn]) {
+	done, err := c.Txn(cmd.Body)
+	c.out.Reply(cmd.Client, cmd.MsgID, Answer{Txn: done, Err: err})
 }

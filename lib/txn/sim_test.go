@@ -8,26 +8,11 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"maelkit/lib/core"
 	"maelkit/lib/sim"
 	"maelkit/tests/eddy/elle"
 	"maelkit/tests/eddy/history"
 )
-
-// simCore adapts a Core to sim.Core; clients call Core.Txn directly.
-type simCore struct {
-	id string
-	c  *Core
-}
-
-func (s *simCore) Step(from string, m Message) { s.c.Step(from, m) }
-func (s *simCore) Tick()                       { s.c.Tick() }
-func (s *simCore) Drain() []sim.Envelope[Message] {
-	var out []sim.Envelope[Message]
-	for _, e := range s.c.Drain() {
-		out = append(out, sim.Envelope[Message]{From: s.id, To: e.To, Msg: e.Msg})
-	}
-	return out
-}
 
 const simTickMs = 10
 
@@ -35,7 +20,7 @@ const simTickMs = 10
 // over a small key pool, and the history the clients recorded.
 type simRun struct {
 	t     *testing.T
-	s     *sim.Sim[Message]
+	s     *sim.Sim[Message, Txn, Answer]
 	nodes []string
 	r     *rand.Rand
 	h     history.History
@@ -44,23 +29,32 @@ type simRun struct {
 }
 
 func newSimRun(t *testing.T, seed uint64, nodeCount int, loss, dup float64, write Fn) *simRun {
+	return newJournaledRun(t, seed, nodeCount, loss, dup, write, nil)
+}
+
+// newJournaledRun is newSimRun whose simulator hands every trace line to
+// journal (nil: none), messages as their JSON form.
+func newJournaledRun(t *testing.T, seed uint64, nodeCount int, loss, dup float64, write Fn, journal func(string)) *simRun {
 	var nodes []string
 	for i := range nodeCount {
 		nodes = append(nodes, fmt.Sprintf("n%d", i))
 	}
 	cfg := sim.Config{Seed: seed, Nodes: nodes, TickMs: simTickMs, LatencyMinMs: 1, LatencyMaxMs: 60,
 		Loss: loss, Duplicate: dup, Clone: func(x any) any { return x.(Message).Clone() }}
-	s := sim.New(cfg, func(id string) sim.Core[Message] {
+	if journal != nil {
+		cfg.Journal, cfg.Describe = journal, sim.JSON
+	}
+	s := sim.New(cfg, func(id string) core.Core[Message, Txn, Answer] {
 		c := Defaults(id, nodes, simTickMs)
 		c.BatchMax, c.WindowMax = 8, 16 // small, to exercise windows and retransmission
 		core, err := New(c)
 		require.NoError(t, err)
-		return &simCore{id: id, c: core}
+		return core
 	})
 	return &simRun{t: t, s: s, nodes: nodes, r: rand.New(rand.NewPCG(seed, 99)), next: map[int64]int64{}, write: write}
 }
 
-func (sr *simRun) core(id string) *Core { return sr.s.Core(id).(*simCore).c }
+func (sr *simRun) core(id string) *Core { return sr.s.Core(id).(*Core) }
 
 // randTxn draws like Elle's generator: 1..4 micro-ops over keys 0..4,
 // reads and writes half and half, values unique per key.
@@ -108,6 +102,7 @@ func (sr *simRun) client(p int64, id string) {
 	sr.h = append(sr.h, history.Op{Index: int64(len(sr.h)), Time: now, Type: history.Invoke, Process: p, F: "txn", Value: toHistory(t, false)})
 	done, err := sr.core(id).Txn(t)
 	require.NoError(sr.t, err, "seed %d", sr.s.Seed())
+	sr.s.Note("p%d at %s: %v -> %v", p, id, t, done)
 	sr.h = append(sr.h, history.Op{Index: int64(len(sr.h)), Time: now + 1, Type: history.OK, Process: p, F: "txn", Value: toHistory(done, true)})
 }
 
@@ -266,7 +261,7 @@ func TestCoreRejectsNoise(t *testing.T) {
 	for range c.cfg.FlushTicks {
 		c.Tick()
 	}
-	out := c.Drain()
+	out := c.Drain().Messages
 	require.Len(t, out, 1)
 	require.Equal(t, "txn_repl e=1-1 a=1 c=4 q=1", out[0].Msg.String())
 
@@ -323,7 +318,7 @@ func BenchmarkCoreTxn(b *testing.B) {
 			}
 			for range 2 { // deliver, then deliver the acks
 				for _, id := range nodes {
-					for _, e := range cores[id].Drain() {
+					for _, e := range cores[id].Drain().Messages {
 						cores[e.To].Step(id, e.Msg)
 					}
 				}

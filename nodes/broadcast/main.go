@@ -16,6 +16,7 @@ import (
 
 	maelstrom "github.com/jepsen-io/maelstrom/demo/go"
 
+	"maelkit/lib/gossip"
 	"maelkit/lib/gossip/gossipnode"
 	"maelkit/lib/node"
 )
@@ -41,6 +42,11 @@ type typeOnly struct {
 	Type string `json:"type"`
 }
 
+type readOK struct {
+	Type     string          `json:"type"`
+	Messages json.RawMessage `json:"messages"`
+}
+
 // run is the whole node over the given arguments and streams.
 func run(args []string, in io.Reader, out, logs io.Writer) error {
 	opts, err := gossipnode.ParseFlags("broadcast", args, logs)
@@ -51,20 +57,19 @@ func run(args []string, in io.Reader, out, logs io.Writer) error {
 	if err != nil {
 		return err
 	}
-	g := gossipnode.Register(n, opts)
-	node.Handle(n, "broadcast", func(req *node.Request, b broadcastReq) error {
+	h := gossipnode.NewHost(n, opts, func(r gossip.Result) any {
+		if r.Read {
+			return readOK{Type: "read_ok", Messages: r.Value}
+		}
+		return typeOnly{Type: "broadcast_ok"}
+	})
+	node.HandleCommand(h, "broadcast", func(b broadcastReq) (gossip.Command, error) {
 		if b.Message == nil {
-			return maelstrom.NewRPCError(maelstrom.MalformedRequest, "broadcast request has no message")
+			return gossip.Command{}, maelstrom.NewRPCError(maelstrom.MalformedRequest, "broadcast request has no message")
 		}
-		if err := g.Add(json.RawMessage(strconv.AppendInt(nil, *b.Message, 10))); err != nil {
-			return err
-		}
-		return req.Reply(typeOnly{Type: "broadcast_ok"})
+		return gossip.Command{Value: json.RawMessage(strconv.AppendInt(nil, *b.Message, 10))}, nil
 	})
-	node.Handle(n, "read", func(req *node.Request, _ struct{}) error {
-		body := g.AppendValues([]byte(`{"type":"read_ok","messages":`))
-		return req.Reply(json.RawMessage(append(body, '}')))
-	})
+	node.HandleCommand(h, "read", func(struct{}) (gossip.Command, error) { return gossip.Command{Read: true}, nil })
 	node.Handle(n, "topology", func(req *node.Request, _ topologyReq) error {
 		return req.Reply(typeOnly{Type: "topology_ok"})
 	})

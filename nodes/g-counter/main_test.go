@@ -2,7 +2,9 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
@@ -50,13 +52,33 @@ func TestSession(t *testing.T) {
 	}
 	var out, logs bytes.Buffer
 	require.NoError(t, run(strings.NewReader(in.String()), &out, &logs))
-	var got []string
+	// Clients match replies by in_reply_to, so replies are compared in
+	// that order: a request refused at decoding is answered at once, the
+	// core's replies after the burst of input.
+	type reply struct {
+		line      string
+		dest      string
+		inReplyTo int64
+	}
+	var replies []reply
 	for _, line := range strings.Split(strings.TrimSpace(out.String()), "\n") {
-		var m struct{ Dest string }
+		var m struct {
+			Dest string
+			Body struct {
+				InReplyTo int64 `json:"in_reply_to"`
+			}
+		}
 		require.NoError(t, json.Unmarshal([]byte(line), &m), line)
 		if m.Dest[0] == 'c' {
-			got = append(got, line)
+			replies = append(replies, reply{line, m.Dest, m.Body.InReplyTo})
 		}
+	}
+	slices.SortStableFunc(replies, func(a, b reply) int {
+		return cmp.Or(cmp.Compare(a.dest, b.dest), cmp.Compare(a.inReplyTo, b.inReplyTo))
+	})
+	var got []string
+	for _, r := range replies {
+		got = append(got, r.line)
 	}
 	require.Len(t, got, len(want), "replies:\n%s", strings.Join(got, "\n"))
 	for i := range want {

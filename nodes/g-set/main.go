@@ -14,6 +14,7 @@ import (
 
 	maelstrom "github.com/jepsen-io/maelstrom/demo/go"
 
+	"maelkit/lib/gossip"
 	"maelkit/lib/gossip/gossipnode"
 	"maelkit/lib/node"
 )
@@ -34,6 +35,11 @@ type typeOnly struct {
 	Type string `json:"type"`
 }
 
+type readOK struct {
+	Type  string          `json:"type"`
+	Value json.RawMessage `json:"value"`
+}
+
 // run is the whole node over the given arguments and streams.
 func run(args []string, in io.Reader, out, logs io.Writer) error {
 	opts, err := gossipnode.ParseFlags("g-set", args, logs)
@@ -44,19 +50,21 @@ func run(args []string, in io.Reader, out, logs io.Writer) error {
 	if err != nil {
 		return err
 	}
-	g := gossipnode.Register(n, opts)
-	node.Handle(n, "add", func(req *node.Request, b addReq) error {
+	h := gossipnode.NewHost(n, opts, func(r gossip.Result) any {
+		switch {
+		case r.Err != nil:
+			return maelstrom.NewRPCError(maelstrom.MalformedRequest, r.Err.Error())
+		case r.Read:
+			return readOK{Type: "read_ok", Value: r.Value}
+		}
+		return typeOnly{Type: "add_ok"}
+	})
+	node.HandleCommand(h, "add", func(b addReq) (gossip.Command, error) {
 		if b.Element == nil {
-			return maelstrom.NewRPCError(maelstrom.MalformedRequest, "add request has no element")
+			return gossip.Command{}, maelstrom.NewRPCError(maelstrom.MalformedRequest, "add request has no element")
 		}
-		if err := g.Add(b.Element); err != nil {
-			return maelstrom.NewRPCError(maelstrom.MalformedRequest, err.Error())
-		}
-		return req.Reply(typeOnly{Type: "add_ok"})
+		return gossip.Command{Value: b.Element}, nil
 	})
-	node.Handle(n, "read", func(req *node.Request, _ struct{}) error {
-		body := g.AppendValues([]byte(`{"type":"read_ok","value":`))
-		return req.Reply(json.RawMessage(append(body, '}')))
-	})
+	node.HandleCommand(h, "read", func(struct{}) (gossip.Command, error) { return gossip.Command{Read: true}, nil })
 	return n.Run()
 }

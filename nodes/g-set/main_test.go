@@ -43,5 +43,10 @@ func TestSession(t *testing.T) {
 	}
 	var out, logs bytes.Buffer
 	require.NoError(t, run(nil, strings.NewReader(in.String()), &out, &logs))
-	require.Equal(t, strings.Join(want, "\n")+"\n", out.String())
+	// Clients match replies by in_reply_to: the order of the replies to
+	// one burst of requests is not part of the protocol (a request refused
+	// at decoding is answered at once, the core's replies after the burst).
+	lines := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
+	require.Equal(t, want[0], lines[0], "init_ok first")
+	require.ElementsMatch(t, want, lines)
 }

@@ -29,8 +29,9 @@ func TestBadRequests(t *testing.T) {
 		{Name: "write nested 100,000 deep", Body: `{"type":"write","key":1,"value":` + nodetest.Deep(100_000) + `}`, Code: 12},
 		{Name: "raft of the wrong shape", Body: `{"type":"raft","m":5}`, Code: 12},
 		{Name: "raft from a client", Body: `{"type":"raft","m":{"type":3,"term":99,"to":"n1"}}`, NoReply: true},
-		{Name: "relay without client", Body: `{"type":"raft_relay","req":{"type":"read","key":1}}`, Code: 12},
-		{Name: "relay of an unknown type", Body: `{"type":"raft_relay","client":"c9","id":1,"req":{"type":"frob"}}`, Code: 12},
-		{Name: "relay of a malformed read", Body: `{"type":"raft_relay","client":"c9","id":1,"req":{"type":"read"}}`, Code: 12},
+		{Name: "handoff from a client", Body: `{"type":"raft_handoff","tag":1,"client":"c9","id":1,"req":{"type":"read","key":1}}`, NoReply: true},
+		{Name: "handoff answer from a client", Body: `{"type":"raft_handoff_done","tag":1,"body":{"type":"read_ok","value":1}}`, NoReply: true},
+		{Name: "handoff of the wrong shape", Body: `{"type":"raft_handoff","tag":"x"}`, Code: 12},
+		{Name: "ping from a client", Body: `{"type":"raft_ping","t":1}`, NoReply: true},
 	}, "n1")
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"maelkit/lib/raftnode"
+	"maelkit/lib/regmodel"
 )
 
 // envelope is a Maelstrom message on the wire.
@@ -183,73 +184,6 @@ func (tn *testNet) close() {
 	tn.wg.Wait()
 }
 
-// The model: a register per key holding -1 (missing) or a value.
-type kvInput struct {
-	Op          string
-	Key         int64
-	Value, From int64
-	To          int64
-}
-
-type kvOutput struct {
-	Unknown bool // timed out or indefinite error: may or may not have happened
-	Code    int  // 0 ok, 20, 22
-	Value   int64
-}
-
-var kvModel = porcupine.NondeterministicModel{
-	Partition: func(h []porcupine.Operation) [][]porcupine.Operation {
-		byKey := map[int64][]porcupine.Operation{}
-		var keys []int64
-		for _, op := range h {
-			k := op.Input.(kvInput).Key
-			if _, ok := byKey[k]; !ok {
-				keys = append(keys, k)
-			}
-			byKey[k] = append(byKey[k], op)
-		}
-		var out [][]porcupine.Operation
-		for _, k := range keys {
-			out = append(out, byKey[k])
-		}
-		return out
-	},
-	Init: func() []any { return []any{int64(-1)} },
-	Step: func(state, input, output any) []any {
-		s, in, out := state.(int64), input.(kvInput), output.(kvOutput)
-		apply := func() (int64, int, int64) { // new state, code, read value
-			switch in.Op {
-			case "read":
-				if s < 0 {
-					return s, 20, 0
-				}
-				return s, 0, s
-			case "write":
-				return in.Value, 0, 0
-			default:
-				switch {
-				case s < 0:
-					return s, 20, 0
-				case s != in.From:
-					return s, 22, 0
-				}
-				return in.To, 0, 0
-			}
-		}
-		ns, code, val := apply()
-		if out.Unknown {
-			return []any{s, ns}
-		}
-		if code != out.Code || (in.Op == "read" && code == 0 && val != out.Value) {
-			return nil
-		}
-		return []any{ns}
-	},
-	DescribeOperation: func(input, output any) string {
-		return fmt.Sprintf("%v -> %v", input, output)
-	},
-}
-
 // TestLinearizableUnderPartitions runs real nodes with concurrent clients
 // on two keys while a nemesis isolates nodes, and checks the history with
 // porcupine. Indefinite outcomes are modelled as possibly applied.
@@ -280,35 +214,35 @@ func TestLinearizableUnderPartitions(t *testing.T) {
 					return
 				default:
 				}
-				in := kvInput{Key: r.Int64N(2), Value: r.Int64N(5), From: r.Int64N(5), To: r.Int64N(5)}
+				in := regmodel.Input{Key: r.Int64N(2), Value: r.Int64N(5), From: r.Int64N(5), To: r.Int64N(5)}
 				var body string
 				switch x := r.IntN(3); x {
 				case 0:
-					in.Op = "read"
+					in.F = regmodel.Read
 					body = fmt.Sprintf(`{"type":"read","msg_id":%d,"key":%d}`, id, in.Key)
 				case 1:
-					in.Op = "write"
+					in.F = regmodel.Write
 					body = fmt.Sprintf(`{"type":"write","msg_id":%d,"key":%d,"value":%d}`, id, in.Key, in.Value)
 				default:
-					in.Op = "cas"
+					in.F = regmodel.Cas
 					body = fmt.Sprintf(`{"type":"cas","msg_id":%d,"key":%d,"from":%d,"to":%d}`, id, in.Key, in.From, in.To)
 				}
 				call := time.Since(start).Nanoseconds()
 				rb, ok := tn.call(client, id, tn.ids[r.IntN(len(tn.ids))], body, 500*time.Millisecond)
 				ret := time.Since(start).Nanoseconds()
-				var out kvOutput
+				var out regmodel.Output
 				switch {
 				case !ok || rb.Type == "error" && rb.Code == 13:
-					if in.Op == "read" {
+					if in.F == regmodel.Read {
 						continue // a failed read says nothing
 					}
 					out.Unknown = true
 					ret = 1 << 62 // open to the end of the history
 				case rb.Type == "error" && (rb.Code == 20 || rb.Code == 22):
-					out.Code = rb.Code
+					out.Code = int64(rb.Code)
 				case rb.Type == "error":
 					continue // definite failure (11): did not happen
-				case in.Op == "read":
+				case in.F == regmodel.Read:
 					v, err := strconv.ParseInt(string(rb.Value), 10, 64)
 					if err != nil {
 						t.Errorf("read value %s", rb.Value)
@@ -348,21 +282,21 @@ loop:
 	}
 	close(stop)
 	wg.Wait()
-	res := porcupine.CheckOperationsTimeout(kvModel.ToModel(), ops, 20*time.Second)
+	res := porcupine.CheckOperationsTimeout(regmodel.Model(), ops, 20*time.Second)
 	require.Equal(t, porcupine.Ok, res, "seed %d: history of %d ops not linearizable", seed, len(ops))
 	require.Greater(t, oks, 20, "too few completed operations")
 	t.Logf("%d operations, %d definite", len(ops), oks)
 }
 
 // A node cut off from the leader but not from a peer that reaches it
-// relays client requests through that peer (a "majorities ring" partition).
-func TestRelayAroundBrokenLink(t *testing.T) {
+// hands client requests off to that peer (a "majorities ring" partition).
+func TestHandoffAroundBrokenLink(t *testing.T) {
 	tn := newTestNet(t, 3)
 	defer tn.close()
 	// Wait for a working cluster, then break one link.
 	write := tn.writer(t)
 	// Whoever leads, n2 keeps a path to it: directly, through n1 (if n0
-	// leads: the relay), or it leads itself.
+	// leads: the handoff), or it leads itself.
 	tn.cutLink("n2", "n0")
 	ok := 0
 	for tries := 0; tries < 40 && ok < 3; tries++ {
@@ -379,7 +313,7 @@ func TestRelayAroundBrokenLink(t *testing.T) {
 // succeeding.
 func TestDirectedRing(t *testing.T) {
 	tm := raftnode.DefaultTiming()
-	tm.ViaRouting = true
+	tm.RelayRouting = true
 	tn := newTestNetTiming(t, 3, tm)
 	defer tn.close()
 	write := tn.writer(t)

@@ -32,7 +32,7 @@ func run(args []string, in io.Reader, out, logs io.Writer) error {
 	if err != nil {
 		return err
 	}
-	newServer(n, opt)
+	newHost(n, opt)
 	return n.Run()
 }
 

@@ -7,6 +7,7 @@ import (
 
 	maelstrom "github.com/jepsen-io/maelstrom/demo/go"
 
+	"maelkit/lib/core"
 	"maelkit/lib/node"
 	"maelkit/lib/paxos"
 )
@@ -89,125 +90,51 @@ type okBody struct {
 	Type string `json:"type"`
 }
 
-// server adapts the sans-I/O core to the runtime: requests and peer
-// messages go into Step, a timer drives Tick, and after each the core's
-// output is sent (to peers) or turned into client replies.
-type server struct {
-	n    *node.Node
-	core *paxos.Core
-	// nodes are the cluster's ids: peer messages from anyone else (a
-	// client, say) are dropped, so they cannot touch acceptor state.
-	nodes   map[string]bool
-	pending map[int64]*node.Request // core op id -> the request to answer
-	nextOp  int64
-}
-
-func newServer(n *node.Node, opt options) *server {
-	s := &server{n: n, pending: map[int64]*node.Request{}}
-	n.OnInit(func() error {
-		c, err := paxos.New(paxos.Config{
-			ID: n.ID(), Nodes: n.NodeIDs(), Rand: n.Rand(), Logger: n.Logger(),
-			Thrifty: opt.thrifty.on(len(n.NodeIDs())), DisableFastPath: !opt.fastPath, Forward: opt.forward, Relay: opt.relay,
-		})
-		if err != nil {
-			return err
-		}
-		s.core = c
-		s.nodes = map[string]bool{}
-		for _, id := range n.NodeIDs() {
-			s.nodes[id] = true
-		}
-		n.Every(opt.tick, func() {
-			s.core.Tick()
-			s.flush()
-		})
-		return nil
+// newHost hosts a paxos core on n (lib/node's Host) and registers the
+// lin-kv requests as its commands.
+func newHost(n *node.Node, opt options) {
+	h := node.NewHost(n, node.HostConfig[paxos.Msg, paxos.Request, paxos.Outcome]{
+		Build: func(n *node.Node) (core.Core[paxos.Msg, paxos.Request, paxos.Outcome], error) {
+			return paxos.New(paxos.Config{
+				ID: n.ID(), Nodes: n.NodeIDs(), Rand: n.Rand(), Logger: n.Logger(),
+				Rounds:  paxos.RoundConfig{DisableFastPath: !opt.fastPath},
+				Thrifty: paxos.ThriftyConfig{On: opt.thrifty.on(len(n.NodeIDs()))},
+				Forward: paxos.ForwardConfig{On: opt.forward},
+				Relay:   paxos.RelayConfig{On: opt.relay},
+			})
+		},
+		Tick:      opt.tick,
+		PeerTypes: paxos.PeerTypes(),
+		Reply:     replyBody,
 	})
-	node.Handle(n, "read", func(req *node.Request, b readReq) error {
+	node.HandleCommand(h, "read", func(b readReq) (paxos.Request, error) {
 		if b.Key == nil {
-			return missing("read", "key")
+			return paxos.Request{}, missing("read", "key")
 		}
-		return s.submit(req, *b.Key, paxos.Op{F: paxos.OpRead})
+		return paxos.Request{Key: *b.Key, Op: paxos.Op{F: paxos.OpRead}}, nil
 	})
-	node.Handle(n, "write", func(req *node.Request, b writeReq) error {
+	node.HandleCommand(h, "write", func(b writeReq) (paxos.Request, error) {
 		if b.Key == nil || b.Value == nil {
-			return missing("write", "key", "value")
+			return paxos.Request{}, missing("write", "key", "value")
 		}
-		return s.submit(req, *b.Key, paxos.Op{F: paxos.OpWrite, Value: *b.Value})
+		return paxos.Request{Key: *b.Key, Op: paxos.Op{F: paxos.OpWrite, Value: *b.Value}}, nil
 	})
-	node.Handle(n, "cas", func(req *node.Request, b casReq) error {
+	node.HandleCommand(h, "cas", func(b casReq) (paxos.Request, error) {
 		if b.Key == nil || b.From == nil || b.To == nil {
-			return missing("cas", "key", "from", "to")
+			return paxos.Request{}, missing("cas", "key", "from", "to")
 		}
-		return s.submit(req, *b.Key, paxos.Op{F: paxos.OpCas, From: *b.From, To: *b.To})
+		return paxos.Request{Key: *b.Key, Op: paxos.Op{F: paxos.OpCas, From: *b.From, To: *b.To}}, nil
 	})
-	for _, typ := range paxos.PeerTypes() {
-		node.Handle(n, typ, func(req *node.Request, m paxos.Msg) error {
-			if s.core == nil || !s.nodes[req.Src] {
-				return nil
-			}
-			s.core.Step(req.Src, m)
-			s.flush()
-			return nil
-		})
-	}
-	return s
 }
 
-// submit hands a client operation to the core. The runtime holds requests
-// until init has built the core; the check only guards against a runtime
-// that would not.
-func (s *server) submit(req *node.Request, key int64, op paxos.Op) error {
-	if s.core == nil {
-		return maelstrom.NewRPCError(maelstrom.TemporarilyUnavailable, "not initialized")
-	}
-	s.nextOp++
-	op.ID = s.nextOp
-	op.Src, op.Req = req.Src, req.MsgID
-	s.pending[op.ID] = req
-	s.core.Step(req.Src, paxos.Msg{Type: paxos.MsgRequest, Key: key, Op: op})
-	s.flush()
-	return nil
-}
-
-// flush sends what the core produced.
-func (s *server) flush() {
-	for _, e := range s.core.Drain() {
-		switch e.Msg.Type {
-		case paxos.MsgReply:
-			s.answer(e.Msg.Op)
-		case paxos.MsgDirect:
-			// A peer's client, whose operation this node got chosen.
-			if err := s.n.ReplyTo(e.Msg.Op.Src, e.Msg.Op.Req, replyBody(e.Msg.Op)); err != nil {
-				s.n.Logger().Warn("direct reply failed", "to", e.Msg.Op.Src, "err", err)
-			}
-		case paxos.MsgExpired:
-			// The outcome is unknown: say nothing, the client times out
-			// and records it as indeterminate.
-			delete(s.pending, e.Msg.Op.ID)
-		default:
-			if err := s.n.Send(e.To, e.Msg); err != nil {
-				s.n.Logger().Warn("send failed", "to", e.To, "err", err)
-			}
-		}
-	}
-}
-
-// answer replies to the request behind op.
-func (s *server) answer(op paxos.Op) {
-	req := s.pending[op.ID]
-	if req == nil {
-		return
-	}
-	delete(s.pending, op.ID)
-	if err := req.Reply(replyBody(op)); err != nil {
-		s.n.Logger().Warn("reply failed", "req", req.String(), "err", err)
-	}
-}
-
-// replyBody is the client's reply for an operation's outcome.
-func replyBody(op paxos.Op) any {
+// replyBody is the client's reply for an operation's outcome; nothing when
+// the outcome is unknown (the client times out and records it as
+// indeterminate).
+func replyBody(o paxos.Outcome) any {
+	op := o.Op
 	switch {
+	case o.Unknown:
+		return nil
 	case op.Code != paxos.CodeOK:
 		return maelstrom.NewRPCError(int(op.Code), errorText(op.Code))
 	case op.F == paxos.OpRead:

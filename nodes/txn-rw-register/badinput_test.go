@@ -50,7 +50,7 @@ func TestBadRequests(t *testing.T) {
 	}
 	t.Run("strict", func(t *testing.T) {
 		nodetest.RequestBattery(t, strict, append(cases,
-			nodetest.BadRequest{Name: "relay of a malformed txn", Body: `{"type":"raft_relay","client":"c9","id":1,"req":{"type":"txn","txn":5}}`, Code: 12},
+			nodetest.BadRequest{Name: "handoff from a client", Body: `{"type":"raft_handoff","tag":1,"client":"c9","id":1,"req":{"type":"txn","txn":5}}`, NoReply: true},
 		), "n1")
 	})
 	t.Run("read-committed", func(t *testing.T) {

@@ -1,78 +1,3 @@
-// Command txn-rw-register serves Maelstrom's txn-rw-register and
-// txn-list-append workloads (lib/txn).
-//
-// The mode is the positional argument, which both Maelstrom and eddy pass
-// after their options:
-//
-//	(none)            strict serializable: an ordered log of transactions
-//	                  replicated with Raft (raft.go)
-//	read-committed    totally available read committed (lib/txn Core)
-//	read-uncommitted  the same replica (read committed is stronger)
-//
-// Anything else exits at once with a usage message on stderr.
-//
-// # Strict serializable: one Raft log of transactions
-//
-// Every transaction that writes is one Raft entry (a txn.Command carrying
-// its client id and msg_id); every replica applies the committed entries in
-// log order, each whole, with txn.Machine (lib/txn's Store.Apply, serial and
-// deterministic), and the node that received the transaction answers it
-// when the entry applies there. The node shell is lib/raftnode, shared with
-// lin-kv-raft: RTT-derived ticks, raft transport, forwarding to the leader,
-// relays when no leader is known.
-//
-// Why strict serializable. The log order is a total order of the committed
-// writing transactions, and each one is applied atomically against the
-// state left by all earlier ones: a serial execution. A transaction is
-// answered only after its entry committed, and an entry appended after
-// another one committed comes later in the log (the leader's log holds
-// every committed entry), so a transaction that completes before another
-// starts precedes it: the order respects real time.
-//
-// Read-only transactions take no log entry: they ask for a ReadIndex and
-// run on the applied state once it reaches that index (in one step of the
-// event loop, so atomically). Place such a read right after the entry a it
-// observed (a >= its read index). Real time is respected: a transaction
-// that completed before the read started was committed, so the leader,
-// having committed an entry of its own term and confirmed with a quorum
-// that it still leads after the read arrived, returns a read index at or
-// past it; and a transaction that starts after the read completed is
-// appended after a, which was committed before (applied implies committed).
-// So the combined order (log order, each read after its a) is a serial
-// order consistent with real time: strict serializability, as long as
-// ReadIndex is linearizable (lib/raft: no lease, a heartbeat round per
-// batch of reads).
-//
-// Exactly once. A forward can be retried and a relay goes to several
-// peers, so the same command may enter the log twice; txn.Machine keeps,
-// per client, the last applied msg_id and its result, applies a command
-// once and answers its duplicates with the same result. Errors are definite
-// (11) only when the transaction surely was not applied: nothing was
-// proposed (no leader known, proposal dropped locally, every relay peer
-// said "no leader") or it is read-only; otherwise the client hears the
-// result, 13, or nothing (a timeout, :info).
-//
-// Why not partitioned keys with a commit protocol (2PC over replicated
-// participants, with 2PL, OCC or MVCC). That design scales writes with the
-// number of shards and lets disjoint transactions commit in parallel, at
-// the price of a commit protocol on top of consensus: locks or validation
-// at every participant, a coordinator whose decision must itself be
-// replicated (or participants that can block, holding locks, when it is
-// partitioned mid-commit), aborts under contention that Maelstrom counts
-// as failures, and, for strict serializability across shards, either
-// commit-wait on synchronised clocks or a global timestamp order. Maelstrom's
-// transactional workloads keep a few keys active at a time (--key-count,
-// default 10; a key retires after --max-writes-per-key writes) on 3 to 5
-// nodes at about 100 transactions a second: one Raft group holds them all
-// easily (snapshots bound the log), its
-// leader serialises transactions without aborts or locks, and there is no
-// coordinator to block: a leader cut off from a quorum loses leadership
-// after an election timeout (check-quorum) and the majority side elects
-// another, so every transaction either commits in one log or is dropped.
-//
-// The cost, measured in the README: every writing transaction pays a
-// round trip to a quorum through the leader (plus a hop when received by a
-// follower), and the minority side of a partition cannot answer at all.
 package main
 
 import (
@@ -84,6 +9,7 @@ import (
 
 	maelstrom "github.com/jepsen-io/maelstrom/demo/go"
 
+	"maelkit/lib/core"
 	"maelkit/lib/node"
 	"maelkit/lib/txn"
 )
@@ -91,12 +17,8 @@ import (
 const usage = `usage: txn-rw-register [read-committed | read-uncommitted]
   (no argument: strict serializable, transactions ordered by Raft)`
 
-// tickMs is one core tick; tickCatchUpMax bounds the ticks replayed in one
-// timer turn after a stall.
-const (
-	tickMs         = 10
-	tickCatchUpMax = 1000
-)
+// tickMs is one core tick of the read-committed mode.
+const tickMs = 10
 
 func main() {
 	if err := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
@@ -154,57 +76,31 @@ func run(args []string, in io.Reader, out, logs io.Writer) error {
 	return n.Run()
 }
 
-// registerReadCommitted installs the available mode on n: a txn.Core
-// driven by a ticker, its replication messages, and the "txn" handler.
+// registerReadCommitted installs the available mode on n: a txn.Core on a
+// node.Host, its replication messages and the "txn" command.
 func registerReadCommitted(n *node.Node) {
-	var core *txn.Core
-	n.OnInit(func() error {
-		cfg := txn.Defaults(n.ID(), n.NodeIDs(), tickMs)
-		cfg.Logger = n.Logger()
-		c, err := txn.New(cfg)
-		if err != nil {
-			return err
-		}
-		core = c
-		start, ticks := time.Now(), int64(0)
-		// Ticks follow the monotonic clock, so a busy loop never stretches
-		// the core's notion of time.
-		n.Every(tickMs*time.Millisecond, func() {
-			target := int64(time.Since(start) / (tickMs * time.Millisecond))
-			for k := 0; ticks < target && k < tickCatchUpMax; k++ {
-				core.Tick()
-				ticks++
+	h := node.NewHost(n, node.HostConfig[txn.Message, txn.Txn, txn.Answer]{
+		Build: func(n *node.Node) (core.Core[txn.Message, txn.Txn, txn.Answer], error) {
+			cfg := txn.Defaults(n.ID(), n.NodeIDs(), tickMs)
+			cfg.Logger = n.Logger()
+			return txn.New(cfg)
+		},
+		Tick:      tickMs * time.Millisecond,
+		PeerTypes: []string{txn.MessageType},
+		Reply: func(a txn.Answer) any {
+			switch {
+			case errors.Is(a.Err, txn.ErrLogFull):
+				return maelstrom.NewRPCError(maelstrom.TemporarilyUnavailable, a.Err.Error())
+			case a.Err != nil:
+				return maelstrom.NewRPCError(maelstrom.MalformedRequest, a.Err.Error())
 			}
-		})
-		return nil
+			return txnOK{Type: "txn_ok", Txn: a.Txn}
+		},
 	})
-	node.Handle(n, txn.MessageType, func(req *node.Request, m txn.Message) error {
-		if core != nil {
-			core.Step(req.Src, m)
-		}
-		return nil
-	})
-	node.Handle(n, "txn", func(req *node.Request, b txnReq) error {
+	node.HandleCommand(h, "txn", func(b txnReq) (txn.Txn, error) {
 		if b.Txn == nil {
-			return maelstrom.NewRPCError(maelstrom.MalformedRequest, "txn request has no txn list")
+			return nil, maelstrom.NewRPCError(maelstrom.MalformedRequest, "txn request has no txn list")
 		}
-		done, err := core.Txn(b.Txn)
-		switch {
-		case errors.Is(err, txn.ErrLogFull):
-			return maelstrom.NewRPCError(maelstrom.TemporarilyUnavailable, err.Error())
-		case err != nil:
-			return maelstrom.NewRPCError(maelstrom.MalformedRequest, err.Error())
-		}
-		return req.Reply(txnOK{Type: "txn_ok", Txn: done})
-	})
-	n.OnIdle(func() {
-		if core == nil {
-			return
-		}
-		for _, e := range core.Drain() {
-			if err := n.Send(e.To, e.Msg); err != nil {
-				n.Logger().Warn("txn: send failed", "to", e.To, "err", err)
-			}
-		}
+		return b.Txn, nil
 	})
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -13,9 +12,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"maelkit/lib/core"
 	"maelkit/lib/raft"
 	"maelkit/lib/raftnode"
-	"maelkit/lib/rsm"
 	"maelkit/lib/sim"
 	"maelkit/lib/testenv"
 	"maelkit/lib/txn"
@@ -24,8 +23,9 @@ import (
 )
 
 // The strict-serializable mode on the deterministic simulator: the same
-// RSM, txn.Machine, txnCodec and raftnode.Core as the binary; only the
-// node runtime (transport, relays, real time) is replaced by lib/sim.
+// raftnode.Core (RSM, txn.Machine, txnCodec, tick sizing, link health,
+// handoffs) as the binary; only the node runtime (stdin/stdout, real time)
+// is replaced by lib/sim.
 
 const (
 	simTick         = 10   // virtual ms per tick
@@ -33,37 +33,20 @@ const (
 	simClients      = 6
 )
 
-// simNode is one node: a raftnode.Core over a txn.Machine. Reply handles
-// are the history indexes of the invokes they answer.
-type simNode struct {
-	id    string
-	run   *simRun
-	core  *raftnode.Core
-	m     *txn.Machine
-	codec txnCodec
+// replica is one node: a raftnode.Core over a txn.Machine, the machine
+// kept for convergence checks.
+type replica struct {
+	core *raftnode.Core
+	m    *txn.Machine
 }
 
-func (n *simNode) Step(_ string, m raft.Message) {
-	if err := n.core.RSM().Step(m); err != nil && !errors.Is(err, raft.ErrProposalDropped) {
-		n.run.t.Logf("step: %v", err)
-	}
-}
+// txnSim is the simulator over raftnode cores.
+type txnSim = sim.Sim[raftnode.Msg, raftnode.Request, any]
 
-func (n *simNode) Tick() { n.core.RSM().Tick() }
-
-// Drain advances the core, records its replies and returns its messages.
-func (n *simNode) Drain() []sim.Envelope[raft.Message] {
-	out, err := n.core.Advance()
-	require.NoError(n.run.t, err, "seed %d", n.run.s.Seed())
-	now := time.UnixMilli(n.run.s.Now())
-	for _, r := range append(out.Replies, n.core.Expire(now, 10*time.Second, 2*time.Second)...) {
-		n.run.complete(r.To.(int), r.Body)
-	}
-	envs := make([]sim.Envelope[raft.Message], 0, len(out.Messages))
-	for _, m := range out.Messages {
-		envs = append(envs, sim.Envelope[raft.Message]{From: m.From, To: m.To, Msg: m})
-	}
-	return envs
+// reqID is a client's request: its client and msg_id.
+type reqID struct {
+	client string
+	msgID  int64
 }
 
 // simOpen is a client request the history has not completed.
@@ -77,14 +60,15 @@ type simOpen struct {
 // simRun is one simulated run.
 type simRun struct {
 	t        *testing.T
-	s        *sim.Sim[raft.Message]
+	s        *txnSim
 	ids      []string
-	nodes    map[string]*simNode
+	nodes    map[string]*replica
 	durable  map[string]raft.Durable
 	restarts map[string]uint64
 	r        *rand.Rand
 	h        history.History
 	open     map[int]simOpen // by invoke index
+	invOf    map[reqID]int   // a request's invoke index
 	busy     map[int64]bool  // processes with an open op
 	msgID    map[int64]int64 // next msg_id per process
 	next     map[int64]int64 // next value per key: unique per key
@@ -94,25 +78,35 @@ type simRun struct {
 }
 
 func newSimRun(t *testing.T, seed uint64, nodeCount int, write txn.Fn) *simRun {
-	sr := &simRun{t: t, nodes: map[string]*simNode{}, durable: map[string]raft.Durable{}, restarts: map[string]uint64{},
+	return newJournaledRun(t, seed, nodeCount, write, nil)
+}
+
+// newJournaledRun is newSimRun whose simulator hands every trace line to
+// journal (nil: none), messages as their JSON form.
+func newJournaledRun(t *testing.T, seed uint64, nodeCount int, write txn.Fn, journal func(string)) *simRun {
+	sr := &simRun{t: t, nodes: map[string]*replica{}, invOf: map[reqID]int{}, durable: map[string]raft.Durable{}, restarts: map[string]uint64{},
 		r: rand.New(rand.NewPCG(seed, 77)), open: map[int]simOpen{}, busy: map[int64]bool{},
 		msgID: map[int64]int64{}, next: map[int64]int64{}, write: write, seed: seed}
 	for i := range nodeCount {
 		sr.ids = append(sr.ids, fmt.Sprintf("n%d", i))
 	}
 	cfg := sim.Config{Seed: seed, Nodes: sr.ids, TickMs: simTick, LatencyMinMs: 1, LatencyMaxMs: 15,
-		Loss: 0.02, Duplicate: 0.02, Clone: func(x any) any { return cloneMsg(x.(raft.Message)) }}
-	sr.s = sim.New(cfg, func(id string) sim.Core[raft.Message] { return sr.build(id, nil) })
+		Loss: 0.02, Duplicate: 0.02, Clone: cloneMsg}
+	if journal != nil {
+		cfg.Journal, cfg.Describe = journal, sim.JSON
+	}
+	sr.s = sim.New(cfg, func(id string) core.Core[raftnode.Msg, raftnode.Request, any] { return sr.build(id, nil) })
 	return sr
 }
 
-// cloneMsg deep-copies a raft message, so that no two nodes share memory.
-func cloneMsg(m raft.Message) raft.Message {
-	b, err := json.Marshal(m)
+// cloneMsg copies a message through its JSON form, so that no two nodes
+// share memory and every message crosses the wire encoding.
+func cloneMsg(x any) any {
+	b, err := json.Marshal(x.(raftnode.Msg))
 	if err != nil {
 		panic(err)
 	}
-	var c raft.Message
+	var c raftnode.Msg
 	if err := json.Unmarshal(b, &c); err != nil {
 		panic(err)
 	}
@@ -120,19 +114,17 @@ func cloneMsg(m raft.Message) raft.Message {
 }
 
 // build makes a node's core, restoring durable state after a crash.
-func (sr *simRun) build(id string, d *raft.Durable) *simNode {
+func (sr *simRun) build(id string, d *raft.Durable) *raftnode.Core {
 	m := txn.NewMachine()
 	sr.restarts[id]++
-	rs, err := rsm.New(rsm.Config{Raft: raft.Config{
-		ID: id, Voters: sr.ids, ElectionTick: 10, HeartbeatTick: 1, PreVote: true, CheckQuorum: true,
-		Rand: rand.New(rand.NewPCG(sr.seed, uint64(id[1])<<8|sr.restarts[id])), Durable: d,
-	}, SnapshotEntries: 16}, m)
+	tm := raftnode.DefaultTiming()
+	tm.TickMin, tm.PendingMax = simTick*time.Millisecond, 1000
+	c, err := raftnode.NewCore(raftnode.CoreConfig{ID: id, Nodes: sr.ids, Types: []string{"txn"},
+		Machine: m, Codec: txnCodec{m: m}, Timing: tm, SnapshotEntries: 16, Durable: d,
+		Rand: rand.New(rand.NewPCG(sr.seed, uint64(id[1])<<8|sr.restarts[id]))})
 	require.NoError(sr.t, err)
-	core, err := raftnode.NewCore(rs, txnCodec{m: m}, 1000)
-	require.NoError(sr.t, err)
-	n := &simNode{id: id, run: sr, core: core, m: m, codec: txnCodec{m: m}}
-	sr.nodes[id] = n
-	return n
+	sr.nodes[id] = &replica{core: c, m: m}
+	return c
 }
 
 // crash stops a node, keeping what Raft persists.
@@ -196,14 +188,14 @@ func (sr *simRun) add(op history.Op) int {
 	op.Index = int64(len(sr.h))
 	op.Time = sr.s.Now()*1_000_000 + int64(len(sr.h)) // distinct, ordered
 	sr.h = append(sr.h, op)
+	sr.s.Note("%s p%d %v %v", op.Type, op.Process, op.Value, op.Error)
 	return len(sr.h) - 1
 }
 
-// submit sends a fresh transaction from process p to node id, through the
-// codec as the adapter does; sometimes a second node proposes the same
-// command too (a relay or a retried forward), which must not apply twice.
+// submit sends a fresh transaction from process p to node id; sometimes a
+// second node gets the same command too (a retried forward, say), which
+// must not apply twice.
 func (sr *simRun) submit(p int64, id string) {
-	n := sr.nodes[id]
 	t := sr.randTxn()
 	sr.msgID[p]++
 	client := fmt.Sprintf("c%d", p)
@@ -211,26 +203,33 @@ func (sr *simRun) submit(p int64, id string) {
 	require.NoError(sr.t, err)
 	inv := sr.add(history.Op{Type: history.Invoke, Process: p, F: "txn", Value: toHistory(t, false)})
 	sr.busy[p] = true
-	op, err := n.codec.Decode("txn", body, client, sr.msgID[p])
-	require.NoError(sr.t, err)
-	o := simOpen{process: p, at: sr.s.Now(), node: id, query: op.Query}
-	if n.core.RSM().Raft().Status().Lead == "" {
-		sr.fail(inv, o, "no leader") // the adapter would relay; see TestRelay*
-		return
-	}
-	if err := n.core.Submit(inv, client, sr.msgID[p], op, time.UnixMilli(sr.s.Now())); err != nil {
-		sr.fail(inv, o, err.Error())
-		return
-	}
+	o := simOpen{process: p, at: sr.s.Now(), node: id, query: readOnly(t)}
 	sr.open[inv] = o
-	if !op.Query && sr.r.IntN(5) == 0 {
+	key := reqID{client: client, msgID: sr.msgID[p]}
+	sr.invOf[key] = inv
+	cmd := core.Command[raftnode.Request]{Client: client, MsgID: sr.msgID[p], Body: raftnode.Request{Type: "txn", Body: body}}
+	sr.s.Command(id, cmd)
+	if !o.query && sr.r.IntN(5) == 0 {
 		other := sr.ids[sr.r.IntN(len(sr.ids))]
 		if other != id && !sr.s.Down(other) {
-			// No one waits for this copy's answer (handle -1).
-			_ = sr.nodes[other].core.Submit(-1, client, sr.msgID[p], op, time.UnixMilli(sr.s.Now()))
+			sr.s.Command(other, cmd)
 			sr.dups++
 		}
 	}
+}
+
+// collect completes the invokes the nodes answered.
+func (sr *simRun) collect() {
+	for _, r := range sr.s.Replies() {
+		if inv, ok := sr.invOf[reqID{client: r.To, msgID: r.InReplyTo}]; ok {
+			sr.complete(inv, r.Body)
+		}
+	}
+}
+
+// run advances ms of virtual time, completing invokes as answers come.
+func (sr *simRun) run(ms int64) {
+	sr.s.RunUntil(func() bool { sr.collect(); return false }, ms)
 }
 
 // fail completes an invoke with a definite failure.
@@ -240,15 +239,19 @@ func (sr *simRun) fail(inv int, o simOpen, why string) {
 	sr.busy[o.process] = false
 }
 
-// complete records a node's answer to the invoke at inv.
+// complete records a node's answer to the invoke at inv: the node's own
+// txn_ok, or one a peer served (JSON), or an error.
 func (sr *simRun) complete(inv int, reply any) {
 	o, ok := sr.open[inv]
 	if !ok {
-		return // the client gave up already
+		return // the client gave up already, or a copy answered first
 	}
 	delete(sr.open, inv)
 	sr.busy[o.process] = false
 	ok2, isOK := reply.(txnOK)
+	if raw, isRaw := reply.(json.RawMessage); isRaw {
+		isOK = json.Unmarshal(raw, &ok2) == nil && ok2.Type == "txn_ok"
+	}
 	if !isOK {
 		// 13: indefinite; the process is done with this op but it stays
 		// open in the history.
@@ -306,7 +309,7 @@ func (sr *simRun) workload(ops int) {
 				sr.s.Partition(sim.RandomSplit(sr.r, sr.ids))
 			}
 		}
-		sr.s.RunFor(1 + sr.r.Int64N(20))
+		sr.run(1 + sr.r.Int64N(20))
 		sr.timeouts(false)
 		// Idle processes, in a deterministic order.
 		for _, p := range slices.Sorted(maps.Keys(sr.busy)) {
@@ -327,7 +330,7 @@ func (sr *simRun) settle() {
 		sr.restart(id)
 	}
 	sr.s.Heal()
-	ok := sr.s.RunUntil(func() bool { return len(sr.open) == 0 }, simClientWaitMs)
+	ok := sr.s.RunUntil(func() bool { sr.collect(); return len(sr.open) == 0 }, simClientWaitMs)
 	sr.timeouts(true)
 	_ = ok
 	converged := func() bool {

@@ -1,17 +1,15 @@
-// Package gossipnode runs a gossip.Core on the node runtime (lib/node): it
-// routes "gossip" messages to the core, drives its ticks from the monotonic
-// clock, and sends what the core drains once per burst of input. The
-// broadcast and g-set binaries are this plus their workload's handlers.
+// Package gossipnode sets up a gossip.Core on the node runtime's Host
+// (lib/node) from command-line options. The broadcast and g-set binaries
+// are this plus their workload's commands and reply bodies.
 package gossipnode
 
 import (
-	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"time"
 
+	"maelkit/lib/core"
 	"maelkit/lib/gossip"
 	"maelkit/lib/node"
 )
@@ -89,94 +87,25 @@ func (o Options) Config(id string, nodes []string) gossip.Config {
 	return cfg
 }
 
-// ErrNotReady: the node has no core yet (init has not arrived).
-var ErrNotReady = errors.New("gossipnode: not initialized")
+// Host is a gossip core hosted on a node.
+type Host = node.Host[gossip.Message, gossip.Command, gossip.Result]
 
-// Server is a core hosted on a node. All methods run on the node's loop.
-type Server struct {
-	n     *node.Node
-	opts  Options
-	core  *gossip.Core
-	start time.Time
-	tick  time.Duration
-	ticks int64 // core ticks so far
-}
-
-// tickCatchUpMax bounds the ticks replayed in one timer turn after a stall.
-const tickCatchUpMax = 1000
-
-// Register installs the gossip handler, the init hook, the ticker and the
-// output drain on n. Call it before n.Run.
-func Register(n *node.Node, opts Options) *Server {
-	s := &Server{n: n, opts: opts}
-	n.OnInit(func() error {
-		cfg := opts.Config(n.ID(), n.NodeIDs())
-		cfg.Logger = n.Logger()
-		core, err := gossip.New(cfg)
-		if err != nil {
-			return err
-		}
-		s.core = core
-		s.start = time.Now()
-		tick := time.Duration(max(opts.TickMs, 0)) * time.Millisecond
-		if tick == 0 {
-			tick = 10 * time.Millisecond
-		}
-		s.tick = tick
-		n.Every(tick, s.advance)
-		return nil
+// NewHost hosts a gossip core configured by opts on n; reply makes the
+// workload's reply bodies. The binary registers its client commands with
+// node.HandleCommand. Call it before n.Run.
+func NewHost(n *node.Node, opts Options, reply func(gossip.Result) any) *Host {
+	tick := time.Duration(max(opts.TickMs, 0)) * time.Millisecond
+	if tick == 0 {
+		tick = 10 * time.Millisecond
+	}
+	return node.NewHost(n, node.HostConfig[gossip.Message, gossip.Command, gossip.Result]{
+		Build: func(n *node.Node) (core.Core[gossip.Message, gossip.Command, gossip.Result], error) {
+			cfg := opts.Config(n.ID(), n.NodeIDs())
+			cfg.Logger = n.Logger()
+			return gossip.New(cfg)
+		},
+		Tick:      tick,
+		PeerTypes: []string{gossip.MessageType},
+		Reply:     reply,
 	})
-	node.Handle(n, gossip.MessageType, func(req *node.Request, m gossip.Message) error {
-		if s.core != nil {
-			s.advance()
-			s.core.Step(req.Src, m)
-		}
-		return nil
-	})
-	n.OnIdle(s.drain)
-	return s
 }
-
-// advance ticks the core up to the monotonic clock. Ticks follow the clock
-// rather than count timer runs, and every input first brings the core up to
-// date, so a late timer or a starved process never skews the core's
-// notion of time (upload alignment depends on it).
-func (s *Server) advance() {
-	target := int64(time.Since(s.start) / s.tick)
-	for k := 0; s.ticks < target && k < tickCatchUpMax; k++ {
-		s.core.Tick()
-		s.ticks++
-	}
-}
-
-func (s *Server) drain() {
-	if s.core == nil {
-		return
-	}
-	for _, e := range s.core.Drain() {
-		if err := s.n.Send(e.To, e.Msg); err != nil {
-			s.n.Logger().Warn("gossip: send failed", "to", e.To, "err", err)
-		}
-	}
-}
-
-// Add adds a client's value; once it returns nil the value is stored and
-// will reach every node, so the client may be acknowledged.
-func (s *Server) Add(value json.RawMessage) error {
-	if s.core == nil {
-		return ErrNotReady
-	}
-	s.advance()
-	return s.core.Add(value)
-}
-
-// AppendValues appends the local values as a JSON array to buf.
-func (s *Server) AppendValues(buf []byte) []byte {
-	if s.core == nil {
-		return append(buf, "[]"...)
-	}
-	return s.core.Set().AppendJSON(buf)
-}
-
-// Core exposes the core, for tests.
-func (s *Server) Core() *gossip.Core { return s.core }

@@ -1,0 +1,63 @@
+package raftnode
+
+import (
+	"encoding/json"
+
+	"maelkit/lib/raft"
+)
+
+// Message types of Msg: the traffic between raftnode cores.
+const (
+	// TypeRaft carries a raft message to its destination.
+	TypeRaft = "raft"
+	// TypeRelay carries a raft message through a third node, for a link
+	// that is down while a two-hop path works (see links.go): relaying, as
+	// lib/paxos names the same idea.
+	TypeRelay = "raft_relay"
+	// TypePing and TypePong measure the round trip (they size the tick)
+	// and tell a node which peers it hears.
+	TypePing = "raft_ping"
+	TypePong = "raft_pong"
+	// TypeHandoff asks a peer to serve a client's request when this node
+	// knows no leader; TypeHandoffDone carries the peer's answer back (see
+	// handoff.go).
+	TypeHandoff     = "raft_handoff"
+	TypeHandoffDone = "raft_handoff_done"
+)
+
+// PeerTypes lists the message types cores exchange.
+func PeerTypes() []string {
+	return []string{TypeRaft, TypeRelay, TypePing, TypePong, TypeHandoff, TypeHandoffDone}
+}
+
+// Msg is every message between raftnode cores; which fields are set
+// depends on Type. The JSON form is what nodes exchange.
+type Msg struct {
+	Type string `json:"type"`
+	// M is the raft message (raft, raft_relay).
+	M raft.Message `json:"m,omitzero"`
+	// To is a raft_relay's final destination.
+	To string `json:"to,omitempty"`
+	// Deaf says the sender has not heard from the receiver lately: the
+	// receiver should also route its messages to the sender via peers.
+	Deaf bool `json:"deaf,omitempty"`
+	// T is a ping's send tick, echoed by the pong.
+	T int64 `json:"t,omitempty"`
+	// Handoffs: the sender's tag for the request; on raft_handoff the
+	// client, its msg_id and its request body (type included); on
+	// raft_handoff_done the answer, an error (Code, Text) or a reply Body.
+	Tag    int64           `json:"tag,omitempty"`
+	Client string          `json:"client,omitempty"`
+	ID     int64           `json:"id,omitempty"`
+	Req    json.RawMessage `json:"req,omitempty"`
+	Code   int             `json:"code,omitempty"`
+	Text   string          `json:"text,omitempty"`
+	Body   json.RawMessage `json:"body,omitempty"`
+}
+
+// Request is a client's request as the core takes it: its type and whole
+// body, decoded by the Codec inside the core.
+type Request struct {
+	Type string
+	Body json.RawMessage
+}
