@@ -11,9 +11,12 @@
 // state: the same inputs in the same order give the same outputs, which is
 // what lets a seed replay a simulated run exactly.
 //
-// A core whose state must survive a crash will also emit durable writes in
-// its Output, which the driver persists before it sends the messages and
-// replies of the same Output.
+// A core whose state must survive a crash also emits durable writes in its
+// Output (Writes), which the driver makes durable, all of them with one
+// sync, before it sends any message or reply of the same Output: a reply
+// that promises durability therefore goes out only once its state is on
+// disk. After a restart the driver hands the core what survived
+// (Recovered) when it builds it.
 package core
 
 // Command is a client's request: the client's id and msg_id (a reply's
@@ -43,10 +46,64 @@ type Reply[R any] struct {
 type Output[P, R any] struct {
 	Messages []Send[P]
 	Replies  []Reply[R]
+	// Writes must be durable before Messages and Replies go out; the
+	// driver applies them in order.
+	Writes []Write
 }
 
-// Empty says whether there is nothing to send.
-func (o Output[P, R]) Empty() bool { return len(o.Messages) == 0 && len(o.Replies) == 0 }
+// Empty says whether there is nothing to write or send.
+func (o Output[P, R]) Empty() bool {
+	return len(o.Messages) == 0 && len(o.Replies) == 0 && len(o.Writes) == 0
+}
+
+// WriteKind says what a Write does to the core's durable state, which is
+// made of one small stable value, a log of records numbered from 1, and a
+// snapshot covering a prefix of the log.
+type WriteKind uint8
+
+const (
+	// WriteState replaces the stable value with Data (term and vote,
+	// promises: small state rewritten whole).
+	WriteState WriteKind = iota + 1
+	// WriteAppend appends Data as the log record numbered Index, which
+	// must be one past the last record.
+	WriteAppend
+	// WriteTruncate drops every log record after Index (a conflicting
+	// suffix); Index 0 drops them all.
+	WriteTruncate
+	// WriteSnapshot replaces the snapshot with Data, covering every
+	// record up to Index, and drops those records from the log.
+	WriteSnapshot
+)
+
+// Write is one durable write.
+type Write struct {
+	Kind  WriteKind
+	Index uint64
+	Data  []byte
+}
+
+// Recovered is a core's durable state as a (re)start finds it: what its
+// constructor builds from. A node that never wrote anything, or whose disk
+// was wiped (eddy's --kill-wipes-disk), finds Fresh true and nothing else:
+// a core that must not forget (a vote, a promise) has to tell the two apart
+// by asking its peers, not from its disk.
+type Recovered struct {
+	Fresh bool
+	// State is the last stable value written, or nil.
+	State []byte
+	// Snapshot is the last snapshot, or nil.
+	Snapshot *Snapshot
+	// Log holds the records after the snapshot, the first numbered First.
+	First uint64
+	Log   [][]byte
+}
+
+// Snapshot is a state image covering every log record up to Index.
+type Snapshot struct {
+	Index uint64
+	Data  []byte
+}
 
 // Core is a protocol core with peer messages P, client commands C and
 // replies R.
@@ -77,6 +134,12 @@ func (o *Outbox[P, R]) Send(to string, msg P) {
 // Reply queues body as the answer to client to's request inReplyTo.
 func (o *Outbox[P, R]) Reply(to string, inReplyTo int64, body R) {
 	o.out.Replies = append(o.out.Replies, Reply[R]{To: to, InReplyTo: inReplyTo, Body: body})
+}
+
+// Persist queues a durable write; the driver makes it durable before it
+// sends anything queued with it.
+func (o *Outbox[P, R]) Persist(w Write) {
+	o.out.Writes = append(o.out.Writes, w)
 }
 
 // Take returns, and forgets, what was queued.
