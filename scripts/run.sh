@@ -32,6 +32,7 @@ lin-kv-raft      lin-kv           lin-kv-raft      lin-kv           raft
 paxos-register   lin-kv           paxos-register   lin-kv           raft
 txn-rw-register  txn-rw-register  txn-rw-register  txn-rw-register  6c  read-committed
 txn-list-append  txn-list-append  txn-rw-register  txn-rw-register  6c  read-committed
+kafka            kafka            kafka            kafka            5b
 "
 # maelfix's correct mode for each workload.
 maelfix_modes="

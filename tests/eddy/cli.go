@@ -241,7 +241,7 @@ var testFlags = []flagSpec{
 			s.o.ConsistencyModels = ms
 			return nil
 		}},
-	{[]string{"--key-count"}, "N", "txn workloads: active keys (default 10)", func(s *cliState, v string) error {
+	{[]string{"--key-count"}, "N", "txn and kafka workloads: active keys (default 10)", func(s *cliState, v string) error {
 		n, err := positiveArg("--key-count", v)
 		s.o.KeyCount = n
 		return err
@@ -251,7 +251,7 @@ var testFlags = []flagSpec{
 		s.o.MaxTxnLength = n
 		return err
 	}},
-	{[]string{"--max-writes-per-key"}, "N", "txn workloads: writes to a key before it is retired (default 16)", func(s *cliState, v string) error {
+	{[]string{"--max-writes-per-key"}, "N", "txn and kafka workloads: writes to a key before it is retired (default 16)", func(s *cliState, v string) error {
 		n, err := positiveArg("--max-writes-per-key", v)
 		s.o.MaxWritesPerKey = n
 		return err

@@ -14,7 +14,7 @@ import (
 )
 
 func TestBuiltinSuitesParse(t *testing.T) {
-	want := []string{"broadcast", "echo", "g-counter", "g-set", "lin-kv", "pn-counter", "txn-rw-register", "unique-ids"}
+	want := []string{"broadcast", "echo", "g-counter", "g-set", "kafka", "lin-kv", "pn-counter", "txn-rw-register", "unique-ids"}
 	require.Equal(t, want, Workloads())
 	for _, w := range want {
 		s, err := Builtin(w)
@@ -25,7 +25,7 @@ func TestBuiltinSuitesParse(t *testing.T) {
 			require.NotEmpty(t, sc.Seeds, "%s %s", w, sc.Name)
 		}
 	}
-	_, err := Builtin("kafka")
+	_, err := Builtin("txn-list-append")
 	require.ErrorContains(t, err, "no built-in suite")
 }
 
