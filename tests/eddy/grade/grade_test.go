@@ -14,7 +14,7 @@ import (
 )
 
 func TestBuiltinSuitesParse(t *testing.T) {
-	want := []string{"broadcast", "echo", "g-counter", "g-set", "lin-kv", "pn-counter", "txn-rw-register", "unique-ids"}
+	want := []string{"broadcast", "echo", "g-counter", "g-set", "lin-kv", "pn-counter", "txn-list-append", "txn-rw-register", "unique-ids"}
 	require.Equal(t, want, Workloads())
 	for _, w := range want {
 		s, err := Builtin(w)
