@@ -353,14 +353,14 @@ type RunResult struct {
 // first failed check (of the first failing seed), or on a pass the check
 // that came closest to its target.
 type ScenarioResult struct {
-	Name     string      `json:"name"`
-	Title    string      `json:"title,omitempty"`
-	Required bool        `json:"required"`
-	Pass     bool        `json:"pass"`
-	Decider  Outcome     `json:"decider"`
-	Seed     int64       `json:"decider-seed"`
-	Dir      string      `json:"decider-dir,omitempty"`
-	Why      string      `json:"why,omitempty"`
+	Name     string  `json:"name"`
+	Title    string  `json:"title,omitempty"`
+	Required bool    `json:"required"`
+	Pass     bool    `json:"pass"`
+	Decider  Outcome `json:"decider"`
+	Seed     int64   `json:"decider-seed"`
+	Dir      string  `json:"decider-dir,omitempty"`
+	Why      string  `json:"why,omitempty"`
 	// Report is the deciding run's report.html with the anchor that shows
 	// why it failed, or its folder when it has no report.
 	Report string      `json:"report,omitempty"`
