@@ -282,6 +282,8 @@ Usage:
   eddy test -w WORKLOAD --bin PATH [options] [args for the binary...]
   eddy grade -w WORKLOAD --bin PATH [--seeds N] [--out DIR] [--suite FILE]
   eddy serve [--store DIR] [--addr 127.0.0.1:8080] [--index-only]
+  eddy exercises [EXERCISE]           the book's exercises and your progress
+  eddy new EXERCISE [--lang go|python] [DIR]   a starter for an exercise
 
 Exit codes: 0 valid, 1 invalid, 2 unknown, 254 bad arguments, 255 crashed.
 
@@ -311,6 +313,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return GradeMain(ctx, args[1:], stdout, stderr)
 	case "serve":
 		return ServeMain(ctx, args[1:], stdout, stderr)
+	case "exercises":
+		return ExercisesMain(ctx, args[1:], stdout, stderr)
+	case "new":
+		return NewMain(ctx, args[1:], stdout, stderr)
 	}
 	if args[0] != "test" {
 		fmt.Fprintf(stderr, "eddy: unknown command %q\n\n%s", args[0], Usage())
