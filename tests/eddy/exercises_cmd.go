@@ -91,7 +91,6 @@ func ExercisesMain(_ context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintf(stderr, "eddy exercises: %v (progress not shown)\n", err)
 		p, _ = exercises.ReadProgress("")
 	}
-	root := maelkitRoot()
 	if id != "" {
 		e := cat.Get(id)
 		if e == nil {
@@ -101,7 +100,7 @@ func ExercisesMain(_ context.Context, args []string, stdout, stderr io.Writer) i
 		if asJSON {
 			return writeJSON(stdout, stderr, e)
 		}
-		writeExercise(stdout, e, p, root)
+		writeExercise(stdout, e, p)
 		return 0
 	}
 	if asJSON {
@@ -123,7 +122,7 @@ func ExercisesMain(_ context.Context, args []string, stdout, stderr io.Writer) i
 			}
 			fmt.Fprintf(stdout, "   %-16s %s\n", e.ID, e.Title)
 			fmt.Fprintf(stdout, "   %-16s workload %s; levels: %s\n", "", e.Workload, strings.Join(levels, ", "))
-			fmt.Fprintf(stdout, "   %-16s reference %s; you: %s\n", "", reference(e.Reference, root), exercises.Status(e, p))
+			fmt.Fprintf(stdout, "   %-16s reference %s; you: %s\n", "", reference(e.Reference), exercises.Status(e, p))
 		}
 		for _, pend := range ch.Pending {
 			fmt.Fprintf(stdout, "   %-16s (to come) %s\n", "…", pend)
@@ -145,7 +144,7 @@ func writeJSON(stdout, stderr io.Writer, v any) int {
 
 // reference renders a binary as the command that runs it from the
 // checkout's root.
-func reference(b exercises.Binary, root string) string {
+func reference(b exercises.Binary) string {
 	bin := b.Bin
 	if !strings.Contains(bin, "/") {
 		bin = "bin/" + bin
@@ -157,7 +156,7 @@ func reference(b exercises.Binary, root string) string {
 	return s
 }
 
-func writeExercise(w io.Writer, e *exercises.Exercise, p *exercises.Progress, root string) {
+func writeExercise(w io.Writer, e *exercises.Exercise, p *exercises.Progress) {
 	fmt.Fprintf(w, "%s: %s (chapter %s)\n\n%s\n\n", e.ID, e.Title, e.Chapter, e.Statement)
 	if len(e.Messages) > 0 {
 		fmt.Fprintln(w, "Messages:")
@@ -195,9 +194,9 @@ func writeExercise(w io.Writer, e *exercises.Exercise, p *exercises.Progress, ro
 			}
 		}
 	}
-	fmt.Fprintf(w, "\nReference: %s\n", reference(e.Reference, root))
+	fmt.Fprintf(w, "\nReference: %s\n", reference(e.Reference))
 	for _, x := range e.Wrong {
-		fmt.Fprintf(w, "Known wrong: %s fails %s (%s)\n", reference(exercises.Binary{Bin: x.Bin, Args: x.Args}, root), x.Scenario, x.Mistake)
+		fmt.Fprintf(w, "Known wrong: %s fails %s (%s)\n", reference(exercises.Binary{Bin: x.Bin, Args: x.Args}), x.Scenario, x.Mistake)
 	}
 	if len(e.Hints) > 0 {
 		fmt.Fprintln(w, "\nHints:")

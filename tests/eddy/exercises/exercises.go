@@ -79,13 +79,18 @@ type Exercise struct {
 	Messages  []string `json:"messages,omitempty"`
 	// Suite names a built-in suite (tests/eddy/grade/suites); SuiteFile a
 	// suite file relative to the directory the exercise came from.
-	Suite     string   `json:"suite,omitempty"`
-	SuiteFile string   `json:"suite_file,omitempty"`
-	Levels    []Level  `json:"levels"`
-	Reference Binary   `json:"reference"`
-	Wrong     []Wrong  `json:"wrong,omitempty"`
-	Starter   string   `json:"starter"`
-	Hints     []string `json:"hints,omitempty"`
+	Suite     string  `json:"suite,omitempty"`
+	SuiteFile string  `json:"suite_file,omitempty"`
+	Levels    []Level `json:"levels"`
+	Reference Binary  `json:"reference"`
+	Wrong     []Wrong `json:"wrong,omitempty"`
+	Starter   string  `json:"starter"`
+	// StarterFails is the first scenario the starter fails (where the
+	// student's work is missing); StarterPasses are scenarios the starter
+	// passes as it is (the work it already does).
+	StarterFails  string   `json:"starter_fails"`
+	StarterPasses []string `json:"starter_passes,omitempty"`
+	Hints         []string `json:"hints,omitempty"`
 
 	// suite is the parsed suite, loaded with the exercise.
 	suite *grade.Suite
@@ -336,6 +341,11 @@ func (e *Exercise) validate(chapter map[string]int) error {
 		}
 		if w.Bin == "" || w.Reason == "" {
 			return errors.New("a wrong variant needs bin and reason")
+		}
+	}
+	for _, s := range append([]string{e.StarterFails}, e.StarterPasses...) {
+		if !has(s) {
+			return fmt.Errorf("starter: the suite has no scenario %q", s)
 		}
 	}
 	if e.Reference.Bin == "" {
