@@ -223,3 +223,10 @@ func starterReadme(e *Exercise, o StarterOptions) string {
 	b.WriteString("\n## CI\n\n`.github/workflows/grade.yml` grades every push on GitHub Actions (a GitHub Classroom assignment): it checks out maelkit, builds eddy, runs the same `eddy grade` and publishes a JUnit report.\n")
 	return b.String()
 }
+
+// CIRecipe returns one of the GitHub Actions workflows: "classroom.yml"
+// (a student's repository; eddy new writes it into every starter) or
+// "teacher-matrix.yml" (a teacher's repository of submissions).
+func CIRecipe(name string) ([]byte, error) {
+	return templates.ReadFile("ci/" + name)
+}
