@@ -273,6 +273,8 @@ func NewMain(_ context.Context, args []string, stdout, stderr io.Writer) int {
 			return ExitUsage
 		}
 	}
+	// The README and workflow call this eddy by its absolute path; under
+	// go test the executable is the test binary, so the checkout's is named.
 	eddyPath, err := os.Executable()
 	if err != nil || strings.HasSuffix(eddyPath, ".test") {
 		eddyPath = "eddy"

@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -185,31 +186,14 @@ func readSmall(fsys fs.FS, name string) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	var b bytes.Buffer
-	if _, err := b.ReadFrom(&limited{f, maxFileBytes + 1}); err != nil {
+	b, err := io.ReadAll(io.LimitReader(f, maxFileBytes+1))
+	if err != nil {
 		return nil, err
 	}
-	if b.Len() > maxFileBytes {
+	if len(b) > maxFileBytes {
 		return nil, fmt.Errorf("%s is larger than %d bytes", name, maxFileBytes)
 	}
-	return b.Bytes(), nil
-}
-
-type limited struct {
-	f interface{ Read([]byte) (int, error) }
-	n int
-}
-
-func (l *limited) Read(p []byte) (int, error) {
-	if l.n <= 0 {
-		return 0, errors.New("file too large")
-	}
-	if len(p) > l.n {
-		p = p[:l.n]
-	}
-	n, err := l.f.Read(p)
-	l.n -= n
-	return n, err
+	return b, nil
 }
 
 func decodeStrict(b []byte, v any) error {
