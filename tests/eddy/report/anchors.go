@@ -3,6 +3,7 @@ package report
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 
 	"maelkit/tests/eddy/history"
@@ -222,12 +223,14 @@ func explanations(f Failure, files []string) []string {
 		if fig.Key != "anomaly-types" && fig.Key != "anomalies" {
 			continue
 		}
+		// The anomaly names, as keywords or strings: ":G1a", "\"G-single\"".
+		names := strings.FieldsFunc(fig.Value, func(r rune) bool { return strings.ContainsRune(" ,:[](){}\"", r) })
 		for _, file := range files {
 			if !strings.HasPrefix(file, "elle/") {
 				continue
 			}
 			name := strings.TrimSuffix(strings.TrimPrefix(file, "elle/"), ".txt")
-			if strings.Contains(fig.Value, name) && !strings.Contains(strings.Join(out, " "), file) {
+			if slices.Contains(names, name) && !slices.Contains(out, file) {
 				out = append(out, file)
 			}
 		}
