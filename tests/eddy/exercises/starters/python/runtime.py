@@ -74,22 +74,34 @@ class Node:
         self.calls[self.next_id] = (callback, time.monotonic() + timeout)
         self.send(dest, body)
 
+    def _guard(self, what, fn, *args):
+        """Run fn; a bug is logged and the node goes on."""
+        try:
+            fn(*args)
+        except Exception as e:
+            self.log(what, "error:", repr(e))
+
     def _handle(self, msg):
+        if not isinstance(msg, dict) or not isinstance(msg.get("src"), str):
+            return
         body = msg.get("body")
         if not isinstance(body, dict):
             return
         irt = body.get("in_reply_to")
         if irt is not None:
-            call = self.calls.pop(irt, None)
+            call = self.calls.pop(irt, None) if isinstance(irt, int) else None
             if call:
-                call[0](body)
+                self._guard("callback", call[0], body)
             return
         typ = body.get("type")
         if typ == "init":
-            self.node_id = body.get("node_id")
-            self.node_ids = body.get("node_ids") or []
+            if not isinstance(body.get("node_id"), str) or not isinstance(body.get("node_ids"), list):
+                self.reply(msg, {"type": "error", "code": RPCError.MALFORMED_REQUEST, "text": "bad init"})
+                return
+            self.node_id = body["node_id"]
+            self.node_ids = body["node_ids"]
             for fn in self.on_init:
-                fn()
+                self._guard("init hook", fn)
             self.reply(msg, {"type": "init_ok"})
             pending, self.pending = self.pending, []
             for m in pending:
@@ -105,6 +117,9 @@ class Node:
             fn(msg, body)
         except RPCError as e:
             self.reply(msg, {"type": "error", "code": e.code, "text": e.text})
+        except (KeyError, TypeError) as e:  # a field missing or of the wrong type
+            self.log("handler error:", repr(e))
+            self.reply(msg, {"type": "error", "code": RPCError.MALFORMED_REQUEST, "text": repr(e)})
         except Exception as e:  # a bug answers 13 and the node goes on
             self.log("handler error:", repr(e))
             self.reply(msg, {"type": "error", "code": RPCError.CRASH, "text": repr(e)})
@@ -124,11 +139,11 @@ class Node:
             for t in self.timers:
                 if self.node_id is not None and t[0] <= now:
                     t[0] = now + t[1]
-                    t[2]()
+                    self._guard("timer", t[2])
             for mid, (cb, deadline) in list(self.calls.items()):
                 if deadline <= now:
                     del self.calls[mid]
-                    cb({"type": "error", "code": RPCError.TIMEOUT, "text": "timed out"})
+                    self._guard("callback", cb, {"type": "error", "code": RPCError.TIMEOUT, "text": "timed out"})
             wait = min([t[0] for t in self.timers] + [now + 0.1]) - now
             try:
                 msg = self.inbox.get(timeout=max(wait, 0.001))
