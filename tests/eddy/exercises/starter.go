@@ -218,7 +218,7 @@ func starterReadme(e *Exercise, o StarterOptions) string {
 		}
 	}
 	if o.Lang == "go" {
-		fmt.Fprintf(&b, "\n## Module\n\nThe node runs on maelkit's runtime, `maelkit/lib/node`. maelkit is not published, so `go.mod` requires `maelkit v0.0.0` and replaces it with the checkout at `%s`; if you move either, `go mod edit -replace maelkit=/path/to/maelkit`.\n", o.Maelkit)
+		fmt.Fprintf(&b, "\n## Module\n\nThe node runs on maelkit's runtime, `maelkit/lib/node` (its API: `go doc -all maelkit/lib/node` here). maelkit is not published, so `go.mod` requires `maelkit v0.0.0` and replaces it with the checkout at `%s`; if you move either, `go mod edit -replace maelkit=/path/to/maelkit`.\n", o.Maelkit)
 	}
 	b.WriteString("\n## CI\n\n`.github/workflows/grade.yml` grades every push on GitHub Actions (a GitHub Classroom assignment): it checks out maelkit, builds eddy, runs the same `eddy grade` and publishes a JUnit report.\n")
 	return b.String()
