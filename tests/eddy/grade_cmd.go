@@ -122,7 +122,7 @@ func GradeMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			suiteFile = val
 		case "--scenario":
 			only = append(only, val)
-		case "--exercise", "-x":
+		case "--exercise":
 			exerciseID = val
 		case "--exercises-dir":
 			exDir = val
