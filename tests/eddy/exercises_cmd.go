@@ -20,7 +20,8 @@ func ExercisesUsage() string {
 
 Lists the book's exercises by chapter, each with its workload, levels and where
 you stand (from ` + exercises.ProgressFile + `, which eddy grade keeps in the current
-directory): not started, the failing level and its figure, or done. With an
+directory, and in ./EXERCISE/ for each starter eddy new made there): not
+started, the failing level and its figure, or done. With an
 EXERCISE, shows its statement, commands, levels and the figures that decide
 them, the reference binary, the known-wrong variant and hints.
 
@@ -49,7 +50,7 @@ starter is one file with its own small runtime.
 
 // ExercisesMain is `eddy exercises`: args exclude the word "exercises".
 func ExercisesMain(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	dir, progress, asJSON, id := os.Getenv(exercises.DirEnv), exercises.ProgressFile, false, ""
+	dir, progress, asJSON, id, ownProgress := os.Getenv(exercises.DirEnv), exercises.ProgressFile, false, "", false
 	for i := 0; i < len(args); i++ {
 		name, val, hasVal := strings.Cut(args[i], "=")
 		switch name {
@@ -71,7 +72,7 @@ func ExercisesMain(_ context.Context, args []string, stdout, stderr io.Writer) i
 			if name == "--dir" {
 				dir = val
 			} else {
-				progress = val
+				progress, ownProgress = val, true
 			}
 			continue
 		}
@@ -90,6 +91,18 @@ func ExercisesMain(_ context.Context, args []string, stdout, stderr io.Writer) i
 	if err != nil {
 		fmt.Fprintf(stderr, "eddy exercises: %v (progress not shown)\n", err)
 		p, _ = exercises.ReadProgress("")
+	}
+	if !ownProgress {
+		// Starters made with eddy new's default directory keep their own
+		// progress file: ./<id>/.eddy-progress.json.
+		for _, e := range cat.Exercises {
+			if p.Exercises[e.ID] != nil {
+				continue
+			}
+			if q, err := exercises.ReadProgress(filepath.Join(e.ID, exercises.ProgressFile)); err == nil && q.Exercises[e.ID] != nil {
+				p.Exercises[e.ID] = q.Exercises[e.ID]
+			}
+		}
 	}
 	if id != "" {
 		e := cat.Get(id)

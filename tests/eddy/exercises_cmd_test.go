@@ -164,6 +164,16 @@ func TestGradeRecordsProgress(t *testing.T) {
 	require.Equal(t, 0, ExercisesMain(context.Background(), []string{"--progress", progress}, &stdout, &stderr), stderr.String())
 	require.Contains(t, stdout.String(), "you: done (every level)")
 	require.Contains(t, stdout.String(), "you: not started")
+
+	// Without --progress, a starter's own file (./echo/) is shown too.
+	b, err := os.ReadFile(progress)
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "echo"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "echo", exercises.ProgressFile), b, 0o644))
+	t.Chdir(dir)
+	stdout.Reset()
+	require.Equal(t, 0, ExercisesMain(context.Background(), nil, &stdout, &stderr), stderr.String())
+	require.Contains(t, stdout.String(), "you: done (every level)")
 }
 
 // TestExercisesMainListsEveryWorkload: the list covers every workload
