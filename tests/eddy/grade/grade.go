@@ -429,7 +429,9 @@ func Grade(ctx context.Context, suite *Suite, bin string, o Options, run Runner)
 				}
 				rr.Why = why(res.Results)
 				if !rr.Pass {
-					rr.Anchor = report.Anchor(res.Results)
+					if rr.Anchor = report.Anchor(res.Results); rr.Anchor == "" {
+						rr.Anchor = report.FigureAnchor(deciding(rr.Outcomes).Figure)
+					}
 				}
 			}
 			if !rr.Pass && sr.Pass {

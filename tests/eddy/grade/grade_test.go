@@ -143,6 +143,7 @@ func TestGradeScorecard(t *testing.T) {
 	fails := card.Failures()
 	require.Len(t, fails, 2)
 	require.Contains(t, fails[0], "FAIL broadcast slow (required): net/servers/msgs-per-op = 26, target < 20 (seed 2")
+	require.Equal(t, "#net", slow.Runs[1].Anchor, "a valid run that misses a target points at the figure's section")
 	require.Contains(t, fails[1], "FAIL broadcast crash (optional): run = did not finish: Node n1 crashed with exit status 3")
 
 	var table strings.Builder

@@ -58,6 +58,24 @@ func Anchor(results *history.Map) string {
 	return ""
 }
 
+// FigureAnchor is the section of report.html that shows a results
+// figure, for a run that failed a threshold while its checkers passed
+// (a latency, message count or availability target).
+func FigureAnchor(figure string) string {
+	switch {
+	case strings.HasPrefix(figure, "workload/stable-latencies"), strings.HasPrefix(figure, "workload/lost-latencies"),
+		strings.HasPrefix(figure, "perf/"):
+		return "#quantiles"
+	case strings.HasPrefix(figure, "net/"):
+		return "#net"
+	case strings.HasPrefix(figure, "availability/"):
+		return "#availability"
+	case strings.HasPrefix(figure, "stats/"):
+		return "#stats"
+	}
+	return "#verdict"
+}
+
 // maxLostShown bounds the lost values listed with their paths.
 const maxLostShown = 10
 

@@ -22,6 +22,9 @@ func TestAnchors(t *testing.T) {
 	dup := history.NewMap().Set("workload", history.NewMap().Set("valid?", false).Set("duplicated-count", int64(2))).Set("valid?", false)
 	require.Equal(t, "#why-workload", Anchor(dup))
 	require.Equal(t, "", Anchor(history.NewMap().Set("valid?", true)))
+	require.Equal(t, "#quantiles", FigureAnchor("workload/stable-latencies/0.5"))
+	require.Equal(t, "#net", FigureAnchor("net/servers/msgs-per-op"))
+	require.Equal(t, "#availability", FigureAnchor("availability/ok-fraction"))
 
 	// Value 7 goes client -> n1, n1 -> n2 (never delivered); msg_id 7 of
 	// another message is not the value.
