@@ -6,7 +6,7 @@
 # variants too) is go test -run TestExercisesWalk ./tests/eddy/.
 #
 # Usage: scripts/measure/exercises.sh [SEEDS] [EXERCISE...]   (needs jq)
-#   SEEDS: seeds per scenario (default: each scenario's own list)
+#   SEEDS: seeds per scenario (0 or none: each scenario's own list)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 scripts/build.sh >/dev/null
