@@ -406,6 +406,8 @@ Usage:
   eddy serve [--store DIR] [--addr 127.0.0.1:8080] [--index-only]
   eddy suite -w WORKLOAD [--flags NAME | --args NAME]
   eddy analyze [--store DIR | RUN-DIR] [--strict]
+  eddy exercises [EXERCISE]           the book's exercises and your progress
+  eddy new EXERCISE [--lang go|python] [DIR]   a starter for an exercise
 
 Exit codes: 0 valid, 1 invalid, 2 unknown, 254 bad arguments, 255 crashed.
 
@@ -459,6 +461,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return SuiteMain(args[1:], stdout, stderr)
 	case "analyze":
 		return AnalyzeMain(ctx, args[1:], stdout, stderr)
+	case "exercises":
+		return ExercisesMain(ctx, args[1:], stdout, stderr)
+	case "new":
+		return NewMain(ctx, args[1:], stdout, stderr)
 	}
 	if args[0] != "test" {
 		fmt.Fprintf(stderr, "eddy: unknown command %q\n\n%s", args[0], Usage())

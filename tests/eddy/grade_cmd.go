@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"maelkit/tests/eddy/exercises"
 	"maelkit/tests/eddy/grade"
 	"maelkit/tests/eddy/process"
 	"maelkit/tests/eddy/report"
@@ -77,21 +78,31 @@ func CommandLine(o Options) string {
 func GradeUsage() string {
 	return `Usage:
   eddy grade -w WORKLOAD --bin PATH [--seeds N] [--out DIR] [--suite FILE] [--scenario NAME]... [-- EXTRA TEST FLAGS]
+  eddy grade --exercise ID --bin PATH [options] [-- EXTRA TEST FLAGS]
 
 Runs every scenario of the workload's suite (built in: ` + strings.Join(grade.Workloads(), ", ") + `;
-or --suite FILE, the same JSON format) with each of its seeds, prints a scorecard
-and writes scorecard.json and scorecard.md into --out (default grade-out/<workload>).
-Run folders go under <out>/store. Flags after -- are appended to every scenario's
-flags (e.g. -- --time-limit 5 for a quick check). Exit 0 when every required
-scenario passes, 1 otherwise, 254 on bad arguments.
+or --suite FILE, the same JSON format; or the suite of --exercise ID, see eddy
+exercises) with each of its seeds, prints a scorecard and writes scorecard.json
+and scorecard.md into --out (default grade-out/<workload>). Run folders go under
+<out>/store. Flags after -- are appended to every scenario's flags (e.g. --
+--time-limit 5 for a quick check). Exit 0 when every required scenario passes,
+1 otherwise, 254 on bad arguments.
+
+  --junit FILE          also write JUnit XML (one test case per scenario and seed)
+  --json FILE           also write the scorecard as JSON
+  --exercises-dir DIR   a teacher's exercise directory (default $` + exercises.DirEnv + `)
+  --progress FILE       where the best result per exercise is kept
+                        (default ` + exercises.ProgressFile + ` in the current directory)
+  --no-progress         do not record progress
 `
 }
 
 // GradeMain is `eddy grade`: args exclude the word "grade".
 func GradeMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	var workload, bin, out, suiteFile string
+	var workload, bin, out, suiteFile, exerciseID, exDir, junitFile, jsonFile string
 	var only, extra []string
 	seeds := 0
+	progressFile, noProgress := exercises.ProgressFile, false
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
@@ -101,6 +112,10 @@ func GradeMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		if a == "-h" || a == "--help" {
 			fmt.Fprint(stdout, GradeUsage())
 			return 0
+		}
+		if a == "--no-progress" {
+			noProgress = true
+			continue
 		}
 		name, val, hasVal := strings.Cut(a, "=")
 		if !hasVal {
@@ -122,6 +137,16 @@ func GradeMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			suiteFile = val
 		case "--scenario":
 			only = append(only, val)
+		case "--exercise":
+			exerciseID = val
+		case "--exercises-dir":
+			exDir = val
+		case "--junit":
+			junitFile = val
+		case "--json":
+			jsonFile = val
+		case "--progress":
+			progressFile = val
 		case "--seeds":
 			n, err := strconv.Atoi(val)
 			if err != nil || n <= 0 {
@@ -134,13 +159,34 @@ func GradeMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 			return ExitUsage
 		}
 	}
-	if bin == "" || (workload == "" && suiteFile == "") {
+	if bin == "" || (workload == "" && suiteFile == "" && exerciseID == "") {
 		fmt.Fprintf(stderr, "eddy grade: -w and --bin are required\n\n%s", GradeUsage())
 		return ExitUsage
 	}
+	if exDir == "" {
+		exDir = os.Getenv(exercises.DirEnv)
+	}
 	var suite *grade.Suite
 	var err error
-	if suiteFile != "" {
+	var exercise *exercises.Exercise
+	catalog, catErr := exercises.Load(exDir)
+	if exerciseID != "" {
+		if catErr != nil {
+			fmt.Fprintf(stderr, "eddy grade: %v\n", catErr)
+			return ExitUsage
+		}
+		if exercise = catalog.Get(exerciseID); exercise == nil {
+			fmt.Fprintf(stderr, "eddy grade: no exercise %q; exercises: %s\n", exerciseID, strings.Join(catalog.IDs(), ", "))
+			return ExitUsage
+		}
+		if suiteFile != "" {
+			fmt.Fprintln(stderr, "eddy grade: --exercise and --suite are exclusive")
+			return ExitUsage
+		}
+	}
+	if exercise != nil {
+		suite = exercise.LoadedSuite()
+	} else if suiteFile != "" {
 		var b []byte
 		if b, err = os.ReadFile(suiteFile); err == nil {
 			suite, err = grade.Parse(b)
@@ -192,6 +238,12 @@ func GradeMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "eddy grade: --bin: %v\n", err)
 		return ExitUsage
 	}
+	if exercise == nil && catErr == nil {
+		// Progress is kept for the one exercise this suite grades, if any.
+		if xs := catalog.ForSuite(suite); len(xs) == 1 {
+			exercise = xs[0]
+		}
+	}
 	reopen, err := closeOut(out)
 	if err != nil {
 		fmt.Fprintf(stderr, "eddy grade: %v\n", err)
@@ -211,6 +263,23 @@ func GradeMain(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		fmt.Fprintf(stderr, "eddy grade: %v\n", werr)
 	} else {
 		fmt.Fprintf(stdout, "scorecard: %s, %s\n", filepath.Join(out, "scorecard.md"), filepath.Join(out, "scorecard.json"))
+	}
+	name := suite.Workload
+	if exercise != nil {
+		name = exercise.ID
+	}
+	if junitFile != "" {
+		if werr := card.WriteJUnit(junitFile, name, time.Now()); werr != nil {
+			fmt.Fprintf(stderr, "eddy grade: --junit: %v\n", werr)
+		}
+	}
+	if jsonFile != "" {
+		if werr := card.WriteJSON(jsonFile); werr != nil {
+			fmt.Fprintf(stderr, "eddy grade: --json: %v\n", werr)
+		}
+	}
+	if exercise != nil && !noProgress && err == nil {
+		recordProgress(exercise, card, progressFile, stdout, stderr)
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "eddy grade: %v\n", err)
@@ -409,4 +478,20 @@ func WriteIndex(root string) error {
 	}
 	b.WriteString("</table></body></html>\n")
 	return os.WriteFile(filepath.Join(root, "index.html"), []byte(b.String()), 0o644)
+}
+
+// recordProgress keeps the grading in the student's progress file and
+// prints where the exercise stands.
+func recordProgress(e *exercises.Exercise, card *grade.Scorecard, path string, stdout, stderr io.Writer) {
+	p, err := exercises.ReadProgress(path)
+	if err != nil {
+		fmt.Fprintf(stderr, "eddy grade: progress not recorded: %v\n", err)
+		return
+	}
+	p.Record(e.ID, exercises.AttemptOf(e, card, time.Now()))
+	if err := p.Write(path); err != nil {
+		fmt.Fprintf(stderr, "eddy grade: progress not recorded: %v\n", err)
+		return
+	}
+	fmt.Fprintf(stdout, "exercise %s: %s (best so far, kept in %s)\n", e.ID, exercises.Status(e, p), path)
 }

@@ -78,7 +78,7 @@ func TestGradeMainUsage(t *testing.T) {
 	}{
 		{args: nil, want: "-w and --bin are required"},
 		{args: []string{"-w", "echo"}, want: "-w and --bin are required"},
-		{args: []string{"-w", "txn-list-append", "--bin", "x"}, want: "no built-in suite"},
+		{args: []string{"-w", "no-such-workload", "--bin", "x"}, want: "no built-in suite"},
 		{args: []string{"-w", "echo", "--bin", "x", "--seeds", "0"}, want: "--seeds"},
 		{args: []string{"-w", "echo", "--bin", "x", "--frob", "1"}, want: "unknown option"},
 		{args: []string{"-w", "lin-kv", "--bin", "x", "--suite", bad}, want: "not lin-kv"},

@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"maelkit/tests/eddy/history"
 	"maelkit/tests/eddy/report"
@@ -339,6 +340,12 @@ type RunResult struct {
 	// Why names the failing sub-checkers and their figures when the run's
 	// results are not valid (lost elements, duplicated ids, bad reads...).
 	Why string `json:"why,omitempty"`
+	// Anchor is the place in the run's report.html that shows why
+	// ("#lost", "#why-workload"), empty when the run passed or has no
+	// report.
+	Anchor string `json:"anchor,omitempty"`
+	// Seconds is the run's wall time.
+	Seconds float64 `json:"seconds"`
 }
 
 // ScenarioResult is a scenario over all its seeds: it passes when every
@@ -346,15 +353,18 @@ type RunResult struct {
 // first failed check (of the first failing seed), or on a pass the check
 // that came closest to its target.
 type ScenarioResult struct {
-	Name     string      `json:"name"`
-	Title    string      `json:"title,omitempty"`
-	Required bool        `json:"required"`
-	Pass     bool        `json:"pass"`
-	Decider  Outcome     `json:"decider"`
-	Seed     int64       `json:"decider-seed"`
-	Dir      string      `json:"decider-dir,omitempty"`
-	Why      string      `json:"why,omitempty"`
-	Runs     []RunResult `json:"runs"`
+	Name     string  `json:"name"`
+	Title    string  `json:"title,omitempty"`
+	Required bool    `json:"required"`
+	Pass     bool    `json:"pass"`
+	Decider  Outcome `json:"decider"`
+	Seed     int64   `json:"decider-seed"`
+	Dir      string  `json:"decider-dir,omitempty"`
+	Why      string  `json:"why,omitempty"`
+	// Report is the deciding run's report.html with the anchor that shows
+	// why it failed, or its folder when it has no report.
+	Report string      `json:"report,omitempty"`
+	Runs   []RunResult `json:"runs"`
 }
 
 // Scorecard is a whole grading.
@@ -398,7 +408,9 @@ func Grade(ctx context.Context, suite *Suite, bin string, o Options, run Runner)
 				return card, err
 			}
 			rr := RunResult{Seed: seed, Pass: true}
+			start := time.Now()
 			res, err := run(ctx, sc, seed)
+			rr.Seconds = math.Round(time.Since(start).Seconds()*1000) / 1000
 			rr.Dir = res.Dir
 			if err != nil {
 				rr.Pass = false
@@ -416,10 +428,16 @@ func Grade(ctx context.Context, suite *Suite, bin string, o Options, run Runner)
 					rr.Pass = false
 				}
 				rr.Why = why(res.Results)
+				if !rr.Pass {
+					if rr.Anchor = report.Anchor(res.Results); rr.Anchor == "" {
+						rr.Anchor = report.FigureAnchor(deciding(rr.Outcomes).Figure)
+					}
+				}
 			}
 			if !rr.Pass && sr.Pass {
 				sr.Pass = false
 				sr.Decider, sr.Seed, sr.Dir, sr.Why = deciding(rr.Outcomes), seed, rr.Dir, rr.Why
+				sr.Report = reportLink(rr.Dir, rr.Anchor)
 			}
 			for _, out := range rr.Outcomes {
 				if sr.Pass && (sr.Decider.Figure == "" || out.margin < best) {
@@ -572,10 +590,15 @@ func (c *Scorecard) Failures() []string {
 		if s.Pass {
 			continue
 		}
-		line := fmt.Sprintf("FAIL %s %s (%s): %s = %s, target %s %s (seed %d, %s)",
-			c.Workload, s.Name, reqText(s.Required), s.Decider.Figure, s.Decider.Value, s.Decider.Op, s.Decider.Target, s.Seed, s.Dir)
+		line := fmt.Sprintf("FAIL %s %s (%s): %s = %s, target %s %s (seed %d)",
+			c.Workload, s.Name, reqText(s.Required), s.Decider.Figure, s.Decider.Value, s.Decider.Op, s.Decider.Target, s.Seed)
 		if s.Why != "" {
 			line += "; why: " + s.Why
+		}
+		if s.Report != "" {
+			line += "; see " + s.Report
+		} else if s.Dir != "" {
+			line += "; see " + s.Dir
 		}
 		if s.Required {
 			req = append(req, line)
@@ -624,7 +647,7 @@ func (c *Scorecard) Markdown() string {
 			}
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | `%s` | %s | %s %s | %d/%d | %s |\n", mdEsc(s.Name), mdEsc(s.Title), reqText(s.Required), passText(s.Pass),
-			mdEsc(s.Decider.Figure), mdEsc(s.Decider.Value), mdEsc(s.Decider.Op), mdEsc(s.Decider.Target), pass, len(s.Runs), mdEsc(reportLink(s.Dir)))
+			mdEsc(s.Decider.Figure), mdEsc(s.Decider.Value), mdEsc(s.Decider.Op), mdEsc(s.Decider.Target), pass, len(s.Runs), mdEsc(reportLink(s.Dir, "")))
 	}
 	if f := c.Failures(); len(f) > 0 {
 		b.WriteString("\n## Failures\n\n")
@@ -644,9 +667,9 @@ func (c *Scorecard) Markdown() string {
 	return b.String()
 }
 
-// reportLink is the run's report.html, or its folder when it has no
-// report (a run that did not finish).
-func reportLink(dir string) string {
+// reportLink is the run's report.html with anchor, or its folder when it
+// has no report (a run that did not finish).
+func reportLink(dir, anchor string) string {
 	if dir == "" {
 		return ""
 	}
@@ -654,7 +677,7 @@ func reportLink(dir string) string {
 	if _, err := os.Stat(report); err != nil {
 		return dir
 	}
-	return report
+	return report + anchor
 }
 
 func mdEsc(s string) string {
@@ -666,12 +689,20 @@ func (c *Scorecard) WriteFiles(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	j, err := json.MarshalIndent(c, "", "  ")
+	j, err := c.jsonBytes()
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, "scorecard.json"), append(j, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, "scorecard.json"), j, 0o644); err != nil {
 		return err
 	}
 	return os.WriteFile(filepath.Join(dir, "scorecard.md"), []byte(c.Markdown()), 0o644)
+}
+
+func (c *Scorecard) jsonBytes() ([]byte, error) {
+	j, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(j, '\n'), nil
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -14,7 +15,7 @@ import (
 )
 
 func TestBuiltinSuitesParse(t *testing.T) {
-	want := []string{"broadcast", "echo", "g-counter", "g-set", "kafka", "lin-kv", "pn-counter", "txn-rw-register", "unique-ids"}
+	want := []string{"broadcast", "echo", "g-counter", "g-set", "kafka", "lin-kv", "pn-counter", "txn-list-append", "txn-rw-register", "unique-ids"}
 	require.Equal(t, want, Workloads())
 	for _, w := range want {
 		s, err := Builtin(w)
@@ -25,7 +26,7 @@ func TestBuiltinSuitesParse(t *testing.T) {
 			require.NotEmpty(t, sc.Seeds, "%s %s", w, sc.Name)
 		}
 	}
-	_, err := Builtin("txn-list-append")
+	_, err := Builtin("no-such-workload")
 	require.ErrorContains(t, err, "no built-in suite")
 }
 
@@ -142,6 +143,7 @@ func TestGradeScorecard(t *testing.T) {
 	fails := card.Failures()
 	require.Len(t, fails, 2)
 	require.Contains(t, fails[0], "FAIL broadcast slow (required): net/servers/msgs-per-op = 26, target < 20 (seed 2")
+	require.Equal(t, "#net", slow.Runs[1].Anchor, "a valid run that misses a target points at the figure's section")
 	require.Contains(t, fails[1], "FAIL broadcast crash (optional): run = did not finish: Node n1 crashed with exit status 3")
 
 	var table strings.Builder
@@ -182,4 +184,35 @@ func TestWhyNamesFailingChecker(t *testing.T) {
 		Set("valid?", false)
 	require.Equal(t, "workload: lost-count 2, lost (4 9)", why(res))
 	require.Equal(t, "", why(history.NewMap().Set("valid?", true)))
+}
+
+// TestFailureLinksReport: a failed run's line, JUnit text and JSON point
+// at the anchor of report.html that shows the failure.
+func TestFailureLinksReport(t *testing.T) {
+	s, err := Parse([]byte(`{"workload":"broadcast","scenarios":[
+		{"name":"lost","seeds":[1],"checks":[{"figure":"workload/lost-count","op":"==","target":0}]},
+		{"name":"dup","seeds":[1],"checks":[{"figure":"valid?","op":"==","target":true}]}]}`))
+	require.NoError(t, err)
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "report.html"), []byte("<html>"), 0o644))
+	run := func(_ context.Context, sc *Scenario, _ int64) (Run, error) {
+		w := history.NewMap().Set("valid?", false)
+		if sc.Name == "lost" {
+			w.Set("lost-count", int64(1)).Set("lost", history.List{int64(7)})
+		} else {
+			w.Set("duplicated-count", int64(2))
+		}
+		return Run{Dir: dir, Results: history.NewMap().Set("workload", w).Set("valid?", false)}, nil
+	}
+	card, err := Grade(context.Background(), s, "b", Options{}, run)
+	require.NoError(t, err)
+	fails := card.Failures()
+	require.Len(t, fails, 2)
+	require.Contains(t, fails[0], "see "+filepath.Join(dir, "report.html")+"#lost")
+	require.Contains(t, fails[1], "see "+filepath.Join(dir, "report.html")+"#why-workload")
+	require.Equal(t, "#lost", card.Scenarios[0].Runs[0].Anchor)
+	x, err := card.JUnit("broadcast", time.Now())
+	require.NoError(t, err)
+	require.NoError(t, CheckJUnit(x))
+	require.Contains(t, string(x), "report.html#why-workload")
 }

@@ -304,7 +304,7 @@ func messagesSVG(d *diagram, parts []span) string {
 			label = "?"
 		}
 		tip := fmt.Sprintf("#%d %s → %s, sent %.3fms", m.id, m.src, m.dest, float64(m.send)/1e6)
-		b.WriteString(`<g class="msg">`)
+		fmt.Fprintf(&b, `<g class="msg" id="msg-%d">`, m.id)
 		if m.recv >= 0 {
 			x2, y2 := laneX(di), rowY(m.recvRow)
 			tip += fmt.Sprintf(", delivered %.3fms", float64(m.recv)/1e6)

@@ -164,6 +164,9 @@ func (p *plots) html(in Input, files []string) string {
 		fmt.Fprintf(&b, "<p><code>%s</code></p>\n", esc(in.Summary))
 	}
 	p.verdict(&b, vt, cls, in.Results, files)
+	if vt != "true" {
+		p.lostSection(&b, in.Results, in.Journal)
+	}
 	p.figures(&b, in.Results)
 	if in.Workload == "kafka" {
 		kafkaSection(&b, in.History)
@@ -199,7 +202,18 @@ func (p *plots) verdict(b *strings.Builder, vt, cls string, results *history.Map
 	fails := Failures(results)
 	b.WriteString("<h2>Why</h2>\n")
 	for _, f := range fails {
-		fmt.Fprintf(b, "<h3 class=\"failing\">%s: valid? %s</h3>\n<table>", esc(f.Path), esc(f.Valid))
+		fmt.Fprintf(b, "<h3 class=\"failing\" id=\"%s\">%s: valid? %s</h3>\n", WhyAnchor(f.Path), esc(f.Path), esc(f.Valid))
+		if ex := explanations(f, files); len(ex) > 0 {
+			b.WriteString("<p>Shown in: ")
+			for i, x := range ex {
+				if i > 0 {
+					b.WriteString(" · ")
+				}
+				fmt.Fprintf(b, "<a href=\"%s\">%s</a>", esc(x), esc(x))
+			}
+			b.WriteString("</p>\n")
+		}
+		b.WriteString("<table>")
 		for _, fig := range f.Figures {
 			fmt.Fprintf(b, "<tr><th class=\"l\">%s</th><td class=\"l\"><code>%s</code></td></tr>", esc(fig.Key), esc(fig.Value))
 		}

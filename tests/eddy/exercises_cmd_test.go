@@ -1,0 +1,213 @@
+package eddy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"maelkit/tests/eddy/exercises"
+)
+
+var (
+	walkBinOnce sync.Once
+	walkBinDir  string
+	walkBinErr  error
+)
+
+// walkBins builds every node binary and maelfix once for the walk.
+func walkBins(t *testing.T) string {
+	t.Helper()
+	walkBinOnce.Do(func() {
+		walkBinDir, walkBinErr = os.MkdirTemp("", "eddy-walk-bin-")
+		if walkBinErr != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", walkBinDir+"/", "maelkit/nodes/...", "maelkit/tests/fixtures/maelfix")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			walkBinErr = err
+			walkBinDir = string(out)
+		}
+	})
+	require.NoError(t, walkBinErr, "%s", walkBinDir)
+	return walkBinDir
+}
+
+// checkoutRoot is the maelkit checkout the tests run in.
+func checkoutRoot(t *testing.T) string {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	require.NoError(t, err)
+	return filepath.Dir(strings.TrimSpace(string(out)))
+}
+
+// walkGrade grades one scenario of an exercise with one seed and a short
+// time limit, returning the exit code and the console output.
+func walkGrade(t *testing.T, id, bin, scenario string, args []string) (int, string) {
+	t.Helper()
+	out := t.TempDir()
+	a := []string{"--exercise", id, "--bin", bin, "--seeds", "1", "--scenario", scenario, "--out", out, "--no-progress",
+		"--", "--time-limit", "2", "--recovery", "1"}
+	a = append(a, args...)
+	var stdout, stderr bytes.Buffer
+	code := GradeMain(context.Background(), a, &stdout, &stderr)
+	return code, stdout.String() + stderr.String()
+}
+
+// TestExercisesWalk walks the whole catalog: for every exercise, the
+// reference binary passes the first scenario of level a, the known-wrong
+// variant fails its scenario with a reason that names the mistake and a
+// link into the report, and the Go starter (and the Python one, once per
+// starter kind) builds, runs, fails the scenario where its work is
+// missing and passes those it already solves. One seed, 2 s runs: the
+// full suites are scripts/measure/exercises.sh.
+func TestExercisesWalk(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs eddy")
+	}
+	bins := walkBins(t)
+	root := checkoutRoot(t)
+	cat, err := exercises.Load("")
+	require.NoError(t, err)
+	pythonDone := map[string]bool{}
+	for _, e := range cat.Exercises {
+		withPython := !pythonDone[e.Starter]
+		pythonDone[e.Starter] = true
+		t.Run(e.ID, func(t *testing.T) {
+			t.Parallel()
+			t.Run("reference", func(t *testing.T) {
+				sc := e.Levels[0].Scenarios[0]
+				code, out := walkGrade(t, e.ID, filepath.Join(bins, e.Reference.Bin), sc, e.Reference.Args)
+				require.Equal(t, ExitValid, code, "reference %s on %s:\n%s", e.Reference.Bin, sc, out)
+			})
+			for _, w := range e.Wrong {
+				t.Run("wrong "+strings.Join(w.Args, " "), func(t *testing.T) {
+					code, out := walkGrade(t, e.ID, filepath.Join(bins, w.Bin), w.Scenario, w.Args)
+					require.Equal(t, ExitInvalid, code, out)
+					line := failLine(out, w.Scenario)
+					require.NotEmpty(t, line, "no FAIL line for %s:\n%s", w.Scenario, out)
+					require.Contains(t, line, w.Reason, "the reason should name the mistake (%s)", w.Mistake)
+					require.Regexp(t, `see \S+/report\.html#(lost|why-\S+)`, line)
+				})
+			}
+			langs := []string{"go"}
+			if withPython {
+				langs = append(langs, "python")
+			}
+			for _, lang := range langs {
+				t.Run("starter "+lang, func(t *testing.T) {
+					dir := filepath.Join(t.TempDir(), e.ID)
+					var stdout, stderr bytes.Buffer
+					require.Equal(t, 0, NewMain(context.Background(), []string{e.ID, "--lang", lang, "--maelkit", root, dir}, &stdout, &stderr), stderr.String())
+					bin := filepath.Join(dir, e.Binary(lang))
+					if lang == "go" {
+						cmd := exec.Command("go", "build", "-o", bin, ".")
+						cmd.Dir = dir
+						out, err := cmd.CombinedOutput()
+						require.NoError(t, err, "the starter must build as is:\n%s", out)
+					}
+					code, out := walkGrade(t, e.ID, bin, e.StarterFails, nil)
+					require.Equal(t, ExitInvalid, code, "the starter must fail %s:\n%s", e.StarterFails, out)
+					require.NotEmpty(t, failLine(out, e.StarterFails), out)
+					for _, sc := range e.StarterPasses {
+						code, out := walkGrade(t, e.ID, bin, sc, nil)
+						require.Equal(t, ExitValid, code, "the starter already does %s:\n%s", sc, out)
+					}
+				})
+			}
+		})
+	}
+}
+
+// failLine is the scorecard's FAIL line for scenario.
+func failLine(out, scenario string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if strings.HasPrefix(l, "FAIL ") && strings.Contains(l, " "+scenario+" (") {
+			return l
+		}
+	}
+	return ""
+}
+
+// TestGradeRecordsProgress: a grading with --exercise writes the progress
+// file, the best attempt stays when a later one reaches fewer levels, and
+// eddy exercises shows it.
+func TestGradeRecordsProgress(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs eddy")
+	}
+	bin := buildMaelfix(t)
+	dir := t.TempDir()
+	progress := filepath.Join(dir, "progress.json")
+	grade := func(mode string) string {
+		var stdout, stderr bytes.Buffer
+		GradeMain(context.Background(), []string{"--exercise", "echo", "--bin", bin, "--seeds", "1", "--scenario", "1",
+			"--out", filepath.Join(dir, "out"), "--progress", progress, "--", "--time-limit", "1", mode}, &stdout, &stderr)
+		return stdout.String()
+	}
+	require.Contains(t, grade("echo-alter"), "exercise echo: level a failing: 1 ")
+	require.Contains(t, grade("echo"), "exercise echo: done (every level)")
+	require.Contains(t, grade("echo-alter"), "exercise echo: done (every level)", "the best result stays")
+	p, err := exercises.ReadProgress(progress)
+	require.NoError(t, err)
+	require.Equal(t, 1, p.Exercises["echo"].Best.Reached)
+	require.Equal(t, 0, p.Exercises["echo"].Last.Reached)
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 0, ExercisesMain(context.Background(), []string{"--progress", progress}, &stdout, &stderr), stderr.String())
+	require.Contains(t, stdout.String(), "you: done (every level)")
+	require.Contains(t, stdout.String(), "you: not started")
+
+	// Without --progress, a starter's own file (./echo/) is shown too.
+	b, err := os.ReadFile(progress)
+	require.NoError(t, err)
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "echo"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "echo", exercises.ProgressFile), b, 0o644))
+	t.Chdir(dir)
+	stdout.Reset()
+	require.Equal(t, 0, ExercisesMain(context.Background(), nil, &stdout, &stderr), stderr.String())
+	require.Contains(t, stdout.String(), "you: done (every level)")
+}
+
+// TestExercisesMainListsEveryWorkload: the list covers every workload
+// with a built-in suite and names every reference binary.
+func TestExercisesMainListsEveryWorkload(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	require.Equal(t, 0, ExercisesMain(context.Background(), []string{"--json"}, &stdout, &stderr), stderr.String())
+	var got struct {
+		Exercises []exercises.Exercise `json:"exercises"`
+	}
+	require.NoError(t, json.Unmarshal(stdout.Bytes(), &got))
+	workloads, refs := map[string]bool{}, map[string]bool{}
+	for _, e := range got.Exercises {
+		workloads[e.Workload] = true
+		refs[e.Reference.Bin] = true
+	}
+	for _, w := range []string{"echo", "unique-ids", "broadcast", "g-set", "g-counter", "pn-counter", "lin-kv", "txn-rw-register", "txn-list-append"} {
+		require.True(t, workloads[w], "no exercise for workload %s", w)
+	}
+	nodes, err := os.ReadDir(filepath.Join(checkoutRoot(t), "nodes"))
+	require.NoError(t, err)
+	for _, n := range nodes {
+		require.True(t, refs[n.Name()], "no exercise has binary %s as its reference", n.Name())
+	}
+	for _, args := range [][]string{{"nope"}, {"--bogus"}, {"a", "b"}} {
+		require.Equal(t, ExitUsage, ExercisesMain(context.Background(), args, &stdout, &stderr), "%v", args)
+	}
+	require.Equal(t, ExitUsage, NewMain(context.Background(), []string{"nope"}, &stdout, &stderr))
+	require.Equal(t, ExitUsage, NewMain(context.Background(), []string{"echo", "--lang", "rust", t.TempDir() + "/x"}, &stdout, &stderr))
+	// An existing, non-empty directory is never overwritten.
+	full := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(full, "main.go"), []byte("mine"), 0o644))
+	require.Equal(t, ExitUsage, NewMain(context.Background(), []string{"echo", full}, &stdout, &stderr))
+	b, err := os.ReadFile(filepath.Join(full, "main.go"))
+	require.NoError(t, err)
+	require.Equal(t, "mine", string(b))
+}
