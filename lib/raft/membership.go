@@ -18,6 +18,7 @@ func (r *Raft) ProposeConfChange(cc ConfChange) error {
 
 // applyConfChange puts a committed membership change in force.
 func (r *Raft) applyConfChange(e Entry) {
+	r.confApplied = e.Index
 	var cc ConfChange
 	if err := json.Unmarshal(e.Data, &cc); err != nil || cc.Node == "" {
 		r.cfg.Logger.Warn("raft: bad conf change entry", "entry", e.String(), "err", err)

@@ -162,6 +162,11 @@ type Raft struct {
 	msgs        []Message
 	reads       []ReadState
 	snapToApply *Snapshot
+
+	// persisted is the durable state handed out by TakeWrites;
+	// confApplied is the index of the last membership change applied.
+	persisted   persisted
+	confApplied int64
 }
 
 // New builds a core from cfg, restoring cfg.Durable if set.
@@ -198,6 +203,9 @@ func New(cfg Config) (*Raft, error) {
 	r.log.applied = r.log.snap.Index
 	r.voters = slices.Sorted(slices.Values(r.log.snap.Voters))
 	r.voters = slices.Compact(r.voters)
+	r.log.unstable = r.log.lastIndex() + 1
+	r.persisted = persisted{term: r.term, vote: r.vote, commit: r.log.committed,
+		last: r.log.lastIndex(), snapIndex: r.log.snap.Index}
 	r.becomeFollower(r.term, "")
 	return r, nil
 }

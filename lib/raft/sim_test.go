@@ -75,9 +75,21 @@ func simulateOpts(t *testing.T, o clusterOpts, membership bool) (readsServed int
 				}
 				_ = cl.nodes[l].r.ProposeConfChange(cc)
 			}
-		case x < 96:
+		case x < 94:
 			if id := pick(); !cl.s.Down(id) && !o.lease {
 				cl.crash(id)
+			}
+		case x < 95:
+			// A fault between a write and its sync, or within a snapshot.
+			if id := pick(); !cl.s.Down(id) && !o.lease {
+				cl.failDisk(id, r.IntN(6))
+			}
+		case x < 96:
+			// The whole cluster loses power at once.
+			for _, id := range cl.ids {
+				if !cl.s.Down(id) && !o.lease {
+					cl.crash(id)
+				}
 			}
 		default:
 			for _, id := range cl.ids {
@@ -90,8 +102,10 @@ func simulateOpts(t *testing.T, o clusterOpts, membership bool) (readsServed int
 		cl.runFor(10 + r.Int64N(100))
 	}
 
-	// Liveness: restart everyone, heal, then cut off a minority.
+	// Liveness: no more disk faults, restart everyone, heal, then cut off
+	// a minority.
 	for _, id := range cl.ids {
+		cl.disks[id].FailAfter(-1)
 		if cl.s.Down(id) {
 			cl.restart(id)
 		}
