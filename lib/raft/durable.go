@@ -119,10 +119,11 @@ func decodeEntry(index int64, b []byte) (Entry, error) {
 }
 
 // FromRecovered turns what a restart recovered into the Durable state to
-// build the core from (Config.Durable); nil when rec is Fresh. An error is
-// state this package did not write.
+// build the core from (Config.Durable); nil when rec is Fresh or holds
+// nothing (the zero Recovered). An error is state this package did not
+// write.
 func FromRecovered(rec core.Recovered) (*Durable, error) {
-	if rec.Fresh {
+	if rec.Fresh || rec.State == nil && rec.Snapshot == nil && len(rec.Log) == 0 {
 		return nil, nil
 	}
 	d := &Durable{}
