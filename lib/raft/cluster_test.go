@@ -56,6 +56,9 @@ type simNode struct {
 	// whose writes succeeded: what a restart must find at least.
 	goodTerm int64
 	goodVote string
+	// wiped: the node restarted with an empty disk and has not yet been
+	// told what its peers hold (Rejoin).
+	wiped bool
 }
 
 type pendingSimRead struct {
@@ -275,6 +278,62 @@ func (cl *cluster) crash(id string) {
 // snapshot's save), the node sends nothing and crashes.
 func (cl *cluster) failDisk(id string, k int) { cl.disks[id].FailAfter(k) }
 
+// wipe crashes a node and empties its disk (amnesia); its restart is
+// unsure until its peers' state reaches it (see rejoin).
+func (cl *cluster) wipe(id string) {
+	simWipes++
+	cl.crash(id)
+	cl.disks[id] = storage.NewSimDisk(cl.s.Rand().Uint64())
+	cl.nodes[id].wiped = true
+}
+
+// rejoin hands every wiped node that is up what its peers hold, once all
+// of them are up: the largest term and the most up-to-date log among
+// them, as lib/raftnode's raft_hello gathers it.
+func (cl *cluster) rejoin() {
+	for _, id := range cl.ids {
+		n := cl.nodes[id]
+		if !n.wiped || cl.s.Down(id) {
+			continue
+		}
+		var floor, index, term int64
+		all := true
+		for _, p := range cl.ids {
+			if p == id {
+				continue
+			}
+			if cl.s.Down(p) {
+				all = false
+				break
+			}
+			pr := cl.nodes[p].r
+			floor = max(floor, pr.term)
+			if li, lt := pr.LastEntry(); lt > term || lt == term && li > index {
+				index, term = li, lt
+			}
+		}
+		if all {
+			n.r.Rejoin(floor, index, term)
+			n.wiped = false
+			simRejoins++
+		}
+	}
+}
+
+// simWipes and simRejoins count the disks wiped and the rejoins begun
+// over the simulations of a test binary, which must exercise them.
+var simWipes, simRejoins int
+
+// unsure says whether some node lost its disk and has not caught up yet.
+func (cl *cluster) unsure() bool {
+	for _, id := range cl.ids {
+		if n := cl.nodes[id]; n.wiped || n.r.Unsure() {
+			return true
+		}
+	}
+	return false
+}
+
 // restart brings a crashed node back from what its disk recovers, and
 // checks that nothing it made durable was lost: after a crash between two
 // outputs, the recovered term, vote, snapshot and log are exactly the
@@ -296,6 +355,10 @@ func (cl *cluster) restart(id string) {
 	}
 	hs := d.HardState
 	switch want := old.r.Durable(); {
+	case old.wiped:
+		if !rec.Fresh {
+			cl.fatal("restart %s: a wiped disk recovered state", id)
+		}
 	case old.failed:
 		if hs.Term < old.goodTerm || hs.Term == old.goodTerm && old.goodVote != "" && hs.Vote != old.goodVote {
 			cl.fatal("restart %s after a failed write: term %d vote %q, but it had sent with term %d vote %q",
@@ -324,13 +387,14 @@ func (cl *cluster) restart(id string) {
 	cfg.Durable = d
 	if rec.Fresh {
 		cfg.Durable = nil
+		cfg.Unsure = old.wiped
 	}
 	r, err := New(cfg)
 	if err != nil {
 		cl.fatal("restart %s: %v", id, err)
 	}
 	n := &simNode{r: r, c: cl.c, compactEvery: old.compactEvery, reads: map[int64]pendingSimRead{},
-		disk: old.disk, store: st, goodTerm: hs.Term, goodVote: hs.Vote}
+		disk: cl.disks[id], store: st, goodTerm: hs.Term, goodVote: hs.Vote, wiped: old.wiped}
 	cl.nodes[id] = n
 	cl.s.Restart(id, n)
 }
@@ -351,6 +415,7 @@ func (cl *cluster) read(to string) {
 func (cl *cluster) step() bool {
 	ok := cl.s.Step()
 	cl.check()
+	cl.rejoin()
 	for _, id := range cl.ids {
 		if cl.nodes[id].failed && !cl.s.Down(id) {
 			cl.crash(id)

@@ -23,6 +23,7 @@ type persisted struct {
 	commit    int64
 	last      int64
 	snapIndex int64
+	rejoin    rejoinState
 }
 
 // stableState is the encoding of the WriteState value: term, vote, and a
@@ -34,9 +35,10 @@ type persisted struct {
 // log take effect when the commit index passes them), lest it count votes
 // in a configuration several changes old.
 type stableState struct {
-	Term   int64  `json:"term"`
-	Vote   string `json:"vote,omitempty"`
-	Commit int64  `json:"commit,omitempty"`
+	Term   int64       `json:"term"`
+	Vote   string      `json:"vote,omitempty"`
+	Commit int64       `json:"commit,omitempty"`
+	Rejoin rejoinState `json:"rejoin,omitzero"`
 }
 
 // TakeWrites returns, and forgets, the durable writes that bring the disk
@@ -63,10 +65,10 @@ func (r *Raft) TakeWrites() []core.Write {
 	if safe := min(l.committed, l.unstable-1, p.last); r.confApplied > p.commit && safe >= r.confApplied {
 		commit = safe
 	}
-	if r.term != p.term || r.vote != p.vote || commit != p.commit {
-		b, _ := json.Marshal(stableState{Term: r.term, Vote: r.vote, Commit: commit})
+	if r.term != p.term || r.vote != p.vote || commit != p.commit || r.rejoin != p.rejoin {
+		b, _ := json.Marshal(stableState{Term: r.term, Vote: r.vote, Commit: commit, Rejoin: r.rejoin})
 		ws = append(ws, core.Write{Kind: core.WriteState, Data: b})
-		p.term, p.vote, p.commit = r.term, r.vote, commit
+		p.term, p.vote, p.commit, p.rejoin = r.term, r.vote, commit, r.rejoin
 	}
 	if cut := l.unstable - 1; cut < p.last {
 		ws = append(ws, core.Write{Kind: core.WriteTruncate, Index: uint64(max(cut, 0))})
@@ -136,6 +138,7 @@ func FromRecovered(rec core.Recovered) (*Durable, error) {
 			return nil, errors.New("raft: negative term or commit in the stable state")
 		}
 		d.HardState = HardState{Term: st.Term, Vote: st.Vote, Commit: st.Commit}
+		d.Rejoin = st.Rejoin
 	}
 	next := int64(1)
 	if rec.Snapshot != nil {

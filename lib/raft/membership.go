@@ -55,4 +55,6 @@ func (r *Raft) applyConfChange(e Entry) {
 	}
 }
 
-func (r *Raft) promotable() bool { return slices.Contains(r.voters, r.id) }
+// promotable says whether the node may campaign and lead: a voter that
+// is not rejoining after a start without state.
+func (r *Raft) promotable() bool { return slices.Contains(r.voters, r.id) && !r.rejoin.Unsure }

@@ -68,6 +68,17 @@ func (r *Raft) handleAppendResp(m Message, pr *progress) {
 		r.cfg.Logger.Warn("raft: dropping append response past our log", "id", r.id, "msg", m.String())
 		return
 	}
+	if m.Reject && m.LogTerm == 0 && m.Hint > 0 && m.Hint-1 < pr.Match {
+		// The follower's log is shorter than what it acknowledged: it
+		// lost its disk (amnesia.go), or this is a rejection older than
+		// its acknowledgement. Lowering Match is always safe (commit
+		// never moves back) and resending is all the stale case costs.
+		pr.becomeProbe()
+		pr.Match, pr.Next = m.Hint-1, m.Hint
+		pr.probeSent = false
+		r.sendAppend(m.From, true)
+		return
+	}
 	if m.Reject {
 		// Stale rejections (for an append already superseded) are noise.
 		if m.Index < pr.Match || (pr.State == progressProbe && m.Index != pr.Next-1) ||

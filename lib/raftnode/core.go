@@ -64,6 +64,7 @@ type Core struct {
 	batchReqs []reqKey
 
 	handoffs handoffs
+	rejoin   rejoin
 }
 
 // reqKey identifies a client request: Maelstrom client id and msg_id.
@@ -125,7 +126,10 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		ReorderTicks: 4,
 		Rand:         cfg.Rand,
 		Durable:      cfg.Durable,
-		Logger:       log,
+		// A node without state may have lost it: it votes once its
+		// peers told it what they hold (rejoin.go).
+		Unsure: !restarted && len(cfg.Nodes) > 1,
+		Logger: log,
 	}, SnapshotEntries: cfg.SnapshotEntries}, cfg.Machine)
 	if err != nil {
 		return nil, err
@@ -139,12 +143,14 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	}
 	c.links = newLinks(cfg.Timing)
 	c.handoffs = handoffs{pending: map[int64]*handoff{}}
-	if !restarted && len(cfg.Nodes) > 1 && cfg.ID == slices.Min(cfg.Nodes) {
-		if err := rs.Raft().Campaign(); err != nil {
-			log.Warn("initial campaign", "err", err)
-		}
-	}
+	c.startRejoin(rs.Raft())
 	return c, nil
+}
+
+// firstCampaigner says whether this node campaigns as soon as it knows
+// the cluster is booting for the first time: the lowest id.
+func (c *Core) firstCampaigner() bool {
+	return len(c.cfg.Nodes) > 1 && c.cfg.ID == slices.Min(c.cfg.Nodes)
 }
 
 func (cfg CoreConfig) validate() error {
@@ -196,6 +202,10 @@ func (c *Core) Step(from string, m Msg) {
 		c.serveHandoff(from, m)
 	case TypeHandoffDone:
 		c.handoffDone(from, m)
+	case TypeHello:
+		c.serveHello(from)
+	case TypeHelloOK:
+		c.helloOK(from, m.Held)
 	}
 }
 
@@ -286,6 +296,9 @@ func (c *Core) Tick() {
 		for _, p := range c.peers {
 			c.out.Send(p, Msg{Type: TypePing, T: c.now})
 		}
+	}
+	if (c.now-1)%c.links.ticks(helloEvery) == 0 {
+		c.helloDue()
 	}
 	if c.now%c.links.ticks(expireEvery) == 0 {
 		c.expire()
