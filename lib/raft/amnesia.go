@@ -6,9 +6,11 @@ package raft
 // neither: voting again, with an empty log, could elect a second leader in
 // a term or a leader missing committed entries. So a node that cannot tell
 // a first boot from a wiped disk starts unsure (Config.Unsure): it
-// replicates (and acknowledges what it durably appends) but neither
-// campaigns nor grants votes or pre-votes, until the node layer tells it
-// what its peers hold (Rejoin) and its log has caught up with that.
+// neither campaigns nor grants votes or pre-votes, until the node layer
+// tells it what its peers hold (Rejoin) and its log has caught up with
+// that; it ignores every message of a term below the largest term its
+// peers hold (or every one, before it knows that term), then replicates
+// from the leader like any follower.
 //
 // Why it is enough, for a wipe of this node alone: a term t it voted in was
 // won or lost by a candidate that holds t durably, and an entry it helped
@@ -64,6 +66,15 @@ func (r *Raft) checkRejoined() {
 		r.cfg.Logger.Info("raft: rejoined after a start without state", "id", r.id,
 			"floor", rj.Floor, "index", r.log.lastIndex())
 	}
+}
+
+// hears says whether an unsure node takes a message of term: not before
+// it knows the floor, nor below it. A node that lost its term would adopt
+// a stale leader's, and its acknowledgements would let that leader commit
+// entries or confirm reads over a newer leader's: it would count for a
+// majority it may not be part of.
+func (rj rejoinState) hears(term int64) bool {
+	return !rj.Unsure || rj.Known && term >= rj.Floor
 }
 
 // mayVote says whether the amnesia guard lets the node grant a vote or a

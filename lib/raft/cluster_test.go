@@ -57,8 +57,9 @@ type simNode struct {
 	goodTerm int64
 	goodVote string
 	// wiped: the node restarted with an empty disk and has not yet been
-	// told what its peers hold (Rejoin).
-	wiped bool
+	// told what its peers hold (Rejoin); emptied: its disk was emptied
+	// while it was down.
+	wiped, emptied bool
 }
 
 type pendingSimRead struct {
@@ -284,7 +285,7 @@ func (cl *cluster) wipe(id string) {
 	simWipes++
 	cl.crash(id)
 	cl.disks[id] = storage.NewSimDisk(cl.s.Rand().Uint64())
-	cl.nodes[id].wiped = true
+	cl.nodes[id].wiped, cl.nodes[id].emptied = true, true
 }
 
 // rejoin hands every wiped node that is up what its peers hold, once all
@@ -355,7 +356,7 @@ func (cl *cluster) restart(id string) {
 	}
 	hs := d.HardState
 	switch want := old.r.Durable(); {
-	case old.wiped:
+	case old.emptied:
 		if !rec.Fresh {
 			cl.fatal("restart %s: a wiped disk recovered state", id)
 		}

@@ -324,6 +324,10 @@ func (r *Raft) Step(m Message) error {
 	if m.Term == 0 && m.From == "" {
 		m.From = r.id
 	}
+	if m.Term > 0 && !r.rejoin.hears(m.Term) {
+		r.cfg.Logger.Debug("raft: rejoining, ignoring a term that may be stale", "id", r.id, "msg", m.String())
+		return nil
+	}
 	switch {
 	case m.Term == 0:
 		// Local, or a proposal or read forwarded by a follower; anything

@@ -279,6 +279,13 @@ func (r *Raft) tickEarly() {
 func (r *Raft) handleHeartbeat(m Message) {
 	r.log.commitTo(min(m.Commit, r.log.lastIndex()))
 	r.send(Message{To: m.From, Type: MsgHeartbeatResp, Context: m.Context})
+	if r.rejoin.Unsure && m.Commit > r.log.lastIndex() {
+		// A node that lost its disk lacks entries the leader may think it
+		// holds (its match index is from before): say how short the log
+		// is, so the leader lowers the match and sends them again.
+		li := r.log.lastIndex()
+		r.send(Message{To: m.From, Type: MsgAppResp, Index: li, Reject: true, Hint: li + 1})
+	}
 }
 
 // handleSnapshot is the receiver side of InstallSnapshot (§7).
