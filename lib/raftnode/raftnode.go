@@ -26,6 +26,14 @@
 //     reachable peers ("raft_handoff", handoff.go), since it may be cut
 //     off from the leader but not from a node that reaches it.
 //
+// Durability: Drain's Output carries Raft's writes (term and vote, log,
+// snapshots; lib/raft's TakeWrites) with every message and reply that
+// depends on them, and Register hosts the core on a durable host, which
+// syncs them before it sends anything: a reply to a command goes out after
+// its entry is on a majority's disks, a vote after it is on the voter's.
+// A restarted node rebuilds from its disk; a node that finds nothing asks
+// its peers what they hold before it votes (rejoin.go).
+//
 // Register hosts the core on a node (lib/node's Host).
 //
 // Errors follow Maelstrom's definiteness rule: 11 (definite) only when the
