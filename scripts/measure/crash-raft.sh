@@ -22,7 +22,8 @@
 #            reply, and from a leader's kill to a new leader's first
 #            heartbeat (crash-raft-analyze.py)
 # Usage: scripts/measure/crash-raft.sh [valid|cost|disk|recovery]...
-# Runs are $PAR at a time; every run is 20 s of workload with a nemesis op
+# Runs are $PAR at a time; with $KEEP set, the folders of runs whose
+# workload checker failed are copied there; every run is 20 s of workload with a nemesis op
 # every 3 s on average, the brief's command:
 #   bin/eddy test -w lin-kv --bin bin/lin-kv-raft --node-count N --concurrency 2n
 #     --time-limit 20 --nemesis partition,kill,pause --nemesis-interval 3 --seed S
@@ -53,6 +54,9 @@ one() {
 	if [ ! -f "$res" ]; then
 		printf '%s\t%s\t%s\t%s\tCRASHED\tCRASHED\n' "$bin" "$n" "$wipe" "$seed"
 		return
+	fi
+	if [ "$(jq -r '.workload."valid?"' "$res")" != true ] && [ -n "${KEEP:-}" ]; then
+		mkdir -p "$KEEP" && cp -r "$dir" "$KEEP/" # kept to see why
 	fi
 	jq -r --arg b "$bin" --arg n "$n" --arg w "$wipe" --arg s "$seed" \
 		'[$b, $n, $w, $s, (."valid?"|tostring), (.workload."valid?"|tostring),
