@@ -9,7 +9,8 @@
 #            strict serializability: safety, where the stats checker also
 #            wants an ok of every kind: availability), ok fraction of ops
 #   cost     the cost of durability: lin-kv-raft on 3 nodes, no faults,
-#            --rate $RATE (1000) for $SECS (10) s, with fsync and with
+#            --rate $RATE (1000) for $SECS (10) s, --concurrency $CONC
+#            (10n), with fsync and with
 #            -sync=false; per run: valid?, ok ops/s, write+cas p50/p99
 #            (ms), fsyncs per committed op (write or cas answered from the
 #            log), bytes written to files per committed op, the largest
@@ -96,7 +97,7 @@ exec strace -f --seccomp-bpf -qq -s 0 -e trace=fsync,fdatasync,write,pwrite64 \\
 	-o "$st/st.\$\$.\$(date +%s%N)" "$PWD/bin/lin-kv-raft" "\$@"
 WRAP
 	chmod +x "$st/node.sh"
-	bin/eddy test -q -w lin-kv --bin "$st/node.sh" --node-count 3 --concurrency 10n --recovery 1 \
+	bin/eddy test -q -w lin-kv --bin "$st/node.sh" --node-count 3 --concurrency "${CONC:-10n}" --recovery 1 \
 		--seed 1 --store "$dir" "$@" >/dev/null 2>&1 || true
 	python3 - "$name" "$dir/latest" "$st" <<'PY'
 import glob, json, re, sys
