@@ -2,6 +2,8 @@ package node
 
 import (
 	"errors"
+	"fmt"
+	"os"
 	"time"
 
 	maelstrom "github.com/jepsen-io/maelstrom/demo/go"
@@ -13,8 +15,25 @@ import (
 // commands C and replies R.
 type HostConfig[P, C, R any] struct {
 	// Build makes the core at init, when the node's id and the cluster are
-	// known; an error refuses the init.
+	// known; an error refuses the init. A core that persists nothing uses
+	// it: the node opens no store and writes no file.
 	Build func(n *Node) (core.Core[P, C, R], error)
+	// Durable, instead of Build, makes a core that persists: at init the
+	// host opens the node's store (storage.Open in Dir, files named by the
+	// node id), reads what it kept and builds the core from it: Fresh on a
+	// node's first start in a run and after its disk was wiped, what an
+	// earlier process of the same node wrote otherwise. The Writes of every
+	// drained Output are then made durable, with one sync, before any of
+	// its messages and replies is sent.
+	Durable func(n *Node, rec core.Recovered) (core.Core[P, C, R], error)
+	// Dir is where a Durable node keeps its store (empty: the working
+	// directory, which is where eddy and Maelstrom start the node).
+	Dir string
+	// NoSync skips every fsync (the binaries' -sync=false): writes still
+	// reach the files, and so survive the death of the process (the page
+	// cache keeps them), but a power loss or an OS crash can drop or tear
+	// acknowledged state. For measuring what fsync costs, not for safety.
+	NoSync bool
 	// Tick is the real time of one core tick.
 	Tick time.Duration
 	// PeerTypes are the message types decoded into P and handed to Step.
@@ -37,6 +56,19 @@ type Host[P, C, R any] struct {
 	peers map[string]bool
 	start time.Time
 	ticks int64 // core ticks so far
+
+	store     hostStore // a Durable node's store, open from init
+	openStore func(dir, id string, noSync bool, n *Node) (hostStore, error)
+	exit      func(code int) // os.Exit; tests record the call instead
+	dead      bool           // a write failed: the node answers nothing more
+}
+
+// hostStore is what the host needs of a node's store; tests fake it to
+// watch the order of writes and sends.
+type hostStore interface {
+	Recover() (core.Recovered, error)
+	Apply(ws []core.Write) error
+	Close() error
 }
 
 // tickCatchUpMax bounds the ticks replayed in one turn after a stall.
@@ -51,19 +83,22 @@ var errNotReady = maelstrom.NewRPCError(maelstrom.TemporarilyUnavailable, "not i
 // its ticker and the output drain on n. Register client commands with
 // HandleCommand. Call it before n.Run.
 func NewHost[P, C, R any](n *Node, cfg HostConfig[P, C, R]) *Host[P, C, R] {
-	if cfg.Build == nil || cfg.Reply == nil || cfg.Tick <= 0 {
-		panic("node: a HostConfig needs Build, Reply and a positive Tick")
+	if (cfg.Build == nil) == (cfg.Durable == nil) || cfg.Reply == nil || cfg.Tick <= 0 {
+		panic("node: a HostConfig needs one of Build and Durable, Reply and a positive Tick")
 	}
-	h := &Host[P, C, R]{n: n, cfg: cfg}
+	h := &Host[P, C, R]{n: n, cfg: cfg, openStore: openStore, exit: os.Exit}
 	n.OnInit(func() error {
-		c, err := cfg.Build(n)
+		c, st, err := h.build()
 		if err != nil {
 			return err
 		}
 		if c == nil {
+			if st != nil {
+				_ = st.Close()
+			}
 			return errors.New("node: Build returned no core")
 		}
-		h.core = c
+		h.core, h.store = c, st
 		h.peers = map[string]bool{}
 		for _, id := range n.Peers() {
 			h.peers[id] = true
@@ -74,7 +109,7 @@ func NewHost[P, C, R any](n *Node, cfg HostConfig[P, C, R]) *Host[P, C, R] {
 	})
 	for _, typ := range cfg.PeerTypes {
 		Handle(n, typ, func(req *Request, m P) error {
-			if h.core != nil && h.peers[req.Src] {
+			if h.core != nil && !h.dead && h.peers[req.Src] {
 				h.advance()
 				h.core.Step(req.Src, m)
 			}
@@ -85,12 +120,50 @@ func NewHost[P, C, R any](n *Node, cfg HostConfig[P, C, R]) *Host[P, C, R] {
 	return h
 }
 
+// build makes the core, from the node's store when it is Durable.
+func (h *Host[P, C, R]) build() (core.Core[P, C, R], hostStore, error) {
+	if h.cfg.Durable == nil {
+		c, err := h.cfg.Build(h.n)
+		return c, nil, err
+	}
+	if h.store != nil {
+		// An earlier init opened it and was undone by another hook.
+		_ = h.store.Close()
+		h.core, h.store = nil, nil
+	}
+	dir := h.cfg.Dir
+	if dir == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, nil, fmt.Errorf("node: the working directory: %w", err)
+		}
+		dir = wd
+	}
+	st, err := h.openStore(dir, h.n.ID(), h.cfg.NoSync, h.n)
+	if err != nil {
+		return nil, nil, fmt.Errorf("node: opening the store: %w", err)
+	}
+	rec, err := st.Recover()
+	if err != nil {
+		_ = st.Close()
+		return nil, nil, fmt.Errorf("node: recovering the store: %w", err)
+	}
+	h.n.Logger().Info("recovered", "fresh", rec.Fresh, "state_bytes", len(rec.State),
+		"snapshot", rec.Snapshot != nil, "first", rec.First, "records", len(rec.Log))
+	c, err := h.cfg.Durable(h.n, rec)
+	if err != nil {
+		_ = st.Close()
+		return nil, nil, err
+	}
+	return c, st, nil
+}
+
 // HandleCommand registers typ as a client command: its body decodes into
 // B, decode turns that into the core's command (an error answers the
 // request at once), and the core's reply answers it.
 func HandleCommand[B, P, C, R any](h *Host[P, C, R], typ string, decode func(B) (C, error)) {
 	Handle(h.n, typ, func(req *Request, b B) error {
-		if h.core == nil {
+		if h.core == nil || h.dead {
 			return errNotReady
 		}
 		cmd, err := decode(b)
@@ -118,12 +191,28 @@ func (h *Host[P, C, R]) advance() {
 	}
 }
 
-// drain sends the core's replies, then its messages.
+// drain makes the core's writes durable, then sends its replies, then its
+// messages. A write that fails ends the process: a node that cannot
+// persist must not answer, and its restart recovers what is on disk.
 func (h *Host[P, C, R]) drain() {
-	if h.core == nil {
+	if h.core == nil || h.dead {
 		return
 	}
 	out := h.core.Drain()
+	if len(out.Writes) > 0 {
+		if h.store == nil {
+			h.n.Logger().Error("a core that persists nothing emitted writes; use HostConfig.Durable")
+			h.dead = true
+			h.exit(1)
+			return
+		}
+		if err := h.store.Apply(out.Writes); err != nil {
+			h.n.Logger().Error("persisting failed; exiting", "err", err)
+			h.dead = true
+			h.exit(1)
+			return
+		}
+	}
 	for _, r := range out.Replies {
 		body := h.cfg.Reply(r.Body)
 		if r.InReplyTo <= 0 || body == nil {

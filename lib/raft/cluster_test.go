@@ -10,6 +10,7 @@ import (
 
 	"maelkit/lib/core"
 	"maelkit/lib/sim"
+	"maelkit/lib/storage"
 )
 
 // testApp is a trivial state machine: the list of applied data, so state
@@ -44,6 +45,21 @@ type simNode struct {
 	compactEvery int64
 	// reads waiting for their index, by context.
 	reads map[int64]pendingSimRead
+	// disk and store hold the node's durable state; Drain applies the
+	// core's writes (one sync) before it hands out the messages, as the
+	// host does. failed is set when a write failed (an injected disk
+	// fault): the node sent nothing and must crash at once.
+	disk   *storage.SimDisk
+	store  *storage.Store
+	failed bool
+	// goodTerm and goodVote are the term and vote of the last output
+	// whose writes succeeded: what a restart must find at least.
+	goodTerm int64
+	goodVote string
+	// wiped: the node restarted with an empty disk and has not yet been
+	// told what its peers hold (Rejoin); emptied: its disk was emptied
+	// while it was down.
+	wiped, emptied bool
 }
 
 type pendingSimRead struct {
@@ -73,7 +89,6 @@ func (n *simNode) Drain() core.Output[Message, struct{}] {
 			return core.Output[Message, struct{}]{}
 		}
 		n.app.applied = append(n.app.applied, string(e.Data))
-		n.c.applied(n.r.id, e)
 	}
 	for _, rs := range rd.Reads {
 		if p, ok := n.reads[rs.Context]; ok {
@@ -95,6 +110,17 @@ func (n *simNode) Drain() core.Output[Message, struct{}] {
 		if err := n.r.Compact(last, n.app.snapshot()); err != nil {
 			n.c.fail("%s compact: %v", n.r.id, err)
 		}
+	}
+	if err := storage.Apply(n.store, n.r.TakeWrites()); err != nil {
+		n.failed = true
+		return core.Output[Message, struct{}]{}
+	}
+	n.goodTerm, n.goodVote = n.r.term, n.r.vote
+	// What a node applied is observable only through what it sends, after
+	// the writes: a single voter's entry applied in an output whose write
+	// failed was never acknowledged, and the crash forgets it.
+	for _, e := range rd.Committed {
+		n.c.applied(n.r.id, e)
 	}
 	var out core.Output[Message, struct{}]
 	for _, m := range rd.Messages {
@@ -145,8 +171,25 @@ type cluster struct {
 	ids   []string
 	cfg   func(id string) Config
 	nodes map[string]*simNode
+	disks map[string]*storage.SimDisk
 	props int
 	ctx   int64
+}
+
+// openStore opens node id's store on its simulated disk.
+func (cl *cluster) openStore(id string, disk *storage.SimDisk) *storage.Store {
+	st, err := storage.OpenConfig(storage.Config{Dir: "/data", NodeID: id, FS: disk, Run: &storage.RunID{}})
+	if err != nil {
+		cl.t.Fatalf("seed %d: open %s's store: %v", cl.seedOf(), id, err)
+	}
+	return st
+}
+
+func (cl *cluster) seedOf() uint64 {
+	if cl.s == nil {
+		return 0
+	}
+	return cl.s.Seed()
 }
 
 type clusterOpts struct {
@@ -172,7 +215,7 @@ func newCluster(t *testing.T, o clusterOpts) *cluster {
 	for i := range ids {
 		ids[i] = "n" + strconv.Itoa(i+1)
 	}
-	cl := &cluster{t: t, c: newChecker(), ids: ids, nodes: map[string]*simNode{}}
+	cl := &cluster{t: t, c: newChecker(), ids: ids, nodes: map[string]*simNode{}, disks: map[string]*storage.SimDisk{}}
 	voters := ids
 	if o.voters > 0 {
 		voters = ids[:o.voters]
@@ -190,7 +233,10 @@ func newCluster(t *testing.T, o clusterOpts) *cluster {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n := &simNode{r: r, c: cl.c, compactEvery: o.compactEvery, reads: map[int64]pendingSimRead{}}
+		disk := storage.NewSimDisk(o.seed*31 + uint64(len(cl.disks)))
+		cl.disks[id] = disk
+		n := &simNode{r: r, c: cl.c, compactEvery: o.compactEvery, reads: map[int64]pendingSimRead{},
+			disk: disk, store: cl.openStore(id, disk)}
 		cl.nodes[id] = n
 		return n
 	}
@@ -216,18 +262,140 @@ func cloneMessage(m Message) Message {
 	return m
 }
 
-// restart crashes a node and brings it back from its durable state.
-func (cl *cluster) crash(id string) { cl.s.Crash(id) }
+// crash stops a node: the process dies (its disk keeps every write, the
+// page cache survives) or the machine loses power (every unsynced write is
+// dropped or torn), drawn at random.
+func (cl *cluster) crash(id string) {
+	cl.s.Crash(id)
+	if cl.s.Rand().IntN(2) == 0 {
+		cl.disks[id].Kill()
+	} else {
+		cl.disks[id].Crash()
+	}
+}
 
+// failDisk makes node id's disk fail after k more operations: its next
+// output's writes fail part way (between a write and its sync, or within a
+// snapshot's save), the node sends nothing and crashes.
+func (cl *cluster) failDisk(id string, k int) { cl.disks[id].FailAfter(k) }
+
+// wipe crashes a node and empties its disk (amnesia); its restart is
+// unsure until its peers' state reaches it (see rejoin).
+func (cl *cluster) wipe(id string) {
+	simWipes++
+	cl.crash(id)
+	cl.disks[id] = storage.NewSimDisk(cl.s.Rand().Uint64())
+	cl.nodes[id].wiped, cl.nodes[id].emptied = true, true
+}
+
+// rejoin hands every wiped node that is up what its peers hold, once all
+// of them are up: the largest term and the most up-to-date log among
+// them, as lib/raftnode's raft_hello gathers it.
+func (cl *cluster) rejoin() {
+	for _, id := range cl.ids {
+		n := cl.nodes[id]
+		if !n.wiped || cl.s.Down(id) {
+			continue
+		}
+		var floor, index, term int64
+		all := true
+		for _, p := range cl.ids {
+			if p == id {
+				continue
+			}
+			if cl.s.Down(p) {
+				all = false
+				break
+			}
+			pr := cl.nodes[p].r
+			floor = max(floor, pr.term)
+			if li, lt := pr.LastEntry(); lt > term || lt == term && li > index {
+				index, term = li, lt
+			}
+		}
+		if all {
+			n.r.Rejoin(floor, index, term)
+			n.wiped = false
+			simRejoins++
+		}
+	}
+}
+
+// simWipes and simRejoins count the disks wiped and the rejoins begun
+// over the simulations of a test binary, which must exercise them.
+var simWipes, simRejoins int
+
+// unsure says whether some node lost its disk and has not caught up yet.
+func (cl *cluster) unsure() bool {
+	for _, id := range cl.ids {
+		if n := cl.nodes[id]; n.wiped || n.r.Unsure() {
+			return true
+		}
+	}
+	return false
+}
+
+// restart brings a crashed node back from what its disk recovers, and
+// checks that nothing it made durable was lost: after a crash between two
+// outputs, the recovered term, vote, snapshot and log are exactly the
+// core's; after a failed write, at least the term and vote of its last
+// successful output.
 func (cl *cluster) restart(id string) {
-	d := cl.nodes[id].r.Durable()
+	old := cl.nodes[id]
+	st := cl.openStore(id, cl.disks[id])
+	rec, err := storage.Recover(st)
+	if err != nil {
+		cl.fatal("restart %s: recover: %v", id, err)
+	}
+	d, err := FromRecovered(rec)
+	if err != nil {
+		cl.fatal("restart %s: %v", id, err)
+	}
+	if d == nil {
+		d = &Durable{}
+	}
+	hs := d.HardState
+	switch want := old.r.Durable(); {
+	case old.emptied:
+		if !rec.Fresh {
+			cl.fatal("restart %s: a wiped disk recovered state", id)
+		}
+	case old.failed:
+		if hs.Term < old.goodTerm || hs.Term == old.goodTerm && old.goodVote != "" && hs.Vote != old.goodVote {
+			cl.fatal("restart %s after a failed write: term %d vote %q, but it had sent with term %d vote %q",
+				id, hs.Term, hs.Vote, old.goodTerm, old.goodVote)
+		}
+	default:
+		if hs.Term != want.HardState.Term || hs.Vote != want.HardState.Vote {
+			cl.fatal("restart %s: recovered term %d vote %q, want %d %q", id, hs.Term, hs.Vote, want.HardState.Term, want.HardState.Vote)
+		}
+		si, st := int64(0), int64(0)
+		if d.Snapshot != nil {
+			si, st = d.Snapshot.Index, d.Snapshot.Term
+		}
+		if si != want.Snapshot.Index || st != want.Snapshot.Term || len(d.Entries) != len(want.Entries) {
+			cl.fatal("restart %s: recovered snapshot %d/%d and %d entries, want %d/%d and %d",
+				id, st, si, len(d.Entries), want.Snapshot.Term, want.Snapshot.Index, len(want.Entries))
+		}
+		for i, e := range d.Entries {
+			w := want.Entries[i]
+			if e.Index != w.Index || e.Term != w.Term || e.Type != w.Type || string(e.Data) != string(w.Data) {
+				cl.fatal("restart %s: recovered entry %v, want %v", id, e, w)
+			}
+		}
+	}
 	cfg := cl.cfg(id)
-	cfg.Durable = &d
+	cfg.Durable = d
+	if rec.Fresh {
+		cfg.Durable = nil
+		cfg.Unsure = old.wiped
+	}
 	r, err := New(cfg)
 	if err != nil {
-		cl.t.Fatalf("seed %d: restart %s: %v", cl.s.Seed(), id, err)
+		cl.fatal("restart %s: %v", id, err)
 	}
-	n := &simNode{r: r, c: cl.c, compactEvery: cl.nodes[id].compactEvery, reads: map[int64]pendingSimRead{}}
+	n := &simNode{r: r, c: cl.c, compactEvery: old.compactEvery, reads: map[int64]pendingSimRead{},
+		disk: cl.disks[id], store: st, goodTerm: hs.Term, goodVote: hs.Vote, wiped: old.wiped}
 	cl.nodes[id] = n
 	cl.s.Restart(id, n)
 }
@@ -248,6 +416,12 @@ func (cl *cluster) read(to string) {
 func (cl *cluster) step() bool {
 	ok := cl.s.Step()
 	cl.check()
+	cl.rejoin()
+	for _, id := range cl.ids {
+		if cl.nodes[id].failed && !cl.s.Down(id) {
+			cl.crash(id)
+		}
+	}
 	return ok
 }
 

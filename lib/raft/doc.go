@@ -24,8 +24,13 @@
 //   - single-server membership changes (diss. §4.1), one at a time;
 //   - leadership transfer (diss. §3.10).
 //
-// Storage is in memory: the core keeps its log, and Durable returns what a
-// real node would have had to persist before sending the messages of the
-// Ready just taken (term, vote, log, snapshot). A node restarted from that
-// state (Config.Durable) is a node that crashed and recovered.
+// Storage: the core keeps its log in memory and hands out, with TakeWrites,
+// the durable writes (lib/core's core.Write) that bring a disk up to its
+// state: term and vote, log appends and truncations, snapshots. The caller
+// makes them durable before it sends any message taken with Ready since
+// the previous call, which is Raft's rule (a vote, a campaign, an
+// acknowledged append all follow their sync); FromRecovered rebuilds the
+// core (Config.Durable) from what a restart finds. A node that starts
+// without state may have lost it: Config.Unsure keeps it from voting until
+// it knows what its peers hold (amnesia.go).
 package raft

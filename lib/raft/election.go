@@ -218,7 +218,7 @@ func (r *Raft) handleVote(m Message) {
 	canVote := r.vote == m.From ||
 		(r.vote == "" && r.lead == "") ||
 		(m.Type == MsgPreVote && m.Term > r.term)
-	if canVote && r.log.isUpToDate(m.Index, m.LogTerm) {
+	if canVote && r.mayVote(m.Term) && r.log.isUpToDate(m.Index, m.LogTerm) {
 		r.send(Message{To: m.From, Type: resp, Term: m.Term})
 		if m.Type == MsgVote {
 			r.electionElapsed = 0

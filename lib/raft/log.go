@@ -14,6 +14,9 @@ type raftLog struct {
 	// applied is the last index handed to the application through Ready
 	// (a snapshot handed out counts as applied up to its index).
 	applied int64
+	// unstable is the first index whose entry may differ from what was
+	// last handed out as writes (Raft.TakeWrites).
+	unstable int64
 }
 
 func (l *raftLog) firstIndex() int64 { return l.snap.Index + 1 }
@@ -75,6 +78,7 @@ func (l *raftLog) append(ents ...Entry) {
 		panic(fmt.Sprintf("raft: gap in log: after=%d last=%d", after, l.lastIndex()))
 	}
 	l.ents = append(l.ents[:after-l.snap.Index], ents...)
+	l.unstable = min(l.unstable, after+1)
 }
 
 // maybeAppend handles the entries of a MsgApp whose previous entry is
@@ -165,5 +169,6 @@ func (l *raftLog) restore(s Snapshot) {
 	l.snap = s
 	l.ents = nil
 	l.committed = s.Index
+	l.unstable = s.Index + 1
 	// applied moves when the snapshot is handed out in Ready.
 }

@@ -18,6 +18,7 @@ func (r *Raft) ProposeConfChange(cc ConfChange) error {
 
 // applyConfChange puts a committed membership change in force.
 func (r *Raft) applyConfChange(e Entry) {
+	r.confApplied = e.Index
 	var cc ConfChange
 	if err := json.Unmarshal(e.Data, &cc); err != nil || cc.Node == "" {
 		r.cfg.Logger.Warn("raft: bad conf change entry", "entry", e.String(), "err", err)
@@ -54,4 +55,6 @@ func (r *Raft) applyConfChange(e Entry) {
 	}
 }
 
-func (r *Raft) promotable() bool { return slices.Contains(r.voters, r.id) }
+// promotable says whether the node may campaign and lead: a voter that
+// is not rejoining after a start without state.
+func (r *Raft) promotable() bool { return slices.Contains(r.voters, r.id) && !r.rejoin.Unsure }

@@ -72,6 +72,10 @@ type Config struct {
 	Logger *slog.Logger
 	// Durable restores a node that crashed: its persisted state.
 	Durable *Durable
+	// Unsure starts a node without state that may have lost it (a wiped
+	// disk): it votes only after Rejoin (see amnesia.go). Ignored with
+	// Durable, which carries its own.
+	Unsure bool
 }
 
 func (c *Config) validate() error {
@@ -162,6 +166,13 @@ type Raft struct {
 	msgs        []Message
 	reads       []ReadState
 	snapToApply *Snapshot
+
+	// persisted is the durable state handed out by TakeWrites;
+	// confApplied is the index of the last membership change applied.
+	persisted   persisted
+	confApplied int64
+	// rejoin is the amnesia guard (amnesia.go).
+	rejoin rejoinState
 }
 
 // New builds a core from cfg, restoring cfg.Durable if set.
@@ -186,18 +197,29 @@ func New(cfg Config) (*Raft, error) {
 			return nil, fmt.Errorf("raft: durable entries start at %d, snapshot at %d", r.log.ents[0].Index, r.log.snap.Index)
 		}
 		r.term, r.vote = d.HardState.Term, d.HardState.Vote
+		r.rejoin = d.Rejoin
 		r.log.committed = max(d.HardState.Commit, r.log.snap.Index)
 		if r.log.committed > r.log.lastIndex() {
 			return nil, fmt.Errorf("raft: durable commit %d past last index %d", r.log.committed, r.log.lastIndex())
 		}
 	} else {
 		r.log.snap.Voters = slices.Clone(cfg.Voters)
+		r.rejoin.Unsure = cfg.Unsure
 	}
 	// The application restarts from the snapshot and replays the committed
 	// entries after it.
 	r.log.applied = r.log.snap.Index
 	r.voters = slices.Sorted(slices.Values(r.log.snap.Voters))
 	r.voters = slices.Compact(r.voters)
+	r.log.unstable = r.log.lastIndex() + 1
+	r.persisted = persisted{term: r.term, vote: r.vote, commit: r.log.committed,
+		last: r.log.lastIndex(), snapIndex: r.log.snap.Index}
+	if cfg.Durable == nil {
+		// A fresh node writes its guard before anything else.
+		r.persisted.rejoin = rejoinState{}
+	} else {
+		r.persisted.rejoin = r.rejoin
+	}
 	r.becomeFollower(r.term, "")
 	return r, nil
 }
@@ -218,6 +240,7 @@ func (r *Raft) Durable() Durable {
 		HardState: HardState{Term: r.term, Vote: r.vote, Commit: r.log.committed},
 		Snapshot:  &s,
 		Entries:   slices.Clone(r.log.ents),
+		Rejoin:    r.rejoin,
 	}
 }
 
@@ -242,6 +265,7 @@ func (r *Raft) HasReady() bool {
 // it returns count as applied: the caller must apply them before the next
 // call to Compact.
 func (r *Raft) Ready() Ready {
+	r.checkRejoined()
 	rd := Ready{
 		HardState: HardState{Term: r.term, Vote: r.vote, Commit: r.log.committed},
 		Messages:  r.msgs,
@@ -299,6 +323,10 @@ func (r *Raft) Tick() {
 func (r *Raft) Step(m Message) error {
 	if m.Term == 0 && m.From == "" {
 		m.From = r.id
+	}
+	if m.Term > 0 && !r.rejoin.hears(m.Term) {
+		r.cfg.Logger.Debug("raft: rejoining, ignoring a term that may be stale", "id", r.id, "msg", m.String())
+		return nil
 	}
 	switch {
 	case m.Term == 0:

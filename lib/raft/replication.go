@@ -68,6 +68,17 @@ func (r *Raft) handleAppendResp(m Message, pr *progress) {
 		r.cfg.Logger.Warn("raft: dropping append response past our log", "id", r.id, "msg", m.String())
 		return
 	}
+	if m.Reject && m.LogTerm == 0 && m.Hint > 0 && m.Hint-1 < pr.Match {
+		// The follower's log is shorter than what it acknowledged: it
+		// lost its disk (amnesia.go), or this is a rejection older than
+		// its acknowledgement. Lowering Match is always safe (commit
+		// never moves back) and resending is all the stale case costs.
+		pr.becomeProbe()
+		pr.Match, pr.Next = m.Hint-1, m.Hint
+		pr.probeSent = false
+		r.sendAppend(m.From, true)
+		return
+	}
 	if m.Reject {
 		// Stale rejections (for an append already superseded) are noise.
 		if m.Index < pr.Match || (pr.State == progressProbe && m.Index != pr.Next-1) ||
@@ -268,6 +279,13 @@ func (r *Raft) tickEarly() {
 func (r *Raft) handleHeartbeat(m Message) {
 	r.log.commitTo(min(m.Commit, r.log.lastIndex()))
 	r.send(Message{To: m.From, Type: MsgHeartbeatResp, Context: m.Context})
+	if r.rejoin.Unsure && m.Commit > r.log.lastIndex() {
+		// A node that lost its disk lacks entries the leader may think it
+		// holds (its match index is from before): say how short the log
+		// is, so the leader lowers the match and sends them again.
+		li := r.log.lastIndex()
+		r.send(Message{To: m.From, Type: MsgAppResp, Index: li, Reject: true, Hint: li + 1})
+	}
 }
 
 // handleSnapshot is the receiver side of InstallSnapshot (§7).

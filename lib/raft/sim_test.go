@@ -1,9 +1,11 @@
 package raft
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	"maelkit/lib/sim"
@@ -75,9 +77,30 @@ func simulateOpts(t *testing.T, o clusterOpts, membership bool) (readsServed int
 				}
 				_ = cl.nodes[l].r.ProposeConfChange(cc)
 			}
-		case x < 96:
+		case x < 93:
 			if id := pick(); !cl.s.Down(id) && !o.lease {
 				cl.crash(id)
+			}
+		case x < 94:
+			// Amnesia: one node at a time loses its disk (a majority
+			// losing theirs loses what only they held, whatever the
+			// protocol), on clusters of three or more.
+			// Not with membership changes: a wipe in a two-voter
+			// configuration is a majority's.
+			if id := pick(); !cl.s.Down(id) && !o.lease && !membership && len(cl.ids) >= 3 && !cl.unsure() {
+				cl.wipe(id)
+			}
+		case x < 95:
+			// A fault between a write and its sync, or within a snapshot.
+			if id := pick(); !cl.s.Down(id) && !o.lease {
+				cl.failDisk(id, r.IntN(6))
+			}
+		case x < 96:
+			// The whole cluster loses power at once.
+			for _, id := range cl.ids {
+				if !cl.s.Down(id) && !o.lease {
+					cl.crash(id)
+				}
 			}
 		default:
 			for _, id := range cl.ids {
@@ -90,13 +113,45 @@ func simulateOpts(t *testing.T, o clusterOpts, membership bool) (readsServed int
 		cl.runFor(10 + r.Int64N(100))
 	}
 
-	// Liveness: restart everyone, heal, then cut off a minority.
+	// Liveness: no more disk faults, restart everyone, heal, then cut off
+	// a minority.
 	for _, id := range cl.ids {
+		cl.disks[id].FailAfter(-1)
 		if cl.s.Down(id) {
 			cl.restart(id)
 		}
 	}
 	cl.s.Heal()
+	// A node that lost its disk votes again once caught up, which needs a
+	// leader elected without it: with everyone up and connected, soon.
+	// (Cut off a minority first and the rest may not elect anyone: that
+	// is the availability amnesia costs.)
+	caughtUp := func() bool {
+		if !membership {
+			return !cl.unsure()
+		}
+		// Only the leader's voters are replicated to.
+		l := cl.leader()
+		if l == "" {
+			return false
+		}
+		for _, id := range cl.nodes[l].r.voters {
+			if n := cl.nodes[id]; n.wiped || n.r.Unsure() {
+				return false
+			}
+		}
+		return true
+	}
+	if !cl.runUntil(caughtUp, 3000) {
+		var st []string
+		for _, id := range cl.ids {
+			r := cl.nodes[id].r
+			li, lt := r.LastEntry()
+			st = append(st, fmt.Sprintf("%s: %s term %d last %d/%d commit %d voters %v rejoin %+v wiped %v",
+				id, r.state, r.term, lt, li, r.log.committed, r.voters, r.rejoin, cl.nodes[id].wiped))
+		}
+		cl.fatal("a node that lost its disk has not caught up within 3000 ms:\n%s", strings.Join(st, "\n"))
+	}
 	majority := cl.ids
 	if membership {
 		// The voters change: demand progress on the leader's voters, all
@@ -131,7 +186,15 @@ func simulateOpts(t *testing.T, o clusterOpts, membership bool) (readsServed int
 	}
 	for deadline := cl.s.Now() + boundMs; !done(); {
 		if cl.s.Now() > deadline {
-			cl.fatal("no progress on the majority %v within %d ms (leader %s)", majority, boundMs, lead)
+			var st []string
+			for _, id := range cl.ids {
+				r := cl.nodes[id].r
+				li, lt := r.LastEntry()
+				st = append(st, fmt.Sprintf("%s: %s term %d last %d/%d commit %d applied %d rejoin %+v down %v",
+					id, r.state, r.term, lt, li, r.log.committed, len(cl.nodes[id].app.applied), r.rejoin, cl.s.Down(id)))
+			}
+			cl.fatal("no progress on the majority %v within %d ms (leader %s, applied target %d):\n%s",
+				majority, boundMs, lead, target, strings.Join(st, "\n"))
 		}
 		if l := cl.leader(); l != "" {
 			cl.propose(l)
@@ -172,7 +235,10 @@ func TestSimulation(t *testing.T) {
 	if reads < n || commits < int64(10*n) {
 		t.Fatalf("too little happened: %d reads served, %d entries committed over %d runs", reads, commits, n)
 	}
-	t.Logf("%d runs: %d reads served, %d entries committed", n, reads, commits)
+	if simWipes == 0 || simRejoins == 0 {
+		t.Fatalf("no disk wiped (%d) or no rejoin (%d) over %d runs", simWipes, simRejoins, n)
+	}
+	t.Logf("%d runs: %d reads served, %d entries committed, %d disks wiped, %d rejoins", n, reads, commits, simWipes, simRejoins)
 }
 
 // TestSimulationDeterministic: the same seed gives the same trace.

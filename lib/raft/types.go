@@ -231,6 +231,8 @@ type Durable struct {
 	HardState HardState
 	Snapshot  *Snapshot
 	Entries   []Entry
+	// Rejoin is the amnesia guard of a node that started without state.
+	Rejoin rejoinState
 }
 
 // Status is a read-only view for tests, logs and the node layer.

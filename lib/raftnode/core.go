@@ -28,8 +28,10 @@ type CoreConfig struct {
 	Timing  Timing
 	// SnapshotEntries is rsm.Config.SnapshotEntries (0: its default).
 	SnapshotEntries int64
-	// Durable, if set, is the Raft state to restart from.
-	Durable *raft.Durable
+	// Durable, if set, is the Raft state to restart from; otherwise
+	// Recovered is (what a restart found on disk, Fresh on a first boot).
+	Durable   *raft.Durable
+	Recovered core.Recovered
 	// Rand seeds Raft's election timeouts.
 	Rand   *rand.Rand
 	Logger *slog.Logger
@@ -62,6 +64,7 @@ type Core struct {
 	batchReqs []reqKey
 
 	handoffs handoffs
+	rejoin   rejoin
 }
 
 // reqKey identifies a client request: Maelstrom client id and msg_id.
@@ -91,13 +94,23 @@ type pendingQuery struct {
 	at   int64
 }
 
-// NewCore builds the RSM over cfg.Machine and the core around it. The
-// lowest id campaigns at once: Maelstrom's clients start as soon as every
-// node is initialized, and pre-vote makes this safe whatever the others
-// do, instead of answering "no leader" until the first election timeout.
+// NewCore builds the RSM over cfg.Machine and the core around it. On a
+// first boot the lowest id campaigns at once: Maelstrom's clients start as
+// soon as every node is initialized, and pre-vote makes this safe whatever
+// the others do, instead of answering "no leader" until the first election
+// timeout. A node restarted with state waits for the leader's heartbeat
+// instead: the cluster most likely has a leader.
 func NewCore(cfg CoreConfig) (*Core, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
+	}
+	restarted := cfg.Durable != nil
+	if cfg.Durable == nil {
+		d, err := raft.FromRecovered(cfg.Recovered)
+		if err != nil {
+			return nil, err
+		}
+		cfg.Durable, restarted = d, d != nil
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -113,7 +126,10 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		ReorderTicks: 4,
 		Rand:         cfg.Rand,
 		Durable:      cfg.Durable,
-		Logger:       log,
+		// A node without state may have lost it: it votes once its
+		// peers told it what they hold (rejoin.go).
+		Unsure: !restarted && len(cfg.Nodes) > 1,
+		Logger: log,
 	}, SnapshotEntries: cfg.SnapshotEntries}, cfg.Machine)
 	if err != nil {
 		return nil, err
@@ -127,12 +143,14 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	}
 	c.links = newLinks(cfg.Timing)
 	c.handoffs = handoffs{pending: map[int64]*handoff{}}
-	if len(cfg.Nodes) > 1 && cfg.ID == slices.Min(cfg.Nodes) {
-		if err := rs.Raft().Campaign(); err != nil {
-			log.Warn("initial campaign", "err", err)
-		}
-	}
+	c.startRejoin(rs.Raft())
 	return c, nil
+}
+
+// firstCampaigner says whether this node campaigns as soon as it knows
+// the cluster is booting for the first time: the lowest id.
+func (c *Core) firstCampaigner() bool {
+	return len(c.cfg.Nodes) > 1 && c.cfg.ID == slices.Min(c.cfg.Nodes)
 }
 
 func (cfg CoreConfig) validate() error {
@@ -184,6 +202,10 @@ func (c *Core) Step(from string, m Msg) {
 		c.serveHandoff(from, m)
 	case TypeHandoffDone:
 		c.handoffDone(from, m)
+	case TypeHello:
+		c.serveHello(from)
+	case TypeHelloOK:
+		c.helloOK(from, m.Held)
 	}
 }
 
@@ -275,6 +297,9 @@ func (c *Core) Tick() {
 			c.out.Send(p, Msg{Type: TypePing, T: c.now})
 		}
 	}
+	if (c.now-1)%c.links.ticks(helloEvery) == 0 {
+		c.helloDue()
+	}
 	if c.now%c.links.ticks(expireEvery) == 0 {
 		c.expire()
 	}
@@ -283,7 +308,11 @@ func (c *Core) Tick() {
 
 // Drain proposes the batch, drains the RSM and answers what completed:
 // applied commands through Codec.Outcome, released queries through
-// Codec.Query; then it returns, and forgets, the messages and replies.
+// Codec.Query; then it returns, and forgets, the writes, messages and
+// replies. The writes (term, vote, log, snapshots) are in the same Output
+// as every message and reply that depends on them, so the driver's sync
+// before sending covers them: an acknowledged write is on a majority's
+// disks.
 // It panics on a broken invariant (a snapshot that does not encode or
 // decode).
 func (c *Core) Drain() core.Output[Msg, any] {
@@ -295,6 +324,9 @@ func (c *Core) Drain() core.Output[Msg, any] {
 	if out.Lead != c.lead {
 		c.log.Info("leader changed", "lead", out.Lead, "term", out.Term, "state", out.State.String())
 		c.lead = out.Lead
+	}
+	for _, w := range out.Writes {
+		c.out.Persist(w)
 	}
 	for _, m := range out.Messages {
 		c.sendRaft(m)

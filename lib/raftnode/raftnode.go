@@ -26,6 +26,14 @@
 //     reachable peers ("raft_handoff", handoff.go), since it may be cut
 //     off from the leader but not from a node that reaches it.
 //
+// Durability: Drain's Output carries Raft's writes (term and vote, log,
+// snapshots; lib/raft's TakeWrites) with every message and reply that
+// depends on them, and Register hosts the core on a durable host, which
+// syncs them before it sends anything: a reply to a command goes out after
+// its entry is on a majority's disks, a vote after it is on the voter's.
+// A restarted node rebuilds from its disk; a node that finds nothing asks
+// its peers what they hold before it votes (rejoin.go).
+//
 // Register hosts the core on a node (lib/node's Host).
 //
 // Errors follow Maelstrom's definiteness rule: 11 (definite) only when the
@@ -109,6 +117,12 @@ type Config struct {
 	Timing  Timing
 	// SnapshotEntries is rsm.Config.SnapshotEntries (0: its default).
 	SnapshotEntries int64
+	// NoSync turns fsync off (node.HostConfig.NoSync): for measuring what
+	// durability costs, not for safety against power loss.
+	NoSync bool
+	// Dir is where the node keeps its store (empty: the working
+	// directory, node.HostConfig.Dir).
+	Dir string
 }
 
 // internal says whether typ is a message type of the cores (or empty).
@@ -117,8 +131,10 @@ func internal(typ string) bool { return typ == "" || strings.HasPrefix(typ, "raf
 // Host is a raftnode Core hosted on a node.
 type Host = node.Host[Msg, Request, any]
 
-// Register hosts a Core for cfg on n (before n.Run): init builds it, and
-// handlers serve cfg.Types and the cores' traffic. It checks cfg at once.
+// Register hosts a Core for cfg on n (before n.Run): init builds it from
+// the node's store (Raft's term, vote, log and snapshot survive a kill;
+// see node.HostConfig.Durable), and handlers serve cfg.Types and the
+// cores' traffic. It checks cfg at once.
 func Register(n *node.Node, cfg Config) (*Host, error) {
 	cc := CoreConfig{ID: "n", Nodes: []string{"n"}, Types: cfg.Types, Machine: cfg.Machine, Codec: cfg.Codec,
 		Timing: cfg.Timing, SnapshotEntries: cfg.SnapshotEntries}
@@ -126,12 +142,15 @@ func Register(n *node.Node, cfg Config) (*Host, error) {
 		return nil, err
 	}
 	h := node.NewHost(n, node.HostConfig[Msg, Request, any]{
-		Build: func(n *node.Node) (core.Core[Msg, Request, any], error) {
+		Durable: func(n *node.Node, rec core.Recovered) (core.Core[Msg, Request, any], error) {
 			r := n.Rand()
 			cc.ID, cc.Nodes, cc.Logger = n.ID(), n.NodeIDs(), n.Logger()
 			cc.Rand = rand.New(rand.NewPCG(r.Uint64(), r.Uint64()))
+			cc.Recovered = rec
 			return NewCore(cc)
 		},
+		NoSync:    cfg.NoSync,
+		Dir:       cfg.Dir,
 		Tick:      cfg.Timing.TickMin,
 		PeerTypes: PeerTypes(),
 		Reply:     func(body any) any { return body },

@@ -117,7 +117,7 @@ func newHarness(t *testing.T, ids []string) *harness {
 	n, err := node.New(node.Config{In: inR, Out: outW, Logger: node.NewLogger(io.Discard, "")})
 	require.NoError(t, err)
 	c := &counter{Last: map[string]int64{}}
-	_, err = Register(n, Config{Types: []string{"add", "get"}, Machine: c, Codec: counterCodec{c: c}, Timing: DefaultTiming()})
+	_, err = Register(n, Config{Types: []string{"add", "get"}, Machine: c, Codec: counterCodec{c: c}, Timing: DefaultTiming(), Dir: t.TempDir()})
 	require.NoError(t, err)
 	done := make(chan struct{})
 	go func() {

@@ -23,11 +23,16 @@ const (
 	// handoff.go).
 	TypeHandoff     = "raft_handoff"
 	TypeHandoffDone = "raft_handoff_done"
+	// TypeHello asks a peer what it holds, from a node that started
+	// without state and may have lost it; TypeHelloOK answers with the
+	// peer's term and last log entry (see rejoin.go).
+	TypeHello   = "raft_hello"
+	TypeHelloOK = "raft_hello_ok"
 )
 
 // PeerTypes lists the message types cores exchange.
 func PeerTypes() []string {
-	return []string{TypeRaft, TypeRelay, TypePing, TypePong, TypeHandoff, TypeHandoffDone}
+	return []string{TypeRaft, TypeRelay, TypePing, TypePong, TypeHandoff, TypeHandoffDone, TypeHello, TypeHelloOK}
 }
 
 // Msg is every message between raftnode cores; which fields are set
@@ -53,6 +58,15 @@ type Msg struct {
 	Code   int             `json:"code,omitempty"`
 	Text   string          `json:"text,omitempty"`
 	Body   json.RawMessage `json:"body,omitempty"`
+	// Held is a raft_hello_ok's account of the sender's state.
+	Held Held `json:"held,omitzero"`
+}
+
+// Held is what a node holds: its term and its log's last index and term.
+type Held struct {
+	Term    int64 `json:"term"`
+	Index   int64 `json:"index"`
+	LogTerm int64 `json:"log_term"`
 }
 
 // Request is a client's request as the core takes it: its type and whole

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 
+	"maelkit/lib/core"
 	"maelkit/lib/raft"
 )
 
@@ -56,6 +57,9 @@ type Output struct {
 	Lead  string
 	State raft.StateType
 	Term  int64
+	// Writes must be durable before Messages are sent (and before any
+	// reply to a command applied here: see raft.Raft.TakeWrites).
+	Writes []core.Write
 }
 
 // RSM couples a Raft core and a StateMachine.
@@ -128,7 +132,7 @@ func (s *RSM) Read(ctx int64) error {
 }
 
 // Advance takes the core's Ready, restores and applies, snapshots when due,
-// and returns what to send and what completed.
+// and returns what to write, what to send and what completed.
 func (s *RSM) Advance() (Output, error) {
 	rd := s.r.Ready()
 	out := Output{Messages: rd.Messages, Lead: rd.Lead, State: rd.State, Term: rd.HardState.Term}
@@ -170,5 +174,6 @@ func (s *RSM) Advance() (Output, error) {
 		}
 		s.lastSnap = s.applied
 	}
+	out.Writes = s.r.TakeWrites()
 	return out, nil
 }

@@ -103,6 +103,7 @@ type Sim[P, C, R any] struct {
 	out   []Reply[R]                 // replies to clients
 	hash  uint64                     // running trace hash
 	trace []string                   // the last events, for failure reports
+	dur   *durable[P, C, R]          // disks and stores (NewDurable), or nil
 
 	Sent, Delivered, Dropped int64
 }
@@ -282,6 +283,9 @@ func (s *Sim[P, C, R]) deliver(env envelope[P]) {
 // dropped).
 func (s *Sim[P, C, R]) collect(id string) {
 	out := s.cores[id].Drain()
+	if !s.persist(id, out.Writes) {
+		return
+	}
 	for _, r := range out.Replies {
 		s.out = append(s.out, Reply[R]{From: id, Reply: r})
 		s.record("out %s->%s %s", id, r.To, s.describe(r.Body))

@@ -33,5 +33,8 @@ func TestBadRequests(t *testing.T) {
 		{Name: "handoff answer from a client", Body: `{"type":"raft_handoff_done","tag":1,"body":{"type":"read_ok","value":1}}`, NoReply: true},
 		{Name: "handoff of the wrong shape", Body: `{"type":"raft_handoff","tag":"x"}`, Code: 12},
 		{Name: "ping from a client", Body: `{"type":"raft_ping","t":1}`, NoReply: true},
+		{Name: "hello from a client", Body: `{"type":"raft_hello"}`, NoReply: true},
+		{Name: "hello answer from a client", Body: `{"type":"raft_hello_ok","held":{"term":9,"index":9,"log_term":9}}`, NoReply: true},
+		{Name: "hello answer of the wrong shape", Body: `{"type":"raft_hello_ok","held":5}`, Code: 12},
 	}, "n1")
 }

@@ -5,6 +5,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,8 +15,26 @@ import (
 	"maelkit/lib/raftnode"
 )
 
+// opts are the command line's options.
+type opts struct {
+	// noSync turns fsync off (-sync=false), for measuring its cost.
+	noSync bool
+	// dir holds the node's store ("": the working directory).
+	dir string
+}
+
+// testDir gives each node a test runs in-process a directory of its own
+// for its store (nil: the working directory).
+var testDir func() string
+
 func main() {
-	if err := run(os.Stdin, os.Stdout, os.Stderr); err != nil {
+	sync := flag.Bool("sync", true, "fsync Raft's term, vote, log and snapshots before answering (false: measure the cost; a power loss can then lose acknowledged writes)")
+	flag.Parse()
+	if flag.NArg() > 0 {
+		fmt.Fprintln(os.Stderr, "lin-kv-raft: unexpected arguments", flag.Args())
+		os.Exit(2)
+	}
+	if err := runOpts(os.Stdin, os.Stdout, os.Stderr, raftnode.DefaultTiming(), opts{noSync: !*sync}); err != nil {
 		fmt.Fprintln(os.Stderr, "lin-kv-raft:", err)
 		os.Exit(1)
 	}
@@ -27,6 +46,14 @@ func run(in io.Reader, out, logs io.Writer) error {
 }
 
 func runTiming(in io.Reader, out, logs io.Writer, tm raftnode.Timing) error {
+	var o opts
+	if testDir != nil {
+		o.dir = testDir()
+	}
+	return runOpts(in, out, logs, tm, o)
+}
+
+func runOpts(in io.Reader, out, logs io.Writer, tm raftnode.Timing, o opts) error {
 	n, err := node.New(node.Stdio(in, out, logs))
 	if err != nil {
 		return err
@@ -37,6 +64,8 @@ func runTiming(in io.Reader, out, logs io.Writer, tm raftnode.Timing) error {
 		Machine: store,
 		Codec:   kvCodec{store: store},
 		Timing:  tm,
+		NoSync:  o.noSync,
+		Dir:     o.dir,
 	}); err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,8 +15,9 @@ import (
 	"maelkit/lib/txn"
 )
 
-const usage = `usage: txn-rw-register [read-committed | read-uncommitted]
-  (no argument: strict serializable, transactions ordered by Raft)`
+const usage = `usage: txn-rw-register [-sync=false] [read-committed | read-uncommitted]
+  (no argument: strict serializable, transactions ordered by Raft;
+  -sync=false: no fsync, to measure its cost)`
 
 // tickMs is one core tick of the read-committed mode.
 const tickMs = 10
@@ -34,6 +36,22 @@ const (
 	strictSerializable mode = iota // a Raft log of transactions
 	readCommitted                  // totally available
 )
+
+// parseArgs reads the options, then the mode.
+func parseArgs(args []string) (mode, bool, error) {
+	fs := flag.NewFlagSet("txn-rw-register", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	sync := fs.Bool("sync", true, "")
+	if err := fs.Parse(args); err != nil {
+		return 0, false, fmt.Errorf("%v\n%s", err, usage)
+	}
+	m, err := parseMode(fs.Args())
+	return m, !*sync, err
+}
+
+// testDir gives each node a test runs in-process a directory of its own
+// for its store (nil: the working directory).
+var testDir func() string
 
 // parseMode reads the positional arguments.
 func parseMode(args []string) (mode, error) {
@@ -58,7 +76,7 @@ type txnOK struct {
 
 // run is the whole node over the given arguments and streams.
 func run(args []string, in io.Reader, out, logs io.Writer) error {
-	m, err := parseMode(args)
+	m, noSync, err := parseArgs(args)
 	if err != nil {
 		return err
 	}
@@ -66,8 +84,12 @@ func run(args []string, in io.Reader, out, logs io.Writer) error {
 	if err != nil {
 		return err
 	}
+	dir := ""
+	if testDir != nil {
+		dir = testDir()
+	}
 	if m == strictSerializable {
-		if err := registerRaft(n); err != nil {
+		if err := registerRaft(n, noSync, dir); err != nil {
 			return err
 		}
 		return n.Run()

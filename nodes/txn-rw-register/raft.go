@@ -76,14 +76,17 @@ func (c txnCodec) Outcome(a rsm.Applied) (string, int64, any, bool) {
 	return res.Client, res.ID, maelstrom.NewRPCError(maelstrom.Crash, "transaction skipped"), true
 }
 
-// registerRaft installs the strict-serializable mode on n.
-func registerRaft(n *node.Node) error {
+// registerRaft installs the strict-serializable mode on n, with its Raft
+// state kept in dir (see raftnode.Config).
+func registerRaft(n *node.Node, noSync bool, dir string) error {
 	m := txn.NewMachine()
 	_, err := raftnode.Register(n, raftnode.Config{
 		Types:   []string{"txn"},
 		Machine: m,
 		Codec:   txnCodec{m: m},
 		Timing:  raftnode.DefaultTiming(),
+		NoSync:  noSync,
+		Dir:     dir,
 	})
 	return err
 }

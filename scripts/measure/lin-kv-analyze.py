@@ -131,10 +131,12 @@ try:
             if '"raft_p' in line:
                 ev = json.loads(line)
                 b = ev['body']
+                # Pings are plain messages carrying the pinger's tick "t",
+                # which the pong echoes: pair them by (pinger, peer, t).
                 if ev['type'] == 'send' and b['type'] == 'raft_ping':
-                    pings[(ev['src'], b['msg_id'])] = ev['time']
-                elif ev['type'] == 'recv' and b['type'] == 'raft_pong' and (ev['dest'], b['in_reply_to']) in pings:
-                    t0 = pings[(ev['dest'], b['in_reply_to'])]
+                    pings.setdefault((ev['src'], ev['dest'], b.get('t')), ev['time'])
+                elif ev['type'] == 'recv' and b['type'] == 'raft_pong' and (ev['dest'], ev['src'], b.get('t')) in pings:
+                    t0 = pings[(ev['dest'], ev['src'], b.get('t'))]
                     rtts.setdefault(ev['dest'], []).append((ev['time'] - (offset or 0), ev['time'] - t0))
                 continue
             if '"raft"' not in line or '"type":"send"' not in line:

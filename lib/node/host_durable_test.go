@@ -1,0 +1,205 @@
+package node
+
+import (
+	"encoding/binary"
+	"errors"
+	"os"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"maelkit/lib/core"
+	"maelkit/lib/storage"
+)
+
+// durableTally is a tally that persists its sum before acknowledging an
+// add: the write and the reply leave in the same Output.
+type durableTally struct{ tally }
+
+func (c *durableTally) Command(cmd core.Command[tallyCmd]) {
+	c.tally.Command(cmd)
+	if b := cmd.Body; !b.Get && !b.Mute {
+		c.Persist(core.Write{Kind: core.WriteState, Data: binary.BigEndian.AppendUint64(nil, uint64(c.sum))})
+	}
+}
+
+func (c *durableTally) Step(from string, m tallyMsg) {
+	c.tally.Step(from, m)
+	c.Persist(core.Write{Kind: core.WriteState, Data: binary.BigEndian.AppendUint64(nil, uint64(c.sum))})
+}
+
+// hostDurableTally hosts a durableTally on n over the store open returns.
+func hostDurableTally(n *Node, open func(dir, id string, noSync bool, n *Node) (hostStore, error)) *Host[tallyMsg, tallyCmd, tallyReply] {
+	h := NewHost(n, HostConfig[tallyMsg, tallyCmd, tallyReply]{
+		Durable: func(n *Node, rec core.Recovered) (core.Core[tallyMsg, tallyCmd, tallyReply], error) {
+			c := &durableTally{tally{peers: n.Peers()}}
+			if len(rec.State) == 8 {
+				c.sum = int64(binary.BigEndian.Uint64(rec.State))
+			} else if !rec.Fresh {
+				return nil, errors.New("bad state")
+			}
+			return c, nil
+		},
+		Dir:       "/node",
+		Tick:      time.Hour,
+		PeerTypes: []string{"tally"},
+		Reply: func(r tallyReply) any {
+			if r.Get {
+				return tallyBody{Type: "get_ok", Sum: r.Sum}
+			}
+			return tallyBody{Type: "add_ok"}
+		},
+	})
+	h.openStore = open
+	HandleCommand(h, "add", func(b struct{ Delta int64 }) (tallyCmd, error) { return tallyCmd{Delta: b.Delta}, nil })
+	HandleCommand(h, "get", func(struct{}) (tallyCmd, error) { return tallyCmd{Get: true}, nil })
+	return h
+}
+
+// gatedStore is a fake store whose Apply waits for the test to open its
+// gate, so that the test can look at the output while a write is pending.
+type gatedStore struct {
+	applying chan []core.Write // Apply announces its writes here
+	gate     chan error        // and returns what it receives from here
+}
+
+func (g *gatedStore) Recover() (core.Recovered, error) { return core.Recovered{Fresh: true}, nil }
+func (g *gatedStore) Close() error                     { return nil }
+func (g *gatedStore) Apply(ws []core.Write) error {
+	g.applying <- ws
+	return <-g.gate
+}
+
+// TestHostWritesBeforeReplies: while an add's write is pending, neither its
+// reply nor its message to the peer has left the node; both leave once the
+// write returns. The loop is blocked in Apply, so synctest.Wait sees every
+// goroutine idle and the output is final, not merely late.
+func TestHostWritesBeforeReplies(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &gatedStore{applying: make(chan []core.Write, 1), gate: make(chan error)}
+		h := startNode(t, Config{}, func(n *Node) {
+			hostDurableTally(n, func(string, string, bool, *Node) (hostStore, error) { return g, nil })
+		})
+		h.init("n1", "n1", "n2")
+		h.send(`{"src":"c1","dest":"n1","body":{"type":"add","delta":5,"msg_id":2}}`)
+		synctest.Wait()
+		require.Len(t, g.applying, 1, "the write is being applied")
+		require.Empty(t, h.lines, "nothing was sent before the write is durable")
+		ws := <-g.applying
+		require.Equal(t, []core.Write{{Kind: core.WriteState, Data: binary.BigEndian.AppendUint64(nil, 5)}}, ws)
+		g.gate <- nil
+		h.expect(`{"src":"n1","dest":"c1","body":{"type":"add_ok","in_reply_to":2}}`,
+			`{"src":"n1","dest":"n2","body":{"type":"tally","n":5}}`)
+		h.send(`{"src":"c1","dest":"n1","body":{"type":"get","msg_id":3}}`)
+		h.expect(`{"src":"n1","dest":"c1","body":{"type":"get_ok","sum":5,"in_reply_to":3}}`)
+		h.closeClean()
+	})
+}
+
+// TestHostExitsOnWriteError: a failed write sends none of its Output and
+// ends the process with a non-zero status.
+func TestHostExitsOnWriteError(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &gatedStore{applying: make(chan []core.Write, 1), gate: make(chan error, 1)}
+		var exits []int
+		h := startNode(t, Config{}, func(n *Node) {
+			host := hostDurableTally(n, func(string, string, bool, *Node) (hostStore, error) { return g, nil })
+			host.exit = func(code int) { exits = append(exits, code) }
+		})
+		h.init("n1", "n1", "n2")
+		g.gate <- errors.New("disk full")
+		h.send(`{"src":"c1","dest":"n1","body":{"type":"add","delta":5,"msg_id":2}}`)
+		synctest.Wait()
+		require.Len(t, g.applying, 1)
+		require.Equal(t, []int{1}, exits)
+		rest, err := h.close()
+		require.NoError(t, err)
+		require.Empty(t, rest, "no reply and no message after a failed write")
+	})
+}
+
+// TestHostRecoversAfterKill: a node killed after its replies comes back,
+// with a fresh init, with every acknowledged add, whether the process died
+// (the page cache survives) or the machine lost power (only synced bytes
+// do); a wiped disk starts from zero.
+func TestHostRecoversAfterKill(t *testing.T) {
+	for _, fault := range []string{"kill", "power-loss", "wipe"} {
+		t.Run(fault, func(t *testing.T) {
+			disk := storage.NewSimDisk(1)
+			run := storage.RunID{ParentPID: 1}
+			open := func(dir, id string, _ bool, _ *Node) (hostStore, error) {
+				s, err := storage.OpenConfig(storage.Config{Dir: dir, NodeID: id, FS: disk, Run: &run})
+				if err != nil {
+					return nil, err
+				}
+				return diskStore{s}, nil
+			}
+			h := startNode(t, Config{}, func(n *Node) { hostDurableTally(n, open) })
+			h.init("n1", "n1")
+			h.send(`{"src":"c1","dest":"n1","body":{"type":"add","delta":5,"msg_id":2}}`,
+				`{"src":"c1","dest":"n1","body":{"type":"add","delta":3,"msg_id":3}}`)
+			h.expect(`{"src":"n1","dest":"c1","body":{"type":"add_ok","in_reply_to":2}}`,
+				`{"src":"n1","dest":"c1","body":{"type":"add_ok","in_reply_to":3}}`)
+			h.closeClean()
+			want := 8
+			switch fault {
+			case "kill":
+				disk.Kill()
+			case "power-loss":
+				disk.Crash()
+			case "wipe":
+				disk.Kill()
+				disk = storage.NewSimDisk(2)
+				want = 0
+			}
+			h = startNode(t, Config{}, func(n *Node) { hostDurableTally(n, open) })
+			h.init("n1", "n1")
+			h.send(`{"src":"c1","dest":"n1","body":{"type":"get","msg_id":2}}`)
+			if want == 0 {
+				h.expect(`{"src":"n1","dest":"c1","body":{"type":"get_ok","in_reply_to":2}}`)
+			} else {
+				h.expect(`{"src":"n1","dest":"c1","body":{"type":"get_ok","sum":8,"in_reply_to":2}}`)
+			}
+			h.closeClean()
+		})
+	}
+}
+
+// TestHostNoSyncWritesFiles: without fsync the store still writes its
+// files, and a later open of the same directory reads them back.
+func TestHostNoSyncWritesFiles(t *testing.T) {
+	dir := t.TempDir()
+	n, err := New(Config{Logger: testLogger(t, 0)})
+	require.NoError(t, err)
+	st, err := openStore(dir, "n1", true, n)
+	require.NoError(t, err)
+	require.NoError(t, st.Apply([]core.Write{{Kind: core.WriteState, Data: []byte("x")}}))
+	require.NoError(t, st.Close())
+	names, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.NotEmpty(t, names)
+	st, err = openStore(dir, "n1", false, n)
+	require.NoError(t, err)
+	rec, err := st.Recover()
+	require.NoError(t, err)
+	require.Equal(t, []byte("x"), rec.State)
+	require.NoError(t, st.Close())
+}
+
+// TestHostBuildOpensNoStore: a core built with Build (it persists
+// nothing) makes the host open no store.
+func TestHostBuildOpensNoStore(t *testing.T) {
+	var host *Host[tallyMsg, tallyCmd, tallyReply]
+	h := startNode(t, Config{}, func(n *Node) {
+		host = hostTally(n, false)
+		host.openStore = func(string, string, bool, *Node) (hostStore, error) {
+			t.Error("a Build core opened a store")
+			return nil, errors.New("no store")
+		}
+	})
+	h.init("n1", "n1")
+	require.Nil(t, host.store)
+	h.closeClean()
+}

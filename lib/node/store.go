@@ -1,0 +1,53 @@
+package node
+
+import (
+	"maelkit/lib/core"
+	"maelkit/lib/storage"
+)
+
+// diskStore is a node's storage.Store as the host uses it.
+type diskStore struct{ s *storage.Store }
+
+func (d diskStore) Recover() (core.Recovered, error) { return storage.Recover(d.s) }
+func (d diskStore) Apply(ws []core.Write) error      { return storage.Apply(d.s, ws) }
+func (d diskStore) Close() error                     { return d.s.Close() }
+
+// openStore opens node id's store in dir on the real file system, without
+// fsync when noSync.
+func openStore(dir, id string, noSync bool, n *Node) (hostStore, error) {
+	var fsys storage.FS = storage.OSFS{}
+	if noSync {
+		fsys = noSyncFS{}
+	}
+	s, err := storage.OpenConfig(storage.Config{Dir: dir, NodeID: id, FS: fsys, Logger: n.Logger()})
+	if err != nil {
+		return nil, err
+	}
+	return diskStore{s}, nil
+}
+
+// noSyncFS is the real file system with fsync turned into a no-op: what is
+// written reaches the page cache and survives the process, not the machine.
+type noSyncFS struct{ storage.OSFS }
+
+func (f noSyncFS) Create(name string) (storage.File, error) {
+	file, err := f.OSFS.Create(name)
+	if err != nil {
+		return nil, err
+	}
+	return noSyncFile{file}, nil
+}
+
+func (f noSyncFS) OpenWrite(name string) (storage.File, error) {
+	file, err := f.OSFS.OpenWrite(name)
+	if err != nil {
+		return nil, err
+	}
+	return noSyncFile{file}, nil
+}
+
+func (noSyncFS) SyncDir(string) error { return nil }
+
+type noSyncFile struct{ storage.File }
+
+func (noSyncFile) Sync() error { return nil }
