@@ -1,15 +1,12 @@
 package eddy
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"maelkit/tests/eddy/checker"
@@ -243,79 +240,4 @@ func Analyze(o AnalyzeOptions) (*Result, error) {
 	printWarnings(out, results, opts.Strict)
 	fmt.Fprintf(out, "\n%s\n", FinalLine(valid))
 	return &Result{Valid: valid, Results: results, Dir: dir, Seed: opts.Seed, History: h, Journal: j}, nil
-}
-
-// AnalyzeUsage is `eddy analyze`'s help.
-func AnalyzeUsage() string {
-	return `Usage:
-  eddy analyze [--store DIR | RUN-DIR] [--strict] [-q]
-
-Re-checks a stored run without running it again: reads the run folder's test.json,
-history.jsonl and net-journal.jsonl, runs the checkers with the stored options,
-rewrites results.edn, results.json, the timelines and report.html, and prints the
-results and the verdict line. RUN-DIR is a run folder (store/<workload>/<time>);
-without it, the latest run under --store (default store). --strict makes eddy-only
-findings fail the run. Exit codes as for test: 0 valid, 1 invalid, 2 unknown,
-254 bad arguments or an unreadable folder.
-`
-}
-
-// AnalyzeMain is `eddy analyze`: args exclude the word "analyze".
-func AnalyzeMain(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	var o AnalyzeOptions
-	quiet := false
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		name, val, hasVal := strings.Cut(a, "=")
-		switch name {
-		case "-h", "--help":
-			fmt.Fprint(stdout, AnalyzeUsage())
-			return ExitValid
-		case "--strict":
-			o.Strict = true
-		case "-q", "--quiet":
-			quiet = true
-		case "--store":
-			if !hasVal {
-				if i+1 >= len(args) {
-					fmt.Fprintf(stderr, "eddy analyze: --store needs a value (DIR)\n")
-					return ExitUsage
-				}
-				i++
-				val = args[i]
-			}
-			o.StoreRoot = val
-		default:
-			if strings.HasPrefix(a, "-") || o.Dir != "" {
-				fmt.Fprintf(stderr, "eddy analyze: unexpected argument %q\n\n%s", a, AnalyzeUsage())
-				return ExitUsage
-			}
-			o.Dir = a
-		}
-	}
-	if o.Dir != "" && o.StoreRoot != "" {
-		fmt.Fprintf(stderr, "eddy analyze: give a run folder or --store, not both\n")
-		return ExitUsage
-	}
-	if !quiet {
-		o.Console = stdout
-	}
-	res, err := Analyze(o)
-	var usage *UsageError
-	switch {
-	case errors.As(err, &usage):
-		fmt.Fprintf(stderr, "eddy %v\n", err)
-		return ExitUsage
-	case err != nil:
-		fmt.Fprintf(stderr, "eddy analyze: %v\n", err)
-		return ExitCrash
-	}
-	fmt.Fprintf(stderr, "results in %s (report: %s/report.html)\n", res.Dir, res.Dir)
-	switch res.Valid {
-	case true:
-		return ExitValid
-	case false:
-		return ExitInvalid
-	}
-	return ExitUnknown
 }

@@ -301,3 +301,8 @@ func (e *UsageError) Error() string { return e.msg }
 func usageErr(format string, args ...any) error {
 	return &UsageError{msg: fmt.Sprintf(format, args...)}
 }
+
+// Usagef is a UsageError: a bad argument, refused before anything runs.
+func Usagef(format string, args ...any) error {
+	return &UsageError{msg: fmt.Sprintf(format, args...)}
+}
