@@ -154,14 +154,10 @@ type AnalyzeOptions struct {
 	Console io.Writer
 }
 
-// Analyze re-checks a stored run folder without running anything: it
-// reads test.json, history.jsonl and net-journal.jsonl, runs the checkers
-// the test ran with the stored options (and --strict when the run or
-// AnalyzeOptions asks for it), and rewrites results.edn, results.json,
-// the timelines, the checkers' explanations and report.html. A folder
-// that cannot be read is a *UsageError.
-func Analyze(o AnalyzeOptions) (*Result, error) {
-	dir := o.Dir
+// storedRun reads the run folder o names: its path with links resolved,
+// its stored test and the options the test ran with.
+func storedRun(o AnalyzeOptions) (dir string, t *storedTest, opts Options, err error) {
+	dir = o.Dir
 	if dir == "" {
 		root := o.StoreRoot
 		if root == "" {
@@ -174,16 +170,30 @@ func Analyze(o AnalyzeOptions) (*Result, error) {
 	}
 	raw, err := os.ReadFile(filepath.Join(dir, "test.json"))
 	if err != nil {
-		return nil, usageErr("analyze: %s is not a run folder: %v", dir, err)
+		return "", nil, Options{}, usageErr("analyze: %s is not a run folder: %v", dir, err)
 	}
-	var t storedTest
-	if err := json.Unmarshal(raw, &t); err != nil {
-		return nil, usageErr("analyze: %s/test.json: %v", dir, err)
+	t = &storedTest{}
+	if err := json.Unmarshal(raw, t); err != nil {
+		return "", nil, Options{}, usageErr("analyze: %s/test.json: %v", dir, err)
 	}
-	opts := t.options()
+	opts = t.options()
 	opts.Strict = opts.Strict || o.Strict
 	if opts.Bin == "" {
 		opts.Bin = "(not recorded)" // nothing is run; resolve wants a name
+	}
+	return dir, t, opts, nil
+}
+
+// Analyze re-checks a stored run folder without running anything: it
+// reads test.json, history.jsonl and net-journal.jsonl, runs the checkers
+// the test ran with the stored options (and --strict when the run or
+// AnalyzeOptions asks for it), and rewrites results.edn, results.json,
+// the timelines, the checkers' explanations and report.html. A folder
+// that cannot be read is a *UsageError.
+func Analyze(o AnalyzeOptions) (*Result, error) {
+	dir, t, opts, err := storedRun(o)
+	if err != nil {
+		return nil, err
 	}
 	res, err := opts.resolve()
 	if err != nil {
