@@ -106,6 +106,13 @@ func (kh *keyHistory) intern(v any) int {
 
 // model is Knossos's cas-register over interned values, exact from a known
 // state; from unknownState it keeps only what a step pins down.
+//
+// lib/regmodel, the nodes' tests' model, cannot stand in for it: there a
+// read of an absent key must answer error 20 and a failed cas is checked
+// as a definite :fail with code 22, where Knossos takes a nil read as legal
+// anywhere and drops failed ops; its registers hold int64s, where Jepsen's
+// values may be any EDN value; and it has no unknown state, which the
+// shrinking of a failure to a stretch of history starts from.
 func (kh *keyHistory) model() porcupine.Model {
 	return porcupine.Model{
 		Init: func() any { return 0 },
