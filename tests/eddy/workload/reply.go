@@ -96,28 +96,41 @@ func Decode(body json.RawMessage, s Schema) (map[string]json.RawMessage, error) 
 		return nil, &MalformedError{Reason: "missing or non-string type in " + truncate(body)}
 	}
 	if typ == "error" {
-		rpc := &RPCError{}
-		if raw, ok := fields["code"]; ok {
-			rpc.Code, ok = parseInt(raw)
-			if !ok {
-				rpc.OffTable, rpc.RawCode = true, truncate(bytes.TrimSpace(raw))
-			}
-		} else {
-			rpc.OffTable = true
-		}
-		if raw, ok := fields["text"]; ok {
-			if json.Unmarshal(raw, &rpc.Text) == nil {
-				rpc.TextValue = rpc.Text
-			} else {
-				rpc.Text = string(raw)
-				if v, err := value(raw); err == nil {
-					rpc.TextValue = v
-				}
-			}
-		}
-		rpc.fromBody = true
-		return nil, rpc
+		return nil, errorReply(fields)
 	}
+	if problems := s.problems(typ, fields); len(problems) > 0 {
+		return nil, &MalformedError{Reason: fmt.Sprintf("%v in %s", problems, truncate(body))}
+	}
+	return fields, nil
+}
+
+// errorReply is an error body as an *RPCError.
+func errorReply(fields map[string]json.RawMessage) *RPCError {
+	rpc := &RPCError{}
+	if raw, ok := fields["code"]; ok {
+		rpc.Code, ok = parseInt(raw)
+		if !ok {
+			rpc.OffTable, rpc.RawCode = true, truncate(bytes.TrimSpace(raw))
+		}
+	} else {
+		rpc.OffTable = true
+	}
+	if raw, ok := fields["text"]; ok {
+		if json.Unmarshal(raw, &rpc.Text) == nil {
+			rpc.TextValue = rpc.Text
+		} else {
+			rpc.Text = string(raw)
+			if v, err := value(raw); err == nil {
+				rpc.TextValue = v
+			}
+		}
+	}
+	rpc.fromBody = true
+	return rpc
+}
+
+// problems lists how a reply's fields break the schema, in a stable order.
+func (s Schema) problems(typ string, fields map[string]json.RawMessage) []string {
 	var problems []string
 	if typ != s.Type {
 		problems = append(problems, fmt.Sprintf("type is %q, expected %q", typ, s.Type))
@@ -166,10 +179,7 @@ func Decode(body json.RawMessage, s Schema) (map[string]json.RawMessage, error) 
 			}
 		}
 	}
-	if len(problems) > 0 {
-		return nil, &MalformedError{Reason: fmt.Sprintf("%v in %s", problems, truncate(body))}
-	}
-	return fields, nil
+	return problems
 }
 
 // integral reports whether raw is a JSON integer of any size: digits with
