@@ -8,38 +8,20 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"maelkit/tests/eddy"
 	"maelkit/tests/eddy/exercises"
+	"maelkit/tests/eddy/internal/gobuild"
 )
 
-var (
-	walkBinOnce sync.Once
-	walkBinDir  string
-	walkBinErr  error
-)
+var walkBuild gobuild.Shared
 
 // walkBins builds every node binary and maelfix once for the walk.
 func walkBins(t *testing.T) string {
-	t.Helper()
-	walkBinOnce.Do(func() {
-		walkBinDir, walkBinErr = os.MkdirTemp("", "eddy-walk-bin-")
-		if walkBinErr != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-o", walkBinDir+"/", "maelkit/nodes/...", "maelkit/tests/fixtures/maelfix")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			walkBinErr = err
-			walkBinDir = string(out)
-		}
-	})
-	require.NoError(t, walkBinErr, "%s", walkBinDir)
-	return walkBinDir
+	return walkBuild.Dir(t, "eddy-walk-bin-", "maelkit/nodes/...", "maelkit/tests/fixtures/maelfix")
 }
 
 // checkoutRoot is the maelkit checkout the tests run in.

@@ -6,45 +6,25 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"maelkit/tests/eddy"
+	"maelkit/tests/eddy/internal/gobuild"
 	"maelkit/tests/eddy/process"
 )
 
-var (
-	hostileOnce sync.Once
-	hostileBin  string
-	hostileErr  error
-)
+var hostileBuild gobuild.Shared
 
 // buildHostile compiles tests/fixtures/hostile once for the package's
 // tests, into a directory that only root can enter: the sandbox must copy
 // it where the nodes' uids can run it.
 func buildHostile(t *testing.T) string {
-	t.Helper()
-	hostileOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "eddy-hostile-")
-		if err != nil {
-			hostileErr = err
-			return
-		}
-		out, err := exec.Command("go", "build", "-o", dir+"/", "maelkit/tests/fixtures/hostile").CombinedOutput()
-		if err != nil {
-			hostileErr = fmt.Errorf("%v: %s", err, out)
-			return
-		}
-		hostileBin = filepath.Join(dir, "hostile")
-	})
-	require.NoError(t, hostileErr)
-	return hostileBin
+	return filepath.Join(hostileBuild.Dir(t, "eddy-hostile-", "maelkit/tests/fixtures/hostile"), "hostile")
 }
 
 // requireRoot skips tests of the uid and cgroup sandbox where eddy is not
