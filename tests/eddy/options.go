@@ -1,8 +1,9 @@
 // Package eddy runs a Maelstrom test in Go: it spawns the node binaries,
 // moves their messages over a simulated network with latency and
 // partitions, drives the workload's clients, records the history, checks it
-// and writes Maelstrom's results. Run is the API that tests and the CLI
-// share.
+// and writes Maelstrom's results. It is a library: Run, Analyze and
+// GradeRun are what tests and the eddy command (tests/eddy/cmd/eddy/cli,
+// which does all command-line parsing) share.
 package eddy
 
 import (

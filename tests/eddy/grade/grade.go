@@ -5,8 +5,8 @@
 // (suites/<workload>.json, embedded; or any file given with --suite) so a
 // teacher can add a scenario without writing Go.
 //
-// The package does not run tests itself: the caller passes a Runner (eddy's
-// GradeMain passes one built on eddy.Run), which keeps this package free of
+// The package does not run tests itself: the caller passes a Runner (the eddy
+// command line passes one built on eddy.GradeRun), which keeps this package free of
 // an import cycle and lets tests grade canned results.
 package grade
 
