@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 
 	"maelkit/tests/eddy/history"
 	"maelkit/tests/eddy/journal"
@@ -113,7 +112,7 @@ func decodeOp(line []byte, shape ValueShape) (history.Op, error) {
 	case json.Unmarshal(s.Process, &name) == nil && name == "nemesis":
 		op.Process = history.Nemesis
 	default:
-		p, ok := parseInt(s.Process)
+		p, ok := history.ParseInt(s.Process)
 		if !ok {
 			return op, fmt.Errorf("process %s is neither an integer nor \"nemesis\"", s.Process)
 		}
@@ -142,28 +141,12 @@ func isAbsent(raw json.RawMessage) bool {
 	return len(t) == 0 || string(t) == "null"
 }
 
-// parseInt reads raw as an integer written in plain decimal, as eddy's
-// workloads do before keeping a value as int64.
-func parseInt(raw json.RawMessage) (int64, bool) {
-	t := bytes.TrimSpace(raw)
-	if len(t) == 0 {
-		return 0, false
-	}
-	for i, c := range t {
-		if (c < '0' || c > '9') && !(i == 0 && c == '-') {
-			return 0, false
-		}
-	}
-	n, err := strconv.ParseInt(string(t), 10, 64)
-	return n, err == nil
-}
-
 // dataValue is a ShapeData value: int64, nil, a vector, or node JSON.
 func dataValue(raw json.RawMessage) (any, error) {
 	if isAbsent(raw) {
 		return nil, nil
 	}
-	if n, ok := parseInt(raw); ok {
+	if n, ok := history.ParseInt(raw); ok {
 		return n, nil
 	}
 	t := bytes.TrimSpace(raw)

@@ -108,7 +108,7 @@ func Decode(body json.RawMessage, s Schema) (map[string]json.RawMessage, error) 
 func errorReply(fields map[string]json.RawMessage) *RPCError {
 	rpc := &RPCError{}
 	if raw, ok := fields["code"]; ok {
-		rpc.Code, ok = parseInt(raw)
+		rpc.Code, ok = history.ParseInt(raw)
 		if !ok {
 			rpc.OffTable, rpc.RawCode = true, truncate(bytes.TrimSpace(raw))
 		}
@@ -170,7 +170,7 @@ func (s Schema) problems(typ string, fields map[string]json.RawMessage) []string
 		}
 		switch s.Fields[k] {
 		case Int:
-			if _, ok := parseInt(raw); !ok {
+			if _, ok := history.ParseInt(raw); !ok {
 				problems = append(problems, fmt.Sprintf("%s is not an integer: %s", k, truncate(raw)))
 			}
 		case List:
@@ -202,16 +202,6 @@ func integral(raw json.RawMessage) bool {
 	return true
 }
 
-// parseInt reads an integral JSON number exactly: digits with an optional
-// minus sign, no fraction or exponent, within int64.
-func parseInt(raw json.RawMessage) (int64, bool) {
-	if !integral(raw) {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(string(bytes.TrimSpace(raw)), 10, 64)
-	return n, err == nil
-}
-
 // elements turns a JSON array into history values: integers as int64, any
 // other element as canonical JSON.
 func elements(raw json.RawMessage) ([]any, error) {
@@ -233,7 +223,7 @@ func elements(raw json.RawMessage) ([]any, error) {
 // value turns one JSON value into a history value: an integer as int64,
 // anything else as canonical JSON.
 func value(raw json.RawMessage) (any, error) {
-	if n, ok := parseInt(raw); ok {
+	if n, ok := history.ParseInt(raw); ok {
 		return n, nil
 	}
 	return history.CanonicalJSON(raw)
