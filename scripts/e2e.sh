@@ -6,6 +6,9 @@
 #
 # Usage: scripts/e2e.sh [-long]
 #
+# Each line names a scenario of a grade suite, so the workload flags have
+# one source; the line adds overrides after them.
+#
 # The default runs the lines marked quick: our binaries and command-line
 # features that the Go end-to-end tests (tests/e2e, which call eddy.Run)
 # do not run. The lines marked long repeat runs of those tests through the
@@ -25,11 +28,22 @@ PAR=${PAR:-2}
 store=$(mktemp -d)
 trap 'rm -rf "$store"' EXIT
 
-# one I NAME EDDY-ARGS... runs one test into its own store.
+# one I NAME BIN SUITE SCENARIO OVERRIDES... runs one scenario of a grade
+# suite (tests/eddy/grade/suites/SUITE.json, read through `eddy suite`, as
+# scripts/run.sh does) into its own store. OVERRIDES follow the scenario's
+# flags, so they win: the short time limits and this script's own cases.
 one() {
-	local i=$1 name=$2; shift 2
-	local out code=0
-	out=$(bin/eddy test --quiet --store "$store/$i" "$@" 2>&1) || code=$?
+	local i=$1 name=$2 bin=$3 suite=$4 scenario=$5; shift 5
+	local out code=0 flags=() sargs=()
+	while IFS= read -r w; do flags+=("$w"); done < <(bin/eddy suite -w "$suite" --flags "$scenario")
+	while IFS= read -r w; do sargs+=("$w"); done < <(bin/eddy suite -w "$suite" --args "$scenario")
+	if [ ${#flags[@]} -eq 0 ]; then
+		printf '%-52s FAILED (no scenario %s in the %s suite)\n' "$name" "$scenario" "$suite"
+		touch "$store/failed"
+		return
+	fi
+	out=$(bin/eddy test --quiet --store "$store/$i" -w "$suite" --bin "bin/$bin" "${flags[@]}" "$@" \
+		-- ${sargs[@]+"${sargs[@]}"} 2>&1) || code=$?
 	if [ "$code" -eq 0 ]; then
 		# --quiet prints nothing: the seed is in the run's test.json.
 		printf '%-52s valid (seed %s)\n' "$name" "$(grep -o '"seed": *[0-9]*' "$store/$i/latest/test.json" | grep -o '[0-9]*$')"
@@ -41,7 +55,8 @@ one() {
 	fi
 }
 
-# run quick|long NAME EDDY-ARGS... starts one test when a slot is free.
+# run quick|long NAME BIN SUITE SCENARIO OVERRIDES... starts one test when
+# a slot is free.
 n=0
 run() {
 	local mode=$1; shift
@@ -51,31 +66,27 @@ run() {
 	one "$n" "$@" &
 }
 
-run long "echo, 1 node" -w echo --bin bin/echo --node-count 1 --time-limit 3
-run quick "echo, 5 nodes" -w echo --bin bin/echo --node-count 5 --time-limit 3 --rate 50
-run quick "unique-ids, partitions, total availability" -w unique-ids --bin bin/unique-ids --node-count 3 \
-	--time-limit 5 --rate 500 --availability total --nemesis partition --nemesis-interval 1
-run long "g-counter, partitions, total availability" -w g-counter --bin bin/g-counter --node-count 3 \
-	--time-limit 5 --rate 100 --availability total --nemesis partition --nemesis-interval 1 --recovery 3
-run long "pn-counter, partitions, total availability" -w pn-counter --bin bin/pn-counter --node-count 3 \
-	--time-limit 5 --rate 100 --availability total --nemesis partition --nemesis-interval 1 --recovery 3
-run long "pn-counter, 25 nodes, latency 100, partitions" -w pn-counter --bin bin/pn-counter --node-count 25 \
-	--latency 100 --time-limit 5 --rate 100 --availability total --nemesis partition --nemesis-interval 1 --recovery 3
-run long "broadcast, 1 node" -w broadcast --bin bin/broadcast --node-count 1 --time-limit 3 --recovery 1
-run long "broadcast, 5 nodes, exponential, partitions" -w broadcast --bin bin/broadcast --node-count 5 --time-limit 5 \
-	--rate 50 --latency 20 --latency-dist exponential --nemesis partition --nemesis-interval 1 --recovery 5
-run quick "broadcast, 25 nodes, tree4, latency 100" -w broadcast --bin bin/broadcast --node-count 25 --time-limit 5 \
-	--rate 100 --latency 100 --topology tree4 --recovery 2
-run long "g-set, 5 nodes, partitions" -w g-set --bin bin/g-set --node-count 5 --time-limit 5 --rate 50 \
-	--nemesis partition --nemesis-interval 1 --recovery 5
-run long "lin-kv-raft, 3 nodes, partitions" -w lin-kv --bin bin/lin-kv-raft --node-count 3 --concurrency 2n \
-	--time-limit 5 --rate 30 --nemesis partition --nemesis-interval 1
-run long "paxos-register, 3 nodes, partitions" -w lin-kv --bin bin/paxos-register --node-count 3 --concurrency 2n \
-	--time-limit 5 --rate 30 --nemesis partition --nemesis-interval 1
-run long "txn-rw-register, strict-serializable, partitions" -w txn-rw-register --bin bin/txn-rw-register --node-count 3 \
-	--concurrency 2n --time-limit 5 --rate 100 --nemesis partition --nemesis-interval 1
-run quick "txn-rw-register read-committed (6c), partitions" -w txn-rw-register --bin bin/txn-rw-register --node-count 2 \
-	--concurrency 2n --time-limit 5 --rate 1000 --consistency-models read-committed --availability total \
-	--nemesis partition --nemesis-interval 1 read-committed
+fast="--nemesis-interval 1"
+run long "echo, 1 node" echo echo 1 --time-limit 3
+run quick "echo, 5 nodes" echo echo 1-multi --node-count 5 --time-limit 3
+run quick "unique-ids, partitions, total availability" unique-ids unique-ids 2 --time-limit 5 --rate 500 $fast
+run long "g-counter, partitions, total availability" g-counter g-counter 4 \
+	--time-limit 5 --availability total $fast --recovery 3
+run long "pn-counter, partitions, total availability" pn-counter pn-counter pn-partition \
+	--time-limit 5 --availability total $fast --recovery 3
+run long "pn-counter, 25 nodes, latency 100, partitions" pn-counter pn-counter pn-partition --node-count 25 \
+	--latency 100 --time-limit 5 --availability total $fast --recovery 3
+run long "broadcast, 1 node" broadcast broadcast 3a --time-limit 3 --recovery 1
+run long "broadcast, 5 nodes, exponential, partitions" broadcast broadcast 3c --time-limit 5 \
+	--rate 50 --latency 20 --latency-dist exponential $fast --recovery 5
+run quick "broadcast, 25 nodes, tree4, latency 100" broadcast broadcast 3d --time-limit 5 --topology tree4 --recovery 2
+run long "g-set, 5 nodes, partitions" g-set g-set g-set-partition --node-count 5 --time-limit 5 --rate 50 \
+	$fast --recovery 5
+run long "lin-kv-raft, 3 nodes, partitions" lin-kv-raft lin-kv raft --concurrency 2n --time-limit 5 $fast
+run long "paxos-register, 3 nodes, partitions" paxos-register lin-kv raft --concurrency 2n --time-limit 5 $fast
+run long "txn-rw-register, strict-serializable, partitions" txn-rw-register txn-rw-register 6b --node-count 3 \
+	--rate 100 --consistency-models strict-serializable --nemesis partition $fast --time-limit 5
+run quick "txn-rw-register read-committed (6c), partitions" txn-rw-register txn-rw-register 6c \
+	--time-limit 5 $fast read-committed
 wait
 [ ! -e "$store/failed" ]

@@ -32,6 +32,18 @@ fi
 step "go vet"
 go vet ./...
 
+# staticcheck, pinned (2026.2.2 supports Go 1.26): installed from the
+# module proxy on first use, then reused from where go install puts it.
+step "staticcheck"
+staticcheck_version=v0.8.2
+gobin=$(go env GOBIN)
+[ -n "$gobin" ] || gobin="$(go env GOPATH)/bin"
+staticcheck="$gobin/staticcheck"
+if ! "$staticcheck" -version 2>/dev/null | grep -qF "(${staticcheck_version#v})"; then
+	go install "honnef.co/go/tools/cmd/staticcheck@$staticcheck_version"
+fi
+"$staticcheck" ./...
+
 step "build"
 scripts/build.sh >/dev/null
 

@@ -1,7 +1,6 @@
 package sim
 
 import (
-	"fmt"
 	"maps"
 	"math/rand/v2"
 	"slices"
@@ -139,7 +138,7 @@ func TestCloneIsolatesMessages(t *testing.T) {
 		Clone: func(m any) any { clones++; return m }}, build)
 	inject(s, "c0", "n0", 5)
 	s.RunFor(10)
-	require.Equal(t, 4*4+4, clones, fmt.Sprint("n0 relays to 4 peers, each relays to 4"))
+	require.Equal(t, 4*4+4, clones, "n0 relays to 4 peers, each relays to 4")
 }
 
 // RandomSplit: two non-empty groups that together hold every node once,

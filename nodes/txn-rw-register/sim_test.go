@@ -232,13 +232,6 @@ func (sr *simRun) run(ms int64) {
 	sr.s.RunUntil(func() bool { sr.collect(); return false }, ms)
 }
 
-// fail completes an invoke with a definite failure.
-func (sr *simRun) fail(inv int, o simOpen, why string) {
-	sr.add(history.Op{Type: history.Fail, Process: o.process, F: "txn", Value: sr.h[inv].Value, Error: why})
-	delete(sr.open, inv)
-	sr.busy[o.process] = false
-}
-
 // complete records a node's answer to the invoke at inv: the node's own
 // txn_ok, or one a peer served (JSON), or an error.
 func (sr *simRun) complete(inv int, reply any) {

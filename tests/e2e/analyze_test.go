@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"maelkit/tests/eddy"
+	"maelkit/tests/eddy/cmd/eddy/cli"
 	"maelkit/tests/eddy/edn"
 	"maelkit/tests/eddy/history"
 )
@@ -85,7 +86,7 @@ func TestAnalyzeAgreesWithTheRun(t *testing.T) {
 			require.NoError(t, os.Remove(filepath.Join(res.Dir, "report.html")))
 
 			var out, errOut bytes.Buffer
-			code := eddy.Main(context.Background(), []string{"analyze", res.Dir}, &out, &errOut)
+			code := cli.Main(context.Background(), []string{"analyze", res.Dir}, &out, &errOut)
 			require.Equal(t, tc.code, code, "stderr: %s", errOut.String())
 			after, err := os.ReadFile(filepath.Join(res.Dir, "results.edn"))
 			require.NoError(t, err)
@@ -115,7 +116,7 @@ func TestAnalyzeStoreLatest(t *testing.T) {
 	o.TimeLimit = time.Second
 	res := run(t, o)
 	var out, errOut bytes.Buffer
-	require.Equal(t, eddy.ExitInvalid, eddy.Main(context.Background(), []string{"analyze", "--store", o.StoreRoot, "-q"}, &out, &errOut), errOut.String())
+	require.Equal(t, eddy.ExitInvalid, cli.Main(context.Background(), []string{"analyze", "--store", o.StoreRoot, "-q"}, &out, &errOut), errOut.String())
 	require.Empty(t, out.String())
 	require.Contains(t, errOut.String(), filepath.Base(res.Dir))
 
@@ -127,7 +128,7 @@ func TestAnalyzeStoreLatest(t *testing.T) {
 		{"analyze", res.Dir, res.Dir},
 	} {
 		errOut.Reset()
-		require.Equal(t, eddy.ExitUsage, eddy.Main(context.Background(), args, &out, &errOut), "%v", args)
+		require.Equal(t, eddy.ExitUsage, cli.Main(context.Background(), args, &out, &errOut), "%v", args)
 		require.NotEmpty(t, errOut.String())
 	}
 }
@@ -166,7 +167,7 @@ func TestZeroForUnwrittenKeysIsAWarning(t *testing.T) {
 	}
 	dir := writeRun(t, test, ops)
 	var out, errOut bytes.Buffer
-	require.Equal(t, eddy.ExitValid, eddy.Main(context.Background(), []string{"analyze", dir}, &out, &errOut), "%s\n%s", out.String(), errOut.String())
+	require.Equal(t, eddy.ExitValid, cli.Main(context.Background(), []string{"analyze", dir}, &out, &errOut), "%s\n%s", out.String(), errOut.String())
 	require.Contains(t, out.String(), ":eddy-only [{:anomaly :garbage-read")
 	require.Contains(t, out.String(), "eddy-only findings (not counted in the verdict; --strict counts them):\n  workload: garbage-read (3 found)\n")
 	require.Contains(t, out.String(), eddy.FinalLine(true))
@@ -183,11 +184,11 @@ func TestZeroForUnwrittenKeysIsAWarning(t *testing.T) {
 	require.Len(t, wl["eddy-only"], 1)
 
 	out.Reset()
-	require.Equal(t, eddy.ExitInvalid, eddy.Main(context.Background(), []string{"analyze", "--strict", dir}, &out, &errOut), "%s", out.String())
+	require.Equal(t, eddy.ExitInvalid, cli.Main(context.Background(), []string{"analyze", "--strict", dir}, &out, &errOut), "%s", out.String())
 	require.Contains(t, out.String(), eddy.FinalLine(false))
 
 	// Stored with --strict, the run stays strict when analysed again.
 	test["strict"] = true
 	dir = writeRun(t, test, ops)
-	require.Equal(t, eddy.ExitInvalid, eddy.Main(context.Background(), []string{"analyze", "-q", dir}, &out, &errOut))
+	require.Equal(t, eddy.ExitInvalid, cli.Main(context.Background(), []string{"analyze", "-q", dir}, &out, &errOut))
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"maelkit/tests/eddy"
+	"maelkit/tests/eddy/cmd/eddy/cli"
 	"maelkit/tests/eddy/history"
 )
 
@@ -143,14 +144,14 @@ func TestTxnAndLinKVOptions(t *testing.T) {
 
 	for _, models := range []string{"serializable , read-committed", "serializable,read-committed"} {
 		var out, errOut bytes.Buffer
-		code := eddy.Main(context.Background(), []string{"test", "-w", "txn-list-append", "--bin", bin("maelfix"),
+		code := cli.Main(context.Background(), []string{"test", "-w", "txn-list-append", "--bin", bin("maelfix"),
 			"--node-count", "1", "--time-limit", "1", "--rate", "50", "--concurrency", "4n",
 			"--consistency-models", models, "--key-count", "3", "--max-txn-length", "2", "--max-writes-per-key", "4",
 			"--store", t.TempDir(), "--seed", "3", "-q", "txn-serial"}, &out, &errOut)
 		require.Equal(t, eddy.ExitValid, code, "%s: %s", models, errOut.String())
 	}
 	var out, errOut bytes.Buffer
-	code := eddy.Main(context.Background(), []string{"test", "-w", "txn-list-append", "--bin", bin("maelfix"),
+	code := cli.Main(context.Background(), []string{"test", "-w", "txn-list-append", "--bin", bin("maelfix"),
 		"--consistency-models", "serializible", "txn-serial"}, &out, &errOut)
 	require.Equal(t, eddy.ExitUsage, code)
 	require.Contains(t, errOut.String(), `unknown consistency model "serializible"`)

@@ -1,15 +1,12 @@
 package eddy
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"maelkit/tests/eddy/checker"
@@ -157,14 +154,10 @@ type AnalyzeOptions struct {
 	Console io.Writer
 }
 
-// Analyze re-checks a stored run folder without running anything: it
-// reads test.json, history.jsonl and net-journal.jsonl, runs the checkers
-// the test ran with the stored options (and --strict when the run or
-// AnalyzeOptions asks for it), and rewrites results.edn, results.json,
-// the timelines, the checkers' explanations and report.html. A folder
-// that cannot be read is a *UsageError.
-func Analyze(o AnalyzeOptions) (*Result, error) {
-	dir := o.Dir
+// storedRun reads the run folder o names: its path with links resolved,
+// its stored test and the options the test ran with.
+func storedRun(o AnalyzeOptions) (dir string, t *storedTest, opts Options, err error) {
+	dir = o.Dir
 	if dir == "" {
 		root := o.StoreRoot
 		if root == "" {
@@ -177,16 +170,30 @@ func Analyze(o AnalyzeOptions) (*Result, error) {
 	}
 	raw, err := os.ReadFile(filepath.Join(dir, "test.json"))
 	if err != nil {
-		return nil, usageErr("analyze: %s is not a run folder: %v", dir, err)
+		return "", nil, Options{}, usageErr("analyze: %s is not a run folder: %v", dir, err)
 	}
-	var t storedTest
-	if err := json.Unmarshal(raw, &t); err != nil {
-		return nil, usageErr("analyze: %s/test.json: %v", dir, err)
+	t = &storedTest{}
+	if err := json.Unmarshal(raw, t); err != nil {
+		return "", nil, Options{}, usageErr("analyze: %s/test.json: %v", dir, err)
 	}
-	opts := t.options()
+	opts = t.options()
 	opts.Strict = opts.Strict || o.Strict
 	if opts.Bin == "" {
 		opts.Bin = "(not recorded)" // nothing is run; resolve wants a name
+	}
+	return dir, t, opts, nil
+}
+
+// Analyze re-checks a stored run folder without running anything: it
+// reads test.json, history.jsonl and net-journal.jsonl, runs the checkers
+// the test ran with the stored options (and --strict when the run or
+// AnalyzeOptions asks for it), and rewrites results.edn, results.json,
+// the timelines, the checkers' explanations and report.html. A folder
+// that cannot be read is a *UsageError.
+func Analyze(o AnalyzeOptions) (*Result, error) {
+	dir, t, opts, err := storedRun(o)
+	if err != nil {
+		return nil, err
 	}
 	res, err := opts.resolve()
 	if err != nil {
@@ -243,79 +250,4 @@ func Analyze(o AnalyzeOptions) (*Result, error) {
 	printWarnings(out, results, opts.Strict)
 	fmt.Fprintf(out, "\n%s\n", FinalLine(valid))
 	return &Result{Valid: valid, Results: results, Dir: dir, Seed: opts.Seed, History: h, Journal: j}, nil
-}
-
-// AnalyzeUsage is `eddy analyze`'s help.
-func AnalyzeUsage() string {
-	return `Usage:
-  eddy analyze [--store DIR | RUN-DIR] [--strict] [-q]
-
-Re-checks a stored run without running it again: reads the run folder's test.json,
-history.jsonl and net-journal.jsonl, runs the checkers with the stored options,
-rewrites results.edn, results.json, the timelines and report.html, and prints the
-results and the verdict line. RUN-DIR is a run folder (store/<workload>/<time>);
-without it, the latest run under --store (default store). --strict makes eddy-only
-findings fail the run. Exit codes as for test: 0 valid, 1 invalid, 2 unknown,
-254 bad arguments or an unreadable folder.
-`
-}
-
-// AnalyzeMain is `eddy analyze`: args exclude the word "analyze".
-func AnalyzeMain(_ context.Context, args []string, stdout, stderr io.Writer) int {
-	var o AnalyzeOptions
-	quiet := false
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		name, val, hasVal := strings.Cut(a, "=")
-		switch name {
-		case "-h", "--help":
-			fmt.Fprint(stdout, AnalyzeUsage())
-			return ExitValid
-		case "--strict":
-			o.Strict = true
-		case "-q", "--quiet":
-			quiet = true
-		case "--store":
-			if !hasVal {
-				if i+1 >= len(args) {
-					fmt.Fprintf(stderr, "eddy analyze: --store needs a value (DIR)\n")
-					return ExitUsage
-				}
-				i++
-				val = args[i]
-			}
-			o.StoreRoot = val
-		default:
-			if strings.HasPrefix(a, "-") || o.Dir != "" {
-				fmt.Fprintf(stderr, "eddy analyze: unexpected argument %q\n\n%s", a, AnalyzeUsage())
-				return ExitUsage
-			}
-			o.Dir = a
-		}
-	}
-	if o.Dir != "" && o.StoreRoot != "" {
-		fmt.Fprintf(stderr, "eddy analyze: give a run folder or --store, not both\n")
-		return ExitUsage
-	}
-	if !quiet {
-		o.Console = stdout
-	}
-	res, err := Analyze(o)
-	var usage *UsageError
-	switch {
-	case errors.As(err, &usage):
-		fmt.Fprintf(stderr, "eddy %v\n", err)
-		return ExitUsage
-	case err != nil:
-		fmt.Fprintf(stderr, "eddy analyze: %v\n", err)
-		return ExitCrash
-	}
-	fmt.Fprintf(stderr, "results in %s (report: %s/report.html)\n", res.Dir, res.Dir)
-	switch res.Valid {
-	case true:
-		return ExitValid
-	case false:
-		return ExitInvalid
-	}
-	return ExitUnknown
 }

@@ -1,8 +1,9 @@
 // Package eddy runs a Maelstrom test in Go: it spawns the node binaries,
 // moves their messages over a simulated network with latency and
 // partitions, drives the workload's clients, records the history, checks it
-// and writes Maelstrom's results. Run is the API that tests and the CLI
-// share.
+// and writes Maelstrom's results. It is a library: Run, Analyze and
+// GradeRun are what tests and the eddy command (tests/eddy/cmd/eddy/cli,
+// which does all command-line parsing) share.
 package eddy
 
 import (
@@ -185,27 +186,9 @@ func (o *Options) resolve() (resolved, error) {
 	if !known {
 		return r, usageErr("unknown workload %q; eddy runs %s", o.Workload, strings.Join(workload.Names, ", "))
 	}
-	switch {
-	case o.NodeCount > 0:
-		for i := 0; i < o.NodeCount; i++ {
-			r.nodes = append(r.nodes, fmt.Sprintf("n%d", i))
-		}
-	case o.NodeCount < 0:
-		return r, usageErr("--node-count must be positive")
-	case len(o.Nodes) > 0:
-		r.nodes = append(r.nodes, o.Nodes...)
-	default:
-		r.nodes = []string{"n1", "n2", "n3", "n4", "n5"}
-	}
-	seen := map[string]bool{}
-	for _, n := range r.nodes {
-		if n == "" || n[0] == 'c' {
-			return r, usageErr("node name %q: ids starting with c are clients", n)
-		}
-		if seen[n] {
-			return r, usageErr("duplicate node name %q", n)
-		}
-		seen[n] = true
+	var err error
+	if r.nodes, err = o.nodeNames(); err != nil {
+		return r, err
 	}
 	c, err := ParseConcurrency(o.Concurrency, len(r.nodes))
 	if err != nil {
@@ -239,8 +222,49 @@ func (o *Options) resolve() (resolved, error) {
 	if o.LatencyMs < 0 {
 		return r, usageErr("--latency must not be negative")
 	}
+	if err := o.resolveFaults(&r); err != nil {
+		return r, err
+	}
+	if r.availability, err = checker.ParseAvailability(o.Availability); err != nil {
+		return r, usageErr("--%v", err)
+	}
+	return r, nil
+}
+
+// nodeNames are the run's node names: n0..n(N-1) with --node-count, the
+// names given, or Maelstrom's default n1..n5; none may look like a client.
+func (o *Options) nodeNames() ([]string, error) {
+	var nodes []string
+	switch {
+	case o.NodeCount > 0:
+		for i := 0; i < o.NodeCount; i++ {
+			nodes = append(nodes, fmt.Sprintf("n%d", i))
+		}
+	case o.NodeCount < 0:
+		return nil, usageErr("--node-count must be positive")
+	case len(o.Nodes) > 0:
+		nodes = append(nodes, o.Nodes...)
+	default:
+		nodes = []string{"n1", "n2", "n3", "n4", "n5"}
+	}
+	seen := map[string]bool{}
+	for _, n := range nodes {
+		if n == "" || n[0] == 'c' {
+			return nil, usageErr("node name %q: ids starting with c are clients", n)
+		}
+		if seen[n] {
+			return nil, usageErr("duplicate node name %q", n)
+		}
+		seen[n] = true
+	}
+	return nodes, nil
+}
+
+// resolveFaults reads the nemesis options into r.
+func (o *Options) resolveFaults(r *resolved) error {
+	var err error
 	if r.faults, err = nemesis.ParseFaults(o.Nemesis); err != nil {
-		return r, usageErr("--nemesis: %v", err)
+		return usageErr("--nemesis: %v", err)
 	}
 	for _, rate := range []struct {
 		name string
@@ -248,7 +272,7 @@ func (o *Options) resolve() (resolved, error) {
 		out  *float64
 	}{{"--loss-rate", o.LossRate, &r.lossRate}, {"--duplicate-rate", o.DuplicateRate, &r.duplicateRate}} {
 		if !(rate.v >= 0 && rate.v <= 1) {
-			return r, usageErr("%s must be between 0 and 1, not %v", rate.name, rate.v)
+			return usageErr("%s must be between 0 and 1, not %v", rate.name, rate.v)
 		}
 		*rate.out = rate.v
 		if rate.v == 0 {
@@ -256,19 +280,16 @@ func (o *Options) resolve() (resolved, error) {
 		}
 	}
 	if o.NemesisInterval <= 0 {
-		return r, usageErr("--nemesis-interval must be positive")
+		return usageErr("--nemesis-interval must be positive")
 	}
 	for _, v := range o.PartitionShapes {
 		sh, err := nemesis.ParseShape(v)
 		if err != nil {
-			return r, usageErr("--partition-shapes: %v", err)
+			return usageErr("--partition-shapes: %v", err)
 		}
 		r.shapes = append(r.shapes, sh)
 	}
-	if r.availability, err = checker.ParseAvailability(o.Availability); err != nil {
-		return r, usageErr("--%v", err)
-	}
-	return r, nil
+	return nil
 }
 
 // ParseConcurrency reads --concurrency: "Kn" is K times the node count, a
@@ -299,5 +320,10 @@ type UsageError struct{ msg string }
 func (e *UsageError) Error() string { return e.msg }
 
 func usageErr(format string, args ...any) error {
+	return &UsageError{msg: fmt.Sprintf(format, args...)}
+}
+
+// Usagef is a UsageError: a bad argument, refused before anything runs.
+func Usagef(format string, args ...any) error {
 	return &UsageError{msg: fmt.Sprintf(format, args...)}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"maelkit/tests/eddy/history"
+	"maelkit/tests/eddy/internal/gobuild"
 )
 
 // sent is one op the client schedule issued: when (from the schedule's
@@ -215,7 +216,7 @@ func TestRunOnSlowNodeIssuesFewerOpsThanCatchUp(t *testing.T) {
 	t.Parallel()
 	o := Defaults()
 	o.Workload = "echo"
-	o.Bin = buildMaelfix(t)
+	o.Bin = gobuild.Build(t, "maelkit/tests/fixtures/maelfix")
 	o.Args = []string{"echo-slow", "40ms"}
 	o.NodeCount = 1
 	o.TimeLimit = 4 * time.Second

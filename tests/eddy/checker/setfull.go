@@ -168,6 +168,24 @@ func readElems(v any) ([]any, error) {
 }
 
 func setFull(h history.History, addF string) (*history.Map, error) {
+	ix, known, reads := indexSetOps(h, addF)
+	// Sweep reads from the latest-invoked down; rank k is the k-th.
+	sort.Slice(reads, func(a, b int) bool { return reads[a].inv > reads[b].inv })
+	sw := &sfSweep{h: h, ix: ix, known: known, reads: reads}
+	if err := sw.sweep(); err != nil {
+		return nil, err
+	}
+	out, err := sw.outcomes()
+	if err != nil {
+		return nil, err
+	}
+	return out.result(sw), nil
+}
+
+// indexSetOps indexes every add's element and returns, per element, the
+// history position of the op that first knew it (its add's completion, -1
+// until then), and the successful reads.
+func indexSetOps(h history.History, addF string) (*elemIndex, []int, []sfRead) {
 	adds := 0
 	for i := range h {
 		if h[i].IsClient() && h[i].Type == history.Invoke && h[i].F == addF {
@@ -208,9 +226,24 @@ func setFull(h history.History, addF string) (*history.Map, error) {
 			reads = append(reads, sfRead{inv: inv, comp: i, value: op.Value})
 		}
 	}
+	return ix, known, reads
+}
 
-	// Sweep reads from the latest-invoked down; rank k is the k-th.
-	sort.Slice(reads, func(a, b int) bool { return reads[a].inv > reads[b].inv })
+// sfSweep is the set-full checker's state: per element, the rank of the
+// last read (in invocation order, latest first) that saw it present and
+// that saw it absent.
+type sfSweep struct {
+	h                       history.History
+	ix                      *elemIndex
+	known                   []int
+	reads                   []sfRead
+	lastPresent, lastAbsent []int32 // rank, or -1
+}
+
+// sweep sets lastPresent and lastAbsent of every element from the reads,
+// sorted latest-invoked first, with a bit set per read.
+func (sw *sfSweep) sweep() error {
+	h, ix, known, reads := sw.h, sw.ix, sw.known, sw.reads
 	n := len(ix.elems)
 	words := (n + 63) / 64
 	buf := make([]uint64, words)
@@ -224,11 +257,12 @@ func setFull(h history.History, addF string) (*history.Map, error) {
 	for i := range n {
 		lastPresent[i], lastAbsent[i] = -1, -1
 	}
+	sw.lastPresent, sw.lastAbsent = lastPresent, lastAbsent
 	for k := range reads {
 		r := &reads[k]
 		elems, err := readElems(r.value)
 		if err != nil {
-			return nil, fmt.Errorf("op %d: %w", h[r.comp].Index, err)
+			return fmt.Errorf("op %d: %w", h[r.comp].Index, err)
 		}
 		// Elements this read counts for: ids whose add was invoked before
 		// the read completed, a prefix since ids follow invocation order.
@@ -252,30 +286,57 @@ func setFull(h history.History, addF string) (*history.Map, error) {
 				known[id] = r.comp
 			}
 		}
-		nw := (t + 63) / 64
-		for w := range nw {
-			b := buf[w]
-			buf[w] = 0
-			if lp := lpUnset[w] & b; lp != 0 {
-				lpUnset[w] &^= lp
-				for ; lp != 0; lp &= lp - 1 {
-					lastPresent[w*64+bits.TrailingZeros64(lp)] = int32(k)
-				}
+		sw.mark(buf, lpUnset, laUnset, t, int32(k))
+	}
+	return nil
+}
+
+// mark records read rank k: the elements set in buf (which it clears)
+// were present, the others of the first t absent; each element keeps the
+// first rank seen, the unset masks saying which have none yet.
+func (sw *sfSweep) mark(buf, lpUnset, laUnset []uint64, t int, k int32) {
+	nw := (t + 63) / 64
+	for w := range nw {
+		b := buf[w]
+		buf[w] = 0
+		if lp := lpUnset[w] & b; lp != 0 {
+			lpUnset[w] &^= lp
+			for ; lp != 0; lp &= lp - 1 {
+				sw.lastPresent[w*64+bits.TrailingZeros64(lp)] = k
 			}
-			la := laUnset[w] &^ b
-			if w == nw-1 && t%64 != 0 {
-				la &= 1<<(uint(t)%64) - 1
-			}
-			if la != 0 {
-				laUnset[w] &^= la
-				for ; la != 0; la &= la - 1 {
-					lastAbsent[w*64+bits.TrailingZeros64(la)] = int32(k)
-				}
+		}
+		la := laUnset[w] &^ b
+		if w == nw-1 && t%64 != 0 {
+			la &= 1<<(uint(t)%64) - 1
+		}
+		if la != 0 {
+			laUnset[w] &^= la
+			for ; la != 0; la &= la - 1 {
+				sw.lastAbsent[w*64+bits.TrailingZeros64(la)] = k
 			}
 		}
 	}
+}
 
-	// Per-element outcomes, in element order.
+// sfOutcome is one element's fate.
+type sfOutcome struct {
+	id            int32
+	stable, lost  bool
+	stableLatency int64
+	lostLatency   int64
+}
+
+// sfOutcomes are the elements sorted by fate, in element order.
+type sfOutcomes struct {
+	live                                       int
+	stableVals, lostVals, neverVals, staleVals history.List
+	stale                                      []sfOutcome
+	stableLat, lostLat                         []int64
+}
+
+// outcomes decides every live element's fate, in element order.
+func (sw *sfSweep) outcomes() (*sfOutcomes, error) {
+	h, ix, known, reads := sw.h, sw.ix, sw.known, sw.reads
 	var live []int32
 	var vals []any
 	for id := range ix.elems {
@@ -293,20 +354,11 @@ func setFull(h history.History, addF string) (*history.Map, error) {
 		order[i] = i
 	}
 	sort.SliceStable(order, func(a, b int) bool { return compareSortable(keys[order[a]], keys[order[b]]) < 0 })
-
-	type outcome struct {
-		id            int32
-		stable, lost  bool
-		stableLatency int64
-		lostLatency   int64
-	}
-	var stableVals, lostVals, neverVals, staleVals history.List
-	var stale []outcome
-	var stableLat, lostLat []int64
+	out := &sfOutcomes{live: len(live)}
 	for _, o := range order {
 		id := live[o]
-		kn, lp, la := known[id], lastPresent[id], lastAbsent[id]
-		res := outcome{id: id}
+		kn, lp, la := known[id], sw.lastPresent[id], sw.lastAbsent[id]
+		res := sfOutcome{id: id}
 		res.stable = lp >= 0 && (la < 0 || la > lp)
 		res.lost = !res.stable && kn >= 0 && la >= 0 && (lp < 0 || la < lp) && kn < reads[la].inv
 		v := ix.elems[id].value
@@ -317,11 +369,11 @@ func setFull(h history.History, addF string) (*history.Map, error) {
 				t = h[reads[la].inv].Time + 1
 			}
 			res.stableLatency = nanosToMs(max(0, t-h[kn].Time))
-			stableLat = append(stableLat, res.stableLatency)
-			stableVals = append(stableVals, v)
+			out.stableLat = append(out.stableLat, res.stableLatency)
+			out.stableVals = append(out.stableVals, v)
 			if res.stableLatency > 0 {
-				stale = append(stale, res)
-				staleVals = append(staleVals, v)
+				out.stale = append(out.stale, res)
+				out.staleVals = append(out.staleVals, v)
 			}
 		case res.lost:
 			var t int64
@@ -329,55 +381,63 @@ func setFull(h history.History, addF string) (*history.Map, error) {
 				t = h[reads[lp].inv].Time + 1
 			}
 			res.lostLatency = nanosToMs(max(0, t-h[kn].Time))
-			lostLat = append(lostLat, res.lostLatency)
-			lostVals = append(lostVals, v)
+			out.lostLat = append(out.lostLat, res.lostLatency)
+			out.lostVals = append(out.lostVals, v)
 		default:
-			neverVals = append(neverVals, v)
+			out.neverVals = append(out.neverVals, v)
 		}
 	}
+	return out, nil
+}
 
-	// Jepsen: (take 8 (reverse (sort-by :stable-latency stale))).
+// worstStale is Jepsen's (take 8 (reverse (sort-by :stable-latency stale))).
+func (out *sfOutcomes) worstStale(sw *sfSweep) history.List {
+	stale := out.stale
 	sort.SliceStable(stale, func(a, b int) bool { return stale[a].stableLatency < stale[b].stableLatency })
 	worst := history.List{}
 	for i := len(stale) - 1; i >= 0 && len(worst) < 8; i-- {
 		s := stale[i]
-		la := lastAbsent[s.id]
+		la := sw.lastAbsent[s.id]
 		worst = append(worst, history.NewMap().
-			Set("element", ix.elems[s.id].value).
+			Set("element", sw.ix.elems[s.id].value).
 			Set("outcome", history.Keyword("stable")).
 			Set("stable-latency", s.stableLatency).
 			Set("lost-latency", nil).
-			Set("known", OpMap(&h[known[s.id]])).
-			Set("last-absent", OpMap(&h[reads[la].inv])))
+			Set("known", OpMap(&sw.h[sw.known[s.id]])).
+			Set("last-absent", OpMap(&sw.h[sw.reads[la].inv])))
 	}
+	return worst
+}
 
+// result is the checker's map, in Jepsen's key order.
+func (out *sfOutcomes) result(sw *sfSweep) *history.Map {
 	var valid any = true
 	switch {
-	case len(lostVals) > 0:
+	case len(out.lostVals) > 0:
 		valid = false
-	case len(stableVals) == 0:
+	case len(out.stableVals) == 0:
 		valid = Unknown
 	}
 	m := history.NewMap().
-		Set("worst-stale", worst).
+		Set("worst-stale", out.worstStale(sw)).
 		Set("duplicated-count", int64(0)).
 		Set("valid?", valid).
-		Set("lost-count", int64(len(lostVals))).
-		Set("lost", nonNilList(lostVals)).
-		Set("stable-count", int64(len(stableVals))).
-		Set("stale-count", int64(len(staleVals))).
-		Set("stale", nonNilList(staleVals)).
-		Set("never-read-count", int64(len(neverVals)))
-	if q := quantiles(stableLat); q != nil {
+		Set("lost-count", int64(len(out.lostVals))).
+		Set("lost", nonNilList(out.lostVals)).
+		Set("stable-count", int64(len(out.stableVals))).
+		Set("stale-count", int64(len(out.staleVals))).
+		Set("stale", nonNilList(out.staleVals)).
+		Set("never-read-count", int64(len(out.neverVals)))
+	if q := quantiles(out.stableLat); q != nil {
 		m.Set("stable-latencies", q)
 	}
-	m.Set("attempt-count", int64(len(live)))
-	if q := quantiles(lostLat); q != nil {
+	m.Set("attempt-count", int64(out.live))
+	if q := quantiles(out.lostLat); q != nil {
 		m.Set("lost-latencies", q)
 	}
 	return m.
-		Set("never-read", nonNilList(neverVals)).
-		Set("duplicated", history.NewMap()), nil
+		Set("never-read", nonNilList(out.neverVals)).
+		Set("duplicated", history.NewMap())
 }
 
 // nonNilList makes an empty list print as () rather than nil.

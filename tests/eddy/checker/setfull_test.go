@@ -419,10 +419,10 @@ func randomSetHistory(rng *rand.Rand, ops int) history.History {
 				got = append(got, got[0]) // duplicate
 			}
 			rng.Shuffle(len(got), func(i, j int) { got[i], got[j] = got[j], got[i] })
-			v = got
-			if v == nil {
-				v = []any{}
+			if got == nil {
+				got = []any{}
 			}
+			v = got
 		}
 		b.push(0, typ, int64(p), inv.F, v).ns(ns)
 	}

@@ -138,6 +138,8 @@ func (s *jsonScanner) peekAfterWS() (byte, error) {
 	return s.data[s.pos], nil
 }
 
+// appendEDN appends the JSON value at the scanner to dst as EDN (strings
+// readable or plain).
 func (s *jsonScanner) appendEDN(dst []byte, readable bool, depth int) ([]byte, error) {
 	if depth > maxDepth {
 		return dst, errTooDeep
@@ -147,80 +149,9 @@ func (s *jsonScanner) appendEDN(dst []byte, readable bool, depth int) ([]byte, e
 	}
 	switch c := s.data[s.pos]; c {
 	case '{':
-		s.pos++
-		dst = append(dst, '{')
-		if c, err := s.peekAfterWS(); err != nil {
-			return dst, err
-		} else if c == '}' {
-			s.pos++
-			return append(dst, '}'), nil
-		}
-		var keys keySet
-		for {
-			s.skipWS()
-			k, err := s.str()
-			if err != nil {
-				return dst, err
-			}
-			if !keys.add(k) {
-				return dst, errDuplicateKey
-			}
-			if readable {
-				dst = appendString(dst, k)
-			} else {
-				dst = appendPlain(dst, k)
-			}
-			if err := s.expect(':'); err != nil {
-				return dst, err
-			}
-			s.skipWS()
-			dst = append(dst, ' ')
-			if dst, err = s.appendEDN(dst, readable, depth+1); err != nil {
-				return dst, err
-			}
-			c, err := s.peekAfterWS()
-			if err != nil {
-				return dst, err
-			}
-			s.pos++
-			if c == '}' {
-				return append(dst, '}'), nil
-			}
-			if c != ',' {
-				s.pos--
-				return dst, s.errorf("expected ',' or '}' in object")
-			}
-			dst = append(dst, ", "...)
-		}
+		return s.appendObject(dst, readable, depth)
 	case '[':
-		s.pos++
-		dst = append(dst, '[')
-		if c, err := s.peekAfterWS(); err != nil {
-			return dst, err
-		} else if c == ']' {
-			s.pos++
-			return append(dst, ']'), nil
-		}
-		for {
-			s.skipWS()
-			var err error
-			if dst, err = s.appendEDN(dst, readable, depth+1); err != nil {
-				return dst, err
-			}
-			c, err := s.peekAfterWS()
-			if err != nil {
-				return dst, err
-			}
-			s.pos++
-			if c == ']' {
-				return append(dst, ']'), nil
-			}
-			if c != ',' {
-				s.pos--
-				return dst, s.errorf("expected ',' or ']' in array")
-			}
-			dst = append(dst, ' ')
-		}
+		return s.appendArray(dst, readable, depth)
 	case '"':
 		str, err := s.str()
 		if err != nil {
@@ -244,6 +175,87 @@ func (s *jsonScanner) appendEDN(dst []byte, readable bool, depth int) ([]byte, e
 	return append(dst, num...), nil
 }
 
+// appendObject appends a JSON object as an EDN map.
+func (s *jsonScanner) appendObject(dst []byte, readable bool, depth int) ([]byte, error) {
+	s.pos++
+	dst = append(dst, '{')
+	if c, err := s.peekAfterWS(); err != nil {
+		return dst, err
+	} else if c == '}' {
+		s.pos++
+		return append(dst, '}'), nil
+	}
+	var keys keySet
+	for {
+		s.skipWS()
+		k, err := s.str()
+		if err != nil {
+			return dst, err
+		}
+		if !keys.add(k) {
+			return dst, errDuplicateKey
+		}
+		if readable {
+			dst = appendString(dst, k)
+		} else {
+			dst = appendPlain(dst, k)
+		}
+		if err := s.expect(':'); err != nil {
+			return dst, err
+		}
+		s.skipWS()
+		dst = append(dst, ' ')
+		if dst, err = s.appendEDN(dst, readable, depth+1); err != nil {
+			return dst, err
+		}
+		c, err := s.peekAfterWS()
+		if err != nil {
+			return dst, err
+		}
+		s.pos++
+		if c == '}' {
+			return append(dst, '}'), nil
+		}
+		if c != ',' {
+			s.pos--
+			return dst, s.errorf("expected ',' or '}' in object")
+		}
+		dst = append(dst, ", "...)
+	}
+}
+
+// appendArray appends a JSON array as an EDN vector.
+func (s *jsonScanner) appendArray(dst []byte, readable bool, depth int) ([]byte, error) {
+	s.pos++
+	dst = append(dst, '[')
+	if c, err := s.peekAfterWS(); err != nil {
+		return dst, err
+	} else if c == ']' {
+		s.pos++
+		return append(dst, ']'), nil
+	}
+	for {
+		s.skipWS()
+		var err error
+		if dst, err = s.appendEDN(dst, readable, depth+1); err != nil {
+			return dst, err
+		}
+		c, err := s.peekAfterWS()
+		if err != nil {
+			return dst, err
+		}
+		s.pos++
+		if c == ']' {
+			return append(dst, ']'), nil
+		}
+		if c != ',' {
+			s.pos--
+			return dst, s.errorf("expected ',' or ']' in array")
+		}
+		dst = append(dst, ' ')
+	}
+}
+
 func (s *jsonScanner) tree(depth int) (any, error) {
 	if depth > maxDepth {
 		return nil, errTooDeep
@@ -253,72 +265,9 @@ func (s *jsonScanner) tree(depth int) (any, error) {
 	}
 	switch s.data[s.pos] {
 	case '{':
-		s.pos++
-		m := history.NewMap()
-		m.String = true
-		if c, err := s.peekAfterWS(); err != nil {
-			return nil, err
-		} else if c == '}' {
-			s.pos++
-			return m, nil
-		}
-		for {
-			s.skipWS()
-			k, err := s.str()
-			if err != nil {
-				return nil, err
-			}
-			if err := s.expect(':'); err != nil {
-				return nil, err
-			}
-			s.skipWS()
-			v, err := s.tree(depth + 1)
-			if err != nil {
-				return nil, err
-			}
-			m.Set(k, v)
-			c, err := s.peekAfterWS()
-			if err != nil {
-				return nil, err
-			}
-			s.pos++
-			if c == '}' {
-				return m, nil
-			}
-			if c != ',' {
-				s.pos--
-				return nil, s.errorf("expected ',' or '}' in object")
-			}
-		}
+		return s.treeObject(depth)
 	case '[':
-		s.pos++
-		xs := []any{}
-		if c, err := s.peekAfterWS(); err != nil {
-			return nil, err
-		} else if c == ']' {
-			s.pos++
-			return xs, nil
-		}
-		for {
-			s.skipWS()
-			v, err := s.tree(depth + 1)
-			if err != nil {
-				return nil, err
-			}
-			xs = append(xs, v)
-			c, err := s.peekAfterWS()
-			if err != nil {
-				return nil, err
-			}
-			s.pos++
-			if c == ']' {
-				return xs, nil
-			}
-			if c != ',' {
-				s.pos--
-				return nil, s.errorf("expected ',' or ']' in array")
-			}
-		}
+		return s.treeArray(depth)
 	case '"':
 		return s.str()
 	case 't':
@@ -333,6 +282,79 @@ func (s *jsonScanner) tree(depth int) (any, error) {
 		return nil, err
 	}
 	return history.JSON(num), nil
+}
+
+// treeObject reads a JSON object into a string-keyed map.
+func (s *jsonScanner) treeObject(depth int) (any, error) {
+	s.pos++
+	m := history.NewMap()
+	m.String = true
+	if c, err := s.peekAfterWS(); err != nil {
+		return nil, err
+	} else if c == '}' {
+		s.pos++
+		return m, nil
+	}
+	for {
+		s.skipWS()
+		k, err := s.str()
+		if err != nil {
+			return nil, err
+		}
+		if err := s.expect(':'); err != nil {
+			return nil, err
+		}
+		s.skipWS()
+		v, err := s.tree(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		m.Set(k, v)
+		c, err := s.peekAfterWS()
+		if err != nil {
+			return nil, err
+		}
+		s.pos++
+		if c == '}' {
+			return m, nil
+		}
+		if c != ',' {
+			s.pos--
+			return nil, s.errorf("expected ',' or '}' in object")
+		}
+	}
+}
+
+// treeArray reads a JSON array into a vector.
+func (s *jsonScanner) treeArray(depth int) (any, error) {
+	s.pos++
+	xs := []any{}
+	if c, err := s.peekAfterWS(); err != nil {
+		return nil, err
+	} else if c == ']' {
+		s.pos++
+		return xs, nil
+	}
+	for {
+		s.skipWS()
+		v, err := s.tree(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		xs = append(xs, v)
+		c, err := s.peekAfterWS()
+		if err != nil {
+			return nil, err
+		}
+		s.pos++
+		if c == ']' {
+			return xs, nil
+		}
+		if c != ',' {
+			s.pos--
+			return nil, s.errorf("expected ',' or ']' in array")
+		}
+	}
 }
 
 func (s *jsonScanner) literal(word string) error {
@@ -438,51 +460,61 @@ func (s *jsonScanner) str() (string, error) {
 			s.pos++
 			continue
 		}
-		s.pos++
-		if s.pos >= len(s.data) {
-			return "", errEOF
-		}
-		e := s.data[s.pos]
-		s.pos++
-		switch e {
-		case '"', '\\', '/':
-			buf = append(buf, e)
-		case 'b':
-			buf = append(buf, '\b')
-		case 'f':
-			buf = append(buf, '\f')
-		case 'n':
-			buf = append(buf, '\n')
-		case 'r':
-			buf = append(buf, '\r')
-		case 't':
-			buf = append(buf, '\t')
-		case 'u':
-			r, ok := s.hex4()
-			if !ok {
-				return "", s.errorf("invalid \\u escape")
-			}
-			if utf16.IsSurrogate(r) {
-				r2 := utf8.RuneError
-				if len(s.data)-s.pos >= 6 && s.data[s.pos] == '\\' && s.data[s.pos+1] == 'u' {
-					save := s.pos
-					s.pos += 2
-					lo, ok := s.hex4()
-					if ok {
-						r2 = utf16.DecodeRune(r, lo)
-					}
-					if r2 == utf8.RuneError {
-						s.pos = save // a lone high surrogate; the next escape stands alone
-					}
-				}
-				r = r2
-			}
-			buf = utf8.AppendRune(buf, r)
-		default:
-			return "", s.errorf("invalid escape \\%c", e)
+		var err error
+		if buf, err = s.escape(buf); err != nil {
+			return "", err
 		}
 	}
 	return "", errEOF
+}
+
+// escape appends the character of the escape sequence at the scanner (its
+// backslash included) to buf.
+func (s *jsonScanner) escape(buf []byte) ([]byte, error) {
+	s.pos++
+	if s.pos >= len(s.data) {
+		return buf, errEOF
+	}
+	e := s.data[s.pos]
+	s.pos++
+	switch e {
+	case '"', '\\', '/':
+		buf = append(buf, e)
+	case 'b':
+		buf = append(buf, '\b')
+	case 'f':
+		buf = append(buf, '\f')
+	case 'n':
+		buf = append(buf, '\n')
+	case 'r':
+		buf = append(buf, '\r')
+	case 't':
+		buf = append(buf, '\t')
+	case 'u':
+		r, ok := s.hex4()
+		if !ok {
+			return buf, s.errorf("invalid \\u escape")
+		}
+		if utf16.IsSurrogate(r) {
+			r2 := utf8.RuneError
+			if len(s.data)-s.pos >= 6 && s.data[s.pos] == '\\' && s.data[s.pos+1] == 'u' {
+				save := s.pos
+				s.pos += 2
+				lo, ok := s.hex4()
+				if ok {
+					r2 = utf16.DecodeRune(r, lo)
+				}
+				if r2 == utf8.RuneError {
+					s.pos = save // a lone high surrogate; the next escape stands alone
+				}
+			}
+			r = r2
+		}
+		buf = utf8.AppendRune(buf, r)
+	default:
+		return buf, s.errorf("invalid escape \\%c", e)
+	}
+	return buf, nil
 }
 
 func (s *jsonScanner) hex4() (rune, bool) {

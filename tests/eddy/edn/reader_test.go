@@ -67,93 +67,9 @@ func readEDN(s string) (any, string, error) {
 	}
 	switch c := s[0]; {
 	case c == '[' || c == '(' || c == '{':
-		closing := map[byte]byte{'[': ']', '(': ')', '{': '}'}[c]
-		rest := s[1:]
-		items := []any{}
-		for {
-			rest = strings.TrimLeft(rest, " \t\n\r,")
-			if rest == "" {
-				return nil, rest, fmt.Errorf("unterminated")
-			}
-			if rest[0] == closing {
-				rest = rest[1:]
-				break
-			}
-			v, r, err := readEDN(rest)
-			if err != nil {
-				return nil, r, err
-			}
-			items = append(items, v)
-			rest = r
-		}
-		switch c {
-		case '[':
-			return ednVec(items), rest, nil
-		case '(':
-			return ednList(items), rest, nil
-		}
-		if len(items)%2 != 0 {
-			return nil, rest, fmt.Errorf("odd map")
-		}
-		m := ednMap{}
-		seen := map[string]bool{}
-		for i := 0; i < len(items); i += 2 {
-			k := fmt.Sprintf("%T%v", items[i], items[i])
-			if seen[k] {
-				return nil, rest, fmt.Errorf("duplicate key %v", items[i])
-			}
-			seen[k] = true
-			m = append(m, ednKV{K: items[i], V: items[i+1]})
-		}
-		return sortMap(m), rest, nil
+		return readEDNColl(s)
 	case c == '"':
-		var b strings.Builder
-		for i := 1; i < len(s); {
-			switch s[i] {
-			case '"':
-				return b.String(), s[i+1:], nil
-			case '\\':
-				if i+1 >= len(s) {
-					return nil, "", fmt.Errorf("bad escape")
-				}
-				e := s[i+1]
-				i += 2
-				switch e {
-				case '"', '\\':
-					b.WriteByte(e)
-				case 'n':
-					b.WriteByte('\n')
-				case 't':
-					b.WriteByte('\t')
-				case 'r':
-					b.WriteByte('\r')
-				case 'f':
-					b.WriteByte('\f')
-				case 'b':
-					b.WriteByte('\b')
-				case 'u':
-					n, err := strconv.ParseUint(s[i:i+4], 16, 32)
-					if err != nil {
-						return nil, "", err
-					}
-					b.WriteRune(rune(n))
-					i += 4
-				default:
-					return nil, "", fmt.Errorf("bad escape \\%c", e)
-				}
-			default:
-				r, size := utf8.DecodeRuneInString(s[i:])
-				if r == utf8.RuneError && size == 1 {
-					return nil, "", fmt.Errorf("invalid utf-8 in string")
-				}
-				if r < 0x20 {
-					return nil, "", fmt.Errorf("raw control character in string")
-				}
-				b.WriteString(s[i : i+size])
-				i += size
-			}
-		}
-		return nil, "", fmt.Errorf("unterminated string")
+		return readEDNString(s)
 	}
 	end := strings.IndexAny(s, " \t\n\r,[](){}\"")
 	if end < 0 {
@@ -175,6 +91,101 @@ func readEDN(s string) (any, string, error) {
 		return numNorm(tok), rest, nil
 	}
 	return nil, rest, fmt.Errorf("bad token %q", tok)
+}
+
+// readEDNColl reads a vector, list or map.
+func readEDNColl(s string) (any, string, error) {
+	c := s[0]
+	closing := map[byte]byte{'[': ']', '(': ')', '{': '}'}[c]
+	rest := s[1:]
+	items := []any{}
+	for {
+		rest = strings.TrimLeft(rest, " \t\n\r,")
+		if rest == "" {
+			return nil, rest, fmt.Errorf("unterminated")
+		}
+		if rest[0] == closing {
+			rest = rest[1:]
+			break
+		}
+		v, r, err := readEDN(rest)
+		if err != nil {
+			return nil, r, err
+		}
+		items = append(items, v)
+		rest = r
+	}
+	switch c {
+	case '[':
+		return ednVec(items), rest, nil
+	case '(':
+		return ednList(items), rest, nil
+	}
+	if len(items)%2 != 0 {
+		return nil, rest, fmt.Errorf("odd map")
+	}
+	m := ednMap{}
+	seen := map[string]bool{}
+	for i := 0; i < len(items); i += 2 {
+		k := fmt.Sprintf("%T%v", items[i], items[i])
+		if seen[k] {
+			return nil, rest, fmt.Errorf("duplicate key %v", items[i])
+		}
+		seen[k] = true
+		m = append(m, ednKV{K: items[i], V: items[i+1]})
+	}
+	return sortMap(m), rest, nil
+}
+
+// readEDNString reads a string.
+func readEDNString(s string) (any, string, error) {
+	var b strings.Builder
+	for i := 1; i < len(s); {
+		switch s[i] {
+		case '"':
+			return b.String(), s[i+1:], nil
+		case '\\':
+			if i+1 >= len(s) {
+				return nil, "", fmt.Errorf("bad escape")
+			}
+			e := s[i+1]
+			i += 2
+			switch e {
+			case '"', '\\':
+				b.WriteByte(e)
+			case 'n':
+				b.WriteByte('\n')
+			case 't':
+				b.WriteByte('\t')
+			case 'r':
+				b.WriteByte('\r')
+			case 'f':
+				b.WriteByte('\f')
+			case 'b':
+				b.WriteByte('\b')
+			case 'u':
+				n, err := strconv.ParseUint(s[i:i+4], 16, 32)
+				if err != nil {
+					return nil, "", err
+				}
+				b.WriteRune(rune(n))
+				i += 4
+			default:
+				return nil, "", fmt.Errorf("bad escape \\%c", e)
+			}
+		default:
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				return nil, "", fmt.Errorf("invalid utf-8 in string")
+			}
+			if r < 0x20 {
+				return nil, "", fmt.Errorf("raw control character in string")
+			}
+			b.WriteString(s[i : i+size])
+			i += size
+		}
+	}
+	return nil, "", fmt.Errorf("unterminated string")
 }
 
 func fixUTF8(s string) string {

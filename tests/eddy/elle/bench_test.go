@@ -19,20 +19,26 @@ import (
 // concurrent transactions interleave (no isolation at all).
 func synthTxns(seed uint64, n, conc int, kind Kind, isolated bool) history.History {
 	rng := rand.New(rand.NewPCG(seed, 7))
-	gen := newTestGen(rng, 10, 4, 16, kind)
-	type event struct {
-		at   int64 // ns
-		kind int   // 0 invoke, 1 apply, 2 complete
-		id   int
-		mop  int // apply: which micro-op, -1 for all
-	}
-	type txnState struct {
-		process int64
-		mops    [][]any
-		outcome history.Type // fail: never applied; info: applied or not
-	}
-	txns := make([]txnState, n)
-	var evs []event
+	txns, evs := synthSchedule(rng, newTestGen(rng, 10, 4, 16, kind), n, conc, isolated)
+	return synthPlay(txns, evs, synthStore(kind))
+}
+
+type synthEvent struct {
+	at   int64 // ns
+	kind int   // 0 invoke, 1 apply, 2 complete
+	id   int
+	mop  int // apply: which micro-op, -1 for all
+}
+type synthTxn struct {
+	process int64
+	mops    [][]any
+	outcome history.Type // fail: never applied; info: applied or not
+}
+
+// synthSchedule draws the transactions and their events in time order.
+func synthSchedule(rng *rand.Rand, gen *testGen, n, conc int, isolated bool) ([]synthTxn, []synthEvent) {
+	txns := make([]synthTxn, n)
+	var evs []synthEvent
 	clock := make([]int64, conc)
 	procs := make([]int64, conc)
 	for c := range procs {
@@ -43,8 +49,8 @@ func synthTxns(seed uint64, n, conc int, kind Kind, isolated bool) history.Histo
 		start := clock[c] + int64(rng.IntN(2_000_000))
 		dur := int64(1_000_000 + rng.IntN(20_000_000))
 		clock[c] = start + dur
-		txns[i] = txnState{process: procs[c], mops: gen.next(), outcome: history.OK}
-		evs = append(evs, event{at: start, kind: 0, id: i}, event{at: start + dur, kind: 2, id: i})
+		txns[i] = synthTxn{process: procs[c], mops: gen.next(), outcome: history.OK}
+		evs = append(evs, synthEvent{at: start, kind: 0, id: i}, synthEvent{at: start + dur, kind: 2, id: i})
 		switch x := rng.IntN(40); {
 		case x == 0:
 			txns[i].outcome = history.Fail
@@ -57,14 +63,14 @@ func synthTxns(seed uint64, n, conc int, kind Kind, isolated bool) history.Histo
 			}
 		}
 		if isolated {
-			evs = append(evs, event{at: start + 1 + rng.Int64N(dur-1), kind: 1, id: i, mop: -1})
+			evs = append(evs, synthEvent{at: start + 1 + rng.Int64N(dur-1), kind: 1, id: i, mop: -1})
 			continue
 		}
 		for j := range txns[i].mops {
-			evs = append(evs, event{at: start + 1 + rng.Int64N(dur-1), kind: 1, id: i, mop: j})
+			evs = append(evs, synthEvent{at: start + 1 + rng.Int64N(dur-1), kind: 1, id: i, mop: j})
 		}
 	}
-	slices.SortStableFunc(evs, func(a, b event) int {
+	slices.SortStableFunc(evs, func(a, b synthEvent) int {
 		if a.at != b.at {
 			return int(a.at - b.at)
 		}
@@ -80,9 +86,15 @@ func synthTxns(seed uint64, n, conc int, kind Kind, isolated bool) history.Histo
 			}
 		}
 	}
+	return txns, evs
+}
+
+// synthStore is one store of the kind: apply runs a micro-op on it and
+// returns it completed.
+func synthStore(kind Kind) (apply func(m []any) []any) {
 	regs := map[int64]int64{}
 	lists := map[int64][]any{}
-	apply := func(m []any) []any {
+	return func(m []any) []any {
 		k := m[1].(int64)
 		switch m[0] {
 		case history.Keyword("r"):
@@ -103,6 +115,11 @@ func synthTxns(seed uint64, n, conc int, kind Kind, isolated bool) history.Histo
 		}
 		return m
 	}
+}
+
+// synthPlay applies the events to the store and renders the history.
+func synthPlay(txns []synthTxn, evs []synthEvent, apply func(m []any) []any) history.History {
+	n := len(txns)
 	done := make([][]any, n)
 	var h history.History
 	for _, e := range evs {

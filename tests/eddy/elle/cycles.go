@@ -368,6 +368,17 @@ func (s *scratch) nonadjacent(nodes []int32, pool rel) []step {
 		s.pparent = make([]int32, 6*g.n)
 		s.prelp = make([]rel, 6*g.n)
 	}
+	for _, src := range s.rwHeads(nodes, pool) {
+		if c, stop := s.nonadjacentFrom(src, pool); c != nil || stop {
+			return c
+		}
+	}
+	return nil
+}
+
+// rwHeads are the heads of the rw edges among nodes, each once.
+func (s *scratch) rwHeads(nodes []int32, pool rel) []int32 {
+	g := s.g
 	var starts []int32
 	isStart := map[int32]bool{}
 	for _, u := range nodes {
@@ -379,71 +390,79 @@ func (s *scratch) nonadjacent(nodes []int32, pool rel) []step {
 			}
 		}
 	}
-	state := func(v int32, lastRW bool, n int) int32 {
-		st := int32(v)*6 + int32(n)
-		if lastRW {
-			st += 3
-		}
-		return st
+	return starts
+}
+
+// productState numbers a state of nonadjacent's search: vertex v, whether
+// the last edge was rw, and the rw edges so far (up to 2).
+func productState(v int32, lastRW bool, n int) int32 {
+	st := int32(v)*6 + int32(n)
+	if lastRW {
+		st += 3
 	}
-	for _, src := range starts {
-		s.seenGen++
-		gen := s.seenGen
-		// The first edge out of src is not rw (src is the head of an rw
-		// edge), so the cycle's last edge may be.
-		var q []int32
-		for e := g.off[src]; e < g.off[src+1]; e++ {
+	return st
+}
+
+// nonadjacentFrom searches for a G-nonadjacent cycle through src; stop
+// says the component's deadline passed.
+func (s *scratch) nonadjacentFrom(src int32, pool rel) (cycle []step, stop bool) {
+	g := s.g
+	s.seenGen++
+	gen := s.seenGen
+	// The first edge out of src is not rw (src is the head of an rw
+	// edge), so the cycle's last edge may be.
+	var q []int32
+	for e := g.off[src]; e < g.off[src+1]; e++ {
+		v := g.adj[e]
+		r := attr(g.mask[e], pool)
+		if !s.member(v) || r == 0 || r == relRW || v == src {
+			continue
+		}
+		st := productState(v, false, 0)
+		if s.pseen[st] != gen {
+			s.pseen[st], s.pparent[st], s.prelp[st] = gen, -1-src, r
+			q = append(q, st)
+		}
+	}
+	for head := 0; head < len(q); head++ {
+		if s.tick() {
+			return nil, true
+		}
+		cur := q[head]
+		u := cur / 6
+		lastRW := cur%6 >= 3
+		n := int(cur % 3)
+		for e := g.off[u]; e < g.off[u+1]; e++ {
 			v := g.adj[e]
-			r := attr(g.mask[e], pool)
-			if !s.member(v) || r == 0 || r == relRW || v == src {
+			if !s.member(v) {
 				continue
 			}
-			st := state(v, false, 0)
-			if s.pseen[st] != gen {
-				s.pseen[st], s.pparent[st], s.prelp[st] = gen, -1-src, r
-				q = append(q, st)
+			r := attr(g.mask[e], pool)
+			if r == 0 || (r == relRW && lastRW) {
+				continue
 			}
-		}
-		for head := 0; head < len(q); head++ {
-			if s.tick() {
-				return nil
+			nn := n
+			if r == relRW && nn < 2 {
+				nn++
 			}
-			cur := q[head]
-			u := cur / 6
-			lastRW := cur%6 >= 3
-			n := int(cur % 3)
-			for e := g.off[u]; e < g.off[u+1]; e++ {
-				v := g.adj[e]
-				if !s.member(v) {
+			if v == src {
+				if nn < 2 {
 					continue
 				}
-				r := attr(g.mask[e], pool)
-				if r == 0 || (r == relRW && lastRW) {
-					continue
+				if c := s.productCycle(src, cur, r); c != nil {
+					return c, false
 				}
-				nn := n
-				if r == relRW && nn < 2 {
-					nn++
-				}
-				if v == src {
-					if nn < 2 {
-						continue
-					}
-					if c := s.productCycle(src, cur, r); c != nil {
-						return c
-					}
-					continue
-				}
-				st := state(v, r == relRW, nn)
-				if s.pseen[st] == gen {
-					continue
-				}
-				s.pseen[st], s.pparent[st], s.prelp[st] = gen, cur, r
-				q = append(q, st)
+				continue
 			}
+			st := productState(v, r == relRW, nn)
+			if s.pseen[st] == gen {
+				continue
+			}
+			s.pseen[st], s.pparent[st], s.prelp[st] = gen, cur, r
+			q = append(q, st)
 		}
 	}
-	return nil
+	return nil, false
 }
 
 // productCycle rebuilds the walk src -> ... -> last -> src found by

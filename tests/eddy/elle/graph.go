@@ -96,16 +96,6 @@ func (b *graphBuilder) build(n int) *graph {
 	return g
 }
 
-// edge returns the relations from a to b (0 when none).
-func (g *graph) edge(a, b int32) rel {
-	lo, hi := g.off[a], g.off[a+1]
-	i, ok := slices.BinarySearch(g.adj[lo:hi], b)
-	if !ok {
-		return 0
-	}
-	return g.mask[int(lo)+i]
-}
-
 // addRealtime links every ok transaction to the transactions invoked after
 // it completed: Elle's realtime graph, transitively reduced by keeping a
 // frontier of completions not yet implied by a later one. Info transactions

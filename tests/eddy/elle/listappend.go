@@ -252,25 +252,7 @@ func (la *listAppend) g1a(an *anomalies) {
 }
 
 func (la *listAppend) g1b(an *anomalies) {
-	// k -> element -> txn, for appends that txn later followed with
-	// another append to k.
-	inter := map[atom]map[atom]*txn{}
-	for _, t := range la.txns {
-		final := map[atom]atom{}
-		for i := range t.mops {
-			m := &t.mops[i]
-			if m.f != fAppend {
-				continue
-			}
-			if prev, ok := final[m.k]; ok {
-				if inter[m.k] == nil {
-					inter[m.k] = map[atom]*txn{}
-				}
-				inter[m.k][prev] = t
-			}
-			final[m.k] = m.v
-		}
-	}
+	inter := intermediateWrites(la.txns, fAppend)
 	for _, t := range la.txns {
 		if !t.ok() {
 			continue

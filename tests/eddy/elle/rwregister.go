@@ -242,23 +242,7 @@ func (rr *rwRegister) internal(an *anomalies) {
 // g1 finds aborted reads (G1a), intermediate reads (G1b) and reads of
 // values nobody wrote.
 func (rr *rwRegister) g1(an *anomalies) {
-	inter := map[atom]map[atom]*txn{}
-	for _, t := range rr.txns {
-		final := map[atom]atom{}
-		for i := range t.mops {
-			m := &t.mops[i]
-			if m.f != fWrite {
-				continue
-			}
-			if prev, ok := final[m.k]; ok {
-				if inter[m.k] == nil {
-					inter[m.k] = map[atom]*txn{}
-				}
-				inter[m.k][prev] = t
-			}
-			final[m.k] = m.v
-		}
-	}
+	inter := intermediateWrites(rr.txns, fWrite)
 	for _, t := range rr.txns {
 		if !t.ok() {
 			continue

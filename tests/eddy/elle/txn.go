@@ -303,3 +303,27 @@ func extWrites(t *txn) map[atom]atom {
 	}
 	return writes
 }
+
+// intermediateWrites maps key -> value -> txn for the writes (micro-ops of
+// function f) that their transaction followed with another write to the
+// same key: reading one is an intermediate read (G1b).
+func intermediateWrites(txns []*txn, f byte) map[atom]map[atom]*txn {
+	inter := map[atom]map[atom]*txn{}
+	for _, t := range txns {
+		final := map[atom]atom{}
+		for i := range t.mops {
+			m := &t.mops[i]
+			if m.f != f {
+				continue
+			}
+			if prev, ok := final[m.k]; ok {
+				if inter[m.k] == nil {
+					inter[m.k] = map[atom]*txn{}
+				}
+				inter[m.k][prev] = t
+			}
+			final[m.k] = m.v
+		}
+	}
+	return inter
+}

@@ -5,8 +5,8 @@
 // (suites/<workload>.json, embedded; or any file given with --suite) so a
 // teacher can add a scenario without writing Go.
 //
-// The package does not run tests itself: the caller passes a Runner (eddy's
-// GradeMain passes one built on eddy.Run), which keeps this package free of
+// The package does not run tests itself: the caller passes a Runner (the eddy
+// command line passes one built on eddy.GradeRun), which keeps this package free of
 // an import cycle and lets tests grade canned results.
 package grade
 
@@ -391,64 +391,9 @@ func Grade(ctx context.Context, suite *Suite, bin string, o Options, run Runner)
 		if len(o.Only) > 0 && !slices.Contains(o.Only, sc.Name) {
 			continue
 		}
-		seeds := sc.Seeds
-		if len(seeds) == 0 {
-			seeds = defaultSeeds
-		}
-		if o.Seeds > 0 {
-			seeds = nil
-			for s := 1; s <= o.Seeds; s++ {
-				seeds = append(seeds, int64(s))
-			}
-		}
-		sr := ScenarioResult{Name: sc.Name, Title: sc.Title, Required: sc.IsRequired(), Pass: true}
-		best := math.Inf(1)
-		for _, seed := range seeds {
-			if err := ctx.Err(); err != nil {
-				return card, err
-			}
-			rr := RunResult{Seed: seed, Pass: true}
-			start := time.Now()
-			res, err := run(ctx, sc, seed)
-			rr.Seconds = math.Round(time.Since(start).Seconds()*1000) / 1000
-			rr.Dir = res.Dir
-			if err != nil {
-				rr.Pass = false
-				rr.Error = err.Error()
-				rr.Outcomes = []Outcome{{Figure: "run", Value: "did not finish: " + firstLine(err.Error()), Op: "==", Target: "finished"}}
-				rr.Why = crashWhy(err.Error())
-			} else {
-				for _, c := range sc.Checks {
-					out := Evaluate(res.Results, c)
-					rr.Outcomes = append(rr.Outcomes, out)
-					rr.Pass = rr.Pass && out.Pass
-				}
-				if out, hit := limitsHit(res.Results); hit {
-					rr.Outcomes = append(rr.Outcomes, out)
-					rr.Pass = false
-				}
-				rr.Why = why(res.Results)
-				if !rr.Pass {
-					if rr.Anchor = report.Anchor(res.Results); rr.Anchor == "" {
-						rr.Anchor = report.FigureAnchor(deciding(rr.Outcomes).Figure)
-					}
-				}
-			}
-			if !rr.Pass && sr.Pass {
-				sr.Pass = false
-				sr.Decider, sr.Seed, sr.Dir, sr.Why = deciding(rr.Outcomes), seed, rr.Dir, rr.Why
-				sr.Report = reportLink(rr.Dir, rr.Anchor)
-			}
-			for _, out := range rr.Outcomes {
-				if sr.Pass && (sr.Decider.Figure == "" || out.margin < best) {
-					best = out.margin
-					sr.Decider, sr.Seed, sr.Dir = out, seed, rr.Dir
-				}
-			}
-			if o.Progress != nil {
-				fmt.Fprintf(o.Progress, "%s %s seed %d: %s %s\n", suite.Workload, sc.Name, seed, passText(rr.Pass), rr.Dir)
-			}
-			sr.Runs = append(sr.Runs, rr)
+		sr, err := gradeScenario(ctx, suite.Workload, sc, scenarioSeeds(sc, o.Seeds), o, run)
+		if err != nil {
+			return card, err
 		}
 		if !sr.Pass && sr.Required {
 			card.Pass = false
@@ -456,6 +401,84 @@ func Grade(ctx context.Context, suite *Suite, bin string, o Options, run Runner)
 		card.Scenarios = append(card.Scenarios, sr)
 	}
 	return card, nil
+}
+
+// scenarioSeeds are the seeds a scenario runs with: its own (or the
+// default ones), or 1..n when n > 0.
+func scenarioSeeds(sc *Scenario, n int) []int64 {
+	seeds := sc.Seeds
+	if len(seeds) == 0 {
+		seeds = defaultSeeds
+	}
+	if n > 0 {
+		seeds = nil
+		for s := 1; s <= n; s++ {
+			seeds = append(seeds, int64(s))
+		}
+	}
+	return seeds
+}
+
+// gradeScenario runs one scenario with each seed. The first failing run
+// decides a failed scenario; a passed one is decided by the outcome
+// closest to its target.
+func gradeScenario(ctx context.Context, workload string, sc *Scenario, seeds []int64, o Options, run Runner) (ScenarioResult, error) {
+	sr := ScenarioResult{Name: sc.Name, Title: sc.Title, Required: sc.IsRequired(), Pass: true}
+	best := math.Inf(1)
+	for _, seed := range seeds {
+		if err := ctx.Err(); err != nil {
+			return sr, err
+		}
+		rr := runSeed(ctx, sc, seed, run)
+		if !rr.Pass && sr.Pass {
+			sr.Pass = false
+			sr.Decider, sr.Seed, sr.Dir, sr.Why = deciding(rr.Outcomes), seed, rr.Dir, rr.Why
+			sr.Report = reportLink(rr.Dir, rr.Anchor)
+		}
+		for _, out := range rr.Outcomes {
+			if sr.Pass && (sr.Decider.Figure == "" || out.margin < best) {
+				best = out.margin
+				sr.Decider, sr.Seed, sr.Dir = out, seed, rr.Dir
+			}
+		}
+		if o.Progress != nil {
+			fmt.Fprintf(o.Progress, "%s %s seed %d: %s %s\n", workload, sc.Name, seed, passText(rr.Pass), rr.Dir)
+		}
+		sr.Runs = append(sr.Runs, rr)
+	}
+	return sr, nil
+}
+
+// runSeed runs a scenario once and evaluates its checks.
+func runSeed(ctx context.Context, sc *Scenario, seed int64, run Runner) RunResult {
+	rr := RunResult{Seed: seed, Pass: true}
+	start := time.Now()
+	res, err := run(ctx, sc, seed)
+	rr.Seconds = math.Round(time.Since(start).Seconds()*1000) / 1000
+	rr.Dir = res.Dir
+	if err != nil {
+		rr.Pass = false
+		rr.Error = err.Error()
+		rr.Outcomes = []Outcome{{Figure: "run", Value: "did not finish: " + firstLine(err.Error()), Op: "==", Target: "finished"}}
+		rr.Why = crashWhy(err.Error())
+		return rr
+	}
+	for _, c := range sc.Checks {
+		out := Evaluate(res.Results, c)
+		rr.Outcomes = append(rr.Outcomes, out)
+		rr.Pass = rr.Pass && out.Pass
+	}
+	if out, hit := limitsHit(res.Results); hit {
+		rr.Outcomes = append(rr.Outcomes, out)
+		rr.Pass = false
+	}
+	rr.Why = why(res.Results)
+	if !rr.Pass {
+		if rr.Anchor = report.Anchor(res.Results); rr.Anchor == "" {
+			rr.Anchor = report.FigureAnchor(deciding(rr.Outcomes).Figure)
+		}
+	}
+	return rr
 }
 
 // deciding picks the failed check to report: a specific figure

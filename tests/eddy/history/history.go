@@ -280,3 +280,19 @@ func Int(v any) (int64, bool) {
 	}
 	return 0, false
 }
+
+// ParseInt reads an integral JSON number exactly: digits with an optional
+// minus sign, no fraction or exponent, within int64.
+func ParseInt(raw json.RawMessage) (int64, bool) {
+	t := bytes.TrimSpace(raw)
+	if len(t) == 0 {
+		return 0, false
+	}
+	for i, c := range t {
+		if (c < '0' || c > '9') && !(i == 0 && c == '-') {
+			return 0, false
+		}
+	}
+	n, err := strconv.ParseInt(string(t), 10, 64)
+	return n, err == nil
+}

@@ -25,20 +25,29 @@ func synthLinKV(seed uint64, n, conc int, infoRate float64) history.History {
 // synthLinKVLatency is synthLinKV with ops lasting 1 ms plus an exponential
 // time of the given mean.
 func synthLinKVLatency(seed uint64, n, conc int, infoRate float64, mean time.Duration) history.History {
-	rng := rand.New(rand.NewPCG(seed, 3))
-	type op struct {
-		process  int64
-		f        string
-		key      int64
-		a, b     int64
-		call     int64
-		ret      int64
-		at       int64 // when it takes effect; -1 never
-		info     bool
-		okResult bool
-		read     any
-	}
-	ops := make([]*op, 0, n)
+	ops := synthSchedule(rand.New(rand.NewPCG(seed, 3)), n, conc, infoRate, mean)
+	synthApply(ops)
+	return synthHistory(ops)
+}
+
+// synthOp is one synthetic lin-kv op.
+type synthOp struct {
+	process  int64
+	f        string
+	key      int64
+	a, b     int64
+	call     int64
+	ret      int64
+	at       int64 // when it takes effect; -1 never
+	info     bool
+	okResult bool
+	read     any
+}
+
+// synthSchedule draws n ops over conc threads at rate 100, keys retired
+// after 20 processes.
+func synthSchedule(rng *rand.Rand, n, conc int, infoRate float64, mean time.Duration) []*synthOp {
+	ops := make([]*synthOp, 0, n)
 	free := make([]int64, conc)
 	procs := make([]int64, conc)
 	for i := range procs {
@@ -66,7 +75,7 @@ func synthLinKVLatency(seed uint64, n, conc int, infoRate float64, mean time.Dur
 			key++
 			seen = map[int64]bool{}
 		}
-		o := &op{process: procs[th], key: key, call: now}
+		o := &synthOp{process: procs[th], key: key, call: now}
 		switch {
 		case th < conc/2:
 			o.f = "read"
@@ -90,8 +99,14 @@ func synthLinKVLatency(seed uint64, n, conc int, infoRate float64, mean time.Dur
 		free[th] = o.ret + 1
 		ops = append(ops, o)
 	}
+	return ops
+}
+
+// synthApply plays the ops on registers in the order they take effect,
+// setting each one's outcome.
+func synthApply(ops []*synthOp) {
 	byAt := slices.Clone(ops)
-	slices.SortFunc(byAt, func(a, b *op) int { return int(a.at - b.at) })
+	slices.SortFunc(byAt, func(a, b *synthOp) int { return int(a.at - b.at) })
 	state := map[int64]int64{}
 	for _, o := range byAt {
 		if o.at < 0 {
@@ -109,9 +124,14 @@ func synthLinKVLatency(seed uint64, n, conc int, infoRate float64, mean time.Dur
 			}
 		}
 	}
+}
+
+// synthHistory renders the ops as invocations and completions in time
+// order.
+func synthHistory(ops []*synthOp) history.History {
 	type event struct {
 		at     int64
-		o      *op
+		o      *synthOp
 		invoke bool
 	}
 	var evs []event

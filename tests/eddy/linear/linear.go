@@ -106,6 +106,13 @@ func (kh *keyHistory) intern(v any) int {
 
 // model is Knossos's cas-register over interned values, exact from a known
 // state; from unknownState it keeps only what a step pins down.
+//
+// lib/regmodel, the nodes' tests' model, cannot stand in for it: there a
+// read of an absent key must answer error 20 and a failed cas is checked
+// as a definite :fail with code 22, where Knossos takes a nil read as legal
+// anywhere and drops failed ops; its registers hold int64s, where Jepsen's
+// values may be any EDN value; and it has no unknown state, which the
+// shrinking of a failure to a stretch of history starts from.
 func (kh *keyHistory) model() porcupine.Model {
 	return porcupine.Model{
 		Init: func() any { return 0 },
@@ -211,62 +218,8 @@ func Check(h history.History, o Options) *history.Map {
 // split pairs each client invocation with its completion and groups the
 // operations by key, keys in ascending order.
 func split(h history.History) ([]*keyHistory, error) {
-	byKey := map[int64]*keyHistory{}
+	sp := &splitter{byKey: map[int64]*keyHistory{}, end: int64(len(h))}
 	open := map[int64]int{}
-	end := int64(len(h)) // past every event: where indeterminate ops end
-	add := func(inv, cmp *history.Op) error {
-		tuple, ok := inv.Value.([]any)
-		if !ok || len(tuple) != 2 {
-			return fmt.Errorf("op %d: value %v is not a [key value] tuple", inv.Index, inv.Value)
-		}
-		key, ok := history.Int(tuple[0])
-		if !ok {
-			return fmt.Errorf("op %d: key %v is not an integer", inv.Index, tuple[0])
-		}
-		kh := byKey[key]
-		if kh == nil {
-			kh = &keyHistory{key: key, values: []string{"nil"}, ids: map[string]int{"null": 0}}
-			byKey[key] = kh
-		}
-		typ := history.Info
-		if cmp != nil {
-			typ = cmp.Type
-		}
-		op := keyOp{call: inv.Index, ret: end, process: inv.Process, inv: inv, cmp: cmp}
-		switch typ {
-		case history.Fail:
-			return nil // it never happened
-		case history.OK:
-			op.ret = cmp.Index
-		}
-		switch inv.F {
-		case "read":
-			if typ != history.OK {
-				return nil // an unknown read constrains nothing
-			}
-			res, ok := cmp.Value.([]any)
-			if !ok || len(res) != 2 {
-				return fmt.Errorf("op %d: read result %v is not a [key value] tuple", cmp.Index, cmp.Value)
-			}
-			op.in = input{f: fRead}
-			op.out = output{v: kh.intern(res[1])}
-		case "write":
-			op.in = input{f: fWrite, a: kh.intern(tuple[1]), info: typ == history.Info}
-		case "cas":
-			ft, ok := tuple[1].([]any)
-			if !ok || len(ft) != 2 {
-				return fmt.Errorf("op %d: cas value %v is not [from to]", inv.Index, tuple[1])
-			}
-			op.in = input{f: fCAS, a: kh.intern(ft[0]), b: kh.intern(ft[1]), info: typ == history.Info}
-		default:
-			return fmt.Errorf("op %d: unknown function %q", inv.Index, inv.F)
-		}
-		if op.in.info {
-			kh.infos++
-		}
-		kh.ops = append(kh.ops, op)
-		return nil
-	}
 	for i := range h {
 		op := &h[i]
 		if !op.IsClient() {
@@ -274,7 +227,7 @@ func split(h history.History) ([]*keyHistory, error) {
 		}
 		if op.Type == history.Invoke {
 			if j, dup := open[op.Process]; dup {
-				if err := add(&h[j], nil); err != nil {
+				if err := sp.add(&h[j], nil); err != nil {
 					return nil, err
 				}
 			}
@@ -286,7 +239,7 @@ func split(h history.History) ([]*keyHistory, error) {
 			return nil, fmt.Errorf("op %d: completion without an invocation", op.Index)
 		}
 		delete(open, op.Process)
-		if err := add(&h[j], op); err != nil {
+		if err := sp.add(&h[j], op); err != nil {
 			return nil, err
 		}
 	}
@@ -296,17 +249,78 @@ func split(h history.History) ([]*keyHistory, error) {
 	}
 	slices.Sort(rest)
 	for _, j := range rest {
-		if err := add(&h[j], nil); err != nil {
+		if err := sp.add(&h[j], nil); err != nil {
 			return nil, err
 		}
 	}
-	out := make([]*keyHistory, 0, len(byKey))
-	for _, kh := range byKey {
+	out := make([]*keyHistory, 0, len(sp.byKey))
+	for _, kh := range sp.byKey {
 		slices.SortStableFunc(kh.ops, func(a, b keyOp) int { return cmp.Compare(a.call, b.call) })
 		out = append(out, kh)
 	}
 	slices.SortFunc(out, func(a, b *keyHistory) int { return cmp.Compare(a.key, b.key) })
 	return out, nil
+}
+
+// splitter gathers the per-key histories.
+type splitter struct {
+	byKey map[int64]*keyHistory
+	end   int64 // past every event: where indeterminate ops end
+}
+
+// add files one op (cmp nil when it never completed) under its key.
+func (sp *splitter) add(inv, cmp *history.Op) error {
+	tuple, ok := inv.Value.([]any)
+	if !ok || len(tuple) != 2 {
+		return fmt.Errorf("op %d: value %v is not a [key value] tuple", inv.Index, inv.Value)
+	}
+	key, ok := history.Int(tuple[0])
+	if !ok {
+		return fmt.Errorf("op %d: key %v is not an integer", inv.Index, tuple[0])
+	}
+	kh := sp.byKey[key]
+	if kh == nil {
+		kh = &keyHistory{key: key, values: []string{"nil"}, ids: map[string]int{"null": 0}}
+		sp.byKey[key] = kh
+	}
+	typ := history.Info
+	if cmp != nil {
+		typ = cmp.Type
+	}
+	op := keyOp{call: inv.Index, ret: sp.end, process: inv.Process, inv: inv, cmp: cmp}
+	switch typ {
+	case history.Fail:
+		return nil // it never happened
+	case history.OK:
+		op.ret = cmp.Index
+	}
+	switch inv.F {
+	case "read":
+		if typ != history.OK {
+			return nil // an unknown read constrains nothing
+		}
+		res, ok := cmp.Value.([]any)
+		if !ok || len(res) != 2 {
+			return fmt.Errorf("op %d: read result %v is not a [key value] tuple", cmp.Index, cmp.Value)
+		}
+		op.in = input{f: fRead}
+		op.out = output{v: kh.intern(res[1])}
+	case "write":
+		op.in = input{f: fWrite, a: kh.intern(tuple[1]), info: typ == history.Info}
+	case "cas":
+		ft, ok := tuple[1].([]any)
+		if !ok || len(ft) != 2 {
+			return fmt.Errorf("op %d: cas value %v is not [from to]", inv.Index, tuple[1])
+		}
+		op.in = input{f: fCAS, a: kh.intern(ft[0]), b: kh.intern(ft[1]), info: typ == history.Info}
+	default:
+		return fmt.Errorf("op %d: unknown function %q", inv.Index, inv.F)
+	}
+	if op.in.info {
+		kh.infos++
+	}
+	kh.ops = append(kh.ops, op)
+	return nil
 }
 
 // period is a stretch of the history during which the network was

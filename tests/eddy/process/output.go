@@ -19,96 +19,115 @@ const readBufBytes = 64 << 10
 func (p *Proc) readStdout() {
 	defer close(p.outDone)
 	defer close(p.lines)
-
-	maxLine := p.cfg.MaxLineBytes
-	rate := newRateWindow(p.cfg.MaxOutputBytesPerSec, time.Now)
+	sr := &stdoutReader{p: p, maxLine: p.cfg.MaxLineBytes, rate: newRateWindow(p.cfg.MaxOutputBytesPerSec, time.Now)}
 	r := bufio.NewReaderSize(p.stdout, readBufBytes)
-
-	var (
-		line      []byte // the current line so far, when it spans reads
-		lineBytes int    // length of the current line so far (also when over-long)
-		overLong  bool   // the current line passed maxLine and is being discarded
-		head      []byte // the start of an over-long line, for the tail
-		killed    bool   // Kill was called and the consumer is behind: drop what does not fit
-		broke     bool   // the run's Budget ran out while this node was printing
-	)
-	// deliver blocks while the consumer is behind, except after Kill: then
-	// it delivers only what fits in the buffer and drops the rest.
-	deliver := func(l Line) {
-		select {
-		case p.lines <- l:
-			return
-		default:
-		}
-		if killed {
-			return
-		}
-		select {
-		case p.lines <- l:
-		case <-p.killed:
-			killed = true
-		}
-	}
 	for {
 		chunk, err := r.ReadSlice('\n')
-		complete := err == nil
-		data := chunk
-		if complete {
-			data = chunk[:len(chunk)-1]
-		}
-		if lineBytes+len(data) > maxLine && !overLong {
-			// Keep the beginning for the tail, forget the rest as it comes.
-			head = append(head[:0], line[:min(len(line), TailLineBytes)]...)
-			head = append(head, data[:min(len(data), TailLineBytes-len(head))]...)
-			overLong, line = true, nil
-		}
-		lineBytes += len(data)
-		if !overLong && (!complete || len(line) > 0) {
-			line = append(line, data...)
-		}
-
-		if complete {
-			n := lineBytes
-			if report := rate.add(int64(n) + 1); report != "" {
-				deliver(Line{Problem: report, Kind: KindFlood})
-			}
-			inBudget := p.cfg.Budget.take(int64(n) + 1)
-			switch {
-			case !inBudget:
-				p.tail.add(whole(line, head), n)
-				if !broke {
-					broke = true
-					deliver(Line{Kind: KindBudget, Problem: budgetSpent(p.cfg.Budget)})
-				}
-			case overLong:
-				p.tail.add(head, n)
-				deliver(Line{Kind: KindLineLength, Problem: fmt.Sprintf("line of %d bytes exceeds the %d-byte limit: dropped", n, maxLine)})
-			case !rate.allows():
-				p.tail.add(whole(line, data), n)
-				rate.drop(int64(n) + 1)
-			default:
-				p.tail.add(whole(line, data), n)
-				if line == nil {
-					line = make([]byte, len(data)) // data aliases the read buffer
-					copy(line, data)
-				}
-				deliver(Line{Data: line})
-			}
-			line, lineBytes, overLong = nil, 0, false
-		}
-
+		sr.chunk(chunk, err == nil)
 		if err == nil || errors.Is(err, bufio.ErrBufferFull) {
 			continue
 		}
 		// End of file, or the pipe was closed by Kill.
-		if lineBytes > 0 || overLong {
-			p.tail.add(whole(line, head), lineBytes)
-			deliver(Line{Kind: KindPartial, Problem: fmt.Sprintf("partial last line of %d bytes without a trailing newline: never delivered", lineBytes)})
-		}
-		if report := rate.flush(); report != "" {
-			deliver(Line{Problem: report, Kind: KindFlood})
-		}
+		sr.end()
 		return
+	}
+}
+
+// stdoutReader is readStdout's state between reads.
+type stdoutReader struct {
+	p       *Proc
+	maxLine int
+	rate    *rateWindow
+
+	line      []byte // the current line so far, when it spans reads
+	lineBytes int    // length of the current line so far (also when over-long)
+	overLong  bool   // the current line passed maxLine and is being discarded
+	head      []byte // the start of an over-long line, for the tail
+	killed    bool   // Kill was called and the consumer is behind: drop what does not fit
+	broke     bool   // the run's Budget ran out while this node was printing
+}
+
+// deliver blocks while the consumer is behind, except after Kill: then it
+// delivers only what fits in the buffer and drops the rest.
+func (sr *stdoutReader) deliver(l Line) {
+	select {
+	case sr.p.lines <- l:
+		return
+	default:
+	}
+	if sr.killed {
+		return
+	}
+	select {
+	case sr.p.lines <- l:
+	case <-sr.p.killed:
+		sr.killed = true
+	}
+}
+
+// chunk takes one read: a whole line's end when complete (its newline
+// included), else a part of a line.
+func (sr *stdoutReader) chunk(chunk []byte, complete bool) {
+	data := chunk
+	if complete {
+		data = chunk[:len(chunk)-1]
+	}
+	if sr.lineBytes+len(data) > sr.maxLine && !sr.overLong {
+		// Keep the beginning for the tail, forget the rest as it comes.
+		sr.head = append(sr.head[:0], sr.line[:min(len(sr.line), TailLineBytes)]...)
+		sr.head = append(sr.head, data[:min(len(data), TailLineBytes-len(sr.head))]...)
+		sr.overLong, sr.line = true, nil
+	}
+	sr.lineBytes += len(data)
+	if !sr.overLong && (!complete || len(sr.line) > 0) {
+		sr.line = append(sr.line, data...)
+	}
+	if complete {
+		sr.complete(data)
+		sr.line, sr.lineBytes, sr.overLong = nil, 0, false
+	}
+}
+
+// complete delivers a finished line (data is its last read, aliasing the
+// read buffer), or says why it is not delivered.
+func (sr *stdoutReader) complete(data []byte) {
+	p, line, n := sr.p, sr.line, sr.lineBytes
+	if report := sr.rate.add(int64(n) + 1); report != "" {
+		sr.deliver(Line{Problem: report, Kind: KindFlood})
+	}
+	inBudget := p.cfg.Budget.take(int64(n) + 1)
+	switch {
+	case !inBudget:
+		p.tail.add(whole(line, sr.head), n)
+		if !sr.broke {
+			sr.broke = true
+			sr.deliver(Line{Kind: KindBudget, Problem: budgetSpent(p.cfg.Budget)})
+		}
+	case sr.overLong:
+		p.tail.add(sr.head, n)
+		sr.deliver(Line{Kind: KindLineLength, Problem: fmt.Sprintf("line of %d bytes exceeds the %d-byte limit: dropped", n, sr.maxLine)})
+	case !sr.rate.allows():
+		p.tail.add(whole(line, data), n)
+		sr.rate.drop(int64(n) + 1)
+	default:
+		p.tail.add(whole(line, data), n)
+		if line == nil {
+			line = make([]byte, len(data)) // data aliases the read buffer
+			copy(line, data)
+		}
+		sr.deliver(Line{Data: line})
+	}
+}
+
+// end reports a last line without newline and the rate window's last
+// report.
+func (sr *stdoutReader) end() {
+	if sr.lineBytes > 0 || sr.overLong {
+		sr.p.tail.add(whole(sr.line, sr.head), sr.lineBytes)
+		sr.deliver(Line{Kind: KindPartial, Problem: fmt.Sprintf("partial last line of %d bytes without a trailing newline: never delivered", sr.lineBytes)})
+	}
+	if report := sr.rate.flush(); report != "" {
+		sr.deliver(Line{Problem: report, Kind: KindFlood})
 	}
 }
 

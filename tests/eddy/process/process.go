@@ -293,6 +293,71 @@ func resolveBin(bin string) (string, error) {
 	return abs, nil
 }
 
+// sysProcAttr is how the node is spawned: its own process group, killed
+// with eddy, in the namespaces and with the uid sb asks for.
+func sysProcAttr(sb Sandbox) *syscall.SysProcAttr {
+	attr := &syscall.SysProcAttr{
+		// One process group for the node and all it spawns, so Kill
+		// reaches grandchildren even without a namespace or cgroup.
+		Setpgid: true,
+		// If eddy dies, the kernel kills the node, and with it its PID
+		// namespace. The signal fires when the forking OS thread ends,
+		// which the Go runtime does only for a goroutine that exits while
+		// locked to its thread (runtime.LockOSThread): eddy must not do
+		// that.
+		Pdeathsig: syscall.SIGKILL,
+	}
+	if sb.PIDNamespace {
+		attr.Cloneflags |= syscall.CLONE_NEWPID
+	}
+	if sb.NetNamespace {
+		attr.Cloneflags |= syscall.CLONE_NEWNET | syscall.CLONE_NEWIPC
+	}
+	if sb.UserNamespace {
+		attr.Cloneflags |= syscall.CLONE_NEWUSER
+		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}}
+		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}
+	}
+	if sb.UID != 0 {
+		attr.Credential = &syscall.Credential{Uid: sb.UID, Gid: sb.GID, Groups: []uint32{}}
+	}
+	return attr
+}
+
+// spawn starts the node with the pipes' child ends as its standard
+// streams.
+func (p *Proc) spawn(sb Sandbox, attr *syscall.SysProcAttr, inR, outW, errW *os.File) error {
+	// Passing *os.File values (not io.Writers) means exec starts no copying
+	// goroutines, so Wait returns when the child exits even if a grandchild
+	// still holds the pipes.
+	//
+	// A binary copied for the sandbox can be briefly busy (ETXTBSY) while a
+	// child forked elsewhere in eddy still holds the copy's write descriptor
+	// between its fork and exec; trying again shortly succeeds.
+	var err error
+	for attempt := 0; ; attempt++ {
+		p.cmd = &exec.Cmd{
+			Path:        p.cfg.Bin,
+			Args:        append([]string{p.cfg.Bin}, p.cfg.Args...),
+			Dir:         p.cfg.Dir,
+			Env:         p.cfg.Env,
+			Stdin:       inR,
+			Stdout:      outW,
+			Stderr:      errW,
+			SysProcAttr: attr,
+		}
+		if sb != (Sandbox{}) {
+			err = launch(sb, attr, p.cmd.Start)
+		} else {
+			err = p.cmd.Start()
+		}
+		if !errors.Is(err, syscall.ETXTBSY) || p.cmd.Process != nil || attempt == textBusyRetries {
+			return err
+		}
+		time.Sleep(time.Duration(attempt+1) * time.Millisecond)
+	}
+}
+
 // start creates the pipes, spawns the child in its own process group, applies
 // the memory limit and launches the watchers. On error nothing is left
 // running and no descriptor is leaked.
@@ -332,59 +397,8 @@ func (p *Proc) start() (err error) {
 	closers = append(closers, errR, errW)
 
 	sb := p.cfg.Sandbox
-	attr := &syscall.SysProcAttr{
-		// One process group for the node and all it spawns, so Kill
-		// reaches grandchildren even without a namespace or cgroup.
-		Setpgid: true,
-		// If eddy dies, the kernel kills the node, and with it its PID
-		// namespace. The signal fires when the forking OS thread ends,
-		// which the Go runtime does only for a goroutine that exits while
-		// locked to its thread (runtime.LockOSThread): eddy must not do
-		// that.
-		Pdeathsig: syscall.SIGKILL,
-	}
-	if sb.PIDNamespace {
-		attr.Cloneflags |= syscall.CLONE_NEWPID
-	}
-	if sb.NetNamespace {
-		attr.Cloneflags |= syscall.CLONE_NEWNET | syscall.CLONE_NEWIPC
-	}
-	if sb.UserNamespace {
-		attr.Cloneflags |= syscall.CLONE_NEWUSER
-		attr.UidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}}
-		attr.GidMappings = []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}}
-	}
-	if sb.UID != 0 {
-		attr.Credential = &syscall.Credential{Uid: sb.UID, Gid: sb.GID, Groups: []uint32{}}
-	}
-	// Passing *os.File values (not io.Writers) means exec starts no copying
-	// goroutines, so Wait returns when the child exits even if a grandchild
-	// still holds the pipes.
-	//
-	// A binary copied for the sandbox can be briefly busy (ETXTBSY) while a
-	// child forked elsewhere in eddy still holds the copy's write descriptor
-	// between its fork and exec; trying again shortly succeeds.
-	for attempt := 0; ; attempt++ {
-		p.cmd = &exec.Cmd{
-			Path:        p.cfg.Bin,
-			Args:        append([]string{p.cfg.Bin}, p.cfg.Args...),
-			Dir:         p.cfg.Dir,
-			Env:         p.cfg.Env,
-			Stdin:       inR,
-			Stdout:      outW,
-			Stderr:      errW,
-			SysProcAttr: attr,
-		}
-		if sb != (Sandbox{}) {
-			err = launch(sb, attr, p.cmd.Start)
-		} else {
-			err = p.cmd.Start()
-		}
-		if !errors.Is(err, syscall.ETXTBSY) || p.cmd.Process != nil || attempt == textBusyRetries {
-			break
-		}
-		time.Sleep(time.Duration(attempt+1) * time.Millisecond)
-	}
+	attr := sysProcAttr(sb)
+	err = p.spawn(sb, attr, inR, outW, errW)
 	if err != nil {
 		if p.cmd.Process != nil {
 			// Started, but eddy's thread could not leave the node's cgroup.

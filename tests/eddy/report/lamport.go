@@ -230,109 +230,137 @@ func (d *diagram) rowOf(t int64) int {
 // packet faults) shaded across the lanes in Jepsen's perf colours.
 // Hovering a line shows the whole message.
 func messagesSVG(d *diagram, parts []span) string {
-	var b strings.Builder
-	xs := make([]float64, len(d.lanes)) // lane centres
+	l := &lamportSVG{b: &strings.Builder{}, d: d, xs: make([]float64, len(d.lanes))}
 	x := diagramLeft
-	for i, l := range d.lanes {
+	for i, lane := range d.lanes {
 		w := laneWidth
-		if l.kind == "client" {
+		if lane.kind == "client" {
 			w = clientWidth
 		}
-		xs[i] = x + w/2
+		l.xs[i] = x + w/2
 		x += w
 	}
-	width := x + 40
-	height := diagramTop + float64(len(d.rows)+2)*rowHeight + 20
-	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" id="messages" class="diagram" viewBox="0 0 %g %g" width="%g" height="%g" font-family="sans-serif" font-size="10">`,
+	l.width = x + 40
+	l.height = diagramTop + float64(len(d.rows)+2)*rowHeight + 20
+	width, height := l.width, l.height
+	b := l.b
+	fmt.Fprintf(b, `<svg xmlns="http://www.w3.org/2000/svg" id="messages" class="diagram" viewBox="0 0 %g %g" width="%g" height="%g" font-family="sans-serif" font-size="10">`,
 		width, height, width, height)
-	fmt.Fprintf(&b, `<title>Lamport diagram: first %d of %d messages</title>`, len(d.msgs), d.total)
+	fmt.Fprintf(b, `<title>Lamport diagram: first %d of %d messages</title>`, len(d.msgs), d.total)
 	b.WriteString(`<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" fill="context-stroke"/></marker></defs>`)
-	fmt.Fprintf(&b, `<rect x="0" y="0" width="%g" height="%g" fill="#fff"/>`, width, height)
-	rowY := func(r int) float64 { return diagramTop + float64(r+1)*rowHeight }
-	laneX := func(i int) float64 { return xs[i] }
-	if len(d.rows) > 0 {
-		last := d.rows[len(d.rows)-1]
+	fmt.Fprintf(b, `<rect x="0" y="0" width="%g" height="%g" fill="#fff"/>`, width, height)
+	l.faults(parts)
+	l.lanes()
+	for _, m := range d.msgs {
+		l.message(m)
+	}
+	if d.total > len(d.msgs) {
+		fmt.Fprintf(b, `<text x="4" y="%.1f" fill="#888">… %d more messages in net-journal.jsonl</text>`, height-6, d.total-len(d.msgs))
+	}
+	b.WriteString(`</svg>`)
+	return b.String()
+}
+
+// lamportSVG is messages.svg being written: the diagram, the lanes'
+// centres and the picture's size.
+type lamportSVG struct {
+	b             *strings.Builder
+	d             *diagram
+	xs            []float64 // lane centres
+	width, height float64
+}
+
+func (l *lamportSVG) rowY(r int) float64  { return diagramTop + float64(r+1)*rowHeight }
+func (l *lamportSVG) laneX(i int) float64 { return l.xs[i] }
+
+// faults shades the fault periods across the lanes.
+func (l *lamportSVG) faults(parts []span) {
+	if len(l.d.rows) > 0 {
+		last := l.d.rows[len(l.d.rows)-1]
 		for _, p := range parts {
 			from, to := int64(p.from*1e9), int64(p.to*1e9)
 			if from > last {
 				continue
 			}
-			r0, r1 := d.rowOf(from), d.rowOf(to)
-			y0, y1 := rowY(r0)-rowHeight/2, rowY(min(r1, len(d.rows)))-rowHeight/2
-			fmt.Fprintf(&b, `<rect class="%s" x="0" y="%.1f" width="%g" height="%.1f" fill="%s" fill-opacity="0.4"><title>%s</title></rect>`,
-				p.kind, y0, width, math.Max(y1-y0, 2), p.colour, esc(p.label))
-			fmt.Fprintf(&b, `<text x="4" y="%.1f" fill="#555" font-weight="bold">%s</text>`, y0+11, esc(p.kind))
+			r0, r1 := l.d.rowOf(from), l.d.rowOf(to)
+			y0, y1 := l.rowY(r0)-rowHeight/2, l.rowY(min(r1, len(l.d.rows)))-rowHeight/2
+			fmt.Fprintf(l.b, `<rect class="%s" x="0" y="%.1f" width="%g" height="%.1f" fill="%s" fill-opacity="0.4"><title>%s</title></rect>`,
+				p.kind, y0, l.width, math.Max(y1-y0, 2), p.colour, esc(p.label))
+			fmt.Fprintf(l.b, `<text x="4" y="%.1f" fill="#555" font-weight="bold">%s</text>`, y0+11, esc(p.kind))
 		}
 	}
-	for i, l := range d.lanes {
-		x := laneX(i)
+}
+
+// lanes draws each lane with its name repeated down the diagram, and the
+// time every ten rows.
+func (l *lamportSVG) lanes() {
+	for i, lane := range l.d.lanes {
+		x := l.laneX(i)
 		colour := "#555"
-		if l.kind == "client" {
+		if lane.kind == "client" {
 			colour = "#1f77b4"
-		} else if l.kind == "service" {
+		} else if lane.kind == "service" {
 			colour = "#9467bd"
 		}
-		fmt.Fprintf(&b, `<line class="lane" x1="%.1f" y1="%g" x2="%.1f" y2="%.1f" stroke="%s" stroke-opacity="0.35"/>`, x, diagramTop-8, x, height-10, colour)
-		for r := 0; r == 0 || r < len(d.rows); r += headerEvery {
+		fmt.Fprintf(l.b, `<line class="lane" x1="%.1f" y1="%g" x2="%.1f" y2="%.1f" stroke="%s" stroke-opacity="0.35"/>`, x, diagramTop-8, x, l.height-10, colour)
+		for r := 0; r == 0 || r < len(l.d.rows); r += headerEvery {
 			y := diagramTop - 10
 			if r > 0 {
-				y = rowY(r) - 3
+				y = l.rowY(r) - 3
 			}
-			fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="middle" fill="%s" font-weight="bold" paint-order="stroke" stroke="#fff" stroke-width="3">%s</text>`,
-				x, y, colour, esc(l.label))
+			fmt.Fprintf(l.b, `<text x="%.1f" y="%.1f" text-anchor="middle" fill="%s" font-weight="bold" paint-order="stroke" stroke="#fff" stroke-width="3">%s</text>`,
+				x, y, colour, esc(lane.label))
 		}
 	}
-	for r := 0; r < len(d.rows); r += 10 {
-		fmt.Fprintf(&b, `<text x="4" y="%.1f" fill="#888">%.1fms</text>`, rowY(r)+3, float64(d.rows[r])/1e6)
+	for r := 0; r < len(l.d.rows); r += 10 {
+		fmt.Fprintf(l.b, `<text x="4" y="%.1f" fill="#888">%.1fms</text>`, l.rowY(r)+3, float64(l.d.rows[r])/1e6)
 	}
-	for _, m := range d.msgs {
-		si, ok1 := d.laneOf[m.src]
-		di, ok2 := d.laneOf[m.dest]
-		if !ok1 || !ok2 {
-			continue
-		}
-		x1, y1 := laneX(si), rowY(m.sendRow)
-		colour := "#333"
-		switch {
-		case journal.IsClient(m.src) || journal.IsClient(m.dest):
-			colour = "#1f77b4"
-		case d.lanes[si].kind == "service" || d.lanes[di].kind == "service":
-			colour = "#9467bd"
-		}
-		label := m.head.Type
-		if label == "" {
-			label = "?"
-		}
-		tip := fmt.Sprintf("#%d %s → %s, sent %.3fms", m.id, m.src, m.dest, float64(m.send)/1e6)
-		fmt.Fprintf(&b, `<g class="msg" id="msg-%d">`, m.id)
-		if m.recv >= 0 {
-			x2, y2 := laneX(di), rowY(m.recvRow)
-			tip += fmt.Sprintf(", delivered %.3fms", float64(m.recv)/1e6)
-			if si == di {
-				x2 += 12 // a client group talking to itself is not drawn flat
-			}
-			fmt.Fprintf(&b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="1.2" marker-end="url(#arrow)"/>`, x1, y1, x2, y2, colour)
-		} else {
-			// Never delivered (dropped by a partition or still queued):
-			// a short dashed red stub towards the destination, ending in ✕.
-			x2 := x1 + (laneX(di)-x1)*0.35
-			y2 := y1 + rowHeight
-			tip += ", never delivered"
-			fmt.Fprintf(&b, `<line class="lost" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="1.2" stroke-dasharray="3 2"/><text x="%.1f" y="%.1f" fill="%s" text-anchor="middle">✕</text>`,
-				x1, y1, x2, y2, colourFail, x2, y2+4, colourFail)
-		}
-		anchor, dx := "start", 3.0
-		if di < si {
-			anchor, dx = "end", -3
-		}
-		fmt.Fprintf(&b, `<text x="%.1f" y="%.1f" text-anchor="%s" fill="%s">%s</text>`, x1+dx, y1-2, anchor, colour, esc(truncate(label, 24)))
-		fmt.Fprintf(&b, `<title>%s %s</title></g>`, esc(tip), esc(m.body))
+}
+
+// message draws one message: an arrow to its delivery, or a stub ending
+// in ✕ when it was never delivered.
+func (l *lamportSVG) message(m *message) {
+	si, ok1 := l.d.laneOf[m.src]
+	di, ok2 := l.d.laneOf[m.dest]
+	if !ok1 || !ok2 {
+		return
 	}
-	if d.total > len(d.msgs) {
-		fmt.Fprintf(&b, `<text x="4" y="%.1f" fill="#888">… %d more messages in net-journal.jsonl</text>`, height-6, d.total-len(d.msgs))
+	x1, y1 := l.laneX(si), l.rowY(m.sendRow)
+	colour := "#333"
+	switch {
+	case journal.IsClient(m.src) || journal.IsClient(m.dest):
+		colour = "#1f77b4"
+	case l.d.lanes[si].kind == "service" || l.d.lanes[di].kind == "service":
+		colour = "#9467bd"
 	}
-	b.WriteString(`</svg>`)
-	return b.String()
+	label := m.head.Type
+	if label == "" {
+		label = "?"
+	}
+	tip := fmt.Sprintf("#%d %s → %s, sent %.3fms", m.id, m.src, m.dest, float64(m.send)/1e6)
+	fmt.Fprintf(l.b, `<g class="msg" id="msg-%d">`, m.id)
+	if m.recv >= 0 {
+		x2, y2 := l.laneX(di), l.rowY(m.recvRow)
+		tip += fmt.Sprintf(", delivered %.3fms", float64(m.recv)/1e6)
+		if si == di {
+			x2 += 12 // a client group talking to itself is not drawn flat
+		}
+		fmt.Fprintf(l.b, `<line x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="1.2" marker-end="url(#arrow)"/>`, x1, y1, x2, y2, colour)
+	} else {
+		// Never delivered (dropped by a partition or still queued):
+		// a short dashed red stub towards the destination, ending in ✕.
+		x2 := x1 + (l.laneX(di)-x1)*0.35
+		y2 := y1 + rowHeight
+		tip += ", never delivered"
+		fmt.Fprintf(l.b, `<line class="lost" x1="%.1f" y1="%.1f" x2="%.1f" y2="%.1f" stroke="%s" stroke-width="1.2" stroke-dasharray="3 2"/><text x="%.1f" y="%.1f" fill="%s" text-anchor="middle">✕</text>`,
+			x1, y1, x2, y2, colourFail, x2, y2+4, colourFail)
+	}
+	anchor, dx := "start", 3.0
+	if di < si {
+		anchor, dx = "end", -3
+	}
+	fmt.Fprintf(l.b, `<text x="%.1f" y="%.1f" text-anchor="%s" fill="%s">%s</text>`, x1+dx, y1-2, anchor, colour, esc(truncate(label, 24)))
+	fmt.Fprintf(l.b, `<title>%s %s</title></g>`, esc(tip), esc(m.body))
 }
 
 func truncate(s string, n int) string {

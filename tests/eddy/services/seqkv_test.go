@@ -47,107 +47,133 @@ func readInt(t *testing.T, r reply) (int64, bool) {
 func TestSeqKVModel(t *testing.T) {
 	r := testRand(t)
 	for trial := range 20 {
-		s := NewSeqKV(rand.New(rand.NewPCG(r.Uint64(), r.Uint64())))
-		states := []map[int64]int64{{}} // index -> key -> value
-		lower := map[string]int{}       // caller -> lowest index it can be at
-		lastWrite := map[string]map[int64]int64{}
-		nextValue := int64(1) // values only grow, so states are ordered per key
+		m := &seqKVModel{t: t, s: NewSeqKV(rand.New(rand.NewPCG(r.Uint64(), r.Uint64()))),
+			states: []map[int64]int64{{}}, lower: map[string]int{}, lastWrite: map[string]map[int64]int64{}, nextValue: 1}
 		callers := []string{"n1", "n2", "n3", "n4"}
 		for step := range 400 {
 			src := callers[r.IntN(len(callers))]
-			if lastWrite[src] == nil {
-				lastWrite[src] = map[int64]int64{}
+			if m.lastWrite[src] == nil {
+				m.lastWrite[src] = map[int64]int64{}
 			}
-			k := r.Int64N(3)
-			newest := len(states) - 1
-			before := s.last
-			// candidates lists the state indices a non-changing reply can
-			// come from.
-			lo := max(lower[src], int(s.oldest()))
-			matching := func(pred func(m map[int64]int64) bool) []int {
-				var out []int
-				for i := lo; i <= newest; i++ {
-					if pred(states[i]) {
-						out = append(out, i)
-					}
-				}
-				return out
-			}
-			ctx := fmt.Sprintf("trial %d step %d src %s key %d", trial, step, src, k)
-			switch op := r.IntN(3); op {
+			st := seqKVStep{step: step, src: src, k: r.Int64N(3), newest: len(m.states) - 1, before: m.s.last}
+			st.lo = max(m.lower[src], int(m.s.oldest()))
+			st.ctx = fmt.Sprintf("trial %d step %d src %s key %d", trial, step, src, st.k)
+			switch r.IntN(3) {
 			case 0:
-				got := call(t, s, src, `{"type":"read","key":%d,"msg_id":%d}`, k, step)
-				v, ok := readInt(t, got)
-				js := matching(func(m map[int64]int64) bool {
-					cur, has := m[k]
-					return has == ok && cur == v
-				})
-				require.NotEmpty(t, js, "%s: read %v,%v from no allowed state", ctx, v, ok)
-				lower[src] = js[0]
-				require.Equal(t, before, s.last, ctx)
-				if w, wrote := lastWrite[src][k]; wrote {
-					require.True(t, ok, "%s: read-your-writes", ctx)
-					require.GreaterOrEqual(t, v, w, "%s: read-your-writes", ctx)
-				}
+				m.read(st)
 			case 1:
-				got := call(t, s, src, `{"type":"write","key":%d,"value":%d,"msg_id":%d}`, k, nextValue, step)
-				require.Equal(t, "write_ok", got.Type)
-				next := maps.Clone(states[newest])
-				next[k] = nextValue
-				states = append(states, next)
-				require.Equal(t, before+1, s.last, ctx)
-				lower[src] = len(states) - 1
-				lastWrite[src][k] = nextValue
-				nextValue++
+				m.write(st)
 			case 2:
 				// from: a value the key had at some point, or a missing key.
-				from := r.Int64N(nextValue + 1)
-				got := call(t, s, src, `{"type":"cas","key":%d,"from":%d,"to":%d,"msg_id":%d}`, k, from, nextValue, step)
-				switch {
-				case got.Type == "cas_ok":
-					require.Equal(t, before+1, s.last, ctx)
-					require.Equal(t, from, states[newest][k], "%s: cas_ok needs from on the newest state", ctx)
-					next := maps.Clone(states[newest])
-					next[k] = nextValue
-					states = append(states, next)
-					lower[src] = len(states) - 1
-					lastWrite[src][k] = nextValue
-					nextValue++
-				case s.last == before+1:
-					// Succeeded on a stale state, re-run on the newest and
-					// failed there: the newest state is appended unchanged.
-					states = append(states, maps.Clone(states[newest]))
-					lower[src] = len(states) - 1
-					cur, has := states[newest][k]
-					if has {
-						require.Equal(t, int64(22), got.Code, ctx)
-						require.Equal(t, fmt.Sprintf("current value %d is not %d", cur, from), got.Text, ctx)
-					} else {
-						require.Equal(t, int64(20), got.Code, ctx)
-					}
-				default:
-					// Failed on the state it picked.
-					require.Equal(t, before, s.last, ctx)
-					var js []int
-					if got.Code == 20 {
-						js = matching(func(m map[int64]int64) bool { _, has := m[k]; return !has })
-					} else {
-						require.Equal(t, int64(22), got.Code, ctx)
-						var cur int64
-						_, err := fmt.Sscanf(got.Text, "current value %d is not", &cur)
-						require.NoError(t, err)
-						require.NotEqual(t, from, cur, ctx)
-						js = matching(func(m map[int64]int64) bool { v, has := m[k]; return has && v == cur })
-					}
-					require.NotEmpty(t, js, "%s: %+v from no allowed state", ctx, got)
-					lower[src] = js[0]
-				}
+				m.cas(st, r.Int64N(m.nextValue+1))
 			}
-			require.Equal(t, int64(len(states)-1), s.last, ctx)
+			require.Equal(t, int64(len(m.states)-1), m.s.last, st.ctx)
 		}
-		for _, vs := range s.keys {
+		for _, vs := range m.s.keys {
 			require.LessOrEqual(t, len(vs), seqKVStates+1, "versions are pruned")
 		}
+	}
+}
+
+// seqKVModel is TestSeqKVModel's model of seq-kv.
+type seqKVModel struct {
+	t         *testing.T
+	s         *SeqKV
+	states    []map[int64]int64 // index -> key -> value
+	lower     map[string]int    // caller -> lowest index it can be at
+	lastWrite map[string]map[int64]int64
+	nextValue int64 // values only grow, so states are ordered per key
+}
+
+// seqKVStep is one call: its caller and key, and the model before it.
+type seqKVStep struct {
+	step       int
+	src        string
+	k          int64
+	newest, lo int // the newest state and the oldest a reply may come from
+	before     int64
+	ctx        string
+}
+
+// matching lists the state indices a non-changing reply can come from.
+func (m *seqKVModel) matching(st seqKVStep, pred func(kv map[int64]int64) bool) []int {
+	var out []int
+	for i := st.lo; i <= st.newest; i++ {
+		if pred(m.states[i]) {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
+func (m *seqKVModel) read(st seqKVStep) {
+	got := call(m.t, m.s, st.src, `{"type":"read","key":%d,"msg_id":%d}`, st.k, st.step)
+	v, ok := readInt(m.t, got)
+	js := m.matching(st, func(kv map[int64]int64) bool {
+		cur, has := kv[st.k]
+		return has == ok && cur == v
+	})
+	require.NotEmpty(m.t, js, "%s: read %v,%v from no allowed state", st.ctx, v, ok)
+	m.lower[st.src] = js[0]
+	require.Equal(m.t, st.before, m.s.last, st.ctx)
+	if w, wrote := m.lastWrite[st.src][st.k]; wrote {
+		require.True(m.t, ok, "%s: read-your-writes", st.ctx)
+		require.GreaterOrEqual(m.t, v, w, "%s: read-your-writes", st.ctx)
+	}
+}
+
+func (m *seqKVModel) write(st seqKVStep) {
+	got := call(m.t, m.s, st.src, `{"type":"write","key":%d,"value":%d,"msg_id":%d}`, st.k, m.nextValue, st.step)
+	require.Equal(m.t, "write_ok", got.Type)
+	next := maps.Clone(m.states[st.newest])
+	next[st.k] = m.nextValue
+	m.states = append(m.states, next)
+	require.Equal(m.t, st.before+1, m.s.last, st.ctx)
+	m.lower[st.src] = len(m.states) - 1
+	m.lastWrite[st.src][st.k] = m.nextValue
+	m.nextValue++
+}
+
+func (m *seqKVModel) cas(st seqKVStep, from int64) {
+	got := call(m.t, m.s, st.src, `{"type":"cas","key":%d,"from":%d,"to":%d,"msg_id":%d}`, st.k, from, m.nextValue, st.step)
+	switch {
+	case got.Type == "cas_ok":
+		require.Equal(m.t, st.before+1, m.s.last, st.ctx)
+		require.Equal(m.t, from, m.states[st.newest][st.k], "%s: cas_ok needs from on the newest state", st.ctx)
+		next := maps.Clone(m.states[st.newest])
+		next[st.k] = m.nextValue
+		m.states = append(m.states, next)
+		m.lower[st.src] = len(m.states) - 1
+		m.lastWrite[st.src][st.k] = m.nextValue
+		m.nextValue++
+	case m.s.last == st.before+1:
+		// Succeeded on a stale state, re-run on the newest and
+		// failed there: the newest state is appended unchanged.
+		m.states = append(m.states, maps.Clone(m.states[st.newest]))
+		m.lower[st.src] = len(m.states) - 1
+		cur, has := m.states[st.newest][st.k]
+		if has {
+			require.Equal(m.t, int64(22), got.Code, st.ctx)
+			require.Equal(m.t, fmt.Sprintf("current value %d is not %d", cur, from), got.Text, st.ctx)
+		} else {
+			require.Equal(m.t, int64(20), got.Code, st.ctx)
+		}
+	default:
+		// Failed on the state it picked.
+		require.Equal(m.t, st.before, m.s.last, st.ctx)
+		var js []int
+		if got.Code == 20 {
+			js = m.matching(st, func(kv map[int64]int64) bool { _, has := kv[st.k]; return !has })
+		} else {
+			require.Equal(m.t, int64(22), got.Code, st.ctx)
+			var cur int64
+			_, err := fmt.Sscanf(got.Text, "current value %d is not", &cur)
+			require.NoError(m.t, err)
+			require.NotEqual(m.t, from, cur, st.ctx)
+			js = m.matching(st, func(kv map[int64]int64) bool { v, has := kv[st.k]; return has && v == cur })
+		}
+		require.NotEmpty(m.t, js, "%s: %+v from no allowed state", st.ctx, got)
+		m.lower[st.src] = js[0]
 	}
 }
 

@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 
 	"maelkit/tests/eddy/history"
 	"maelkit/tests/eddy/journal"
@@ -113,7 +112,7 @@ func decodeOp(line []byte, shape ValueShape) (history.Op, error) {
 	case json.Unmarshal(s.Process, &name) == nil && name == "nemesis":
 		op.Process = history.Nemesis
 	default:
-		p, ok := parseInt(s.Process)
+		p, ok := history.ParseInt(s.Process)
 		if !ok {
 			return op, fmt.Errorf("process %s is neither an integer nor \"nemesis\"", s.Process)
 		}
@@ -142,47 +141,63 @@ func isAbsent(raw json.RawMessage) bool {
 	return len(t) == 0 || string(t) == "null"
 }
 
-// parseInt reads raw as an integer written in plain decimal, as eddy's
-// workloads do before keeping a value as int64.
-func parseInt(raw json.RawMessage) (int64, bool) {
-	t := bytes.TrimSpace(raw)
-	if len(t) == 0 {
-		return 0, false
-	}
-	for i, c := range t {
-		if (c < '0' || c > '9') && !(i == 0 && c == '-') {
-			return 0, false
-		}
-	}
-	n, err := strconv.ParseInt(string(t), 10, 64)
-	return n, err == nil
-}
-
 // dataValue is a ShapeData value: int64, nil, a vector, or node JSON.
 func dataValue(raw json.RawMessage) (any, error) {
 	if isAbsent(raw) {
 		return nil, nil
 	}
-	if n, ok := parseInt(raw); ok {
+	if n, ok := history.ParseInt(raw); ok {
 		return n, nil
 	}
 	t := bytes.TrimSpace(raw)
 	if t[0] == '[' {
-		var items []json.RawMessage
-		if err := json.Unmarshal(t, &items); err != nil {
-			return nil, err
-		}
-		out := make([]any, len(items))
-		for i, it := range items {
-			v, err := dataValue(it)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = v
-		}
-		return out, nil
+		return listOf(t, func(_ int, it json.RawMessage) (any, error) { return dataValue(it) })
 	}
 	return history.CanonicalJSON(t)
+}
+
+// listOf reads a JSON array, each element through value (given its index).
+func listOf(raw json.RawMessage, value func(i int, it json.RawMessage) (any, error)) ([]any, error) {
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil, err
+	}
+	out := make([]any, len(items))
+	for i, it := range items {
+		v, err := value(i, it)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// mapOf reads a JSON object into a string-keyed map, in the text's key
+// order, each value through value.
+func mapOf(raw json.RawMessage, value func(json.RawMessage) (any, error)) (*history.Map, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, fmt.Errorf("%s is not a JSON object", raw)
+	}
+	m := history.NewMap()
+	m.String = true
+	for dec.More() {
+		kt, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		x, err := value(v)
+		if err != nil {
+			return nil, err
+		}
+		m.Set(kt.(string), x)
+	}
+	return m, nil
 }
 
 func clientValue(raw json.RawMessage, shape ValueShape, t history.Type) (any, error) {
@@ -300,28 +315,8 @@ func kafkaMop(raw json.RawMessage) ([]any, bool) {
 // stringMap reads a JSON object into a string-keyed map of data values, in
 // the file's key order.
 func stringMap(raw json.RawMessage) (*history.Map, bool) {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil, false
-	}
-	m := history.NewMap()
-	m.String = true
-	for dec.More() {
-		kt, err := dec.Token()
-		if err != nil {
-			return nil, false
-		}
-		var v json.RawMessage
-		if err := dec.Decode(&v); err != nil {
-			return nil, false
-		}
-		x, err := dataValue(v)
-		if err != nil {
-			return nil, false
-		}
-		m.Set(kt.(string), x)
-	}
-	return m, true
+	m, err := mapOf(raw, dataValue)
+	return m, err == nil
 }
 
 // nemesisValue restores keywords, vectors and string-keyed maps.
@@ -338,17 +333,9 @@ func nemesisValue(raw json.RawMessage) (any, error) {
 		}
 		return history.Keyword(s), nil
 	case '[':
-		var items []json.RawMessage
-		if err := json.Unmarshal(t, &items); err != nil {
+		out, err := listOf(t, func(_ int, it json.RawMessage) (any, error) { return nemesisValue(it) })
+		if err != nil {
 			return nil, err
-		}
-		out := make([]any, len(items))
-		for i, it := range items {
-			v, err := nemesisValue(it)
-			if err != nil {
-				return nil, err
-			}
-			out[i] = v
 		}
 		if len(out) == 2 {
 			// [:isolated {"n1" ["n2" ...]}]: node names inside a grudge
@@ -362,28 +349,7 @@ func nemesisValue(raw json.RawMessage) (any, error) {
 		}
 		return out, nil
 	case '{':
-		dec := json.NewDecoder(bytes.NewReader(t))
-		if _, err := dec.Token(); err != nil {
-			return nil, err
-		}
-		m := history.NewMap()
-		m.String = true
-		for dec.More() {
-			kt, err := dec.Token()
-			if err != nil {
-				return nil, err
-			}
-			var v json.RawMessage
-			if err := dec.Decode(&v); err != nil {
-				return nil, err
-			}
-			x, err := nemesisValue(v)
-			if err != nil {
-				return nil, err
-			}
-			m.Set(kt.(string), x)
-		}
-		return m, nil
+		return mapOf(t, nemesisValue)
 	}
 	return dataValue(t)
 }
@@ -423,28 +389,16 @@ func errorValue(raw json.RawMessage) (any, error) {
 		}
 		return s, nil
 	case '[':
-		var items []json.RawMessage
-		if err := json.Unmarshal(t, &items); err != nil {
-			return nil, err
-		}
-		out := make([]any, len(items))
-		for i, it := range items {
+		return listOf(t, func(i int, it json.RawMessage) (any, error) {
 			var s string
 			if err := json.Unmarshal(it, &s); err != nil {
-				v, err := dataValue(it)
-				if err != nil {
-					return nil, err
-				}
-				out[i] = v
-				continue
+				return dataValue(it)
 			}
 			if i == 0 {
-				out[i] = history.Keyword(s)
-			} else {
-				out[i] = s
+				return history.Keyword(s), nil
 			}
-		}
-		return out, nil
+			return s, nil
+		})
 	}
 	return dataValue(t)
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"time"
 
+	"maelkit/tests/eddy/history"
 	"maelkit/tests/eddy/netsim"
 )
 
@@ -96,7 +97,7 @@ func inReplyTo(body json.RawMessage) (int64, bool) {
 	if json.Unmarshal(body, &h) != nil || h.InReplyTo == nil {
 		return 0, false
 	}
-	return parseInt(h.InReplyTo)
+	return history.ParseInt(h.InReplyTo)
 }
 
 // NewClient registers a client participant bound to node, with the default

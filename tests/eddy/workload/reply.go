@@ -96,28 +96,41 @@ func Decode(body json.RawMessage, s Schema) (map[string]json.RawMessage, error) 
 		return nil, &MalformedError{Reason: "missing or non-string type in " + truncate(body)}
 	}
 	if typ == "error" {
-		rpc := &RPCError{}
-		if raw, ok := fields["code"]; ok {
-			rpc.Code, ok = parseInt(raw)
-			if !ok {
-				rpc.OffTable, rpc.RawCode = true, truncate(bytes.TrimSpace(raw))
-			}
-		} else {
-			rpc.OffTable = true
-		}
-		if raw, ok := fields["text"]; ok {
-			if json.Unmarshal(raw, &rpc.Text) == nil {
-				rpc.TextValue = rpc.Text
-			} else {
-				rpc.Text = string(raw)
-				if v, err := value(raw); err == nil {
-					rpc.TextValue = v
-				}
-			}
-		}
-		rpc.fromBody = true
-		return nil, rpc
+		return nil, errorReply(fields)
 	}
+	if problems := s.problems(typ, fields); len(problems) > 0 {
+		return nil, &MalformedError{Reason: fmt.Sprintf("%v in %s", problems, truncate(body))}
+	}
+	return fields, nil
+}
+
+// errorReply is an error body as an *RPCError.
+func errorReply(fields map[string]json.RawMessage) *RPCError {
+	rpc := &RPCError{}
+	if raw, ok := fields["code"]; ok {
+		rpc.Code, ok = history.ParseInt(raw)
+		if !ok {
+			rpc.OffTable, rpc.RawCode = true, truncate(bytes.TrimSpace(raw))
+		}
+	} else {
+		rpc.OffTable = true
+	}
+	if raw, ok := fields["text"]; ok {
+		if json.Unmarshal(raw, &rpc.Text) == nil {
+			rpc.TextValue = rpc.Text
+		} else {
+			rpc.Text = string(raw)
+			if v, err := value(raw); err == nil {
+				rpc.TextValue = v
+			}
+		}
+	}
+	rpc.fromBody = true
+	return rpc
+}
+
+// problems lists how a reply's fields break the schema, in a stable order.
+func (s Schema) problems(typ string, fields map[string]json.RawMessage) []string {
 	var problems []string
 	if typ != s.Type {
 		problems = append(problems, fmt.Sprintf("type is %q, expected %q", typ, s.Type))
@@ -157,7 +170,7 @@ func Decode(body json.RawMessage, s Schema) (map[string]json.RawMessage, error) 
 		}
 		switch s.Fields[k] {
 		case Int:
-			if _, ok := parseInt(raw); !ok {
+			if _, ok := history.ParseInt(raw); !ok {
 				problems = append(problems, fmt.Sprintf("%s is not an integer: %s", k, truncate(raw)))
 			}
 		case List:
@@ -166,10 +179,7 @@ func Decode(body json.RawMessage, s Schema) (map[string]json.RawMessage, error) 
 			}
 		}
 	}
-	if len(problems) > 0 {
-		return nil, &MalformedError{Reason: fmt.Sprintf("%v in %s", problems, truncate(body))}
-	}
-	return fields, nil
+	return problems
 }
 
 // integral reports whether raw is a JSON integer of any size: digits with
@@ -190,16 +200,6 @@ func integral(raw json.RawMessage) bool {
 		}
 	}
 	return true
-}
-
-// parseInt reads an integral JSON number exactly: digits with an optional
-// minus sign, no fraction or exponent, within int64.
-func parseInt(raw json.RawMessage) (int64, bool) {
-	if !integral(raw) {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(string(bytes.TrimSpace(raw)), 10, 64)
-	return n, err == nil
 }
 
 // elements turns a JSON array into history values: integers as int64, any
@@ -223,7 +223,7 @@ func elements(raw json.RawMessage) ([]any, error) {
 // value turns one JSON value into a history value: an integer as int64,
 // anything else as canonical JSON.
 func value(raw json.RawMessage) (any, error) {
-	if n, ok := parseInt(raw); ok {
+	if n, ok := history.ParseInt(raw); ok {
 		return n, nil
 	}
 	return history.CanonicalJSON(raw)

@@ -124,14 +124,14 @@ func completedTxn(req []microOp, raw json.RawMessage, kind elle.Kind, write stri
 		if err := json.Unmarshal(parts[0], &f); err != nil || (f != "r" && f != write) {
 			return nil, fmt.Errorf("micro-op %s: f must be \"r\" or %q", truncate(it), write)
 		}
-		k, ok := parseInt(parts[1])
+		k, ok := history.ParseInt(parts[1])
 		if !ok || f != req[i].F || k != req[i].K {
 			return nil, fmt.Errorf("micro-op %s does not answer [%q, %d, ...]", truncate(it), req[i].F, req[i].K)
 		}
 		var v any
 		switch {
 		case f == write:
-			n, ok := parseInt(parts[2])
+			n, ok := history.ParseInt(parts[2])
 			if !ok || req[i].V == nil || n != *req[i].V {
 				return nil, fmt.Errorf("micro-op %s does not echo the written value", truncate(it))
 			}

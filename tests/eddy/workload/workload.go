@@ -339,7 +339,7 @@ func counter(p Params, negative bool) *Workload {
 			return call(ctx, c, op, &Header{Type: "read"},
 				Schema{Type: "read_ok", Fields: map[string]Kind{"value": Int}},
 				func(f map[string]json.RawMessage, _ json.RawMessage) (any, error) {
-					n, _ := parseInt(f["value"])
+					n, _ := history.ParseInt(f["value"])
 					return n, nil
 				})
 		},

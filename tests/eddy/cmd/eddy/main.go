@@ -7,12 +7,12 @@ import (
 	"os/signal"
 	"syscall"
 
-	"maelkit/tests/eddy"
+	"maelkit/tests/eddy/cmd/eddy/cli"
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := eddy.Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	code := cli.Main(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }

@@ -1,4 +1,4 @@
-package eddy
+package cli
 
 import (
 	"bytes"
@@ -6,44 +6,25 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"maelkit/tests/eddy"
+	"maelkit/tests/eddy/internal/gobuild"
 	"maelkit/tests/eddy/process"
 )
 
-var (
-	hostileOnce sync.Once
-	hostileBin  string
-	hostileErr  error
-)
+var hostileBuild gobuild.Shared
 
 // buildHostile compiles tests/fixtures/hostile once for the package's
 // tests, into a directory that only root can enter: the sandbox must copy
 // it where the nodes' uids can run it.
 func buildHostile(t *testing.T) string {
-	t.Helper()
-	hostileOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "eddy-hostile-")
-		if err != nil {
-			hostileErr = err
-			return
-		}
-		out, err := exec.Command("go", "build", "-o", dir+"/", "maelkit/tests/fixtures/hostile").CombinedOutput()
-		if err != nil {
-			hostileErr = fmt.Errorf("%v: %s", err, out)
-			return
-		}
-		hostileBin = filepath.Join(dir, "hostile")
-	})
-	require.NoError(t, hostileErr)
-	return hostileBin
+	return filepath.Join(hostileBuild.Dir(t, "eddy-hostile-", "maelkit/tests/fixtures/hostile"), "hostile")
 }
 
 // requireRoot skips tests of the uid and cgroup sandbox where eddy is not
@@ -138,29 +119,29 @@ func TestSandboxHostileNodes(t *testing.T) {
 		store bool // the attack gets only the store as its path
 		check func(t *testing.T, n eddyNotesJSON, logs string)
 	}{
-		{mode: "setsid-escape", code: ExitValid},
-		{mode: "double-fork", code: ExitValid},
-		{mode: "fork-bomb", flags: []string{"--max-procs", "32"}, code: ExitValid, check: func(t *testing.T, n eddyNotesJSON, _ string) {
+		{mode: "setsid-escape", code: eddy.ExitValid},
+		{mode: "double-fork", code: eddy.ExitValid},
+		{mode: "fork-bomb", flags: []string{"--max-procs", "32"}, code: eddy.ExitValid, check: func(t *testing.T, n eddyNotesJSON, _ string) {
 			require.True(t, anyContains(n.Eddy.Limits, "the bound of 32 processes was reached"), "%v", n.Eddy.Limits)
 		}},
-		{mode: "read-other", code: ExitValid, check: func(t *testing.T, _ eddyNotesJSON, logs string) {
+		{mode: "read-other", code: eddy.ExitValid, check: func(t *testing.T, _ eddyNotesJSON, logs string) {
 			require.Contains(t, logs, "denied read")
 			require.Contains(t, logs, "denied write")
 		}},
-		{mode: "write-into", code: ExitValid, check: func(t *testing.T, _ eddyNotesJSON, logs string) {
+		{mode: "write-into", code: eddy.ExitValid, check: func(t *testing.T, _ eddyNotesJSON, logs string) {
 			require.Contains(t, logs, "denied create")
 		}},
-		{mode: "read-into", code: ExitValid, store: true, check: func(t *testing.T, _ eddyNotesJSON, logs string) {
+		{mode: "read-into", code: eddy.ExitValid, store: true, check: func(t *testing.T, _ eddyNotesJSON, logs string) {
 			require.Contains(t, logs, "denied walk")
 		}},
-		{mode: "mem-hog", flags: []string{"--memory-limit-mb", "200"}, code: ExitValid, check: func(t *testing.T, n eddyNotesJSON, logs string) {
+		{mode: "mem-hog", flags: []string{"--memory-limit-mb", "200"}, code: eddy.ExitValid, check: func(t *testing.T, n eddyNotesJSON, logs string) {
 			require.True(t, anyContains(n.Eddy.Limits, "the memory bound of 200 MiB (all its processes together) was reached"), "%v", n.Eddy.Limits)
 			require.Contains(t, logs, "a hog ended: signal: killed")
 		}},
 		{mode: "flood", flags: []string{"--max-output-mb", "8"}, code: -1, check: func(t *testing.T, n eddyNotesJSON, _ string) {
 			require.True(t, anyContains(n.Eddy.Limits, "the run's total of 8 MiB of node output"), "%v", n.Eddy.Limits)
 		}},
-		{mode: "forge-src", code: ExitValid, check: func(t *testing.T, n eddyNotesJSON, _ string) {
+		{mode: "forge-src", code: eddy.ExitValid, check: func(t *testing.T, n eddyNotesJSON, _ string) {
 			require.True(t, anyContains(n.Eddy.Warnings, `sent a message with src "n0", not its own id`), "%v", n.Eddy.Warnings)
 		}},
 	} {
@@ -183,7 +164,7 @@ func TestSandboxHostileNodes(t *testing.T) {
 			if tc.code >= 0 {
 				require.Equal(t, tc.code, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 			} else {
-				require.Contains(t, []int{ExitValid, ExitInvalid, ExitUnknown}, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+				require.Contains(t, []int{eddy.ExitValid, eddy.ExitInvalid, eddy.ExitUnknown}, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 			}
 			require.Empty(t, leftovers(t, marker), "processes of the run outlived it")
 			runDir := filepath.Join(store, "echo", "latest")
@@ -238,7 +219,7 @@ func TestSandboxUnderGrade(t *testing.T) {
 			}
 			var stdout, stderr bytes.Buffer
 			code := GradeMain(context.Background(), args, &stdout, &stderr)
-			require.Equal(t, ExitInvalid, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
+			require.Equal(t, eddy.ExitInvalid, code, "stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 			require.Empty(t, leftovers(t, marker), "processes of the run outlived it")
 
 			j, err := os.ReadFile(filepath.Join(out, "scorecard.json"))
@@ -278,9 +259,9 @@ func TestBadBinIsUsage(t *testing.T) {
 	for _, bin := range []string{filepath.Join(dir, "missing"), plain, dir} {
 		store, out := filepath.Join(dir, "store"), filepath.Join(dir, "out")
 		var stdout, stderr bytes.Buffer
-		require.Equal(t, ExitUsage, Main(context.Background(), []string{"test", "-w", "echo", "--bin", bin, "--store", store}, &stdout, &stderr))
+		require.Equal(t, eddy.ExitUsage, Main(context.Background(), []string{"test", "-w", "echo", "--bin", bin, "--store", store}, &stdout, &stderr))
 		require.Contains(t, stderr.String(), "--bin")
-		require.Equal(t, ExitUsage, GradeMain(context.Background(), []string{"-w", "echo", "--bin", bin, "--out", out}, &stdout, &stderr))
+		require.Equal(t, eddy.ExitUsage, GradeMain(context.Background(), []string{"-w", "echo", "--bin", bin, "--out", out}, &stdout, &stderr))
 		for _, p := range []string{store, out} {
 			_, err := os.Stat(p)
 			require.True(t, os.IsNotExist(err), "%s exists after a bad --bin %s", p, bin)
@@ -301,7 +282,7 @@ func TestCrashReasonInScorecard(t *testing.T) {
 	require.NoError(t, os.WriteFile(suite, []byte(strings.Replace(echoSuite, `"%s"`, `"crash", "2"`, 1)), 0o644))
 	out := filepath.Join(dir, "out")
 	var stdout, stderr bytes.Buffer
-	require.Equal(t, ExitInvalid, GradeMain(context.Background(), []string{"--suite", suite, "--bin", bin, "--out", out}, &stdout, &stderr),
+	require.Equal(t, eddy.ExitInvalid, GradeMain(context.Background(), []string{"--suite", suite, "--bin", bin, "--out", out}, &stdout, &stderr),
 		"stdout:\n%s\nstderr:\n%s", stdout.String(), stderr.String())
 	md, err := os.ReadFile(filepath.Join(out, "scorecard.md"))
 	require.NoError(t, err)
@@ -333,7 +314,7 @@ func TestSandboxInterruptedRun(t *testing.T) {
 	}
 	require.NotEmpty(t, process.LeftoverCgroups(os.Getpid()))
 	cancel()
-	require.Equal(t, ExitCrash, <-done)
+	require.Equal(t, eddy.ExitCrash, <-done)
 	require.Empty(t, leftovers(t, marker))
 	require.Empty(t, process.LeftoverCgroups(os.Getpid()))
 }

@@ -1,4 +1,4 @@
-package eddy
+package cli
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"maelkit/tests/eddy"
 	"maelkit/tests/eddy/grade"
 )
 
@@ -29,7 +30,7 @@ func TestSuiteFlags(t *testing.T) {
 			require.Equal(t, 0, SuiteMain([]string{"-w", w, "--flags", sc.Name}, &out, &errOut), errOut.String())
 			words := strings.Split(strings.TrimSuffix(out.String(), "\n"), "\n")
 			require.Equal(t, sc.Flags, words, "%s %s", w, sc.Name)
-			_, err := parseTest(append([]string{"-w", w, "--bin", "b"}, words...))
+			_, _, err := parseTest(append([]string{"-w", w, "--bin", "b"}, words...))
 			require.NoError(t, err, "%s %s", w, sc.Name)
 		}
 	}
@@ -55,7 +56,7 @@ func TestSuiteFlags(t *testing.T) {
 		{"--bogus", "1"},
 	} {
 		errOut.Reset()
-		require.Equal(t, ExitUsage, SuiteMain(args, &out, &errOut), "%v", args)
+		require.Equal(t, eddy.ExitUsage, SuiteMain(args, &out, &errOut), "%v", args)
 		require.NotEmpty(t, errOut.String(), "%v", args)
 	}
 }

@@ -1,4 +1,4 @@
-package eddy
+package cli
 
 import (
 	"bytes"

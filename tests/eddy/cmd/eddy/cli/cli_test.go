@@ -1,9 +1,10 @@
-package eddy
+package cli
 
 import (
 	"bytes"
 	"context"
 	"errors"
+	"maelkit/tests/eddy"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,7 +15,7 @@ import (
 )
 
 func TestParseTestFollowsMaelstromCLI(t *testing.T) {
-	s, err := parseTest([]string{"-w", "broadcast", "--bin", "bin/b", "--node-count=25", "--time-limit", "20",
+	s, _, err := parseTest([]string{"-w", "broadcast", "--bin", "bin/b", "--node-count=25", "--time-limit", "20",
 		"--rate", "100.5", "--latency", "100", "--latency-dist", "exponential", "--nemesis", "partition",
 		"--nemesis-interval", "2.5", "--topology", "tree4", "--availability", "total", "--log-stderr", "--seed", "7",
 		"--partition-shapes", "majorities-ring,one"})
@@ -38,9 +39,9 @@ func TestParseTestFollowsMaelstromCLI(t *testing.T) {
 }
 
 func TestParseTestDefaults(t *testing.T) {
-	s, err := parseTest([]string{"--bin", "x"})
+	s, _, err := parseTest([]string{"--bin", "x"})
 	require.NoError(t, err)
-	require.Equal(t, Defaults().Workload, s.o.Workload)
+	require.Equal(t, eddy.Defaults().Workload, s.o.Workload)
 	require.Equal(t, "lin-kv", s.o.Workload, "Maelstrom's default workload")
 	require.Equal(t, 60*time.Second, s.o.TimeLimit)
 	require.Equal(t, 5.0, s.o.Rate)
@@ -54,13 +55,13 @@ func TestParseTestDefaults(t *testing.T) {
 // Fly.io's 6c typo: "–-nemesis" (en-dash) is not an option, so it and the
 // word after it go to the binary, and the run has no partitions.
 func TestPositionalArgumentsReachTheBinary(t *testing.T) {
-	s, err := parseTest([]string{"-w", "echo", "read-committed", "--bin", "b", "–-nemesis", "partition", "--rate", "3"})
+	s, _, err := parseTest([]string{"-w", "echo", "read-committed", "--bin", "b", "–-nemesis", "partition", "--rate", "3"})
 	require.NoError(t, err)
 	require.Equal(t, []string{"read-committed", "–-nemesis", "partition"}, s.o.Args)
 	require.Empty(t, s.o.Nemesis)
 	require.Equal(t, 3.0, s.o.Rate)
 
-	s, err = parseTest([]string{"--bin", "b", "--", "--batch-ms", "5"})
+	s, _, err = parseTest([]string{"--bin", "b", "--", "--batch-ms", "5"})
 	require.NoError(t, err)
 	require.Equal(t, []string{"--batch-ms", "5"}, s.o.Args)
 }
@@ -76,96 +77,24 @@ func TestParseTestErrors(t *testing.T) {
 		{"--log-stderr=yes"},
 		{"--test-count", "0"},
 	} {
-		_, err := parseTest(args)
-		var u *UsageError
+		_, _, err := parseTest(args)
+		var u *eddy.UsageError
 		require.True(t, errors.As(err, &u), "%v: want a usage error, got %v", args, err)
-	}
-}
-
-func TestResolve(t *testing.T) {
-	base := func() Options { o := Defaults(); o.Bin = "b"; o.Workload = "echo"; return o }
-	o := base()
-	r, err := o.resolve()
-	require.NoError(t, err)
-	require.Equal(t, []string{"n1", "n2", "n3", "n4", "n5"}, r.nodes, "without --node-count Maelstrom uses n1..n5")
-	require.Equal(t, 5, r.concurrency)
-
-	o = base()
-	o.NodeCount = 3
-	o.Concurrency = "4n"
-	r, err = o.resolve()
-	require.NoError(t, err)
-	require.Equal(t, []string{"n0", "n1", "n2"}, r.nodes)
-	require.Equal(t, 12, r.concurrency)
-
-	for name, mut := range map[string]func(*Options){
-		"no bin":             func(o *Options) { o.Bin = "" },
-		"unknown workload":   func(o *Options) { o.Workload = "kafka-ish" },
-		"client-like name":   func(o *Options) { o.Nodes = []string{"c1"} },
-		"duplicate name":     func(o *Options) { o.Nodes = []string{"a", "a"} },
-		"bad concurrency":    func(o *Options) { o.Concurrency = "xn" },
-		"zero concurrency":   func(o *Options) { o.Concurrency = "0" },
-		"other nemesis":      func(o *Options) { o.Nemesis = []string{"crash"} },
-		"loss rate above 1":  func(o *Options) { o.Nemesis = []string{"loss"}; o.LossRate = 1.5 },
-		"negative dup rate":  func(o *Options) { o.DuplicateRate = -0.1 },
-		"bad availability":   func(o *Options) { o.Availability = "1.5" },
-		"negative latency":   func(o *Options) { o.LatencyMs = -1 },
-		"zero nemesis every": func(o *Options) { o.NemesisInterval = 0 },
-		"unknown shape":      func(o *Options) { o.PartitionShapes = []string{"ring"} },
-	} {
-		o := base()
-		mut(&o)
-		_, err := o.resolve()
-		var u *UsageError
-		require.True(t, errors.As(err, &u), "%s: want a usage error, got %v", name, err)
-	}
-}
-
-func TestResolveFaults(t *testing.T) {
-	o := Defaults()
-	o.Bin = "x"
-	o.Workload = "echo"
-	o.Nemesis = []string{"partition", " kill", "pause"}
-	r, err := o.resolve()
-	require.NoError(t, err)
-	require.True(t, r.faults.Partition && r.faults.Kill && r.faults.Pause)
-	require.False(t, r.faults.Packet())
-	o.Nemesis = []string{"loss", "duplicate"}
-	o.DuplicateRate = 0.3
-	r, err = o.resolve()
-	require.NoError(t, err)
-	require.Equal(t, [2]float64{DefaultPacketRate, 0.3}, [2]float64{r.lossRate, r.duplicateRate})
-
-	s, err := parseTest([]string{"--nemesis", "partition,kill", "--kill-wipes-disk", "--loss-rate", "0.2",
-		"--duplicate-rate=0.05", "--partition-shapes", "one-way"})
-	require.NoError(t, err)
-	require.Equal(t, []string{"partition", "kill"}, s.o.Nemesis)
-	require.True(t, s.o.KillWipesDisk)
-	require.Equal(t, [2]float64{0.2, 0.05}, [2]float64{s.o.LossRate, s.o.DuplicateRate})
-	for _, bad := range [][]string{{"--loss-rate", "0"}, {"--loss-rate", "x"}, {"--duplicate-rate", "2"}} {
-		_, err := parseTest(bad)
-		require.Error(t, err, "%v", bad)
 	}
 }
 
 func TestMainExitCodes(t *testing.T) {
 	var out, errOut bytes.Buffer
-	require.Equal(t, ExitUsage, Main(context.Background(), nil, &out, &errOut))
+	require.Equal(t, eddy.ExitUsage, Main(context.Background(), nil, &out, &errOut))
 	require.Equal(t, 0, Main(context.Background(), []string{"help"}, &out, &errOut))
 	require.Contains(t, out.String(), "--nemesis-interval")
-	require.Equal(t, ExitUsage, Main(context.Background(), []string{"bogus"}, &out, &errOut))
-	require.Equal(t, ExitUsage, Main(context.Background(), []string{"test", "--bin", "x", "-w", "nope"}, &out, &errOut))
+	require.Equal(t, eddy.ExitUsage, Main(context.Background(), []string{"bogus"}, &out, &errOut))
+	require.Equal(t, eddy.ExitUsage, Main(context.Background(), []string{"test", "--bin", "x", "-w", "nope"}, &out, &errOut))
 	// Uniform latency with mean 0 hangs Maelstrom; eddy refuses it.
 	errOut.Reset()
 	code := Main(context.Background(), []string{"test", "-w", "echo", "--bin", "/bin/cat", "--latency-dist", "uniform",
 		"--store", t.TempDir()}, &out, &errOut)
-	require.Equal(t, ExitUsage, code, errOut.String())
-}
-
-func TestFinalLines(t *testing.T) {
-	require.Contains(t, FinalLine(true), "Everything looks good")
-	require.Contains(t, FinalLine(false), "Analysis invalid")
-	require.Contains(t, FinalLine("unknown"), "no anomalies found")
+	require.Equal(t, eddy.ExitUsage, code, errOut.String())
 }
 
 // The node options merge as Jepsen's parse-nodes does after Maelstrom's
@@ -192,7 +121,7 @@ func TestNodeOptionsMergeAsMaelstrom(t *testing.T) {
 		{args: []string{"--nodes-file", file, "--nodes", "a", "-n", "b"}, nodes: []string{"f1", "f2", "a", "b"}},
 		{args: []string{"--nodes-file", file, "--node-count", "1"}, nodes: []string{"f1", "f2", "n0"}},
 	} {
-		s, err := parseTest(append([]string{"--bin", "b"}, tc.args...))
+		s, _, err := parseTest(append([]string{"--bin", "b"}, tc.args...))
 		require.NoError(t, err, "%v", tc.args)
 		require.Equal(t, tc.count, s.o.NodeCount, "%v", tc.args)
 		require.Equal(t, tc.nodes, s.o.Nodes, "%v", tc.args)
@@ -201,19 +130,14 @@ func TestNodeOptionsMergeAsMaelstrom(t *testing.T) {
 		{"--nodes", ","},
 		{"--nodes-file", filepath.Join(t.TempDir(), "absent")},
 	} {
-		_, err := parseTest(append([]string{"--bin", "b"}, args...))
-		var u *UsageError
+		_, _, err := parseTest(append([]string{"--bin", "b"}, args...))
+		var u *eddy.UsageError
 		require.True(t, errors.As(err, &u), "%v: want a usage error, got %v", args, err)
 	}
-	o := Defaults()
-	o.Bin, o.Workload, o.Nodes = "b", "echo", []string{"a", "b", "x", "d"}
-	r, err := o.resolve()
-	require.NoError(t, err)
-	require.Equal(t, []string{"a", "b", "x", "d"}, r.nodes)
 }
 
 func TestNemesisSplitsAsMaelstrom(t *testing.T) {
-	s, err := parseTest([]string{"--bin", "b", "--nemesis", "partition , partition,"})
+	s, _, err := parseTest([]string{"--bin", "b", "--nemesis", "partition , partition,"})
 	require.NoError(t, err)
 	require.Equal(t, []string{"partition", "partition"}, s.o.Nemesis)
 }
@@ -234,9 +158,9 @@ func TestTestHelp(t *testing.T) {
 		require.Empty(t, errOut.String(), "%v", args)
 	}
 	// After --, -h belongs to the binary.
-	s, err := parseTest([]string{"--bin", "b", "--", "-h"})
+	s, help, err := parseTest([]string{"--bin", "b", "--", "-h"})
 	require.NoError(t, err)
-	require.False(t, s.help)
+	require.False(t, help)
 	require.Equal(t, []string{"-h"}, s.o.Args)
 }
 
@@ -250,7 +174,7 @@ func TestQuietPrintsNothingButErrors(t *testing.T) {
 	// A node that exits at once crashes the run: an error, which -q prints.
 	code := Main(context.Background(), []string{"test", "-q", "-w", "echo", "--bin", "/bin/true", "--node-count", "1",
 		"--time-limit", "1", "--store", t.TempDir()}, &out, &errOut)
-	require.Equal(t, ExitCrash, code)
+	require.Equal(t, eddy.ExitCrash, code)
 	require.Empty(t, out.String())
 	require.Contains(t, errOut.String(), "eddy: the test crashed")
 	if testing.Short() {
@@ -262,8 +186,21 @@ func TestQuietPrintsNothingButErrors(t *testing.T) {
 		errOut.Reset()
 		code = Main(context.Background(), []string{"test", "-q", "-w", "echo", "--bin", bin, "--node-count", "1",
 			"--time-limit", "1", "--rate", "20", "--log-net-send", "--log-stderr", "--store", t.TempDir(), mode}, &out, &errOut)
-		require.Equal(t, map[string]int{"echo": ExitValid, "echo-alter": ExitInvalid}[mode], code, "%s: %s", mode, errOut.String())
+		require.Equal(t, map[string]int{"echo": eddy.ExitValid, "echo-alter": eddy.ExitInvalid}[mode], code, "%s: %s", mode, errOut.String())
 		require.Empty(t, out.String(), mode)
 		require.Empty(t, errOut.String(), mode)
+	}
+}
+
+func TestParseFaults(t *testing.T) {
+	s, _, err := parseTest([]string{"--nemesis", "partition,kill", "--kill-wipes-disk", "--loss-rate", "0.2",
+		"--duplicate-rate=0.05", "--partition-shapes", "one-way"})
+	require.NoError(t, err)
+	require.Equal(t, []string{"partition", "kill"}, s.o.Nemesis)
+	require.True(t, s.o.KillWipesDisk)
+	require.Equal(t, [2]float64{0.2, 0.05}, [2]float64{s.o.LossRate, s.o.DuplicateRate})
+	for _, bad := range [][]string{{"--loss-rate", "0"}, {"--loss-rate", "x"}, {"--duplicate-rate", "2"}} {
+		_, _, err := parseTest(bad)
+		require.Error(t, err, "%v", bad)
 	}
 }

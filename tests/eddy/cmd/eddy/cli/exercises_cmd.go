@@ -1,4 +1,4 @@
-package eddy
+package cli
 
 import (
 	"bytes"
@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"maelkit/tests/eddy"
 	"maelkit/tests/eddy/exercises"
 )
 
@@ -25,12 +26,8 @@ started, the failing level and its figure, or done. With an
 EXERCISE, shows its statement, commands, levels and the figures that decide
 them, the reference binary, the known-wrong variant and hints.
 
-  --dir DIR        a teacher's exercise directory: DIR/chapters.json and
-                   DIR/exercises/*.json add or replace exercises by id
-                   (default $` + exercises.DirEnv + `)
-  --progress FILE  the progress file to show
-  --json           the catalog (or the exercise) as JSON
-`
+Options:
+` + flagHelp(exercisesCommand(new(string), new(string), new(bool), new(bool), new(string)).flags)
 }
 
 // NewUsage is `eddy new`'s help.
@@ -45,47 +42,49 @@ grades it. A Go starter runs on maelkit/lib/node: its go.mod requires maelkit
 and replaces it with the checkout at --maelkit (default: the checkout eddy was
 built in, found from eddy's own path or the current directory). A Python
 starter is one file with its own small runtime.
-`
+
+Options:
+` + flagHelp(newCommand(new(string), new(string), new(string), &[]string{}).flags)
+}
+
+// exercisesCommand is `eddy exercises` reading into dir, progress,
+// asJSON and id; ownProgress is set when --progress is given.
+func exercisesCommand(dir, progress *string, ownProgress, asJSON *bool, id *string) *command {
+	return &command{
+		prefix: "eddy exercises",
+		usage:  ExercisesUsage,
+		flags: []flag{
+			helpFlag,
+			strFlag([]string{"--dir"}, "DIR", "a teacher's exercise directory: DIR/chapters.json and DIR/exercises/*.json add or replace exercises by id (default $"+exercises.DirEnv+")", dir),
+			{[]string{"--progress"}, "FILE", "the progress file to show", func(v string) error { *progress, *ownProgress = v, true; return nil }},
+			boolFlag([]string{"--json"}, "the catalog (or the exercise) as JSON", asJSON),
+		},
+		positional: func(w string) bool {
+			if *id != "" {
+				return false
+			}
+			*id = w
+			return true
+		},
+		unknown:           func(word, _ string) string { return "unexpected " + word },
+		usageAfterUnknown: true,
+	}
 }
 
 // ExercisesMain is `eddy exercises`: args exclude the word "exercises".
 func ExercisesMain(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	dir, progress, asJSON, id, ownProgress := os.Getenv(exercises.DirEnv), exercises.ProgressFile, false, "", false
-	for i := 0; i < len(args); i++ {
-		name, val, hasVal := strings.Cut(args[i], "=")
-		switch name {
-		case "-h", "--help":
-			fmt.Fprint(stdout, ExercisesUsage())
-			return 0
-		case "--json":
-			asJSON = true
-			continue
-		case "--dir", "--progress":
-			if !hasVal {
-				if i+1 >= len(args) {
-					fmt.Fprintf(stderr, "eddy exercises: %s needs a value\n", name)
-					return ExitUsage
-				}
-				i++
-				val = args[i]
-			}
-			if name == "--dir" {
-				dir = val
-			} else {
-				progress, ownProgress = val, true
-			}
-			continue
-		}
-		if strings.HasPrefix(name, "-") || id != "" {
-			fmt.Fprintf(stderr, "eddy exercises: unexpected %s\n\n%s", args[i], ExercisesUsage())
-			return ExitUsage
-		}
-		id = args[i]
+	c := exercisesCommand(&dir, &progress, &ownProgress, &asJSON, &id)
+	if help, err := c.parse(args); help {
+		fmt.Fprint(stdout, ExercisesUsage())
+		return 0
+	} else if err != nil {
+		return c.refuse(stderr, err)
 	}
 	cat, err := exercises.Load(dir)
 	if err != nil {
 		fmt.Fprintf(stderr, "eddy exercises: %v\n", err)
-		return ExitUsage
+		return eddy.ExitUsage
 	}
 	p, err := exercises.ReadProgress(progress)
 	if err != nil {
@@ -108,7 +107,7 @@ func ExercisesMain(_ context.Context, args []string, stdout, stderr io.Writer) i
 		e := cat.Get(id)
 		if e == nil {
 			fmt.Fprintf(stderr, "eddy exercises: no exercise %q; exercises: %s\n", id, strings.Join(cat.IDs(), ", "))
-			return ExitUsage
+			return eddy.ExitUsage
 		}
 		if asJSON {
 			return writeJSON(stdout, stderr, e)
@@ -149,7 +148,7 @@ func writeJSON(stdout, stderr io.Writer, v any) int {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		fmt.Fprintf(stderr, "eddy exercises: %v\n", err)
-		return ExitCrash
+		return eddy.ExitCrash
 	}
 	_, _ = stdout.Write(append(b, '\n'))
 	return 0
@@ -220,54 +219,47 @@ func writeExercise(w io.Writer, e *exercises.Exercise, p *exercises.Progress) {
 	fmt.Fprintf(w, "\nYou: %s\n", exercises.Status(e, p))
 }
 
+// newCommand is `eddy new` reading into lang, root, exDir and pos.
+func newCommand(lang, root, exDir *string, pos *[]string) *command {
+	return &command{
+		prefix: "eddy new",
+		usage:  NewUsage,
+		flags: []flag{
+			helpFlag,
+			strFlag([]string{"--lang"}, "go|python", "the starter's language (default go)", lang),
+			strFlag([]string{"--maelkit"}, "DIR", "the maelkit checkout a Go starter builds on", root),
+			strFlag([]string{"--dir"}, "EXERCISES-DIR", "a teacher's exercise directory (default $"+exercises.DirEnv+")", exDir),
+		},
+		positional:        func(w string) bool { *pos = append(*pos, w); return true },
+		unknown:           func(word, _ string) string { return "unknown option " + word },
+		usageAfterUnknown: true,
+	}
+}
+
 // NewMain is `eddy new`: args exclude the word "new".
 func NewMain(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	lang, root, exDir := "go", "", os.Getenv(exercises.DirEnv)
 	var pos []string
-	for i := 0; i < len(args); i++ {
-		name, val, hasVal := strings.Cut(args[i], "=")
-		switch name {
-		case "-h", "--help":
-			fmt.Fprint(stdout, NewUsage())
-			return 0
-		case "--lang", "--maelkit", "--dir":
-			if !hasVal {
-				if i+1 >= len(args) {
-					fmt.Fprintf(stderr, "eddy new: %s needs a value\n", name)
-					return ExitUsage
-				}
-				i++
-				val = args[i]
-			}
-			switch name {
-			case "--lang":
-				lang = val
-			case "--maelkit":
-				root = val
-			default:
-				exDir = val
-			}
-			continue
-		}
-		if strings.HasPrefix(args[i], "-") {
-			fmt.Fprintf(stderr, "eddy new: unknown option %s\n\n%s", args[i], NewUsage())
-			return ExitUsage
-		}
-		pos = append(pos, args[i])
+	c := newCommand(&lang, &root, &exDir, &pos)
+	if help, err := c.parse(args); help {
+		fmt.Fprint(stdout, NewUsage())
+		return 0
+	} else if err != nil {
+		return c.refuse(stderr, err)
 	}
 	if len(pos) == 0 || len(pos) > 2 {
 		fmt.Fprintf(stderr, "eddy new: name one exercise and at most one directory\n\n%s", NewUsage())
-		return ExitUsage
+		return eddy.ExitUsage
 	}
 	cat, err := exercises.Load(exDir)
 	if err != nil {
 		fmt.Fprintf(stderr, "eddy new: %v\n", err)
-		return ExitUsage
+		return eddy.ExitUsage
 	}
 	e := cat.Get(pos[0])
 	if e == nil {
 		fmt.Fprintf(stderr, "eddy new: no exercise %q; exercises: %s\n", pos[0], strings.Join(cat.IDs(), ", "))
-		return ExitUsage
+		return eddy.ExitUsage
 	}
 	dir := e.ID
 	if len(pos) == 2 {
@@ -278,12 +270,12 @@ func NewMain(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if lang == "go" && root == "" {
 		fmt.Fprintln(stderr, "eddy new: cannot find the maelkit checkout; give it with --maelkit DIR")
-		return ExitUsage
+		return eddy.ExitUsage
 	}
 	if root != "" {
 		if root, err = filepath.Abs(root); err != nil {
 			fmt.Fprintf(stderr, "eddy new: %v\n", err)
-			return ExitUsage
+			return eddy.ExitUsage
 		}
 	}
 	// The README and workflow call this eddy by its absolute path; under
@@ -298,7 +290,7 @@ func NewMain(_ context.Context, args []string, stdout, stderr io.Writer) int {
 	files, err := exercises.WriteStarter(e, exercises.StarterOptions{Lang: lang, Dir: dir, Maelkit: root, Eddy: eddyPath})
 	if err != nil {
 		fmt.Fprintf(stderr, "eddy new: %v\n", err)
-		return ExitUsage
+		return eddy.ExitUsage
 	}
 	fmt.Fprintf(stdout, "wrote a %s starter for %s into %s: %s\n\n", lang, e.ID, dir, strings.Join(files, ", "))
 	bin := "./" + e.Binary(lang)

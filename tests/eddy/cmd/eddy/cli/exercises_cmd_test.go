@@ -1,4 +1,4 @@
-package eddy
+package cli
 
 import (
 	"bytes"
@@ -8,37 +8,20 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
+	"maelkit/tests/eddy"
 	"maelkit/tests/eddy/exercises"
+	"maelkit/tests/eddy/internal/gobuild"
 )
 
-var (
-	walkBinOnce sync.Once
-	walkBinDir  string
-	walkBinErr  error
-)
+var walkBuild gobuild.Shared
 
 // walkBins builds every node binary and maelfix once for the walk.
 func walkBins(t *testing.T) string {
-	t.Helper()
-	walkBinOnce.Do(func() {
-		walkBinDir, walkBinErr = os.MkdirTemp("", "eddy-walk-bin-")
-		if walkBinErr != nil {
-			return
-		}
-		cmd := exec.Command("go", "build", "-o", walkBinDir+"/", "maelkit/nodes/...", "maelkit/tests/fixtures/maelfix")
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			walkBinErr = err
-			walkBinDir = string(out)
-		}
-	})
-	require.NoError(t, walkBinErr, "%s", walkBinDir)
-	return walkBinDir
+	return walkBuild.Dir(t, "eddy-walk-bin-", "maelkit/nodes/...", "maelkit/tests/fixtures/maelfix")
 }
 
 // checkoutRoot is the maelkit checkout the tests run in.
@@ -86,12 +69,12 @@ func TestExercisesWalk(t *testing.T) {
 			t.Run("reference", func(t *testing.T) {
 				sc := e.Levels[0].Scenarios[0]
 				code, out := walkGrade(t, e.ID, filepath.Join(bins, e.Reference.Bin), sc, e.Reference.Args)
-				require.Equal(t, ExitValid, code, "reference %s on %s:\n%s", e.Reference.Bin, sc, out)
+				require.Equal(t, eddy.ExitValid, code, "reference %s on %s:\n%s", e.Reference.Bin, sc, out)
 			})
 			for _, w := range e.Wrong {
 				t.Run("wrong "+strings.Join(w.Args, " "), func(t *testing.T) {
 					code, out := walkGrade(t, e.ID, filepath.Join(bins, w.Bin), w.Scenario, w.Args)
-					require.Equal(t, ExitInvalid, code, out)
+					require.Equal(t, eddy.ExitInvalid, code, out)
 					line := failLine(out, w.Scenario)
 					require.NotEmpty(t, line, "no FAIL line for %s:\n%s", w.Scenario, out)
 					require.Contains(t, line, w.Reason, "the reason should name the mistake (%s)", w.Mistake)
@@ -115,11 +98,11 @@ func TestExercisesWalk(t *testing.T) {
 						require.NoError(t, err, "the starter must build as is:\n%s", out)
 					}
 					code, out := walkGrade(t, e.ID, bin, e.StarterFails, nil)
-					require.Equal(t, ExitInvalid, code, "the starter must fail %s:\n%s", e.StarterFails, out)
+					require.Equal(t, eddy.ExitInvalid, code, "the starter must fail %s:\n%s", e.StarterFails, out)
 					require.NotEmpty(t, failLine(out, e.StarterFails), out)
 					for _, sc := range e.StarterPasses {
 						code, out := walkGrade(t, e.ID, bin, sc, nil)
-						require.Equal(t, ExitValid, code, "the starter already does %s:\n%s", sc, out)
+						require.Equal(t, eddy.ExitValid, code, "the starter already does %s:\n%s", sc, out)
 					}
 				})
 			}
@@ -199,14 +182,14 @@ func TestExercisesMainListsEveryWorkload(t *testing.T) {
 		require.True(t, refs[n.Name()], "no exercise has binary %s as its reference", n.Name())
 	}
 	for _, args := range [][]string{{"nope"}, {"--bogus"}, {"a", "b"}} {
-		require.Equal(t, ExitUsage, ExercisesMain(context.Background(), args, &stdout, &stderr), "%v", args)
+		require.Equal(t, eddy.ExitUsage, ExercisesMain(context.Background(), args, &stdout, &stderr), "%v", args)
 	}
-	require.Equal(t, ExitUsage, NewMain(context.Background(), []string{"nope"}, &stdout, &stderr))
-	require.Equal(t, ExitUsage, NewMain(context.Background(), []string{"echo", "--lang", "rust", t.TempDir() + "/x"}, &stdout, &stderr))
+	require.Equal(t, eddy.ExitUsage, NewMain(context.Background(), []string{"nope"}, &stdout, &stderr))
+	require.Equal(t, eddy.ExitUsage, NewMain(context.Background(), []string{"echo", "--lang", "rust", t.TempDir() + "/x"}, &stdout, &stderr))
 	// An existing, non-empty directory is never overwritten.
 	full := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(full, "main.go"), []byte("mine"), 0o644))
-	require.Equal(t, ExitUsage, NewMain(context.Background(), []string{"echo", full}, &stdout, &stderr))
+	require.Equal(t, eddy.ExitUsage, NewMain(context.Background(), []string{"echo", full}, &stdout, &stderr))
 	b, err := os.ReadFile(filepath.Join(full, "main.go"))
 	require.NoError(t, err)
 	require.Equal(t, "mine", string(b))

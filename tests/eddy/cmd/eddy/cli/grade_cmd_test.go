@@ -1,25 +1,22 @@
-package eddy
+package cli
 
 import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"maelkit/tests/eddy"
+	"maelkit/tests/eddy/internal/gobuild"
 )
 
 // buildMaelfix compiles the fixture node into a temp dir.
 func buildMaelfix(t *testing.T) string {
-	t.Helper()
-	dir := t.TempDir()
-	cmd := exec.Command("go", "build", "-o", dir+"/", "maelkit/tests/fixtures/maelfix")
-	out, err := cmd.CombinedOutput()
-	require.NoError(t, err, "%s", out)
-	return filepath.Join(dir, "maelfix")
+	return gobuild.Build(t, "maelkit/tests/fixtures/maelfix")
 }
 
 const echoSuite = `{"workload": "echo", "scenarios": [
@@ -36,8 +33,8 @@ func TestGradeMainPassAndFail(t *testing.T) {
 		code int
 		want []string
 	}{
-		{mode: "echo", code: ExitValid, want: []string{"PASS: every required scenario passed"}},
-		{mode: "echo-alter", code: ExitInvalid, want: []string{"FAIL echo quick (required): valid? = false, target == true"}},
+		{mode: "echo", code: eddy.ExitValid, want: []string{"PASS: every required scenario passed"}},
+		{mode: "echo-alter", code: eddy.ExitInvalid, want: []string{"FAIL echo quick (required): valid? = false, target == true"}},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
 			dir := t.TempDir()
@@ -56,7 +53,7 @@ func TestGradeMainPassAndFail(t *testing.T) {
 			}
 			page, err := os.ReadFile(filepath.Join(out, "store", "echo", "latest", "report.html"))
 			require.NoError(t, err)
-			if tc.code == ExitInvalid {
+			if tc.code == eddy.ExitInvalid {
 				require.Contains(t, string(page), "workload: valid? false")
 			}
 			var idx bytes.Buffer
@@ -86,7 +83,7 @@ func TestGradeMainUsage(t *testing.T) {
 		{args: []string{"--bin", "x", "--suite", filepath.Join(dir, "missing.json")}, want: "no such file"},
 	} {
 		var out, errOut bytes.Buffer
-		require.Equal(t, ExitUsage, GradeMain(context.Background(), tc.args, &out, &errOut), "%v", tc.args)
+		require.Equal(t, eddy.ExitUsage, GradeMain(context.Background(), tc.args, &out, &errOut), "%v", tc.args)
 		require.Contains(t, errOut.String(), tc.want, "%v", tc.args)
 	}
 }
@@ -102,7 +99,7 @@ func TestServeMainUsage(t *testing.T) {
 		{args: []string{"--bogus"}, want: "unknown option"},
 	} {
 		var out, errOut bytes.Buffer
-		require.Equal(t, ExitUsage, ServeMain(context.Background(), tc.args, &out, &errOut), "%v", tc.args)
+		require.Equal(t, eddy.ExitUsage, ServeMain(context.Background(), tc.args, &out, &errOut), "%v", tc.args)
 		require.Contains(t, errOut.String(), tc.want)
 	}
 }
