@@ -24,6 +24,9 @@ type Options struct {
 	// entry in a store in the working directory and acknowledges an add
 	// once the entry is on disk.
 	Durable bool
+	// Dir is where a Durable node keeps its store (empty: the working
+	// directory).
+	Dir string
 	// NoSync skips fsync (node.HostConfig.NoSync).
 	NoSync bool
 }
@@ -58,6 +61,7 @@ func Serve[C crdt.Counter[C]](n *node.Node, empty func() C, o Options) {
 		Tick:      tick,
 		PeerTypes: []string{SyncType},
 		Reply:     replyBody,
+		Dir:       o.Dir,
 		NoSync:    o.NoSync,
 	}
 	config := func(n *node.Node) Config {
