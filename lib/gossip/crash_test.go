@@ -26,7 +26,7 @@ type crashWorld struct {
 	next  int64
 	acked map[string]bool // values acknowledged to a client
 	tried map[string]bool // values sent to a node at all
-	wipes int // disks wiped
+	wipes int             // disks wiped
 }
 
 func newCrashWorld(t *testing.T, seed uint64, n int) *crashWorld {
