@@ -1,12 +1,15 @@
 package e2e
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"maelkit/lib/flakeid"
 	"maelkit/tests/eddy"
+	"maelkit/tests/eddy/history"
 	"maelkit/tests/eddy/nemesis"
 )
 
@@ -60,6 +63,35 @@ func TestCRDTsSurviveKills(t *testing.T) {
 			require.Equal(t, true, res.Valid, "seed %d", res.Seed)
 			require.Positive(t, count(nodeOpResults(res.History, nemesis.FKill), "killed"), "a node was killed")
 			require.Positive(t, count(nodeOpResults(res.History, nemesis.FStartNode), "started"), "and restarted")
+			if c.workload == "unique-ids" {
+				require.Greater(t, bootsOfOneNode(t, res.History), 1, "ids from two processes of one node")
+			}
 		})
 	}
+}
+
+// bootsOfOneNode is the most boot tokens any node put in the ids it
+// generated: above 1, a node was restarted and went on with a new token.
+func bootsOfOneNode(t *testing.T, h history.History) int {
+	boots := map[string]map[uint64]bool{}
+	for _, op := range h {
+		if !op.IsClient() || op.Type != history.OK || op.F != "generate" {
+			continue
+		}
+		v, ok := op.Value.(history.JSON)
+		require.True(t, ok, "an id is JSON: %v", op.Value)
+		var id string
+		require.NoError(t, json.Unmarshal([]byte(v), &id))
+		node, boot, _, err := flakeid.Parse(id)
+		require.NoError(t, err)
+		if boots[node] == nil {
+			boots[node] = map[uint64]bool{}
+		}
+		boots[node][boot] = true
+	}
+	most := 0
+	for _, b := range boots {
+		most = max(most, len(b))
+	}
+	return most
 }
