@@ -76,13 +76,16 @@
 // message: a peer that sees a new one forgets what it believed the node
 // holds and flights to it, and learns it again from the next digest, so
 // anti-entropy resumes from what the node really has. A restarted core
-// greets every peer (Hello, each RTOTicks) until the peer's messages name
-// its incarnation. A core restarted from a wiped disk (Fresh) cannot know
-// which sequence numbers its earlier process used, and its peers hold
-// those dots with other values: it adds under a new origin,
+// greets its peers (Hello, each RTOTicks) until their messages name its
+// incarnation (its hub, or every node when it is a hub; the others learn
+// it from the first message they get). A core restarted from a wiped disk
+// (Fresh) cannot know which sequence numbers its earlier process used, and
+// its peers hold those dots with other values: it adds under a new origin,
 // OriginKey(id, incarnation), so its new values never collide with the old
-// dots. What no restart recovers is a value acknowledged on a node whose
-// disk is wiped before the value reached any peer.
+// dots. For restartWindow anti-entropy periods after a restart the star's
+// idle edges exchange digests. What no restart recovers is a value
+// acknowledged on a node whose disk is wiped before the value reached any
+// peer.
 package gossip
 
 import (
@@ -288,8 +291,10 @@ type peer struct {
 	echoSent, echoAt int64
 
 	// inc is the peer's incarnation as last heard (0: none). greeted: it
-	// has named ours in a Seen; until then it gets a Hello every RTOTicks
-	// (helloAt: the last one).
+	// has named ours in a Seen; until then every message to it says Hello,
+	// and a peer on a star edge gets one at least every RTOTicks (helloAt:
+	// the last one). Peers off the star's edges learn our incarnation from
+	// the first message we send them.
 	inc      int64
 	greeted  bool
 	helloAt  int64
@@ -325,8 +330,7 @@ func New(cfg Config) (*Core, error) {
 			c.self = i
 			continue
 		}
-		c.peers[i] = &peer{idx: i, id: id, rto: cfg.RTOTicks, greeted: cfg.Incarnation == 0,
-			helloAt: -cfg.RTOTicks}
+		c.peers[i] = &peer{idx: i, id: id, rto: cfg.RTOTicks, greeted: cfg.Incarnation == 0}
 	}
 	c.hub = c.pickHub()
 	return c, nil
@@ -381,7 +385,6 @@ func NewDurable(cfg Config, rec core.Recovered) (*Core, error) {
 	}
 	c.durable = true
 	c.logNext = 1
-	c.aeUntil = restartWindow * cfg.AntiEntropyTicks
 	if rec.Fresh || rec.State == nil {
 		if len(rec.Log) > 0 {
 			return nil, errors.New("gossip: a log without its origin")
@@ -413,8 +416,10 @@ func NewDurable(cfg Config, rec core.Recovered) (*Core, error) {
 		}
 	}
 	// What was held before the crash has been held long enough for
-	// anti-entropy to offer it.
+	// anti-entropy to offer it, and the obligations to forward it died
+	// with the earlier process.
 	c.aeOld, c.aeNew = c.set.Context().Clone(), c.set.Context().Clone()
+	c.aeUntil = restartWindow * cfg.AntiEntropyTicks
 	return c, nil
 }
 
@@ -452,7 +457,7 @@ func (c *Core) Now() int64 { return c.now }
 // until new input arrives.
 func (c *Core) Pending() bool {
 	for _, p := range c.peers {
-		if p != nil && (!p.fwd.Empty() || !p.want.Empty() || len(p.flights) > 0 || p.ackDue != 0 || p.ackNow || p.flushNow || !p.greeted) {
+		if p != nil && (!p.fwd.Empty() || !p.want.Empty() || len(p.flights) > 0 || p.ackDue != 0 || p.ackNow || p.flushNow || (!p.greeted && c.edge(p))) {
 			return true
 		}
 	}
@@ -549,10 +554,12 @@ func (c *Core) Step(from string, m Message) {
 		c.receive(p, m.Vals, false)
 		return
 	case m.Inc > p.inc:
-		c.restarted(p, m.Inc)
-		if c.durable {
+		if c.durable && p.inc != 0 {
+			// A restart of a node we had heard from (not its first
+			// start): what it owed others may be lost.
 			c.aeUntil = c.now + restartWindow*c.cfg.AntiEntropyTicks
 		}
+		c.restarted(p, m.Inc)
 		// The node may have lost values it held, and obligations to
 		// others it had taken (as their hub): offer it, and along the
 		// star's edges everyone else, what they are not known to hold.
@@ -778,6 +785,10 @@ func (c *Core) antiEntropyFrom(p *peer, held *gset.Context) {
 	}
 }
 
+// edge says whether p is on one of the star's edges of this node: our hub,
+// or anyone when we are a hub.
+func (c *Core) edge(p *peer) bool { return p.idx == c.hub || c.hub == c.self }
+
 // Tick advances time by one tick: timeouts, due acknowledgements,
 // anti-entropy snapshots, and the periodic flush.
 func (c *Core) Tick() {
@@ -786,7 +797,7 @@ func (c *Core) Tick() {
 		c.aeOld, c.aeNew = c.aeNew, c.set.Context().Clone()
 		if c.now <= c.aeUntil {
 			for _, p := range c.peers {
-				if p != nil && (p.idx == c.hub || c.hub == c.self) {
+				if p != nil && c.edge(p) {
 					p.ackNow = true
 				}
 			}
@@ -811,7 +822,7 @@ func (c *Core) Tick() {
 			p.flushNow = true
 			p.upAt = 0
 		}
-		if !p.greeted && c.now-p.helloAt >= c.cfg.RTOTicks {
+		if !p.greeted && c.edge(p) && c.now-p.helloAt >= c.cfg.RTOTicks {
 			p.helloDue = true
 			p.flushNow = true
 		}
