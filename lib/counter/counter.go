@@ -29,19 +29,37 @@
 // replies. Iteration is over sorted ids,
 // so the same inputs produce the same outputs.
 //
-// Limitation: a replica's own entry lives only in its memory. A replica
-// restarted empty under the same id would count again from zero, below the
-// versions its peers hold, and its new adds would be lost. Maelstrom never
-// restarts nodes, so nothing is persisted.
+// Crash recovery (NewDurable). A replica that may be killed and restarted
+// persists its counter (its own entry and every entry it merged) before it
+// acknowledges an add or a peer's entries: the write leaves in the same
+// Output as the add_ok or the Acks, so it is durable first. Persisting the
+// others' entries, not only its own, matters when a disk is wiped: the
+// entries of a node whose disk was wiped may then live only with peers,
+// which must not lose them in turn to a kill. What a restarted replica
+// missed while it was down it relearns from its peers. Each process has an incarnation number,
+// larger than any earlier process of the same node had, which every Sync
+// carries: a peer that sees a new one forgets what it believed the node
+// holds and sends it everything; a restarted node keeps greeting each peer
+// until the peer's messages name its new incarnation. A replica that
+// restarts without its disk (Fresh: a wiped disk) cannot know how far its
+// own entry had gone, and its peers may hold a higher version of it: it
+// counts under a new entry, EntryKey(id, incarnation), so that its new adds
+// are never hidden by a merge with the old entry, which the peers still
+// hold and hand back. Entries thus number the replicas plus one per wiped
+// restart. What no restart recovers is an add acknowledged on a node whose
+// disk is wiped before the add reached any peer.
 package counter
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"maps"
 	"slices"
+	"strconv"
+	"strings"
 
 	"maelkit/lib/core"
 	"maelkit/lib/crdt"
@@ -60,6 +78,13 @@ type Sync[C any] struct {
 	// Acks confirm entries the receiver sent earlier: entry id -> the
 	// version the sender of this message now holds.
 	Acks map[string]int64 `json:"acks,omitempty"`
+	// Inc is the sender's incarnation (0: a core that is not durable) and
+	// Seen the receiver's incarnation as the sender last heard it. Hello
+	// says that the receiver has not yet named the sender's incarnation in
+	// a Seen, and asks for a message that does.
+	Inc   int64 `json:"inc,omitempty"`
+	Seen  int64 `json:"seen,omitempty"`
+	Hello bool  `json:"hello,omitempty"`
 }
 
 // Command is a client's request: add Delta, or (Read) read the value.
@@ -112,6 +137,11 @@ type Config struct {
 	BackoffMaxTicks int64
 	// Logger gets debug lines for dropped input; nil discards.
 	Logger *slog.Logger
+	// Incarnation numbers this process of the replica (NewDurable needs it
+	// positive and larger than any earlier process of the same replica
+	// had: the host uses the boot's wall clock in nanoseconds). Zero: a
+	// core that never restarts, whose messages carry none.
+	Incarnation int64
 }
 
 // Stats count what the core sent, for tests and benchmarks.
@@ -134,6 +164,11 @@ type Core[C crdt.Counter[C]] struct {
 	now   int64 // ticks so far
 	out   core.Outbox[Sync[C], Result]
 	stats Stats
+	// entry is the key this replica counts under: its id, or after a
+	// restart from a wiped disk EntryKey(id, incarnation).
+	entry   string
+	durable bool // persist the counter before acknowledging anything
+	dirty   bool // changed since the last write
 }
 
 // sent records the last version of an entry sent to a peer, and when.
@@ -155,6 +190,14 @@ type peer struct {
 	// backoff is the spacing of the next probes; nextProbe the tick of the
 	// next one, while it is presumed cut off.
 	backoff, nextProbe int64
+	// inc is its incarnation as last heard (0: none yet); seenOwed says
+	// that it has not yet been told we heard it. greeted says that it has
+	// named our incarnation; until it does, a message goes to it at least
+	// every RetryTicks (helloAt: the last one).
+	inc      int64
+	seenOwed bool
+	greeted  bool
+	helloAt  int64
 }
 
 // New validates cfg and returns a core replicating state (normally empty;
@@ -193,7 +236,7 @@ func New[C crdt.Counter[C]](cfg Config, state C) (*Core[C], error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	c := &Core[C]{cfg: cfg, log: log, state: state, nodes: nodes, byID: map[string]*peer{}}
+	c := &Core[C]{cfg: cfg, log: log, state: state, nodes: nodes, byID: map[string]*peer{}, entry: cfg.ID}
 	for _, id := range cfg.Peers {
 		if !nodes[id] || id == cfg.ID {
 			return nil, fmt.Errorf("counter: peer %q is not another node", id)
@@ -215,6 +258,8 @@ func (c *Core[C]) addPeer(id string) *peer {
 		lastSend: -c.cfg.BatchTicks, // free to send at once
 		progress: c.now,
 		backoff:  c.cfg.RetryTicks,
+		greeted:  c.cfg.Incarnation == 0,
+		helloAt:  -c.cfg.RetryTicks,
 	}
 	c.byID[id] = p
 	i, _ := slices.BinarySearchFunc(c.peers, id, func(q *peer, id string) int {
@@ -232,8 +277,91 @@ func (c *Core[C]) addPeer(id string) *peer {
 
 // Add adds delta to this replica's own entry. The change is local and
 // immediate (a read here sees it at once) and reaches the others with the
-// next batches.
-func (c *Core[C]) Add(delta int64) error { return c.state.Add(c.cfg.ID, delta) }
+// next batches; a durable core also queues the write of its entry.
+func (c *Core[C]) Add(delta int64) error {
+	if err := c.state.Add(c.entry, delta); err != nil {
+		return err
+	}
+	if delta != 0 {
+		c.persist()
+	}
+	return nil
+}
+
+// persist marks the counter to be written with the next Output, for a
+// durable core: one write however many changes it carries.
+func (c *Core[C]) persist() {
+	if c.durable {
+		c.dirty = true
+	}
+}
+
+// Entry is the key this replica counts under.
+func (c *Core[C]) Entry() string { return c.entry }
+
+// EntryKey is the entry of replica id's process incarnation inc, used by a
+// replica that restarted without its disk: id@inc.
+func EntryKey(id string, inc int64) string { return id + "@" + strconv.FormatInt(inc, 10) }
+
+// owner returns the replica an entry key belongs to, or "" for a key that
+// is neither a replica's id nor one of its EntryKeys.
+func (c *Core[C]) owner(key string) string {
+	if c.nodes[key] {
+		return key
+	}
+	id, inc, ok := strings.Cut(key, "@")
+	if !ok || !c.nodes[id] {
+		return ""
+	}
+	if n, err := strconv.ParseInt(inc, 10, 64); err != nil || n <= 0 || EntryKey(id, n) != key {
+		return ""
+	}
+	return id
+}
+
+// stored is what a durable core writes: the key it counts under and the
+// counter.
+type stored[C any] struct {
+	Entry string `json:"entry"`
+	Count C      `json:"count"`
+}
+
+func (c *Core[C]) encode() []byte {
+	b, err := json.Marshal(stored[C]{Entry: c.entry, Count: c.state})
+	if err != nil {
+		panic(fmt.Sprintf("counter: encoding a counter: %v", err)) // the crdt types always encode
+	}
+	return b
+}
+
+// NewDurable is New for a replica that may be killed and restarted:
+// cfg.Incarnation must be positive, and rec is what the replica's store
+// kept (lib/core). It persists its counter before it acknowledges an add
+// or a peer's entries (see the package doc).
+func NewDurable[C crdt.Counter[C]](cfg Config, empty C, rec core.Recovered) (*Core[C], error) {
+	if cfg.Incarnation <= 0 {
+		return nil, errors.New("counter: a durable core needs a positive Incarnation")
+	}
+	c, err := New(cfg, empty)
+	if err != nil {
+		return nil, err
+	}
+	c.durable = true
+	if rec.Fresh || rec.State == nil {
+		c.entry = EntryKey(cfg.ID, cfg.Incarnation)
+		return c, nil
+	}
+	var st stored[C]
+	if err := json.Unmarshal(rec.State, &st); err != nil {
+		return nil, fmt.Errorf("counter: the stored counter: %w", err)
+	}
+	if c.owner(st.Entry) != cfg.ID {
+		return nil, fmt.Errorf("counter: the stored entry %q is not replica %s's", st.Entry, cfg.ID)
+	}
+	c.entry = st.Entry
+	c.state.Merge(st.Count.Restrict(slices.DeleteFunc(st.Count.IDs(), func(id string) bool { return c.owner(id) == "" })))
+	return c, nil
+}
 
 // Value is the counter as this replica sees it.
 func (c *Core[C]) Value() int64 { return c.state.Value() }
@@ -254,11 +382,12 @@ func (c *Core[C]) Peers() []string {
 }
 
 // Quiet reports whether the core has nothing left to send: every peer has
-// confirmed every entry and no acknowledgement is owed.
+// confirmed every entry, and heard our incarnation, and no acknowledgement
+// is owed.
 func (c *Core[C]) Quiet() bool {
 	vs := c.versions()
 	for _, p := range c.peers {
-		if len(p.ackDue) > 0 || len(pending(p, vs)) > 0 {
+		if len(p.ackDue) > 0 || len(pending(p, vs)) > 0 || !p.greeted || p.seenOwed {
 			return false
 		}
 	}
@@ -273,22 +402,46 @@ func (c *Core[C]) Step(from string, m Sync[C]) {
 		return
 	}
 	p := c.addPeer(from) // a peer outside our overlay still gets answers
-	p.heard = true
+	stale := false
+	switch {
+	case m.Inc < p.inc:
+		// From an earlier process of that node: its entries still merge
+		// (a join), but what it held and confirmed died with it.
+		stale = true
+	case m.Inc > p.inc:
+		c.restarted(p, m.Inc)
+	}
+	if !stale {
+		p.heard = true
+		if c.cfg.Incarnation != 0 && m.Seen == c.cfg.Incarnation {
+			p.greeted = true
+		}
+		if m.Hello {
+			p.seenOwed = true // it waits to hear that we heard it
+		}
+	}
 	if ids := m.Entries.IDs(); len(ids) > 0 {
-		valid := slices.DeleteFunc(ids, func(id string) bool { return !c.nodes[id] })
+		valid := slices.DeleteFunc(ids, func(id string) bool { return c.owner(id) == "" })
 		if len(valid) < m.Entries.Len() {
 			c.log.Debug("counter: entries of unknown replicas dropped", "from", from, "entries", m.Entries.IDs())
 		}
 		d := m.Entries.Restrict(valid)
-		c.state.Merge(d)
-		for _, id := range valid {
-			p.known[id] = max(p.known[id], d.Version(id))
-			p.ackDue[id] = true
+		if c.state.Merge(d) {
+			c.persist()
 		}
+		if !stale {
+			for _, id := range valid {
+				p.known[id] = max(p.known[id], d.Version(id))
+				p.ackDue[id] = true
+			}
+		}
+	}
+	if stale {
+		return
 	}
 	progressed := false
 	for id, v := range m.Acks {
-		if c.nodes[id] && v > p.known[id] {
+		if c.owner(id) != "" && v > p.known[id] {
 			p.known[id] = v
 			progressed = true
 		}
@@ -298,6 +451,19 @@ func (c *Core[C]) Step(from string, m Sync[C]) {
 		p.backoff = c.cfg.RetryTicks
 		p.nextProbe = 0
 	}
+}
+
+// restarted forgets what p's earlier process held: its new process, inc,
+// gets every entry again, and is told that we heard it.
+func (c *Core[C]) restarted(p *peer, inc int64) {
+	p.inc = inc
+	p.known = map[string]int64{}
+	p.sent = map[string]sent{}
+	clear(p.ackDue)
+	p.progress = c.now
+	p.backoff = c.cfg.RetryTicks
+	p.nextProbe = 0
+	p.seenOwed = true
 }
 
 // Tick advances time by one tick and sends what is due.
@@ -364,7 +530,8 @@ func (c *Core[C]) tickPeer(p *peer, vs []version) {
 				send = append(send, id)
 			}
 		}
-		if len(send) == 0 && len(p.ackDue) == 0 {
+		hello := !p.greeted && c.now-p.helloAt >= c.cfg.RetryTicks
+		if len(send) == 0 && len(p.ackDue) == 0 && !p.seenOwed && !hello {
 			return
 		}
 	}
@@ -391,6 +558,13 @@ func (c *Core[C]) sendTo(p *peer, ids []string) {
 		}
 		clear(p.ackDue)
 	}
+	if c.cfg.Incarnation != 0 {
+		m.Inc, m.Seen, m.Hello = c.cfg.Incarnation, p.inc, !p.greeted
+		p.seenOwed = false
+		if !p.greeted {
+			p.helloAt = c.now
+		}
+	}
 	p.lastSend = c.now
 	p.heard = false
 	c.stats.Messages++
@@ -400,7 +574,13 @@ func (c *Core[C]) sendTo(p *peer, ids []string) {
 }
 
 // Drain returns, and forgets, the messages to send and the replies.
-func (c *Core[C]) Drain() core.Output[Sync[C], Result] { return c.out.Take() }
+func (c *Core[C]) Drain() core.Output[Sync[C], Result] {
+	if c.dirty {
+		c.out.Persist(core.Write{Kind: core.WriteState, Data: c.encode()})
+		c.dirty = false
+	}
+	return c.out.Take()
+}
 
 // Command serves a client from local state, at once: an add counts the
 // delta here (replication follows), a read returns the local value.
@@ -411,6 +591,8 @@ func (c *Core[C]) Command(cmd core.Command[Command]) {
 	} else {
 		r.Err = c.Add(cmd.Body.Delta)
 	}
+	// A durable core's add marked the counter for writing: Drain queues
+	// the write in this Output, so the reply goes out once it is on disk.
 	c.out.Reply(cmd.Client, cmd.MsgID, r)
 }
 

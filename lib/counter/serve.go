@@ -17,9 +17,18 @@ const DefaultTick = 100 * time.Millisecond
 type Options struct {
 	// Tick is the real time of one tick (DefaultTick when zero).
 	Tick time.Duration
-	// Core is the core's configuration; ID, NodeIDs and Logger are filled
-	// in at init.
+	// Core is the core's configuration; ID, NodeIDs, Logger and (when
+	// Durable) Incarnation are filled in at init.
 	Core Config
+	// Durable makes the node survive kills (NewDurable): it keeps its own
+	// entry in a store in the working directory and acknowledges an add
+	// once the entry is on disk.
+	Durable bool
+	// Dir is where a Durable node keeps its store (empty: the working
+	// directory).
+	Dir string
+	// NoSync skips fsync (node.HostConfig.NoSync).
+	NoSync bool
 }
 
 // addReq is the workloads' add request; Delta is a pointer so that a
@@ -48,16 +57,32 @@ func Serve[C crdt.Counter[C]](n *node.Node, empty func() C, o Options) {
 	if tick <= 0 {
 		tick = DefaultTick
 	}
-	h := node.NewHost(n, node.HostConfig[Sync[C], Command, Result]{
-		Build: func(n *node.Node) (core.Core[Sync[C], Command, Result], error) {
-			cfg := o.Core
-			cfg.ID, cfg.NodeIDs, cfg.Logger = n.ID(), n.NodeIDs(), n.Logger()
-			return New(cfg, empty())
-		},
+	hc := node.HostConfig[Sync[C], Command, Result]{
 		Tick:      tick,
 		PeerTypes: []string{SyncType},
 		Reply:     replyBody,
-	})
+		Dir:       o.Dir,
+		NoSync:    o.NoSync,
+	}
+	config := func(n *node.Node) Config {
+		cfg := o.Core
+		cfg.ID, cfg.NodeIDs, cfg.Logger = n.ID(), n.NodeIDs(), n.Logger()
+		return cfg
+	}
+	if o.Durable {
+		hc.Durable = func(n *node.Node, rec core.Recovered) (core.Core[Sync[C], Command, Result], error) {
+			cfg := config(n)
+			// Wall-clock nanoseconds at boot: larger for every later
+			// process of this node, disk or no disk.
+			cfg.Incarnation = time.Now().UnixNano()
+			return NewDurable(cfg, empty(), rec)
+		}
+	} else {
+		hc.Build = func(n *node.Node) (core.Core[Sync[C], Command, Result], error) {
+			return New(config(n), empty())
+		}
+	}
+	h := node.NewHost(n, hc)
 	node.HandleCommand(h, "add", func(b addReq) (Command, error) {
 		if b.Delta == nil {
 			return Command{}, maelstrom.NewRPCError(maelstrom.MalformedRequest, "add has no delta")

@@ -63,13 +63,39 @@
 // local set, and a node forgets an obligation to a peer only when the
 // peer's digest shows it has the value, so nothing acknowledged is lost
 // while the node lives.
+//
+// # Crash recovery
+//
+// A core built with NewDurable survives kills: it appends every value it
+// takes into its set (a client's or a peer's) to its log, in the Output
+// that acknowledges the value (to the client, or to the peer in a digest),
+// so the value is on disk before anyone learns that this node holds it;
+// after a restart the log rebuilds the set, and the digests peers recorded
+// stay true. Each process has an incarnation number (Config.Incarnation),
+// larger than any earlier process of the node had, carried in every
+// message: a peer that sees a new one forgets what it believed the node
+// holds and flights to it, and learns it again from the next digest, so
+// anti-entropy resumes from what the node really has. A restarted core
+// greets its peers (Hello, each RTOTicks) until their messages name its
+// incarnation (its hub, or every node when it is a hub; the others learn
+// it from the first message they get). A core restarted from a wiped disk
+// (Fresh) cannot know which sequence numbers its earlier process used, and
+// its peers hold those dots with other values: it adds under a new origin,
+// OriginKey(id, incarnation), so its new values never collide with the old
+// dots. For restartWindow anti-entropy periods after a restart the star's
+// idle edges exchange digests. What no restart recovers is a value
+// acknowledged on a node whose disk is wiped before the value reached any
+// peer.
 package gossip
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
+	"strings"
 
 	"maelkit/lib/core"
 	"maelkit/lib/gset"
@@ -119,6 +145,12 @@ type Config struct {
 	DigestRangesMax int
 
 	Logger *slog.Logger // default: discard
+
+	// Incarnation numbers this process of the node: positive and larger
+	// than any earlier process of the node had for NewDurable (the host
+	// uses the boot's wall clock in nanoseconds); zero for a core that
+	// never restarts, whose messages carry none.
+	Incarnation int64
 }
 
 // Defaults returns a configuration for one tick of tickMs milliseconds:
@@ -196,6 +228,17 @@ type Core struct {
 	hub   int // index of the current hub (self when acting as one)
 	out   core.Outbox[Message, Result]
 
+	// origin is the origin of the values added here: the node's id, or
+	// for a durable core the one its log names (OriginKey after a Fresh
+	// start). durable: every value taken is appended to the log, whose
+	// next record is logNext.
+	origin  string
+	durable bool
+	logNext uint64
+	// aeUntil: until this tick, the star's edges exchange digests every
+	// AntiEntropyTicks even when idle (see restartWindow).
+	aeUntil int64
+
 	// aeOld holds the context as it was between one and two anti-entropy
 	// periods ago: values in it have been here at least AntiEntropyTicks.
 	aeOld, aeNew gset.Context
@@ -246,6 +289,16 @@ type peer struct {
 	// echoSent and echoAt: the peer's last upload Sent tick and when it
 	// arrived, returned once in Echo.
 	echoSent, echoAt int64
+
+	// inc is the peer's incarnation as last heard (0: none). greeted: it
+	// has named ours in a Seen; until then every message to it says Hello,
+	// and a peer on a star edge gets one at least every RTOTicks (helloAt:
+	// the last one). Peers off the star's edges learn our incarnation from
+	// the first message we send them.
+	inc      int64
+	greeted  bool
+	helloAt  int64
+	helloDue bool
 }
 
 // flight is one data message in flight: when it left, and its dots not yet
@@ -261,11 +314,12 @@ func New(cfg Config) (*Core, error) {
 		return nil, err
 	}
 	c := &Core{
-		cfg:   cfg,
-		log:   cfg.Logger,
-		set:   gset.New(),
-		peers: make([]*peer, len(cfg.Nodes)),
-		index: make(map[string]int, len(cfg.Nodes)),
+		cfg:    cfg,
+		log:    cfg.Logger,
+		set:    gset.New(),
+		peers:  make([]*peer, len(cfg.Nodes)),
+		index:  make(map[string]int, len(cfg.Nodes)),
+		origin: cfg.ID,
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -276,11 +330,115 @@ func New(cfg Config) (*Core, error) {
 			c.self = i
 			continue
 		}
-		c.peers[i] = &peer{idx: i, id: id, rto: cfg.RTOTicks}
+		c.peers[i] = &peer{idx: i, id: id, rto: cfg.RTOTicks, greeted: cfg.Incarnation == 0}
 	}
 	c.hub = c.pickHub()
 	return c, nil
 }
+
+// OriginKey is the origin of the values a node adds after a start from an
+// empty disk, in its process incarnation inc: id@inc.
+func OriginKey(id string, inc int64) string { return id + "@" + strconv.FormatInt(inc, 10) }
+
+// owner returns the index of the node an origin belongs to: its id, or one
+// of its OriginKeys.
+func (c *Core) owner(origin string) (int, bool) {
+	if i, ok := c.index[origin]; ok {
+		return i, true
+	}
+	id, inc, ok := strings.Cut(origin, "@")
+	if !ok {
+		return 0, false
+	}
+	i, ok := c.index[id]
+	if !ok {
+		return 0, false
+	}
+	if n, err := strconv.ParseInt(inc, 10, 64); err != nil || n <= 0 || OriginKey(id, n) != origin {
+		return 0, false
+	}
+	return i, true
+}
+
+// record is one log record of a durable core: a value and its dot.
+type record struct {
+	Origin string          `json:"o"`
+	Seq    int64           `json:"s"`
+	Value  json.RawMessage `json:"v"`
+}
+
+// stored is a durable core's stable value: the origin it adds under.
+type stored struct {
+	Origin string `json:"origin"`
+}
+
+// NewDurable is New for a node that may be killed and restarted:
+// cfg.Incarnation must be positive, and rec is what the node's store kept
+// (lib/core). See the package doc, Crash recovery.
+func NewDurable(cfg Config, rec core.Recovered) (*Core, error) {
+	if cfg.Incarnation <= 0 {
+		return nil, errors.New("gossip: a durable core needs a positive Incarnation")
+	}
+	c, err := New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c.durable = true
+	c.logNext = 1
+	if rec.Fresh || rec.State == nil {
+		if len(rec.Log) > 0 {
+			return nil, errors.New("gossip: a log without its origin")
+		}
+		c.origin = OriginKey(cfg.ID, cfg.Incarnation)
+		b, _ := json.Marshal(stored{Origin: c.origin})
+		c.out.Persist(core.Write{Kind: core.WriteState, Data: b})
+		return c, nil
+	}
+	var st stored
+	if err := json.Unmarshal(rec.State, &st); err != nil {
+		return nil, fmt.Errorf("gossip: the stored origin: %w", err)
+	}
+	if i, ok := c.owner(st.Origin); !ok || i != c.self {
+		return nil, fmt.Errorf("gossip: the stored origin %q is not node %s's", st.Origin, cfg.ID)
+	}
+	c.origin = st.Origin
+	c.logNext = rec.First + uint64(len(rec.Log))
+	for k, b := range rec.Log {
+		var r record
+		if err := json.Unmarshal(b, &r); err != nil {
+			return nil, fmt.Errorf("gossip: log record %d: %w", rec.First+uint64(k), err)
+		}
+		if _, ok := c.owner(r.Origin); !ok {
+			return nil, fmt.Errorf("gossip: log record %d: unknown origin %q", rec.First+uint64(k), r.Origin)
+		}
+		if _, err := c.set.Insert(gset.Dot{Origin: r.Origin, Seq: r.Seq}, r.Value); err != nil {
+			return nil, fmt.Errorf("gossip: log record %d: %w", rec.First+uint64(k), err)
+		}
+	}
+	// What was held before the crash has been held long enough for
+	// anti-entropy to offer it, and the obligations to forward it died
+	// with the earlier process.
+	c.aeOld, c.aeNew = c.set.Context().Clone(), c.set.Context().Clone()
+	c.aeUntil = restartWindow * cfg.AntiEntropyTicks
+	return c, nil
+}
+
+// persist appends the value at d to the log, for a durable core.
+func (c *Core) persist(d gset.Dot) {
+	if !c.durable {
+		return
+	}
+	v, _ := c.set.Value(d)
+	b, err := json.Marshal(record{Origin: d.Origin, Seq: d.Seq, Value: v})
+	if err != nil {
+		panic(fmt.Sprintf("gossip: encoding a record: %v", err)) // canonical JSON always encodes
+	}
+	c.out.Persist(core.Write{Kind: core.WriteAppend, Index: c.logNext, Data: b})
+	c.logNext++
+}
+
+// Origin is the origin of the values added here.
+func (c *Core) Origin() string { return c.origin }
 
 // Set is the local replica, for reads. The caller must not modify it.
 func (c *Core) Set() *gset.Set { return c.set }
@@ -299,7 +457,7 @@ func (c *Core) Now() int64 { return c.now }
 // until new input arrives.
 func (c *Core) Pending() bool {
 	for _, p := range c.peers {
-		if p != nil && (!p.fwd.Empty() || !p.want.Empty() || len(p.flights) > 0 || p.ackDue != 0 || p.ackNow || p.flushNow) {
+		if p != nil && (!p.fwd.Empty() || !p.want.Empty() || len(p.flights) > 0 || p.ackDue != 0 || p.ackNow || p.flushNow || (!p.greeted && c.edge(p))) {
 			return true
 		}
 	}
@@ -322,10 +480,11 @@ func (c *Core) Command(cmd core.Command[Command]) {
 // the local set and will reach every node: the client may be acknowledged.
 // A value already in the set is not added again.
 func (c *Core) Add(value json.RawMessage) error {
-	d, added, err := c.set.Add(c.cfg.ID, value)
+	d, added, err := c.set.Add(c.origin, value)
 	if err != nil || !added {
 		return err
 	}
+	c.persist(d)
 	if c.hub == c.self {
 		c.owe(d, -1)
 		return nil
@@ -387,6 +546,37 @@ func (c *Core) Step(from string, m Message) {
 		c.log.Debug("gossip: malformed digest dropped", "from", from, "err", err)
 		return
 	}
+	switch {
+	case m.Inc < p.inc:
+		// From an earlier process of that node: its values still count
+		// (a join), but what it held and confirmed died with it.
+		c.receive(p, m.Fwd, true)
+		c.receive(p, m.Vals, false)
+		return
+	case m.Inc > p.inc:
+		if c.durable && p.inc != 0 {
+			// A restart of a node we had heard from (not its first
+			// start): what it owed others may be lost.
+			c.aeUntil = c.now + restartWindow*c.cfg.AntiEntropyTicks
+		}
+		c.restarted(p, m.Inc)
+		// The node may have lost values it held, and obligations to
+		// others it had taken (as their hub): offer it, and along the
+		// star's edges everyone else, what they are not known to hold.
+		defer func() {
+			for _, q := range c.peers {
+				if q != nil {
+					c.antiEntropyFrom(q, c.set.Context())
+				}
+			}
+		}()
+	}
+	if c.cfg.Incarnation != 0 && m.Seen == c.cfg.Incarnation {
+		p.greeted = true
+	}
+	if m.Hello {
+		p.ackNow = true // it waits to hear that we heard it
+	}
 	c.observe(p, &m)
 	got := c.receive(p, m.Fwd, true)
 	got.Union(ptr(c.receive(p, m.Vals, false)))
@@ -401,6 +591,21 @@ func (c *Core) Step(from string, m Message) {
 		}
 	}
 	c.antiEntropy(p)
+}
+
+// restarted forgets what p's earlier process held and what was in flight
+// to it: its new process, inc, is known to have only what its digests say
+// from now on, and is told at once that we heard it.
+func (c *Core) restarted(p *peer, inc int64) {
+	p.inc = inc
+	p.known = gset.Context{}
+	p.sent = gset.Context{}
+	clear(p.flights)
+	p.flights = p.flights[:0]
+	p.backoff, p.catchUp = false, false
+	p.rto = c.cfg.RTOTicks
+	p.echoSent, p.steady, p.flushAt = 0, 0, 0
+	p.ackNow = true
 }
 
 // observe takes the timing fields of m: an upload's Sent tick to echo, a
@@ -441,6 +646,15 @@ func (c *Core) observe(p *peer, m *Message) {
 	}
 }
 
+// restartWindow is how many anti-entropy periods after a restart (its own,
+// or a peer's) a durable core keeps digests flowing on the star's edges
+// while idle. A dead node's obligations died with it: the values it had
+// taken to forward, and those a wiped node held alone with the uploader,
+// now sit with nodes that owe nobody anything, and anti-entropy, which
+// runs when a digest arrives, needs digests to arrive. Outside the window
+// an idle cluster stays silent.
+const restartWindow = 5
+
 // Upload alignment trusts its estimates after steadyMin flush arrivals
 // within steadyJitterTicks of the prediction (and round trips as stable).
 const (
@@ -461,7 +675,7 @@ func ptr[T any](v T) *T { return &v }
 // hub has acknowledged.
 func (c *Core) ownDelivered() gset.Context {
 	var own gset.Context
-	own.AddRanges(c.cfg.ID, c.set.Context().Of(c.cfg.ID))
+	own.AddRanges(c.origin, c.set.Context().Of(c.origin))
 	if c.hub != c.self {
 		own.Subtract(&c.peers[c.hub].fwd)
 	}
@@ -473,7 +687,7 @@ func (c *Core) ownDelivered() gset.Context {
 func (c *Core) receive(p *peer, runs []Run, forward bool) gset.Context {
 	var got gset.Context
 	for _, r := range runs {
-		if _, ok := c.index[r.Origin]; !ok || r.Seq < 1 || int64(len(r.Vals)) > int64(c.cfg.BatchMax)*4 {
+		if _, ok := c.owner(r.Origin); !ok || r.Seq < 1 || int64(len(r.Vals)) > int64(c.cfg.BatchMax)*4 {
 			c.stats.Dropped++
 			c.log.Debug("gossip: bad run dropped", "from", p.id, "origin", r.Origin, "seq", r.Seq)
 			continue
@@ -487,6 +701,9 @@ func (c *Core) receive(p *peer, runs []Run, forward bool) gset.Context {
 				continue
 			}
 			got.Add(d)
+			if added {
+				c.persist(d)
+			}
 			if added && forward {
 				c.owe(d, p.idx)
 			}
@@ -538,11 +755,17 @@ func (c *Core) ack(p *peer, have *gset.Context) {
 // a while and does not already owe it. Only along the star's edges (p is
 // our hub, or we are a hub): a node cut off from many peers would otherwise
 // get the same backlog from each of them.
-func (c *Core) antiEntropy(p *peer) {
-	if c.aeOld.Empty() || (p.idx != c.hub && c.hub != c.self) {
+func (c *Core) antiEntropy(p *peer) { c.antiEntropyFrom(p, &c.aeOld) }
+
+// antiEntropyFrom queues for p the values of held it lacks and is not
+// already owed: held is aeOld for the periodic anti-entropy, and the whole
+// set for a peer that just restarted (it may have lost values it held,
+// young ones included, and may fall silent once greeted).
+func (c *Core) antiEntropyFrom(p *peer, held *gset.Context) {
+	if held.Empty() || (p.idx != c.hub && c.hub != c.self) {
 		return
 	}
-	miss := c.aeOld.Minus(&p.known)
+	miss := held.Minus(&p.known)
 	if miss.Empty() {
 		return
 	}
@@ -562,12 +785,23 @@ func (c *Core) antiEntropy(p *peer) {
 	}
 }
 
+// edge says whether p is on one of the star's edges of this node: our hub,
+// or anyone when we are a hub.
+func (c *Core) edge(p *peer) bool { return p.idx == c.hub || c.hub == c.self }
+
 // Tick advances time by one tick: timeouts, due acknowledgements,
 // anti-entropy snapshots, and the periodic flush.
 func (c *Core) Tick() {
 	c.now++
 	if c.now%c.cfg.AntiEntropyTicks == 0 {
 		c.aeOld, c.aeNew = c.aeNew, c.set.Context().Clone()
+		if c.now <= c.aeUntil {
+			for _, p := range c.peers {
+				if p != nil && c.edge(p) {
+					p.ackNow = true
+				}
+			}
+		}
 	}
 	rehub := false
 	for _, p := range c.peers {
@@ -587,6 +821,10 @@ func (c *Core) Tick() {
 		if p.upAt != 0 && c.now >= p.upAt {
 			p.flushNow = true
 			p.upAt = 0
+		}
+		if !p.greeted && c.edge(p) && c.now-p.helloAt >= c.cfg.RTOTicks {
+			p.helloDue = true
+			p.flushNow = true
 		}
 	}
 	if rehub {
@@ -685,8 +923,8 @@ func (c *Core) flush(p *peer) {
 	retransmit := p.retransmit
 	// A message without values goes out only when an acknowledgement is
 	// due, never merely because one is owed: owed ones wait to piggyback.
-	ackNeeded := p.ackNow || (p.ackDue != 0 && c.now >= p.ackDue)
-	p.flushNow, p.retransmit, p.ackNow = false, false, false
+	ackNeeded := p.ackNow || p.helloDue || (p.ackDue != 0 && c.now >= p.ackDue)
+	p.flushNow, p.retransmit, p.ackNow, p.helloDue = false, false, false, false
 	dataOK := !p.backoff || retransmit
 	for msgs := 0; ; msgs++ {
 		var fwd, want gset.Context
@@ -721,6 +959,12 @@ func (c *Core) flush(p *peer) {
 		}
 		if !want.Empty() {
 			m.Phase = c.now%c.cfg.BatchTicks + 1
+		}
+		if c.cfg.Incarnation != 0 {
+			m.Inc, m.Seen, m.Hello = c.cfg.Incarnation, p.inc, !p.greeted
+			if !p.greeted {
+				p.helloAt = c.now
+			}
 		}
 		if n > 0 {
 			var dots gset.Context

@@ -36,6 +36,13 @@ type Message struct {
 	// sent this message: with the arrival time it tells a leaf when the
 	// hub's next flushes will reach it.
 	Phase int64 `json:"p,omitempty"`
+	// Inc is the sender's incarnation (0: a core that never restarts),
+	// Seen the receiver's incarnation as the sender last heard it, and
+	// Hello asks the receiver for a message naming the sender's
+	// incarnation in Seen (see Config.Incarnation).
+	Inc   int64 `json:"i,omitempty"`
+	Seen  int64 `json:"n,omitempty"`
+	Hello bool  `json:"g,omitempty"`
 }
 
 // Echo returns an upload's Sent tick with the ticks the hub held it.
@@ -117,6 +124,12 @@ func (m Message) String() string {
 	}
 	if m.Phase != 0 {
 		fmt.Fprintf(&b, " phase=%d", m.Phase-1)
+	}
+	if m.Inc != 0 {
+		fmt.Fprintf(&b, " inc=%d seen=%d", m.Inc, m.Seen)
+	}
+	if m.Hello {
+		b.WriteString(" hello")
 	}
 	return b.String()
 }

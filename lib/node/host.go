@@ -56,6 +56,10 @@ type Host[P, C, R any] struct {
 	peers map[string]bool
 	start time.Time
 	ticks int64 // core ticks so far
+	// last is when the loop last advanced the core; dropUntil ends the
+	// window after a stall in which client commands go unanswered (see
+	// stallMax).
+	last, dropUntil time.Time
 
 	store     hostStore // a Durable node's store, open from init
 	openStore func(dir, id string, noSync bool, n *Node) (hostStore, error)
@@ -104,6 +108,7 @@ func NewHost[P, C, R any](n *Node, cfg HostConfig[P, C, R]) *Host[P, C, R] {
 			h.peers[id] = true
 		}
 		h.start, h.ticks = time.Now(), 0
+		h.last = h.start
 		n.Every(cfg.Tick, h.advance)
 		return nil
 	})
@@ -171,10 +176,30 @@ func HandleCommand[B, P, C, R any](h *Host[P, C, R], typ string, decode func(B) 
 			return err
 		}
 		h.advance()
+		if time.Now().Before(h.dropUntil) {
+			// It probably waited out the stall, and its client may be
+			// gone (see stallMax): no answer, the client times out.
+			h.n.Logger().Info("command after a stall left unanswered", "src", req.Src, "msg_id", req.MsgID)
+			return nil
+		}
 		h.core.Command(core.Command[C]{Client: req.Src, MsgID: req.MsgID, Body: cmd})
 		return nil
 	})
 }
+
+// stallMax is the longest the loop may stop (SIGSTOP: Maelstrom's pause)
+// before the commands that waited in the pipe meanwhile are left
+// unanswered. Maelstrom's client gives up after 5 s and closes, and a
+// reply to a closed client is an error that makes Maelstrom stop reading
+// the node for the rest of the run; a command that waited out a stall this
+// long may belong to such a client. Those read within stallGrace after
+// the loop resumes are the ones that waited. A stall shows as a gap
+// between two runs of the tick timer, so only a Tick well below stallMax
+// tells one.
+const (
+	stallMax   = 4 * time.Second
+	stallGrace = 100 * time.Millisecond
+)
 
 // Core is the hosted core (nil before init).
 func (h *Host[P, C, R]) Core() core.Core[P, C, R] { return h.core }
@@ -184,7 +209,13 @@ func (h *Host[P, C, R]) Core() core.Core[P, C, R] { return h.core }
 // date, so a late timer or a starved process never skews the core's notion
 // of time.
 func (h *Host[P, C, R]) advance() {
-	target := int64(time.Since(h.start) / h.cfg.Tick)
+	now := time.Now()
+	if h.cfg.Tick <= stallMax/4 && now.Sub(h.last) >= stallMax {
+		h.n.Logger().Warn("the loop stalled; answering no command read in the next moment", "stall", now.Sub(h.last))
+		h.dropUntil = now.Add(stallGrace)
+	}
+	h.last = now
+	target := int64(now.Sub(h.start) / h.cfg.Tick)
 	for k := 0; h.ticks < target && k < tickCatchUpMax; k++ {
 		h.core.Tick()
 		h.ticks++

@@ -32,6 +32,10 @@ func (c *durableTally) Step(from string, m tallyMsg) {
 
 // hostDurableTally hosts a durableTally on n over the store open returns.
 func hostDurableTally(n *Node, open func(dir, id string, noSync bool, n *Node) (hostStore, error)) *Host[tallyMsg, tallyCmd, tallyReply] {
+	return hostDurableTallyTick(n, open, time.Hour) // ticks are not under test
+}
+
+func hostDurableTallyTick(n *Node, open func(dir, id string, noSync bool, n *Node) (hostStore, error), tick time.Duration) *Host[tallyMsg, tallyCmd, tallyReply] {
 	h := NewHost(n, HostConfig[tallyMsg, tallyCmd, tallyReply]{
 		Durable: func(n *Node, rec core.Recovered) (core.Core[tallyMsg, tallyCmd, tallyReply], error) {
 			c := &durableTally{tally{peers: n.Peers()}}
@@ -43,7 +47,7 @@ func hostDurableTally(n *Node, open func(dir, id string, noSync bool, n *Node) (
 			return c, nil
 		},
 		Dir:       "/node",
-		Tick:      time.Hour,
+		Tick:      tick,
 		PeerTypes: []string{"tally"},
 		Reply: func(r tallyReply) any {
 			if r.Get {
@@ -202,4 +206,28 @@ func TestHostBuildOpensNoStore(t *testing.T) {
 	h.init("n1", "n1")
 	require.Nil(t, host.store)
 	h.closeClean()
+}
+
+// TestHostDropsCommandsAfterStall: a command that waited in the pipe while
+// the loop was stopped longer than stallMax gets no answer (its client may
+// have closed), one read after the grace gets its answer. The loop is
+// stopped here by a write that does not return, and virtual time passes.
+func TestHostDropsCommandsAfterStall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		g := &gatedStore{applying: make(chan []core.Write, 1), gate: make(chan error)}
+		h := startNode(t, Config{}, func(n *Node) {
+			hostDurableTallyTick(n, func(string, string, bool, *Node) (hostStore, error) { return g, nil }, 10*time.Millisecond)
+		})
+		h.init("n1", "n1")
+		h.send(`{"src":"c1","dest":"n1","body":{"type":"add","delta":5,"msg_id":2}}`)
+		<-g.applying
+		h.send(`{"src":"c2","dest":"n1","body":{"type":"get","msg_id":3}}`)
+		time.Sleep(stallMax + time.Second)
+		g.gate <- nil
+		h.expect(`{"src":"n1","dest":"c1","body":{"type":"add_ok","in_reply_to":2}}`)
+		time.Sleep(2 * stallGrace)
+		h.send(`{"src":"c3","dest":"n1","body":{"type":"get","msg_id":4}}`)
+		h.expect(`{"src":"n1","dest":"c3","body":{"type":"get_ok","sum":5,"in_reply_to":4}}`)
+		h.closeClean()
+	})
 }

@@ -12,6 +12,11 @@
 // inspect. Config.Journal receives the whole trace, which Golden compares
 // with a file in testdata; Seeds gives every simulation test its seeds
 // from one knob, SeedsEnv.
+//
+// NewDurable (durable.go) gives every node a simulated disk and store and
+// makes the cores' durable writes before their messages and replies; its
+// nodes die by process death, power loss, a wiped disk or a fault inside
+// their writes, and come back rebuilt from what their disk kept.
 package sim
 
 import (

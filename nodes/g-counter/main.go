@@ -6,6 +6,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -16,18 +17,34 @@ import (
 )
 
 func main() {
-	if err := run(os.Stdin, os.Stdout, os.Stderr); err != nil {
+	fs := flag.NewFlagSet("g-counter", flag.ExitOnError)
+	sync := fs.Bool("sync", true, "fsync every write before acknowledging; false keeps writes in the page cache (a power loss can lose acknowledged adds)")
+	_ = fs.Parse(os.Args[1:])
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "g-counter: unexpected arguments %q\n", fs.Args())
+		os.Exit(2)
+	}
+	if err := serve(counter.Options{Durable: true, NoSync: !*sync}, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "g-counter:", err)
 		os.Exit(1)
 	}
 }
 
-// run is the whole node over the given streams (stdin, stdout, stderr).
+// run is the whole node over the given streams (stdin, stdout, stderr),
+// durable, with its store in storeDir().
 func run(in io.Reader, out, logs io.Writer) error {
+	return serve(counter.Options{Durable: true, Dir: storeDir()}, in, out, logs)
+}
+
+// storeDir is where run keeps the store: the working directory (""), as
+// main does; tests give each run a directory of its own.
+var storeDir = func() string { return "" }
+
+func serve(o counter.Options, in io.Reader, out, logs io.Writer) error {
 	n, err := node.New(node.Stdio(in, out, logs))
 	if err != nil {
 		return err
 	}
-	counter.Serve(n, crdt.NewGCounter, counter.Options{})
+	counter.Serve(n, crdt.NewGCounter, o)
 	return n.Run()
 }

@@ -28,9 +28,11 @@ func TestSession(t *testing.T) {
 			want: `{"src":"n1","dest":"c1","body":{"type":"add_ok","in_reply_to":2}}`},
 		{in: `{"src":"c1","dest":"n1","body":{"type":"read","msg_id":3}}`,
 			want: `{"src":"n1","dest":"c1","body":{"type":"read_ok","value":3,"in_reply_to":3}}`},
+		// A started node counts under a new entry n1@<incarnation>, so the
+		// entry "n1" is an earlier life's and adds in.
 		{in: `{"src":"n2","dest":"n1","body":{"type":"counter_sync","entries":{"n2":4,"n1":1}}}`},
 		{in: `{"src":"c1","dest":"n1","body":{"type":"read","msg_id":4}}`,
-			want: `{"src":"n1","dest":"c1","body":{"type":"read_ok","value":7,"in_reply_to":4}}`},
+			want: `{"src":"n1","dest":"c1","body":{"type":"read_ok","value":8,"in_reply_to":4}}`},
 		// Bad inputs: refused, state unchanged.
 		{in: `{"src":"c1","dest":"n1","body":{"type":"add","delta":-1,"msg_id":5}}`,
 			want: `{"src":"n1","dest":"c1","body":{"type":"error","code":12,"text":"crdt: negative increment of a grow-only count","in_reply_to":5}}`},
@@ -40,7 +42,7 @@ func TestSession(t *testing.T) {
 		{in: `{"src":"n2","dest":"n1","body":{"type":"counter_sync","entries":{"n2":-4}}}`},
 		{in: `{"src":"n2","dest":"n1","body":{"type":"counter_sync","entries":{"n9":40}}}`},
 		{in: `{"src":"c1","dest":"n1","body":{"type":"read","msg_id":8}}`,
-			want: `{"src":"n1","dest":"c1","body":{"type":"read_ok","value":7,"in_reply_to":8}}`},
+			want: `{"src":"n1","dest":"c1","body":{"type":"read_ok","value":8,"in_reply_to":8}}`},
 	}
 	var in strings.Builder
 	var want []string

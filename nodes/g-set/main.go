@@ -40,12 +40,17 @@ type readOK struct {
 	Value json.RawMessage `json:"value"`
 }
 
+// storeDir is where run keeps the store: the working directory (""); tests
+// give each run a directory of its own.
+var storeDir = func() string { return "" }
+
 // run is the whole node over the given arguments and streams.
 func run(args []string, in io.Reader, out, logs io.Writer) error {
 	opts, err := gossipnode.ParseFlags("g-set", args, logs)
 	if err != nil {
 		return err
 	}
+	opts.Dir = storeDir()
 	n, err := node.New(node.Stdio(in, out, logs))
 	if err != nil {
 		return err

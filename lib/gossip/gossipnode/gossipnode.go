@@ -26,6 +26,11 @@ type Options struct {
 	BatchMax      int
 	AntiEntropyMs int64
 	NoAlign       bool // upload at once instead of just in time for the hub's flush
+	// NoSync skips fsync (--sync=false; node.HostConfig.NoSync).
+	NoSync bool
+	// Dir is where the node keeps its store (empty: the working
+	// directory); not a flag: tests set it.
+	Dir string
 }
 
 // ParseFlags reads Options from a binary's arguments, e.g.
@@ -43,9 +48,11 @@ func ParseFlags(name string, args []string, errOut io.Writer) (Options, error) {
 	fs.Int64Var(&o.AntiEntropyMs, "anti-entropy-ms", 0, "age before anti-entropy offers a value in ms (default 2000)")
 	fs.IntVar(&o.BatchMax, "batch-max", 0, "values per message at most (default 1024)")
 	fs.BoolVar(&o.NoAlign, "no-align", false, "upload values at once rather than just in time for the hub's next flush")
+	sync := fs.Bool("sync", true, "fsync every write before acknowledging; false keeps writes in the page cache (a power loss can lose acknowledged values)")
 	if err := fs.Parse(args); err != nil {
 		return Options{}, err
 	}
+	o.NoSync = !*sync
 	if fs.NArg() > 0 {
 		return Options{}, fmt.Errorf("%s: unexpected arguments %q", name, fs.Args())
 	}
@@ -90,8 +97,9 @@ func (o Options) Config(id string, nodes []string) gossip.Config {
 // Host is a gossip core hosted on a node.
 type Host = node.Host[gossip.Message, gossip.Command, gossip.Result]
 
-// NewHost hosts a gossip core configured by opts on n; reply makes the
-// workload's reply bodies. The binary registers its client commands with
+// NewHost hosts a durable gossip core (gossip.NewDurable) configured by
+// opts on n, with its store in opts.Dir; reply makes the workload's reply
+// bodies. The binary registers its client commands with
 // node.HandleCommand. Call it before n.Run.
 func NewHost(n *node.Node, opts Options, reply func(gossip.Result) any) *Host {
 	tick := time.Duration(max(opts.TickMs, 0)) * time.Millisecond
@@ -99,11 +107,16 @@ func NewHost(n *node.Node, opts Options, reply func(gossip.Result) any) *Host {
 		tick = 10 * time.Millisecond
 	}
 	return node.NewHost(n, node.HostConfig[gossip.Message, gossip.Command, gossip.Result]{
-		Build: func(n *node.Node) (core.Core[gossip.Message, gossip.Command, gossip.Result], error) {
+		Durable: func(n *node.Node, rec core.Recovered) (core.Core[gossip.Message, gossip.Command, gossip.Result], error) {
 			cfg := opts.Config(n.ID(), n.NodeIDs())
 			cfg.Logger = n.Logger()
-			return gossip.New(cfg)
+			// Wall-clock nanoseconds at boot: larger for every later
+			// process of this node, disk or no disk.
+			cfg.Incarnation = time.Now().UnixNano()
+			return gossip.NewDurable(cfg, rec)
 		},
+		Dir:       opts.Dir,
+		NoSync:    opts.NoSync,
 		Tick:      tick,
 		PeerTypes: []string{gossip.MessageType},
 		Reply:     reply,
