@@ -33,8 +33,9 @@ type Config struct {
 	Nodes []string // every node, this one included; a quorum is a majority
 	// Rand drives backoff jitter (required: a seeded source replays).
 	Rand *rand.Rand
-	// Storage is the durable acceptor state; nil starts a fresh one.
-	Storage *Storage
+	// Recovered is what the node's disk held at start (see durable.go);
+	// the zero value, or Fresh, starts from nothing (amnesia.go).
+	Recovered core.Recovered
 	// Logger gets debug noise and warnings; nil discards.
 	Logger *slog.Logger
 
@@ -134,6 +135,10 @@ type LimitConfig struct {
 	AttemptsMax int
 	// KeysMax bounds the keys a node tracks. Default 1 << 20.
 	KeysMax int
+	// CompactMin is the fewest log records written between two snapshots
+	// (a snapshot is taken once the records since the last one reach
+	// max(CompactMin, keys)). Default 1024.
+	CompactMin int
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -174,6 +179,7 @@ func (c Config) withDefaults() (Config, error) {
 		{v: &c.Limits.QueueMax, def: 4096},
 		{v: &c.Limits.AttemptsMax, def: 64},
 		{v: &c.Limits.KeysMax, def: 1 << 20},
+		{v: &c.Limits.CompactMin, def: 1024},
 	} {
 		if *f.v < 0 {
 			return c, fmt.Errorf("paxos: negative bound %d", *f.v)
@@ -203,12 +209,6 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Rounds.RetransmitTicks < 0 {
 		return c, fmt.Errorf("paxos: negative RetransmitTicks %d", c.Rounds.RetransmitTicks)
 	}
-	if c.Storage == nil {
-		c.Storage = NewStorage()
-	}
-	if c.Storage.Acceptors == nil {
-		c.Storage.Acceptors = map[int64]*AcceptorState{}
-	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -228,6 +228,7 @@ type Core struct {
 	proposerState
 	forwardingState
 	relayState
+	durableState
 }
 
 // acceptorState is the acceptor role's (acceptor.go).
@@ -281,20 +282,25 @@ func New(cfg Config) (*Core, error) {
 	}
 	slices.Sort(peers)
 	ranked := slices.Sorted(slices.Values(append(slices.Clone(peers), cfg.ID)))
-	return &Core{
+	c := &Core{
 		cfg:             cfg,
 		log:             cfg.Logger,
 		peers:           peers,
 		quorum:          (len(peers)+1)/2 + 1,
-		acceptorState:   acceptorState{store: cfg.Storage, foreign: map[int64]int64{}, lastAccept: map[int64]int64{}},
+		acceptorState:   acceptorState{store: NewStorage(), foreign: map[int64]int64{}, lastAccept: map[int64]int64{}},
 		proposerState:   proposerState{props: map[int64]*proposer{}},
 		forwardingState: forwardingState{routes: map[int64]route{}, ranked: ranked},
 		relayState:      relayState{links: map[string]*link{}},
-	}, nil
+		durableState:    durableState{compactMin: cfg.Limits.CompactMin},
+	}
+	if err := c.recover(cfg.Recovered); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
-// Storage returns the durable state, to hand to the core that replaces
-// this one after a restart.
+// Storage returns the acceptors' state and the counters used, as the
+// durable writes record them (for tests and checks; read only).
 func (c *Core) Storage() *Storage { return c.store }
 
 // Drain returns, and forgets, the messages and replies produced since the

@@ -15,6 +15,7 @@ import (
 	"maelkit/lib/core"
 	"maelkit/lib/regmodel"
 	"maelkit/lib/sim"
+	"maelkit/lib/storage"
 )
 
 // paxosSim is the simulator over paxos cores.
@@ -148,10 +149,15 @@ func (k *checker) descends(key int64, hi, lo Ballot) bool {
 	return false
 }
 
-// scan checks every acceptor's monotonicity against the last step.
-func (k *checker) scan(stores map[string]*Storage) {
-	for _, id := range slices.Sorted(maps.Keys(stores)) {
-		st := stores[id]
+// scan checks every live acceptor's monotonicity against the last step,
+// across restarts too: what a node recovers from its disk is at least
+// what it had when it last sent anything.
+func (k *checker) scan(nodes map[string]*diskNode) {
+	for _, id := range slices.Sorted(maps.Keys(nodes)) {
+		if nodes[id].dead {
+			continue
+		}
+		st := nodes[id].core.Storage()
 		if k.last[id] == nil {
 			k.last[id] = map[int64]AcceptorState{}
 		}
@@ -165,6 +171,11 @@ func (k *checker) scan(stores map[string]*Storage) {
 				}
 			}
 			k.last[id][key] = *a
+		}
+		for key := range k.last[id] {
+			if st.Acceptors[key] == nil {
+				k.fail("%s forgot key %d: %+v", id, key, k.last[id][key])
+			}
 		}
 	}
 }
@@ -193,6 +204,10 @@ type scenario struct {
 	latMaxMs   int64
 	latMeanMs  int64 // if positive, exponential latencies of this mean, up to latMaxMs
 	faults     bool  // partitions and crash-restarts during the run
+	// diskFaults makes crashes hit the disk too: a power loss (unsynced
+	// writes dropped or torn), or a death between a write and its fsync,
+	// as well as the process deaths of faults alone.
+	diskFaults bool
 	fastOff    bool
 	thrifty    bool
 	forward    bool
@@ -287,7 +302,8 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 		t.Errorf("seed %d: %s\nlast events:\n%s", seed, fmt.Sprintf(format, args...), trace)
 	}
 	chk := newChecker(sc.nodes, fail)
-	stores := map[string]*Storage{}
+	disks := map[string]*storage.SimDisk{}
+	nodes := map[string]*diskNode{}
 	boots := map[string]uint64{}
 	// On lossy networks retransmit after about a mean round trip, and
 	// give a round several retransmissions before calling it failed.
@@ -297,12 +313,16 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 		roundTimeout = max(20, 5*retransmit)
 	}
 	build := func(id string) core.Core[Msg, Request, Outcome] {
-		if stores[id] == nil {
-			stores[id] = NewStorage()
+		if disks[id] == nil {
+			disks[id] = storage.NewSimDisk(diskSeed(seed, id))
+		}
+		st, rec, err := openDisk(disks[id], id)
+		if err != nil {
+			t.Fatalf("seed %d: %s's disk: %v", seed, id, err)
 		}
 		boots[id]++
 		c, err := New(Config{
-			ID: id, Nodes: ids, Storage: stores[id],
+			ID: id, Nodes: ids, Recovered: rec,
 			Rand:    rand.New(rand.NewPCG(seed, uint64(len(id))*1000+uint64(id[len(id)-1])+boots[id]<<20)),
 			Rounds:  RoundConfig{DisableFastPath: sc.fastOff, RetransmitTicks: retransmit, TimeoutTicks: roundTimeout},
 			Thrifty: ThriftyConfig{On: sc.thrifty},
@@ -312,8 +332,10 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
-		c.onAccept = chk.onAccept
-		return c
+		d := &diskNode{core: c, store: st, onAccept: chk.onAccept}
+		c.onAccept = d.hook
+		nodes[id] = d
+		return d
 	}
 	s = sim.New(sim.Config{
 		Seed: seed, Nodes: ids, TickMs: simTickMs,
@@ -381,6 +403,18 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 		c.nextMs = s.Now() + r.Int64N(think)
 	}
 
+	// crash kills a node's process; with powerLoss its disk loses what was
+	// not synced as well.
+	crash := func(id string, powerLoss bool) {
+		s.Crash(id)
+		nodes[id].dead = true
+		if powerLoss {
+			disks[id].Crash()
+		} else {
+			disks[id].Kill()
+		}
+		down[id] = true
+	}
 	for steps := int64(0); s.Now() < end+livenessMs && !failed; steps++ {
 		if steps > (end+livenessMs)*eventBoundPerRunMs {
 			t.Fatalf("seed %d: runaway simulation", seed)
@@ -391,6 +425,9 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 			// that every client makes progress.
 			liveFrom = now
 			s.Heal()
+			for _, d := range disks {
+				d.FailAfter(-1) // no death pending: the liveness phase wants every node up
+			}
 			for _, id := range slices.Sorted(maps.Keys(down)) {
 				s.Restart(id, build(id))
 				delete(down, id)
@@ -426,8 +463,20 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 				if len(down) < (sc.nodes-1)/2 {
 					id := ids[r.IntN(len(ids))]
 					if !down[id] {
-						s.Crash(id)
-						down[id] = true
+						if !sc.diskFaults {
+							crash(id, false)
+							break
+						}
+						switch r.IntN(3) {
+						case 0:
+							crash(id, false)
+						case 1:
+							crash(id, true)
+						default:
+							// Die within the next few disk operations:
+							// between a write and its fsync, or mid-snapshot.
+							disks[id].FailAfter(r.IntN(4))
+						}
 					}
 				}
 			case 4:
@@ -471,7 +520,12 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 			}
 		}
 		s.Step()
-		chk.scan(stores)
+		for _, id := range ids {
+			if nodes[id] != nil && nodes[id].dead && !down[id] {
+				crash(id, true) // died mid-write: the power-loss model keeps only what was synced
+			}
+		}
+		chk.scan(nodes)
 		for _, r := range s.Replies() {
 			c := byID[r.To]
 			if c == nil || !c.busy || r.Body.Op.ID != c.op.ID {
