@@ -17,7 +17,7 @@ import (
 func session(t *testing.T, lines ...string) []string {
 	t.Helper()
 	var out, logs bytes.Buffer
-	require.NoError(t, run(nil, strings.NewReader(strings.Join(lines, "\n")+"\n"), &out, &logs))
+	require.NoError(t, runInTemp(nil, strings.NewReader(strings.Join(lines, "\n")+"\n"), &out, &logs))
 	return strings.Split(strings.TrimSpace(out.String()), "\n")
 }
 
@@ -100,9 +100,11 @@ func TestClusterSendsPrepares(t *testing.T) {
 
 func TestOptions(t *testing.T) {
 	var logs bytes.Buffer
-	opt, err := parseOptions([]string{"-thrifty", "-fast-path=false", "-forward=false", "-relay=false", "-tick", "2ms"}, &logs)
+	opt, err := parseOptions([]string{"-thrifty", "-fast-path=false", "-forward=false", "-relay=false", "-tick", "2ms",
+		"-dir", "/d", "-sync=false", "-stats-every", "1s"}, &logs)
 	require.NoError(t, err)
-	require.Equal(t, options{tick: 2 * time.Millisecond, thrifty: thriftyOn, fastPath: false, forward: false}, opt)
+	require.Equal(t, options{tick: 2 * time.Millisecond, thrifty: thriftyOn, fastPath: false, forward: false,
+		dir: "/d", sync: false, statsEvery: time.Second}, opt)
 	opt, err = parseOptions(nil, &logs)
 	require.NoError(t, err)
 	require.Equal(t, defaultOptions(), opt)
@@ -114,5 +116,25 @@ func TestOptions(t *testing.T) {
 	for _, bad := range [][]string{{"-tick", "0s"}, {"-bogus"}, {"-tick", "soon"}, {"-thrifty=sometimes"}} {
 		_, err := parseOptions(bad, &logs)
 		require.Error(t, err, "%v", bad)
+	}
+}
+
+// TestRestartRecovers: a node started again on the same directory (as
+// after a kill) still has what it acknowledged, with fsync or without.
+func TestRestartRecovers(t *testing.T) {
+	for _, sync := range []string{"-sync=true", "-sync=false"} {
+		t.Run(sync, func(t *testing.T) {
+			dir := t.TempDir()
+			init := `{"src":"c0","dest":"n0","body":{"type":"init","msg_id":1,"node_id":"n0","node_ids":["n0"]}}`
+			boot := func(lines ...string) []string {
+				var out, logs bytes.Buffer
+				require.NoError(t, run([]string{"-dir", dir, sync}, strings.NewReader(strings.Join(append([]string{init}, lines...), "\n")+"\n"), &out, &logs))
+				return strings.Split(strings.TrimSpace(out.String()), "\n")
+			}
+			got := boot(`{"src":"c1","dest":"n0","body":{"type":"write","msg_id":2,"key":3,"value":7}}`)
+			require.Contains(t, got, `{"src":"n0","dest":"c1","body":{"type":"write_ok","in_reply_to":2}}`)
+			got = boot(`{"src":"c1","dest":"n0","body":{"type":"read","msg_id":3,"key":3}}`)
+			require.Contains(t, got, `{"src":"n0","dest":"c1","body":{"type":"read_ok","value":7,"in_reply_to":3}}`)
+		})
 	}
 }
