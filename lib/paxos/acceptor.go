@@ -33,7 +33,7 @@ func (c *Core) acceptor(key int64) *AcceptorState {
 			c.log.Warn("paxos: too many keys, dropping", "key", key)
 			return nil
 		}
-		a = &AcceptorState{}
+		a = &AcceptorState{Promised: c.floor} // the floor is promised on every key
 		c.store.Acceptors[key] = a
 	}
 	return a

@@ -33,8 +33,10 @@ type Config struct {
 	Nodes []string // every node, this one included; a quorum is a majority
 	// Rand drives backoff jitter (required: a seeded source replays).
 	Rand *rand.Rand
-	// Recovered is what the node's disk held at start (see durable.go);
-	// the zero value, or Fresh, starts from nothing (amnesia.go).
+	// Recovered is what the node's disk held at start (see durable.go).
+	// Fresh (nothing on disk: a first start, or a lost disk) makes the
+	// node relearn from its peers before it serves (amnesia.go); the zero
+	// value is a disk known to be new, and the node serves at once.
 	Recovered core.Recovered
 	// Logger gets debug noise and warnings; nil discards.
 	Logger *slog.Logger
@@ -229,6 +231,7 @@ type Core struct {
 	forwardingState
 	relayState
 	durableState
+	recoveryState
 }
 
 // acceptorState is the acceptor role's (acceptor.go).
@@ -296,6 +299,8 @@ func New(cfg Config) (*Core, error) {
 	if err := c.recover(cfg.Recovered); err != nil {
 		return nil, err
 	}
+	// A blank disk may be a lost one: relearn before serving (amnesia.go).
+	c.recovering = cfg.Recovered.Fresh && len(peers) > 0
 	return c, nil
 }
 
@@ -338,7 +343,14 @@ func (c *Core) Step(from string, m Msg) {
 // stepFrom handles m from from; direct is false when a relay brought it.
 func (c *Core) stepFrom(from string, m Msg, direct bool) {
 	c.noteLinks(from, m, direct)
+	if c.recovering && (m.Type == MsgPrepare || m.Type == MsgAccept) {
+		return // nothing to promise from until recovered
+	}
 	switch m.Type {
+	case MsgRecover:
+		c.handleRecover(from, m)
+	case MsgRecovered:
+		c.stepRecovery(from, m)
 	case MsgPrepare:
 		if r, ok := c.handlePrepare(m); ok {
 			c.noteForeign(m, r)
@@ -352,7 +364,13 @@ func (c *Core) stepFrom(from string, m Msg, direct bool) {
 				c.learnChosen(m.Key, m.State)
 			}
 		}
-	case MsgPromise, MsgAccepted, MsgReject:
+	case MsgReject:
+		if m.Of == MsgRecover {
+			c.stepRecovery(from, m)
+		} else if p := c.props[m.Key]; p != nil {
+			c.stepProposer(p, from, m)
+		}
+	case MsgPromise, MsgAccepted:
 		if p := c.props[m.Key]; p != nil {
 			c.stepProposer(p, from, m)
 		}
@@ -376,6 +394,7 @@ func (c *Core) noteForeign(m, r Msg) {
 func (c *Core) Tick() {
 	c.now++
 	c.tickLinks()
+	c.tickRecovery()
 	for _, k := range c.keys {
 		c.tickProposer(c.props[k])
 	}

@@ -121,7 +121,7 @@ func (c *Core) expire(o *pending) {
 // maybeStart starts a round if the proposer is idle and has work: at the
 // leased ballot if it holds one, else with a prepare.
 func (c *Core) maybeStart(p *proposer) {
-	if p.phase != idle {
+	if p.phase != idle || c.recovering {
 		return
 	}
 	if len(p.batch) == 0 && len(p.queue) > 0 {

@@ -208,6 +208,12 @@ type scenario struct {
 	// writes dropped or torn), or a death between a write and its fsync,
 	// as well as the process deaths of faults alone.
 	diskFaults bool
+	// amnesia makes some crashes wipe the node's disk (eddy's
+	// --kill-wipes-disk), one node at a time: a wiped node is not wiped
+	// again, nor another one, until every node has recovered.
+	amnesia bool
+	// compactMin, if positive, is Config.Limits.CompactMin.
+	compactMin int
 	fastOff    bool
 	thrifty    bool
 	forward    bool
@@ -262,6 +268,10 @@ type runResult struct {
 	hash             uint64
 	tailDone         []int // per client, operations finished in the liveness phase
 	history          []porcupine.Operation
+	wiped            int // disks wiped (scenario.amnesia)
+	crashes          int // crashes of every kind
+	midWrite         int // deaths within a drain's writes (a failed Apply)
+	stuck            int // nodes still recovering at the end
 }
 
 const (
@@ -320,6 +330,9 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 		if err != nil {
 			t.Fatalf("seed %d: %s's disk: %v", seed, id, err)
 		}
+		if boots[id] == 0 {
+			rec.Fresh = false // a disk known to be new: no lost promises
+		}
 		boots[id]++
 		c, err := New(Config{
 			ID: id, Nodes: ids, Recovered: rec,
@@ -328,6 +341,7 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 			Thrifty: ThriftyConfig{On: sc.thrifty},
 			Forward: ForwardConfig{On: sc.forward},
 			Relay:   RelayConfig{On: sc.relay},
+			Limits:  LimitConfig{CompactMin: sc.compactMin},
 		})
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
@@ -357,6 +371,7 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 	var clock int64 // a strictly increasing event counter: porcupine's time
 	res := runResult{troubleAt: map[string]int{}}
 	nextOpID := int64(0)
+	wiped := 0 // disks wiped
 	down := map[string]bool{}
 	nextFault := int64(r.IntN(faultEveryMeanMs * 2))
 	end := sc.durationMs
@@ -403,9 +418,18 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 		c.nextMs = s.Now() + r.Int64N(think)
 	}
 
+	anyRecovering := func() bool {
+		for _, id := range ids {
+			if d := nodes[id]; d != nil && (down[id] || d.core.recovering) {
+				return true
+			}
+		}
+		return false
+	}
 	// crash kills a node's process; with powerLoss its disk loses what was
 	// not synced as well.
 	crash := func(id string, powerLoss bool) {
+		res.crashes++
 		s.Crash(id)
 		nodes[id].dead = true
 		if powerLoss {
@@ -438,7 +462,16 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 		}
 		if sc.faults && now >= nextFault && now < end {
 			nextFault = now + int64(r.IntN(faultEveryMeanMs*2))
-			switch r.IntN(5) {
+			kind := r.IntN(5)
+			if sc.diskFaults {
+				// Crash-restarts are the point: half the faults, twice
+				// as often.
+				nextFault = now + int64(r.IntN(faultEveryMeanMs))
+				if r.IntN(2) == 0 {
+					kind = 3 + r.IntN(2)
+				}
+			}
+			switch kind {
 			case 0:
 				s.Heal()
 			case 1:
@@ -465,6 +498,13 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 					if !down[id] {
 						if !sc.diskFaults {
 							crash(id, false)
+							break
+						}
+						if sc.amnesia && r.IntN(2) == 0 && !anyRecovering() {
+							crash(id, true)
+							disks[id] = storage.NewSimDisk(diskSeed(seed, id) + boots[id])
+							chk.last[id] = nil // its state is gone: it relearns it
+							wiped++
 							break
 						}
 						switch r.IntN(3) {
@@ -522,6 +562,7 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 		s.Step()
 		for _, id := range ids {
 			if nodes[id] != nil && nodes[id].dead && !down[id] {
+				res.midWrite++
 				crash(id, true) // died mid-write: the power-loss model keeps only what was synced
 			}
 		}
@@ -555,6 +596,12 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 		res.troubleAt[op.node]++
 	}
 	res.sent = s.Sent
+	res.wiped = wiped
+	for _, id := range ids {
+		if !down[id] && nodes[id].core.recovering {
+			res.stuck++
+		}
+	}
 	res.hash = s.TraceHash()
 	if !failed {
 		out, info := porcupine.CheckOperationsVerbose(regmodel.Model(), res.history, 30*time.Second)
