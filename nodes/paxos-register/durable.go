@@ -21,14 +21,16 @@ import (
 type durableCore struct {
 	*paxos.Core
 	store *storage.Store
-	log   *slog.Logger
-	fail  func(error)
+	// figures, if set (-stats-every), gets the measurement lines below
+	// whatever the node's log level.
+	figures *slog.Logger
+	fail    func(error)
 
 	// Timing for the figures: the node's start, and whether it has
 	// answered a client yet (the first answer is logged with its delay).
 	start    time.Time
 	answered bool
-	// Counters for the figures, logged every statsEvery when positive.
+	// Counters for the figures, logged every statsEvery.
 	statsEvery time.Duration
 	statsAt    time.Time
 	ops        int64 // client replies sent
@@ -49,11 +51,11 @@ func (d *durableCore) Drain() core.Output[paxos.Msg, paxos.Outcome] {
 			d.ops++
 		}
 	}
-	if !d.answered && len(out.Replies) > 0 {
+	if !d.answered && len(out.Replies) > 0 && d.figures != nil {
 		d.answered = true
-		d.log.Info("first client answer", "after_ms", time.Since(d.start).Milliseconds())
+		d.figures.Info("first client answer", "after_ms", time.Since(d.start).Milliseconds())
 	}
-	if d.statsEvery > 0 && time.Since(d.statsAt) >= d.statsEvery {
+	if d.figures != nil && time.Since(d.statsAt) >= d.statsEvery {
 		d.statsAt = time.Now()
 		d.logStats()
 	}
@@ -64,7 +66,7 @@ func (d *durableCore) Drain() core.Output[paxos.Msg, paxos.Outcome] {
 // client operations answered.
 func (d *durableCore) logStats() {
 	l, s := d.store.Log.Stats(), d.store.State.Stats()
-	d.log.Info("disk stats", "ops", d.ops, "log_syncs", l.Syncs, "state_syncs", s.Syncs,
+	d.figures.Info("disk stats", "ops", d.ops, "log_syncs", l.Syncs, "state_syncs", s.Syncs,
 		"log_bytes", l.BytesWritten, "state_bytes", s.BytesWritten, "records", l.Records, "compactions", l.Compactions)
 }
 

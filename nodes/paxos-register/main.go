@@ -29,6 +29,7 @@ func run(args []string, in io.Reader, out, logs io.Writer) error {
 	if err != nil {
 		return err
 	}
+	opt.figures = logs
 	n, err := node.New(node.Stdio(in, out, logs))
 	if err != nil {
 		return err

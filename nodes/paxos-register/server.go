@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"time"
@@ -29,8 +31,10 @@ type options struct {
 	// start the node. sync false skips fsync (see noSyncFS).
 	dir  string
 	sync bool
-	// statsEvery, if positive, logs the disk's work this often.
+	// statsEvery, if positive, logs the disk's work this often, and the
+	// first client answer after the start, to figures.
 	statsEvery time.Duration
+	figures    io.Writer
 }
 
 func defaultOptions() options {
@@ -130,8 +134,11 @@ func newHost(n *node.Node, opt options, fail func(error)) *storeOpener {
 				return nil, err
 			}
 			n.Logger().Info("recovered", "fresh", rec.Fresh, "records", len(rec.Log), "snapshot", rec.Snapshot != nil)
-			return &durableCore{Core: c, store: store, log: n.Logger(), fail: fail,
-				start: start, statsEvery: opt.statsEvery, statsAt: start}, nil
+			d := &durableCore{Core: c, store: store, fail: fail, start: start, statsEvery: opt.statsEvery, statsAt: start}
+			if opt.statsEvery > 0 && opt.figures != nil {
+				d.figures = slog.New(slog.NewTextHandler(opt.figures, nil)).With("node", n.ID())
+			}
+			return d, nil
 		},
 		Tick:      opt.tick,
 		PeerTypes: paxos.PeerTypes(),
