@@ -64,6 +64,10 @@ type recoveryState struct {
 	recKeys    map[string][]KeyState // promises of recBallot: the peers' keys
 }
 
+// Recovering says whether the node is still relearning its state from
+// its peers after a blank start (it serves nothing meanwhile).
+func (c *Core) Recovering() bool { return c.recovering }
+
 // startRecovery asks every peer to promise a new floor above counter.
 func (c *Core) startRecovery(counter int64) {
 	c.recBallot = Ballot{Counter: max(counter, c.recMaxSeen, c.store.MaxCounter) + 1, Node: c.cfg.ID}

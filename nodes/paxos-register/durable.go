@@ -30,6 +30,7 @@ type durableCore struct {
 	// answered a client yet (the first answer is logged with its delay).
 	start    time.Time
 	answered bool
+	serving  bool // logged that the core serves (after a blank start's recovery)
 	// Counters for the figures, logged every statsEvery.
 	statsEvery time.Duration
 	statsAt    time.Time
@@ -50,6 +51,10 @@ func (d *durableCore) Drain() core.Output[paxos.Msg, paxos.Outcome] {
 		if !r.Body.Unknown {
 			d.ops++
 		}
+	}
+	if !d.serving && !d.Recovering() && d.figures != nil {
+		d.serving = true
+		d.figures.Info("serving", "after_ms", time.Since(d.start).Milliseconds())
 	}
 	if !d.answered && len(out.Replies) > 0 && d.figures != nil {
 		d.answered = true

@@ -24,23 +24,27 @@ def failed(x, path=""):
 bad = failed(res)
 stats = res.get("stats", {})
 q = res.get("perf", {}).get("latency-quantiles", {}).get("write", {})
-first, ops, syncs, nbytes = [], 0, 0, 0
+# nX.log is a node's first process, nX.K.log its K-th (after a kill).
+first, restart, serving, ops, syncs, nbytes = [], [], [], 0, 0, 0
 for log in sorted((run / "node-logs").glob("*.log")):
     last = None
     for line in log.read_text(errors="replace").splitlines():
         m = re.search(r"first client answer.*after_ms=(\d+)", line)
         if m:
-            first.append(int(m.group(1)))
+            (restart if log.name.count(".") > 1 else first).append(int(m.group(1)))
+        m = re.search(r"msg=serving.*after_ms=(\d+)", line)
+        if m and log.name.count(".") > 1:
+            serving.append(int(m.group(1)))
         if "disk stats" in line:
             last = line
+    # Each process counts from its start: add up every process's last line.
     if last:
         f = dict(re.findall(r"(\w+)=(\d+)", last))
         ops += int(f.get("ops", 0))
         syncs += int(f.get("log_syncs", 0)) + int(f.get("state_syncs", 0))
         nbytes += int(f.get("log_bytes", 0)) + int(f.get("state_bytes", 0))
-tl = json.loads((run / "test.json").read_text()).get("time-limit", 0) if (run / "test.json").exists() else 0
 print(
-    "valid=%s failed=%s ok=%d/%d write_p50=%s write_p99=%s first_answer_ms=%s syncs_per_op=%s bytes_per_op=%s node_ops=%d"
+    "valid=%s failed=%s ok=%d/%d write_p50=%s write_p99=%s first_answer_ms=%s restart_answer_ms=%s restart_serving_ms=%s syncs_per_op=%s bytes_per_op=%s node_ops=%d"
     % (
         res.get("valid?"),
         ",".join(bad) or "-",
@@ -49,6 +53,8 @@ print(
         q.get("0.5"),
         q.get("0.99"),
         sorted(first),
+        sorted(restart),
+        sorted(serving),
         "%.2f" % (syncs / ops) if ops else "-",
         "%.0f" % (nbytes / ops) if ops else "-",
         ops,
