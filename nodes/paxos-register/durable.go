@@ -31,6 +31,7 @@ type durableCore struct {
 	start    time.Time
 	answered bool
 	serving  bool // logged that the core serves (after a blank start's recovery)
+	blank    bool // the store was blank at start (core.Recovered.Fresh)
 	// Counters for the figures, logged every statsEvery.
 	statsEvery time.Duration
 	statsAt    time.Time
@@ -54,7 +55,7 @@ func (d *durableCore) Drain() core.Output[paxos.Msg, paxos.Outcome] {
 	}
 	if !d.serving && !d.Recovering() && d.figures != nil {
 		d.serving = true
-		d.figures.Info("serving", "after_ms", time.Since(d.start).Milliseconds())
+		d.figures.Info("serving", "after_ms", time.Since(d.start).Milliseconds(), "blank", d.blank)
 	}
 	if !d.answered && len(out.Replies) > 0 && d.figures != nil {
 		d.answered = true

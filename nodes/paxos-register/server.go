@@ -134,7 +134,7 @@ func newHost(n *node.Node, opt options, fail func(error)) *storeOpener {
 				return nil, err
 			}
 			n.Logger().Info("recovered", "fresh", rec.Fresh, "records", len(rec.Log), "snapshot", rec.Snapshot != nil)
-			d := &durableCore{Core: c, store: store, fail: fail, start: start, statsEvery: opt.statsEvery, statsAt: start}
+			d := &durableCore{Core: c, store: store, fail: fail, start: start, statsEvery: opt.statsEvery, statsAt: start, blank: rec.Fresh}
 			if opt.statsEvery > 0 && opt.figures != nil {
 				d.figures = slog.New(slog.NewTextHandler(opt.figures, nil)).With("node", n.ID())
 			}

@@ -24,7 +24,8 @@ def failed(x, path=""):
 bad = failed(res)
 stats = res.get("stats", {})
 q = res.get("perf", {}).get("latency-quantiles", {}).get("write", {})
-# nX.log is a node's first process, nX.K.log its K-th (after a kill).
+# nX.log is a node's first process, nX.K.log its K-th (after a kill);
+# restart_serving_ms marks with "b" the restarts that found a blank disk.
 first, restart, serving, ops, syncs, nbytes = [], [], [], 0, 0, 0
 for log in sorted((run / "node-logs").glob("*.log")):
     last = None
@@ -32,9 +33,9 @@ for log in sorted((run / "node-logs").glob("*.log")):
         m = re.search(r"first client answer.*after_ms=(\d+)", line)
         if m:
             (restart if log.name.count(".") > 1 else first).append(int(m.group(1)))
-        m = re.search(r"msg=serving.*after_ms=(\d+)", line)
+        m = re.search(r"msg=serving.*after_ms=(\d+) blank=(\w+)", line)
         if m and log.name.count(".") > 1:
-            serving.append(int(m.group(1)))
+            serving.append("%s%s" % (m.group(1), "b" if m.group(2) == "true" else ""))
         if "disk stats" in line:
             last = line
     # Each process counts from its start: add up every process's last line.
@@ -54,7 +55,7 @@ print(
         q.get("0.99"),
         sorted(first),
         sorted(restart),
-        sorted(serving),
+        sorted(serving, key=lambda v: int(v.rstrip("b"))),
         "%.2f" % (syncs / ops) if ops else "-",
         "%.0f" % (nbytes / ops) if ops else "-",
         ops,
