@@ -19,9 +19,30 @@ type diskNode struct {
 	dead  bool
 	// accepts holds the acceptances of the Output being drained: they
 	// reach onAccept only once durable (an acceptance lost in a crash
-	// before its sync was never heard of).
-	accepts  []func()
+	// before its sync was never heard of). Those of a failed drain may
+	// still be on the disk (a power loss may keep unsynced bytes): the
+	// harness checks them against what the restarted node recovers.
+	accepts  []acceptance
 	onAccept func(node string, key int64, a AcceptorState)
+}
+
+// acceptance is one acceptance by a node's acceptor.
+type acceptance struct {
+	node string
+	key  int64
+	a    AcceptorState
+}
+
+// survivors passes to onAccept the acceptances of a failed drain that the
+// node recovered after its restart as next: a recovered acceptance at or
+// above one's ballot means its record survived (the log keeps a prefix).
+func (d *diskNode) survivors(next *Core) {
+	for _, x := range d.accepts {
+		if a := next.Storage().Acceptors[x.key]; a != nil && !a.Accepted.Less(x.a.Accepted) && d.onAccept != nil {
+			d.onAccept(x.node, x.key, x.a)
+		}
+	}
+	d.accepts = nil
 }
 
 var _ core.Core[Msg, Request, Outcome] = (*diskNode)(nil)
@@ -68,11 +89,13 @@ func (d *diskNode) Drain() core.Output[Msg, Outcome] {
 		return core.Output[Msg, Outcome]{}
 	}
 	if err := storage.Apply(d.store, out.Writes); err != nil {
-		d.dead, d.accepts = true, nil
+		d.dead = true // its acceptances wait for survivors
 		return core.Output[Msg, Outcome]{}
 	}
-	for _, f := range d.accepts {
-		f()
+	for _, x := range d.accepts {
+		if d.onAccept != nil {
+			d.onAccept(x.node, x.key, x.a)
+		}
 	}
 	d.accepts = d.accepts[:0]
 	return out
@@ -80,7 +103,5 @@ func (d *diskNode) Drain() core.Output[Msg, Outcome] {
 
 // hook is the core's onAccept: it defers the check to the durable Drain.
 func (d *diskNode) hook(node string, key int64, a AcceptorState) {
-	if d.onAccept != nil {
-		d.accepts = append(d.accepts, func() { d.onAccept(node, key, a) })
-	}
+	d.accepts = append(d.accepts, acceptance{node: node, key: key, a: a})
 }

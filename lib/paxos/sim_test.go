@@ -346,6 +346,9 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
+		if old := nodes[id]; old != nil {
+			old.survivors(c)
+		}
 		d := &diskNode{core: c, store: st, onAccept: chk.onAccept}
 		c.onAccept = d.hook
 		nodes[id] = d
