@@ -1,10 +1,10 @@
 package paxos
 
-// Storage is a node's durable state: what its acceptor promised and
-// accepted per key, and the highest ballot counter it used as a proposer.
-// The caller keeps it across a restart (a fresh Storage models a lost disk,
-// which Paxos does not tolerate). The core updates it before emitting any
-// message that depends on the update, as a write-ahead disk would.
+// Storage is a node's state that must survive a restart: what its acceptor
+// promised and accepted per key, and the highest ballot counter it used as
+// a proposer. Every change is also emitted as a durable write (durable.go)
+// in the Output of the first message that depends on it, and a restarted
+// core rebuilds it from core.Recovered.
 type Storage struct {
 	Acceptors map[int64]*AcceptorState
 	// MaxCounter is the highest ballot counter this node has sent, so a
@@ -33,7 +33,7 @@ func (c *Core) acceptor(key int64) *AcceptorState {
 			c.log.Warn("paxos: too many keys, dropping", "key", key)
 			return nil
 		}
-		a = &AcceptorState{}
+		a = &AcceptorState{Promised: c.floor} // the floor is promised on every key
 		c.store.Acceptors[key] = a
 	}
 	return a
@@ -49,7 +49,10 @@ func (c *Core) handlePrepare(m Msg) (Msg, bool) {
 	if m.Ballot.Less(a.Promised) || c.sticky(m.Key, a, m.Ballot.Node) {
 		return Msg{Type: MsgReject, Key: m.Key, Ballot: m.Ballot, Promised: a.Promised, Of: MsgPrepare}, true
 	}
-	a.Promised = m.Ballot
+	if a.Promised != m.Ballot {
+		a.Promised = m.Ballot
+		c.persistAcceptor(m.Key, a)
+	}
 	return Msg{Type: MsgPromise, Key: m.Key, Ballot: m.Ballot, Accepted: a.Accepted, State: a.State}, true
 }
 
@@ -70,6 +73,7 @@ func (c *Core) handleAccept(m Msg) (Msg, bool) {
 	}
 	a.Promised = maxBallot(m.Ballot, m.Next)
 	a.Accepted, a.From, a.State = m.Ballot, m.From, m.State
+	c.persistAcceptor(m.Key, a)
 	c.lastAccept[m.Key] = c.now
 	if c.onAccept != nil {
 		c.onAccept(c.cfg.ID, m.Key, *a)

@@ -33,8 +33,11 @@ type Config struct {
 	Nodes []string // every node, this one included; a quorum is a majority
 	// Rand drives backoff jitter (required: a seeded source replays).
 	Rand *rand.Rand
-	// Storage is the durable acceptor state; nil starts a fresh one.
-	Storage *Storage
+	// Recovered is what the node's disk held at start (see durable.go).
+	// Fresh (nothing on disk: a first start, or a lost disk) makes the
+	// node relearn from its peers before it serves (amnesia.go); the zero
+	// value is a disk known to be new, and the node serves at once.
+	Recovered core.Recovered
 	// Logger gets debug noise and warnings; nil discards.
 	Logger *slog.Logger
 
@@ -134,6 +137,10 @@ type LimitConfig struct {
 	AttemptsMax int
 	// KeysMax bounds the keys a node tracks. Default 1 << 20.
 	KeysMax int
+	// CompactMin is the fewest log records written between two snapshots
+	// (a snapshot is taken once the records since the last one reach
+	// max(CompactMin, keys)). Default 1024.
+	CompactMin int
 }
 
 func (c Config) withDefaults() (Config, error) {
@@ -174,6 +181,7 @@ func (c Config) withDefaults() (Config, error) {
 		{v: &c.Limits.QueueMax, def: 4096},
 		{v: &c.Limits.AttemptsMax, def: 64},
 		{v: &c.Limits.KeysMax, def: 1 << 20},
+		{v: &c.Limits.CompactMin, def: 1024},
 	} {
 		if *f.v < 0 {
 			return c, fmt.Errorf("paxos: negative bound %d", *f.v)
@@ -203,12 +211,6 @@ func (c Config) withDefaults() (Config, error) {
 	if c.Rounds.RetransmitTicks < 0 {
 		return c, fmt.Errorf("paxos: negative RetransmitTicks %d", c.Rounds.RetransmitTicks)
 	}
-	if c.Storage == nil {
-		c.Storage = NewStorage()
-	}
-	if c.Storage.Acceptors == nil {
-		c.Storage.Acceptors = map[int64]*AcceptorState{}
-	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
@@ -228,6 +230,8 @@ type Core struct {
 	proposerState
 	forwardingState
 	relayState
+	durableState
+	recoveryState
 }
 
 // acceptorState is the acceptor role's (acceptor.go).
@@ -281,20 +285,27 @@ func New(cfg Config) (*Core, error) {
 	}
 	slices.Sort(peers)
 	ranked := slices.Sorted(slices.Values(append(slices.Clone(peers), cfg.ID)))
-	return &Core{
+	c := &Core{
 		cfg:             cfg,
 		log:             cfg.Logger,
 		peers:           peers,
 		quorum:          (len(peers)+1)/2 + 1,
-		acceptorState:   acceptorState{store: cfg.Storage, foreign: map[int64]int64{}, lastAccept: map[int64]int64{}},
+		acceptorState:   acceptorState{store: NewStorage(), foreign: map[int64]int64{}, lastAccept: map[int64]int64{}},
 		proposerState:   proposerState{props: map[int64]*proposer{}},
 		forwardingState: forwardingState{routes: map[int64]route{}, ranked: ranked},
 		relayState:      relayState{links: map[string]*link{}},
-	}, nil
+		durableState:    durableState{compactMin: cfg.Limits.CompactMin},
+	}
+	if err := c.recover(cfg.Recovered); err != nil {
+		return nil, err
+	}
+	// A blank disk may be a lost one: relearn before serving (amnesia.go).
+	c.recovering = cfg.Recovered.Fresh && len(peers) > 0
+	return c, nil
 }
 
-// Storage returns the durable state, to hand to the core that replaces
-// this one after a restart.
+// Storage returns the acceptors' state and the counters used, as the
+// durable writes record them (for tests and checks; read only).
 func (c *Core) Storage() *Storage { return c.store }
 
 // Drain returns, and forgets, the messages and replies produced since the
@@ -332,7 +343,14 @@ func (c *Core) Step(from string, m Msg) {
 // stepFrom handles m from from; direct is false when a relay brought it.
 func (c *Core) stepFrom(from string, m Msg, direct bool) {
 	c.noteLinks(from, m, direct)
+	if c.recovering && (m.Type == MsgPrepare || m.Type == MsgAccept) {
+		return // nothing to promise from until recovered
+	}
 	switch m.Type {
+	case MsgRecover:
+		c.handleRecover(from, m)
+	case MsgRecovered:
+		c.stepRecovery(from, m)
 	case MsgPrepare:
 		if r, ok := c.handlePrepare(m); ok {
 			c.noteForeign(m, r)
@@ -346,7 +364,13 @@ func (c *Core) stepFrom(from string, m Msg, direct bool) {
 				c.learnChosen(m.Key, m.State)
 			}
 		}
-	case MsgPromise, MsgAccepted, MsgReject:
+	case MsgReject:
+		if m.Of == MsgRecover {
+			c.stepRecovery(from, m)
+		} else if p := c.props[m.Key]; p != nil {
+			c.stepProposer(p, from, m)
+		}
+	case MsgPromise, MsgAccepted:
 		if p := c.props[m.Key]; p != nil {
 			c.stepProposer(p, from, m)
 		}
@@ -370,6 +394,7 @@ func (c *Core) noteForeign(m, r Msg) {
 func (c *Core) Tick() {
 	c.now++
 	c.tickLinks()
+	c.tickRecovery()
 	for _, k := range c.keys {
 		c.tickProposer(c.props[k])
 	}

@@ -70,7 +70,17 @@
 // Step takes every input (peer messages and client requests, see Msg), Tick
 // counts time, Drain returns the messages produced. No goroutines, clock or
 // I/O; randomness comes from Config.Rand; keys are processed in sorted order,
-// so a seeded simulation replays exactly. Acceptor state lives in Storage,
-// which the caller keeps across a restart to model a durable disk: it is
-// updated before any message that depends on it is emitted.
+// so a seeded simulation replays exactly.
+//
+// # Durability
+//
+// Rule: nothing a peer or a client was told is forgotten by a restart. A
+// promise or an acceptance goes out as a durable write (core.Write: a log
+// record of the key's acceptor) in the same Output as the message that
+// announces it, and a ballot counter or tag is reserved on disk in the
+// Output that first carries it; the driver syncs an Output's writes before
+// it sends the Output's messages and replies. Snapshots bound the log (see
+// durable.go); New rebuilds from Config.Recovered. A blank disk may be a
+// lost one: such a node relearns from a quorum of peers before it serves
+// (see amnesia.go).
 package paxos

@@ -205,8 +205,8 @@ func (c *Core) maybeForward(p *proposer) bool {
 	if p.firstTag == 0 {
 		// A tag of this node's ballot-counter sequence: above every tag
 		// it used, below every ballot it will use.
-		c.store.MaxCounter++
-		p.firstTag = c.store.MaxCounter
+		p.firstTag = c.store.MaxCounter + 1
+		c.useCounter(p.firstTag)
 	}
 	// Else an accept of ours carried the batch under firstTag and failed:
 	// the carrier applies it only if the chosen state does not hold it.

@@ -28,7 +28,8 @@ const (
 // PeerTypes lists the message types nodes exchange, each to be passed to
 // Step by the node that receives it.
 func PeerTypes() []string {
-	return []string{MsgPrepare, MsgPromise, MsgAccept, MsgAccepted, MsgReject, MsgForward, MsgForwardReply, MsgRelay}
+	return []string{MsgPrepare, MsgPromise, MsgAccept, MsgAccepted, MsgReject, MsgForward, MsgForwardReply, MsgRelay,
+		MsgRecover, MsgRecovered}
 }
 
 // Msg is every message between Cores. Which fields are set depends on
@@ -72,6 +73,10 @@ type Msg struct {
 	Probe bool   `json:"probe,omitempty"`
 	Hear  bool   `json:"hear,omitempty"`
 	Relay *Relay `json:"relay,omitempty"`
+	// Recovery after amnesia (amnesia.go): MsgRecovered's keys, or Amnesic
+	// when its sender is recovering itself.
+	Keys    []KeyState `json:"keys,omitempty"`
+	Amnesic bool       `json:"amnesic,omitempty"`
 }
 
 // String is a compact one-line form for traces.
@@ -93,6 +98,10 @@ func (m Msg) String() string {
 		if m.Relay != nil {
 			return fmt.Sprintf("relay %s->%s: %v", m.Relay.From, m.Relay.To, m.Relay.Msg)
 		}
+	case MsgRecover:
+		return fmt.Sprintf("recover b=%v", m.Ballot)
+	case MsgRecovered:
+		return fmt.Sprintf("recovered b=%v amnesic=%v keys=%d", m.Ballot, m.Amnesic, len(m.Keys))
 	case MsgForwardReply:
 		return fmt.Sprintf("forward_reply k=%d tag=%d origin=%q results=%v", m.Key, m.Tag, m.Origin, m.Results)
 	}

@@ -121,7 +121,7 @@ func (c *Core) expire(o *pending) {
 // maybeStart starts a round if the proposer is idle and has work: at the
 // leased ballot if it holds one, else with a prepare.
 func (c *Core) maybeStart(p *proposer) {
-	if p.phase != idle {
+	if p.phase != idle || c.recovering {
 		return
 	}
 	if len(p.batch) == 0 && len(p.queue) > 0 {
@@ -168,7 +168,7 @@ func (c *Core) newCounter(p *proposer) int64 {
 		n = max(n, a.Promised.Counter)
 	}
 	n++
-	c.store.MaxCounter = n
+	c.useCounter(n)
 	return n
 }
 
@@ -232,7 +232,7 @@ func (c *Core) startAccept(p *proposer, b Ballot, base State, from Ballot) {
 	p.next = Ballot{}
 	if !c.cfg.Rounds.DisableFastPath {
 		p.next = Ballot{Counter: b.Counter + 1, Node: me}
-		c.store.MaxCounter = max(c.store.MaxCounter, p.next.Counter)
+		c.useCounter(p.next.Counter)
 	}
 	m := Msg{Type: MsgAccept, Key: p.key, Ballot: b, Next: p.next, From: from, State: p.proposed}
 	// Accept locally first: with three nodes, a peer that accepts an

@@ -15,6 +15,7 @@ import (
 	"maelkit/lib/core"
 	"maelkit/lib/regmodel"
 	"maelkit/lib/sim"
+	"maelkit/lib/storage"
 )
 
 // paxosSim is the simulator over paxos cores.
@@ -148,10 +149,15 @@ func (k *checker) descends(key int64, hi, lo Ballot) bool {
 	return false
 }
 
-// scan checks every acceptor's monotonicity against the last step.
-func (k *checker) scan(stores map[string]*Storage) {
-	for _, id := range slices.Sorted(maps.Keys(stores)) {
-		st := stores[id]
+// scan checks every live acceptor's monotonicity against the last step,
+// across restarts too: what a node recovers from its disk is at least
+// what it had when it last sent anything.
+func (k *checker) scan(nodes map[string]*diskNode) {
+	for _, id := range slices.Sorted(maps.Keys(nodes)) {
+		if nodes[id].dead {
+			continue
+		}
+		st := nodes[id].core.Storage()
 		if k.last[id] == nil {
 			k.last[id] = map[int64]AcceptorState{}
 		}
@@ -165,6 +171,11 @@ func (k *checker) scan(stores map[string]*Storage) {
 				}
 			}
 			k.last[id][key] = *a
+		}
+		for key := range k.last[id] {
+			if st.Acceptors[key] == nil {
+				k.fail("%s forgot key %d: %+v", id, key, k.last[id][key])
+			}
 		}
 	}
 }
@@ -193,6 +204,16 @@ type scenario struct {
 	latMaxMs   int64
 	latMeanMs  int64 // if positive, exponential latencies of this mean, up to latMaxMs
 	faults     bool  // partitions and crash-restarts during the run
+	// diskFaults makes crashes hit the disk too: a power loss (unsynced
+	// writes dropped or torn), or a death between a write and its fsync,
+	// as well as the process deaths of faults alone.
+	diskFaults bool
+	// amnesia makes some crashes wipe the node's disk (eddy's
+	// --kill-wipes-disk), one node at a time: a wiped node is not wiped
+	// again, nor another one, until every node has recovered.
+	amnesia bool
+	// compactMin, if positive, is Config.Limits.CompactMin.
+	compactMin int
 	fastOff    bool
 	thrifty    bool
 	forward    bool
@@ -247,6 +268,10 @@ type runResult struct {
 	hash             uint64
 	tailDone         []int // per client, operations finished in the liveness phase
 	history          []porcupine.Operation
+	wiped            int // disks wiped (scenario.amnesia)
+	crashes          int // crashes of every kind
+	midWrite         int // deaths within a drain's writes (a failed Apply)
+	stuck            int // nodes still recovering at the end
 }
 
 const (
@@ -287,7 +312,8 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 		t.Errorf("seed %d: %s\nlast events:\n%s", seed, fmt.Sprintf(format, args...), trace)
 	}
 	chk := newChecker(sc.nodes, fail)
-	stores := map[string]*Storage{}
+	disks := map[string]*storage.SimDisk{}
+	nodes := map[string]*diskNode{}
 	boots := map[string]uint64{}
 	// On lossy networks retransmit after about a mean round trip, and
 	// give a round several retransmissions before calling it failed.
@@ -297,23 +323,36 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 		roundTimeout = max(20, 5*retransmit)
 	}
 	build := func(id string) core.Core[Msg, Request, Outcome] {
-		if stores[id] == nil {
-			stores[id] = NewStorage()
+		if disks[id] == nil {
+			disks[id] = storage.NewSimDisk(diskSeed(seed, id))
+		}
+		st, rec, err := openDisk(disks[id], id)
+		if err != nil {
+			t.Fatalf("seed %d: %s's disk: %v", seed, id, err)
+		}
+		if boots[id] == 0 {
+			rec.Fresh = false // a disk known to be new: no lost promises
 		}
 		boots[id]++
 		c, err := New(Config{
-			ID: id, Nodes: ids, Storage: stores[id],
+			ID: id, Nodes: ids, Recovered: rec,
 			Rand:    rand.New(rand.NewPCG(seed, uint64(len(id))*1000+uint64(id[len(id)-1])+boots[id]<<20)),
 			Rounds:  RoundConfig{DisableFastPath: sc.fastOff, RetransmitTicks: retransmit, TimeoutTicks: roundTimeout},
 			Thrifty: ThriftyConfig{On: sc.thrifty},
 			Forward: ForwardConfig{On: sc.forward},
 			Relay:   RelayConfig{On: sc.relay},
+			Limits:  LimitConfig{CompactMin: sc.compactMin},
 		})
 		if err != nil {
 			t.Fatalf("seed %d: %v", seed, err)
 		}
-		c.onAccept = chk.onAccept
-		return c
+		if old := nodes[id]; old != nil {
+			old.survivors(c)
+		}
+		d := &diskNode{core: c, store: st, onAccept: chk.onAccept}
+		c.onAccept = d.hook
+		nodes[id] = d
+		return d
 	}
 	s = sim.New(sim.Config{
 		Seed: seed, Nodes: ids, TickMs: simTickMs,
@@ -335,6 +374,7 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 	var clock int64 // a strictly increasing event counter: porcupine's time
 	res := runResult{troubleAt: map[string]int{}}
 	nextOpID := int64(0)
+	wiped := 0 // disks wiped
 	down := map[string]bool{}
 	nextFault := int64(r.IntN(faultEveryMeanMs * 2))
 	end := sc.durationMs
@@ -381,6 +421,27 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 		c.nextMs = s.Now() + r.Int64N(think)
 	}
 
+	anyRecovering := func() bool {
+		for _, id := range ids {
+			if d := nodes[id]; d != nil && (down[id] || d.core.recovering) {
+				return true
+			}
+		}
+		return false
+	}
+	// crash kills a node's process; with powerLoss its disk loses what was
+	// not synced as well.
+	crash := func(id string, powerLoss bool) {
+		res.crashes++
+		s.Crash(id)
+		nodes[id].dead = true
+		if powerLoss {
+			disks[id].Crash()
+		} else {
+			disks[id].Kill()
+		}
+		down[id] = true
+	}
 	for steps := int64(0); s.Now() < end+livenessMs && !failed; steps++ {
 		if steps > (end+livenessMs)*eventBoundPerRunMs {
 			t.Fatalf("seed %d: runaway simulation", seed)
@@ -391,6 +452,9 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 			// that every client makes progress.
 			liveFrom = now
 			s.Heal()
+			for _, d := range disks {
+				d.FailAfter(-1) // no death pending: the liveness phase wants every node up
+			}
 			for _, id := range slices.Sorted(maps.Keys(down)) {
 				s.Restart(id, build(id))
 				delete(down, id)
@@ -401,7 +465,16 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 		}
 		if sc.faults && now >= nextFault && now < end {
 			nextFault = now + int64(r.IntN(faultEveryMeanMs*2))
-			switch r.IntN(5) {
+			kind := r.IntN(5)
+			if sc.diskFaults {
+				// Crash-restarts are the point: half the faults, twice
+				// as often.
+				nextFault = now + int64(r.IntN(faultEveryMeanMs))
+				if r.IntN(2) == 0 {
+					kind = 3 + r.IntN(2)
+				}
+			}
+			switch kind {
 			case 0:
 				s.Heal()
 			case 1:
@@ -426,8 +499,27 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 				if len(down) < (sc.nodes-1)/2 {
 					id := ids[r.IntN(len(ids))]
 					if !down[id] {
-						s.Crash(id)
-						down[id] = true
+						if !sc.diskFaults {
+							crash(id, false)
+							break
+						}
+						if sc.amnesia && r.IntN(2) == 0 && !anyRecovering() {
+							crash(id, true)
+							disks[id] = storage.NewSimDisk(diskSeed(seed, id) + boots[id])
+							chk.last[id] = nil // its state is gone: it relearns it
+							wiped++
+							break
+						}
+						switch r.IntN(3) {
+						case 0:
+							crash(id, false)
+						case 1:
+							crash(id, true)
+						default:
+							// Die within the next few disk operations:
+							// between a write and its fsync, or mid-snapshot.
+							disks[id].FailAfter(r.IntN(4))
+						}
 					}
 				}
 			case 4:
@@ -471,7 +563,13 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 			}
 		}
 		s.Step()
-		chk.scan(stores)
+		for _, id := range ids {
+			if nodes[id] != nil && nodes[id].dead && !down[id] {
+				res.midWrite++
+				crash(id, true) // died mid-write: the power-loss model keeps only what was synced
+			}
+		}
+		chk.scan(nodes)
 		for _, r := range s.Replies() {
 			c := byID[r.To]
 			if c == nil || !c.busy || r.Body.Op.ID != c.op.ID {
@@ -501,6 +599,12 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 		res.troubleAt[op.node]++
 	}
 	res.sent = s.Sent
+	res.wiped = wiped
+	for _, id := range ids {
+		if !down[id] && nodes[id].core.recovering {
+			res.stuck++
+		}
+	}
 	res.hash = s.TraceHash()
 	if !failed {
 		out, info := porcupine.CheckOperationsVerbose(regmodel.Model(), res.history, 30*time.Second)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"io"
+	"os"
 	"testing"
 
 	"maelkit/lib/node/nodetest"
@@ -9,8 +10,19 @@ import (
 
 // binary is a one-node cluster with the default options.
 var binary = nodetest.Binary{
-	Run:  func(in io.Reader, out, logs io.Writer) error { return run(nil, in, out, logs) },
+	Run:  func(in io.Reader, out, logs io.Writer) error { return runInTemp(nil, in, out, logs) },
 	Good: `{"type":"write","key":0,"value":1}`, GoodType: "write_ok",
+}
+
+// runInTemp runs the node with its durable state in a new temporary
+// directory, removed when the node stops.
+func runInTemp(args []string, in io.Reader, out, logs io.Writer) error {
+	dir, err := os.MkdirTemp("", "paxos-register-test-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	return run(append([]string{"-dir", dir}, args...), in, out, logs)
 }
 
 // TestBadInit: a malformed or impossible init is refused and the node then

@@ -6,6 +6,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -28,12 +29,17 @@ func run(args []string, in io.Reader, out, logs io.Writer) error {
 	if err != nil {
 		return err
 	}
+	opt.figures = logs
 	n, err := node.New(node.Stdio(in, out, logs))
 	if err != nil {
 		return err
 	}
-	newHost(n, opt)
-	return n.Run()
+	opener := newHost(n, opt, func(err error) {
+		fmt.Fprintln(logs, "paxos-register: stopping:", err)
+		os.Exit(1)
+	})
+	err = n.Run()
+	return errors.Join(err, opener.close())
 }
 
 // parseOptions reads the optional flags (eddy and Maelstrom pass their
@@ -47,6 +53,9 @@ func parseOptions(args []string, logs io.Writer) (options, error) {
 	fs.BoolVar(&opt.fastPath, "fast-path", opt.fastPath, "piggyback the next prepare on each accept")
 	fs.BoolVar(&opt.forward, "forward", opt.forward, "hand operations to the proposer busy on their key")
 	fs.BoolVar(&opt.relay, "relay", opt.relay, "go around links that work one way only, through a third node")
+	fs.StringVar(&opt.dir, "dir", opt.dir, "directory for the node's durable state (default: the working directory)")
+	fs.BoolVar(&opt.sync, "sync", opt.sync, "fsync durable writes before answering (false: a power loss may lose acknowledged state)")
+	fs.DurationVar(&opt.statsEvery, "stats-every", opt.statsEvery, "log the disk's work this often (0: never)")
 	if err := fs.Parse(args); err != nil {
 		return opt, err
 	}

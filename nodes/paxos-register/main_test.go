@@ -17,7 +17,7 @@ import (
 func session(t *testing.T, lines ...string) []string {
 	t.Helper()
 	var out, logs bytes.Buffer
-	require.NoError(t, run(nil, strings.NewReader(strings.Join(lines, "\n")+"\n"), &out, &logs))
+	require.NoError(t, runInTemp(nil, strings.NewReader(strings.Join(lines, "\n")+"\n"), &out, &logs))
 	return strings.Split(strings.TrimSpace(out.String()), "\n")
 }
 
@@ -60,14 +60,30 @@ func TestSingleNodeSemantics(t *testing.T) {
 	require.Contains(t, got[8], `"code":12`, "a non-integer key is malformed")
 }
 
+// sessionIn runs the node with its durable state in dir over the given
+// input lines and returns its output lines.
+func sessionIn(t *testing.T, dir string, lines ...string) []string {
+	t.Helper()
+	var out, logs bytes.Buffer
+	require.NoError(t, run([]string{"-dir", dir}, strings.NewReader(strings.Join(lines, "\n")+"\n"), &out, &logs))
+	return strings.Split(strings.TrimSpace(out.String()), "\n")
+}
+
 // TestClusterSendsPrepares: in a cluster of five a request on a key this
 // node is preferred for (key 1 at n1; see paxos's preferred) becomes a
 // prepare to every peer (thrifty sends are for three nodes by default),
 // sent without msg_id (peers answer with their own messages), and peer
 // messages are served without replies. A request on key 3 goes to n3,
-// its preferred node, as a forward.
+// its preferred node, as a forward. The node restarts on a disk it wrote
+// before (a blank one would first relearn from its peers): its ballot
+// counters start past the block it reserved then.
 func TestClusterSendsPrepares(t *testing.T) {
-	got := session(t,
+	dir := t.TempDir()
+	sessionIn(t, dir,
+		`{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n1"]}}`,
+		`{"src":"c1","dest":"n1","body":{"type":"write","msg_id":2,"key":9,"value":1}}`,
+	)
+	got := sessionIn(t, dir,
 		`{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n0","n1","n2","n3","n4"]}}`,
 		`{"src":"c1","dest":"n1","body":{"type":"write","msg_id":2,"key":1,"value":1}}`,
 		`{"src":"n0","dest":"n1","body":{"type":"prepare","key":5,"ballot":{"c":7,"n":"n0"}}}`,
@@ -93,16 +109,32 @@ func TestClusterSendsPrepares(t *testing.T) {
 		require.Equal(t, int64(1), m.Body.Key)
 		require.Nil(t, m.Body.MsgID)
 		require.Equal(t, "n1", m.Body.Ballot.N)
+		require.Equal(t, int64(1+1024+1), m.Body.Ballot.C, "above the reserved block")
 	}
 	require.Equal(t, `{"src":"n1","dest":"n0","body":{"type":"promise","key":5,"ballot":{"c":7,"n":"n0"},"hear":true}}`, got[5])
-	require.Equal(t, `{"src":"n1","dest":"n3","body":{"type":"forward","key":3,"tag":2,"ops":[{"f":"write","value":1,"src":"c1","req":3}]}}`, got[6])
+	require.Equal(t, `{"src":"n1","dest":"n3","body":{"type":"forward","key":3,"tag":1027,"ops":[{"f":"write","value":1,"src":"c1","req":3}]}}`, got[6])
+}
+
+// TestBlankDiskInCluster: a node that starts with nothing on disk in a
+// cluster may have lost its disk: it promises nothing to a peer's prepare
+// until it has relearned from its peers.
+func TestBlankDiskInCluster(t *testing.T) {
+	got := session(t,
+		`{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n0","n1","n2"]}}`,
+		`{"src":"n0","dest":"n1","body":{"type":"prepare","key":5,"ballot":{"c":7,"n":"n0"}}}`,
+	)
+	for _, l := range got {
+		require.NotContains(t, l, `"promise"`)
+	}
 }
 
 func TestOptions(t *testing.T) {
 	var logs bytes.Buffer
-	opt, err := parseOptions([]string{"-thrifty", "-fast-path=false", "-forward=false", "-relay=false", "-tick", "2ms"}, &logs)
+	opt, err := parseOptions([]string{"-thrifty", "-fast-path=false", "-forward=false", "-relay=false", "-tick", "2ms",
+		"-dir", "/d", "-sync=false", "-stats-every", "1s"}, &logs)
 	require.NoError(t, err)
-	require.Equal(t, options{tick: 2 * time.Millisecond, thrifty: thriftyOn, fastPath: false, forward: false}, opt)
+	require.Equal(t, options{tick: 2 * time.Millisecond, thrifty: thriftyOn, fastPath: false, forward: false,
+		dir: "/d", sync: false, statsEvery: time.Second}, opt)
 	opt, err = parseOptions(nil, &logs)
 	require.NoError(t, err)
 	require.Equal(t, defaultOptions(), opt)
@@ -114,5 +146,25 @@ func TestOptions(t *testing.T) {
 	for _, bad := range [][]string{{"-tick", "0s"}, {"-bogus"}, {"-tick", "soon"}, {"-thrifty=sometimes"}} {
 		_, err := parseOptions(bad, &logs)
 		require.Error(t, err, "%v", bad)
+	}
+}
+
+// TestRestartRecovers: a node started again on the same directory (as
+// after a kill) still has what it acknowledged, with fsync or without.
+func TestRestartRecovers(t *testing.T) {
+	for _, sync := range []string{"-sync=true", "-sync=false"} {
+		t.Run(sync, func(t *testing.T) {
+			dir := t.TempDir()
+			init := `{"src":"c0","dest":"n0","body":{"type":"init","msg_id":1,"node_id":"n0","node_ids":["n0"]}}`
+			boot := func(lines ...string) []string {
+				var out, logs bytes.Buffer
+				require.NoError(t, run([]string{"-dir", dir, sync}, strings.NewReader(strings.Join(append([]string{init}, lines...), "\n")+"\n"), &out, &logs))
+				return strings.Split(strings.TrimSpace(out.String()), "\n")
+			}
+			got := boot(`{"src":"c1","dest":"n0","body":{"type":"write","msg_id":2,"key":3,"value":7}}`)
+			require.Contains(t, got, `{"src":"n0","dest":"c1","body":{"type":"write_ok","in_reply_to":2}}`)
+			got = boot(`{"src":"c1","dest":"n0","body":{"type":"read","msg_id":3,"key":3}}`)
+			require.Contains(t, got, `{"src":"n0","dest":"c1","body":{"type":"read_ok","value":7,"in_reply_to":3}}`)
+		})
 	}
 }

@@ -2,6 +2,9 @@ package main
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
+	"os"
 	"strings"
 	"time"
 
@@ -23,10 +26,19 @@ type options struct {
 	fastPath bool
 	forward  bool
 	relay    bool
+	// dir holds the node's durable state (promises, acceptances, ballot
+	// counters); empty: the working directory, where eddy and Maelstrom
+	// start the node. sync false skips fsync (see noSyncFS).
+	dir  string
+	sync bool
+	// statsEvery, if positive, logs the disk's work this often, and the
+	// first client answer after the start, to figures.
+	statsEvery time.Duration
+	figures    io.Writer
 }
 
 func defaultOptions() options {
-	return options{tick: 5 * time.Millisecond, thrifty: thriftyAuto, fastPath: true, forward: true, relay: true}
+	return options{tick: 5 * time.Millisecond, thrifty: thriftyAuto, fastPath: true, forward: true, relay: true, sync: true}
 }
 
 // thrifty says whether rounds go to a bare quorum first (paxos.Config.Thrifty):
@@ -90,18 +102,43 @@ type okBody struct {
 	Type string `json:"type"`
 }
 
-// newHost hosts a paxos core on n (lib/node's Host) and registers the
-// lin-kv requests as its commands.
-func newHost(n *node.Node, opt options) {
+// newHost hosts a paxos core on n (lib/node's Host), on the node's store
+// (durableCore), and registers the lin-kv requests as its commands. fail
+// stops the node on a disk error.
+func newHost(n *node.Node, opt options, fail func(error)) *storeOpener {
+	opener := &storeOpener{}
 	h := node.NewHost(n, node.HostConfig[paxos.Msg, paxos.Request, paxos.Outcome]{
 		Build: func(n *node.Node) (core.Core[paxos.Msg, paxos.Request, paxos.Outcome], error) {
-			return paxos.New(paxos.Config{
+			start := time.Now()
+			dir := opt.dir
+			if dir == "" {
+				wd, err := os.Getwd()
+				if err != nil {
+					return nil, err
+				}
+				dir = wd
+			}
+			store, rec, err := opener.open(dir, n.ID(), opt.sync, n.Logger())
+			if err != nil {
+				return nil, err
+			}
+			c, err := paxos.New(paxos.Config{
 				ID: n.ID(), Nodes: n.NodeIDs(), Rand: n.Rand(), Logger: n.Logger(),
-				Rounds:  paxos.RoundConfig{DisableFastPath: !opt.fastPath},
-				Thrifty: paxos.ThriftyConfig{On: opt.thrifty.on(len(n.NodeIDs()))},
-				Forward: paxos.ForwardConfig{On: opt.forward},
-				Relay:   paxos.RelayConfig{On: opt.relay},
+				Recovered: rec,
+				Rounds:    paxos.RoundConfig{DisableFastPath: !opt.fastPath},
+				Thrifty:   paxos.ThriftyConfig{On: opt.thrifty.on(len(n.NodeIDs()))},
+				Forward:   paxos.ForwardConfig{On: opt.forward},
+				Relay:     paxos.RelayConfig{On: opt.relay},
 			})
+			if err != nil {
+				return nil, err
+			}
+			n.Logger().Info("recovered", "fresh", rec.Fresh, "records", len(rec.Log), "snapshot", rec.Snapshot != nil)
+			d := &durableCore{Core: c, store: store, fail: fail, start: start, statsEvery: opt.statsEvery, statsAt: start, blank: rec.Fresh}
+			if opt.statsEvery > 0 && opt.figures != nil {
+				d.figures = slog.New(slog.NewTextHandler(opt.figures, nil)).With("node", n.ID())
+			}
+			return d, nil
 		},
 		Tick:      opt.tick,
 		PeerTypes: paxos.PeerTypes(),
@@ -125,6 +162,7 @@ func newHost(n *node.Node, opt options) {
 		}
 		return paxos.Request{Key: *b.Key, Op: paxos.Op{F: paxos.OpCas, From: *b.From, To: *b.To}}, nil
 	})
+	return opener
 }
 
 // replyBody is the client's reply for an operation's outcome; nothing when

@@ -1,0 +1,132 @@
+package paxos
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"maelkit/lib/core"
+	"maelkit/lib/storage"
+)
+
+// newCoreRec builds node id of nodes from rec.
+func newCoreRec(t *testing.T, id string, nodes []string, rec core.Recovered) *Core {
+	t.Helper()
+	c, err := New(Config{ID: id, Nodes: nodes, Rand: rand.New(rand.NewPCG(1, 2)), Recovered: rec})
+	require.NoError(t, err)
+	return c
+}
+
+// deliverAll routes messages among cores until none is left; it returns
+// every message delivered.
+func deliverAll(cores map[string]*Core, envs []envelope) []envelope {
+	var seen []envelope
+	for len(envs) > 0 {
+		e := envs[0]
+		envs = envs[1:]
+		if c := cores[e.To]; c != nil && e.Msg.Type != msgReply && e.Msg.Type != msgExpired {
+			seen = append(seen, e)
+			c.Step(e.From, e.Msg)
+			envs = append(envs, drain(c)...)
+		}
+	}
+	return seen
+}
+
+// TestAmnesiaRelearns: n0 and n1 choose a value on key 1 (n2 is cut off);
+// n0's disk is wiped. Restarted blank, n0 promises nothing until it has
+// relearned from its peers: it then holds the chosen state, its floor is
+// above every promise they held, and a prepare below it is refused.
+func TestAmnesiaRelearns(t *testing.T) {
+	nodes := []string{"n0", "n1", "n2"}
+	cores := map[string]*Core{}
+	for _, id := range nodes {
+		cores[id] = newCoreRec(t, id, nodes, core.Recovered{})
+	}
+	request(cores["n0"], "c1", 1, Op{ID: 1, F: OpWrite, Value: 42})
+	out := drain(cores["n0"])
+	var toN1 []envelope
+	for _, e := range out {
+		if e.To == "n1" {
+			toN1 = append(toN1, e)
+		}
+	}
+	delete(cores, "n2")
+	deliverAll(cores, toN1) // prepare, promise, accept, accepted: chosen
+	require.Equal(t, int64(42), cores["n1"].Storage().Acceptors[1].State.Value)
+	held := cores["n1"].Storage().Acceptors[1].Promised
+
+	// n0 restarts blank; n2 is back.
+	cores["n0"] = newCoreRec(t, "n0", nodes, core.Recovered{Fresh: true})
+	cores["n2"] = newCoreRec(t, "n2", nodes, core.Recovered{})
+	cores["n0"].Step("n1", Msg{Type: MsgPrepare, Key: 1, Ballot: Ballot{Counter: 50, Node: "n1"}})
+	require.Empty(t, drain(cores["n0"]), "a recovering node promises nothing")
+	cores["n0"].Tick()
+	asks := drain(cores["n0"])
+	require.Len(t, asks, 2)
+	for _, e := range asks {
+		require.Equal(t, MsgRecover, e.Msg.Type)
+	}
+	deliverAll(cores, asks)
+	n0 := cores["n0"]
+	require.False(t, n0.recovering, "a quorum's worth of peers answered")
+	a := n0.Storage().Acceptors[1]
+	require.NotNil(t, a)
+	require.Equal(t, int64(42), a.State.Value, "the chosen state is relearned")
+	require.True(t, held.Less(n0.floor), "the floor is above what the peers promised")
+	require.Equal(t, n0.floor, cores["n1"].Storage().Acceptors[1].Promised, "the peers promised it")
+	n0.Step("n2", Msg{Type: MsgPrepare, Key: 1, Ballot: Ballot{Counter: held.Counter, Node: "n2"}})
+	got := drain(n0)
+	require.Len(t, got, 1)
+	require.Equal(t, MsgReject, got[0].Msg.Type)
+}
+
+// TestFirstStartAllBlank: when every node starts blank (a cluster's first
+// start) each learns that nobody holds anything and serves.
+func TestFirstStartAllBlank(t *testing.T) {
+	nodes := []string{"n0", "n1", "n2"}
+	cores := map[string]*Core{}
+	for _, id := range nodes {
+		cores[id] = newCoreRec(t, id, nodes, core.Recovered{Fresh: true})
+	}
+	var envs []envelope
+	for _, id := range nodes {
+		cores[id].Tick()
+		envs = append(envs, drain(cores[id])...)
+	}
+	deliverAll(cores, envs)
+	for _, id := range nodes {
+		require.False(t, cores[id].recovering, id)
+	}
+	request(cores["n2"], "c1", 0, Op{ID: 1, F: OpWrite, Value: 3})
+	deliverAll(cores, drain(cores["n2"]))
+	require.Equal(t, int64(3), cores["n0"].Storage().Acceptors[0].State.Value)
+}
+
+// TestRecoverFromStore: what a core wrote, applied to a store and read
+// back, rebuilds the same acceptors and counters, through snapshots too.
+func TestRecoverFromStore(t *testing.T) {
+	disk := storage.NewSimDisk(1)
+	st, rec, err := openDisk(disk, "n0")
+	require.NoError(t, err)
+	c, err := New(Config{ID: "n0", Nodes: []string{"n0"}, Rand: rand.New(rand.NewPCG(1, 2)), Recovered: rec,
+		Limits: LimitConfig{CompactMin: 4}})
+	require.NoError(t, err)
+	for i := range 40 {
+		request(c, "c1", int64(i%7), Op{ID: int64(i + 1), F: OpWrite, Value: int64(i)})
+		require.NoError(t, storage.Apply(st, c.Drain().Writes))
+	}
+	require.Positive(t, st.Log.Stats().Compactions, "snapshots compacted the log")
+	disk.Crash()
+	_, rec, err = openDisk(disk, "n0")
+	require.NoError(t, err)
+	require.False(t, rec.Fresh)
+	c2, err := New(Config{ID: "n0", Nodes: []string{"n0"}, Rand: rand.New(rand.NewPCG(1, 2)), Recovered: rec})
+	require.NoError(t, err)
+	require.Equal(t, len(c.Storage().Acceptors), len(c2.Storage().Acceptors))
+	for k, a := range c.Storage().Acceptors {
+		require.Equal(t, *a, *c2.Storage().Acceptors[k], "key %d", k)
+	}
+	require.GreaterOrEqual(t, c2.Storage().MaxCounter, c.Storage().MaxCounter)
+}
