@@ -19,10 +19,10 @@ import (
 )
 
 // TestAnalyzeAgreesWithTheRun runs fixtures of every value shape (opaque
-// echo and unique-ids values, data values, lin-kv tuples, transactions),
-// valid and invalid, then re-checks each stored run folder with `eddy
-// analyze`: the verdict, the exit code and the whole results map must be
-// the ones the run printed.
+// echo and unique-ids values, data values, lin-kv tuples, transactions,
+// kafka's sends and polls), valid and invalid, then re-checks each stored
+// run folder with `eddy analyze`: the verdict, the exit code and the whole
+// results map must be the ones the run printed.
 func TestAnalyzeAgreesWithTheRun(t *testing.T) {
 	cases := []struct {
 		name  string
@@ -58,6 +58,14 @@ func TestAnalyzeAgreesWithTheRun(t *testing.T) {
 			o.NodeCount = 1
 			o.Rate = 100
 		}, want: true, code: eddy.ExitValid},
+		{name: "kafka skip-polls invalid", setup: func(o *eddy.Options) {
+			wl("kafka", "skip-polls")(o)
+			o.Bin = bin("kafkafix")
+			o.NodeCount = 1
+			o.Concurrency = "4"
+			o.Rate = 50
+			o.Recovery = 0
+		}, want: false, code: eddy.ExitInvalid},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

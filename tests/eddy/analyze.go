@@ -140,6 +140,8 @@ func valueShape(w string) store.ValueShape {
 		return store.ShapeOpaque
 	case "txn-rw-register", "txn-list-append":
 		return store.ShapeTxn
+	case "kafka":
+		return store.ShapeKafka
 	}
 	return store.ShapeData
 }

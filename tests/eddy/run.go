@@ -547,12 +547,14 @@ func (r *runner) openClient(wk *worker) error {
 	return nil
 }
 
-// perform runs one op on wk and records it.
-func (r *runner) perform(wk *worker, op workload.Op) {
+// perform runs one op on wk, records it and returns its completion (an
+// :info exception when no client could be opened; the run is then
+// cancelled and nothing is recorded).
+func (r *runner) perform(wk *worker, op workload.Op) workload.Outcome {
 	if wk.client == nil {
 		if err := r.openClient(wk); err != nil {
 			r.cancel(err)
-			return
+			return workload.Outcome{Type: history.Info, Value: op.Value, Exception: err.Error()}
 		}
 	}
 	r.rec.invoke(wk.process, op)
@@ -565,6 +567,7 @@ func (r *runner) perform(wk *worker, op workload.Op) {
 			wk.client = nil
 		}
 	}
+	return out
 }
 
 // --- phases -----------------------------------------------------------------
@@ -624,8 +627,8 @@ func (r *runner) mainPhase(workers []*worker) (*nemesis.Nemesis, error) {
 }
 
 // finalPhase heals the network, resumes and restarts every node, waits
-// for recovery, then runs the workload's final op once on every worker
-// thread.
+// for recovery, then runs the workload's final phase: every worker thread
+// takes ops from it, each after its wait, until it has none for the thread.
 func (r *runner) finalPhase(workers []*worker, nem *nemesis.Nemesis) error {
 	if nem != nil {
 		if err := nem.Final(); err != nil {
@@ -638,12 +641,19 @@ func (r *runner) finalPhase(workers []*worker, nem *nemesis.Nemesis) error {
 		return context.Cause(r.ctx)
 	}
 	r.setPhase("final reads")
+	fg := r.w.Final()
 	var wg sync.WaitGroup
 	for _, wk := range workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r.perform(wk, *r.w.Final)
+			for r.ctx.Err() == nil {
+				op, wait, more := fg.Next(wk.thread)
+				if !more || !sleepUntil(r.ctx, time.Now().Add(wait)) {
+					return
+				}
+				fg.Update(wk.thread, op, r.perform(wk, op))
+			}
 		}()
 	}
 	wg.Wait()

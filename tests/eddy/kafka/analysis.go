@@ -241,14 +241,49 @@ func (a *Analysis) versionOrders() {
 				a.add("inconsistent-offsets", &Case{
 					data: history.NewMap().Set("key", k).Set("offset", off).Set("index", int64(i)).
 						Set("values", history.List(sorted)),
-					Text: fmt.Sprintf("key %q: offset %d holds %d different messages %s", k, off,
-						len(vs), render(sorted)),
+					Text: fmt.Sprintf("key %q: offset %d holds %d different messages %s: %s", k, off,
+						len(vs), render(sorted), a.placedAt(k, off, vs)),
 					sortBy: int64(len(vs)),
 				})
 			}
 		}
 		a.orders[k] = o
 	}
+}
+
+// placedAt says, for each value at offset off of key k, which op put it
+// there: the send acknowledged with that offset, and the first poll that
+// returned it there.
+func (a *Analysis) placedAt(k string, off int64, ids []string) string {
+	at := func(ps []pair, id string) bool {
+		for _, x := range ps {
+			if x.id == id && x.hasOffset && x.offset == off {
+				return true
+			}
+		}
+		return false
+	}
+	var out []string
+	for _, v := range a.sortedValues(ids) {
+		id := history.Key(v)
+		var by []string
+		if w := a.writerOf[k][id]; w != nil {
+			if ps, _ := w.writesOf(k); at(ps, id) {
+				by = append(by, "sent there by "+opName(w))
+			}
+		}
+		for _, r := range a.readers[k][id] {
+			if ps, _ := r.readsOf(k); at(ps, id) {
+				by = append(by, "polled there first by "+opName(r))
+				break
+			}
+		}
+		if len(by) == 0 {
+			by = append(by, "(its op was not found)")
+		}
+		out = append(out, render(v)+" "+strings.Join(by, " and "))
+	}
+	return strings.Join(out, "; ")
 }
 
 func (a *Analysis) sortedValues(ids []string) []any {

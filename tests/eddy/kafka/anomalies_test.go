@@ -238,3 +238,16 @@ func TestInfoSends(t *testing.T) {
 	causes, _ := a.Result().Get("info-txn-causes")
 	require.Equal(t, history.List{kw("net-timeout")}, causes)
 }
+
+// TestInconsistentOffsetsNamesTheOps: the explanation says which send and
+// which poll put each message at the shared offset.
+func TestInconsistentOffsetsNamesTheOps(t *testing.T) {
+	b := newHB()
+	b.send(0, ok, "7", 0, 1).send(1, ok, "7", 0, 2).poll(2, pm("7", [][2]int64{{0, 1}}))
+	a := Analyze(b.h)
+	cs := a.Cases("inconsistent-offsets")
+	require.Len(t, cs, 1)
+	require.Equal(t, `key "7": offset 0 holds 2 different messages [1 2]: `+
+		`1 sent there by process 0's ok send (op 1) and polled there first by process 2's ok poll (op 5); `+
+		`2 sent there by process 1's ok send (op 3)`, cs[0].Text)
+}

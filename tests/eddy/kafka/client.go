@@ -79,6 +79,10 @@ func WithMsgID(body any, id int64) ([]byte, error) {
 type Client struct {
 	offsets map[string]int64
 	Timeout time.Duration // per call; zero means 5 s
+	// MapError, when set, turns an error of an op into its outcome in
+	// place of the client's own (failed): eddy's workload
+	// framework sets it to share one error mapping across workloads.
+	MapError func(op Op, err error) Outcome
 }
 
 // NewClient returns a client that holds no keys.
@@ -116,6 +120,9 @@ func (c *Client) Invoke(ctx context.Context, tr Transport, op Op) Outcome {
 	}
 	if err == nil {
 		return Outcome{Type: history.OK, Value: v}
+	}
+	if c.MapError != nil {
+		return c.MapError(op, err)
 	}
 	return failed(op, err)
 }
@@ -273,7 +280,8 @@ func codeName(code int64) string {
 	return "unknown"
 }
 
-// failed maps an error to an outcome keeping op's value.
+// failed is Maelstrom's kafka client's error mapping: an error becomes
+// an outcome keeping op's value.
 func failed(op Op, err error) Outcome {
 	idempotent := op.F == FAssign
 	var rpc *RPCError

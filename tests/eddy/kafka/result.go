@@ -217,3 +217,43 @@ func render(v any) string {
 	}
 	return string(b)
 }
+
+// LogEntry is one offset of a key's log with the distinct messages seen
+// there (more than one is inconsistent-offsets).
+type LogEntry struct {
+	Offset int64
+	Values []any
+}
+
+// Keys returns the keys that have a log, in numeric order.
+func (a *Analysis) Keys() []string { return sortedNumeric(a.orders) }
+
+// Log returns key k's log as the checker built it from sends and polls:
+// every offset holding a message, ascending.
+func (a *Analysis) Log(k string) []LogEntry {
+	o := a.orders[k]
+	if o == nil {
+		return nil
+	}
+	out := make([]LogEntry, len(o.offsets))
+	for i, off := range o.offsets {
+		ids := o.log[off]
+		vs := make([]any, len(ids))
+		for j, id := range ids {
+			vs[j] = a.values[id]
+		}
+		out[i] = LogEntry{Offset: off, Values: vs}
+	}
+	return out
+}
+
+// Key returns the key a case is about, when it has one (cycles do not).
+func (c *Case) Key() (string, bool) {
+	m := c.Map()
+	if m == nil {
+		return "", false
+	}
+	k, ok := m.Get("key")
+	s, isString := k.(string)
+	return s, ok && isString
+}

@@ -165,6 +165,9 @@ func (p *plots) html(in Input, files []string) string {
 	}
 	p.verdict(&b, vt, cls, in.Results, files)
 	p.figures(&b, in.Results)
+	if in.Workload == "kafka" {
+		kafkaSection(&b, in.History)
+	}
 	b.WriteString("<h2>Latency</h2>\n<p class=\"muted\">One point per operation at its invocation; shaded bands are faults: partitions, kills, pauses and packet faults, in Jepsen's colours. Hover a band for its detail.</p>\n")
 	b.WriteString(p.raw + "\n" + p.quant + "\n")
 	b.WriteString("<h2>Throughput</h2>\n" + p.rate + "\n")
@@ -204,7 +207,7 @@ func (p *plots) verdict(b *strings.Builder, vt, cls string, results *history.Map
 	}
 	var expl []string
 	for _, f := range files {
-		if (strings.HasPrefix(f, "independent/") || strings.HasPrefix(f, "elle/")) && !strings.HasSuffix(f, "/timeline.html") {
+		if (strings.HasPrefix(f, "independent/") || strings.HasPrefix(f, "elle/") || f == "kafka-anomalies.txt") && !strings.HasSuffix(f, "/timeline.html") {
 			expl = append(expl, f)
 		}
 	}
@@ -216,7 +219,7 @@ func (p *plots) verdict(b *strings.Builder, vt, cls string, results *history.Map
 			}
 			fmt.Fprintf(b, "<a href=\"%s\">%s</a>", esc(f), esc(f))
 		}
-		b.WriteString(" (porcupine's visualization for lin-kv keys, elle's anomaly explanations for transactions)</p>\n")
+		b.WriteString(" (porcupine's visualization for lin-kv keys, elle's anomaly explanations for transactions, kafka's anomalies)</p>\n")
 	}
 }
 

@@ -27,7 +27,8 @@ import (
 //     map (string keys);
 //   - per workload (ValueShape): echo's and unique-ids' ok values are the
 //     node's JSON as a whole, and echo's request payloads strings; a
-//     transaction is a vector of [:f k v] micro-ops.
+//     transaction is a vector of [:f k v] micro-ops; kafka's values are
+//     the kafka package's encoding (ShapeKafka).
 
 // ValueShape says how a workload's client op values are recorded.
 type ValueShape int8
@@ -41,6 +42,11 @@ const (
 	ShapeOpaque
 	// ShapeTxn: transactions of [:f k v] micro-ops.
 	ShapeTxn
+	// ShapeKafka: kafka's ops (tests/eddy/kafka's package doc): micro-ops
+	// [:send "k" msg], [:send "k" [offset msg]], [:poll] and [:poll {"k"
+	// [[offset msg] ...]}] with string keys, and assign's list of string
+	// keys. A value of another shape is read as ShapeData.
+	ShapeKafka
 )
 
 // maxLineBytes bounds one line of a stored history or journal.
@@ -193,6 +199,10 @@ func clientValue(raw json.RawMessage, shape ValueShape, t history.Type) (any, er
 			return nil, fmt.Errorf("expected a string, got %s", raw)
 		}
 		return s, nil
+	case ShapeKafka:
+		if v, ok := kafkaValue(raw); ok {
+			return v, nil
+		}
 	case ShapeTxn:
 		if isAbsent(raw) {
 			return nil, nil
@@ -223,6 +233,95 @@ func clientValue(raw json.RawMessage, shape ValueShape, t history.Type) (any, er
 		return out, nil
 	}
 	return dataValue(raw)
+}
+
+// kafkaValue reads a kafka op's value: an assign's keys (strings), or
+// micro-ops whose function is a keyword, send keys strings and poll results
+// string-keyed maps. False when raw has neither shape.
+func kafkaValue(raw json.RawMessage) (any, bool) {
+	var items []json.RawMessage
+	if isAbsent(raw) || json.Unmarshal(raw, &items) != nil {
+		return nil, false
+	}
+	keys := make([]any, len(items))
+	allKeys := true
+	for i, it := range items {
+		var k string
+		if json.Unmarshal(it, &k) != nil {
+			allKeys = false
+			break
+		}
+		keys[i] = k
+	}
+	if allKeys {
+		return keys, true
+	}
+	out := make([]any, len(items))
+	for i, it := range items {
+		m, ok := kafkaMop(it)
+		if !ok {
+			return nil, false
+		}
+		out[i] = m
+	}
+	return out, true
+}
+
+// kafkaMop reads [:send "k" v] or [:poll] / [:poll {"k" pairs}].
+func kafkaMop(raw json.RawMessage) ([]any, bool) {
+	var parts []json.RawMessage
+	var f string
+	if json.Unmarshal(raw, &parts) != nil || len(parts) == 0 || json.Unmarshal(parts[0], &f) != nil {
+		return nil, false
+	}
+	switch {
+	case f == "send" && len(parts) == 3:
+		var k string
+		if json.Unmarshal(parts[1], &k) != nil {
+			return nil, false
+		}
+		v, err := dataValue(parts[2])
+		if err != nil {
+			return nil, false
+		}
+		return []any{history.Keyword(f), k, v}, true
+	case f == "poll" && len(parts) == 1:
+		return []any{history.Keyword(f)}, true
+	case f == "poll" && len(parts) == 2:
+		m, ok := stringMap(parts[1])
+		if !ok {
+			return nil, false
+		}
+		return []any{history.Keyword(f), m}, true
+	}
+	return nil, false
+}
+
+// stringMap reads a JSON object into a string-keyed map of data values, in
+// the file's key order.
+func stringMap(raw json.RawMessage) (*history.Map, bool) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil, false
+	}
+	m := history.NewMap()
+	m.String = true
+	for dec.More() {
+		kt, err := dec.Token()
+		if err != nil {
+			return nil, false
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, false
+		}
+		x, err := dataValue(v)
+		if err != nil {
+			return nil, false
+		}
+		m.Set(kt.(string), x)
+	}
+	return m, true
 }
 
 // nemesisValue restores keywords, vectors and string-keyed maps.

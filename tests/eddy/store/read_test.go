@@ -78,6 +78,27 @@ func TestReadHistoryRoundTrip(t *testing.T) {
 		{Type: history.OK, Process: 1, F: "txn", Value: []any{[]any{history.Keyword("r"), int64(1), mustJSON(t, `"zero"`)}}},
 	})
 	require.Equal(t, txn, roundTrip(t, txn, ShapeTxn))
+
+	polled := history.NewMap()
+	polled.String = true
+	polled.Set("3", []any{[]any{int64(11), int64(6)}, []any{int64(12), mustJSON(t, `"x"`)}}).Set("10", []any{})
+	empty := history.NewMap()
+	empty.String = true
+	kafka := index(history.History{
+		{Type: history.Invoke, Process: 0, F: "crash"},
+		{Type: history.Info, Process: 0, F: "crash"},
+		{Type: history.Invoke, Process: 2, F: "assign", Value: []any{"3", "10"}, Final: true},
+		{Type: history.OK, Process: 2, F: "assign", Value: []any{"3", "10"}, Final: true},
+		{Type: history.Invoke, Process: 2, F: "send", Value: []any{[]any{history.Keyword("send"), "3", int64(7)}}},
+		{Type: history.OK, Process: 2, F: "send", Value: []any{[]any{history.Keyword("send"), "3", []any{int64(12), int64(7)}}}},
+		{Type: history.Invoke, Process: 2, F: "poll", Value: []any{[]any{history.Keyword("poll")}}},
+		{Type: history.OK, Process: 2, F: "poll", Value: []any{[]any{history.Keyword("poll"), polled}}},
+		{Type: history.Invoke, Process: 2, F: "poll", Value: []any{[]any{history.Keyword("poll")}}},
+		{Type: history.OK, Process: 2, F: "poll", Value: []any{[]any{history.Keyword("poll"), empty}}},
+		{Type: history.Invoke, Process: 1, F: "assign", Value: []any{}},
+		{Type: history.Fail, Process: 1, F: "assign", Value: []any{}, Error: history.Keyword("net-timeout")},
+	})
+	require.Equal(t, kafka, roundTrip(t, kafka, ShapeKafka))
 }
 
 func TestReadJournalRoundTrip(t *testing.T) {

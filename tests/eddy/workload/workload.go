@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"maelkit/tests/eddy/checker"
@@ -26,6 +27,40 @@ type Op struct {
 type Generator interface {
 	Next(thread int) (Op, bool)
 }
+
+// FinalGen is a workload's final phase, shared by the worker threads. Each
+// thread, independently of the others, asks Next for its next op and how
+// long to wait before invoking it, runs it, and reports its completion to
+// Update, until Next says the thread has no more ops. Both are called from
+// the threads' goroutines concurrently.
+type FinalGen interface {
+	Next(thread int) (op Op, wait time.Duration, more bool)
+	Update(thread int, op Op, out Outcome)
+}
+
+// once is the final phase of the workloads that run one op on every thread
+// (Maelstrom's (gen/each-thread op)).
+func once(op Op) func() FinalGen {
+	return func() FinalGen { return &onceGen{op: op, done: map[int]bool{}} }
+}
+
+type onceGen struct {
+	op   Op
+	mu   sync.Mutex
+	done map[int]bool
+}
+
+func (g *onceGen) Next(thread int) (Op, time.Duration, bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.done[thread] {
+		return Op{}, 0, false
+	}
+	g.done[thread] = true
+	return g.op, 0, true
+}
+
+func (g *onceGen) Update(int, Op, Outcome) {}
 
 // Params are the test options a workload reads.
 type Params struct {
@@ -51,9 +86,9 @@ type Workload struct {
 	// Reusable clients keep their id after an :info op; others are closed
 	// and a fresh client is opened on the thread's next op.
 	Reusable bool
-	// Final is the op each worker thread runs in the final phase, after the
-	// heal and the recovery wait; nil for workloads without one.
-	Final   *Op
+	// Final builds the final phase when it begins, after the heal and the
+	// recovery wait; nil for workloads without one.
+	Final   func() FinalGen
 	Timeout time.Duration
 	// Setup, when set, runs once per node on its setup client after every
 	// node is initialised (broadcast's topology message). An error aborts.
@@ -79,7 +114,7 @@ func historyOnly(check func(h history.History) *history.Map) func(history.Histor
 
 // Names lists the workloads eddy runs, in Maelstrom's order.
 var Names = []string{"echo", "unique-ids", "broadcast", "g-set", "g-counter", "pn-counter",
-	"lin-kv", "txn-list-append", "txn-rw-register"}
+	"kafka", "lin-kv", "txn-list-append", "txn-rw-register"}
 
 // Open registers a client participant bound to node, set up to call with
 // this workload's timeout and error mapping.
@@ -116,6 +151,8 @@ func New(name string, p Params) (*Workload, error) {
 		return txnWorkload(p, elle.ListAppend)
 	case "txn-rw-register":
 		return txnWorkload(p, elle.RWRegister)
+	case "kafka":
+		return kafkaWorkload(p)
 	}
 	return nil, fmt.Errorf("unknown workload %q (eddy supports %v)", name, Names)
 }
@@ -213,7 +250,7 @@ func broadcast(p Params) (*Workload, error) {
 	return &Workload{
 		Name:      "broadcast",
 		Mapping:   Mapping{Maps: true, Idempotent: map[string]bool{"read": true}},
-		Final:     &Op{F: "read", Final: true},
+		Final:     once(Op{F: "read", Final: true}),
 		Timeout:   defaultTimeout,
 		Generator: setMix(p.Rand, "broadcast"),
 		Setup: func(ctx context.Context, c *Client) error {
@@ -246,7 +283,7 @@ func gset(p Params) *Workload {
 	return &Workload{
 		Name:      "g-set",
 		Mapping:   Mapping{Maps: false},
-		Final:     &Op{F: "read"},
+		Final:     once(Op{F: "read"}),
 		Timeout:   defaultTimeout,
 		Generator: setMix(p.Rand, "add"),
 		Invoke: func(ctx context.Context, c *Client, op Op) Outcome {
@@ -278,7 +315,7 @@ func counter(p Params, negative bool) *Workload {
 	return &Workload{
 		Name:    name,
 		Mapping: Mapping{Maps: false},
-		Final:   &Op{F: "read", Final: true},
+		Final:   once(Op{F: "read", Final: true}),
 		Timeout: defaultTimeout,
 		// The pn-counter stream (50/50 add of a delta in [-5, 4] and read);
 		// g-counter drops the negative adds from it, as Maelstrom does, so
