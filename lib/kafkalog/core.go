@@ -2,7 +2,9 @@ package kafkalog
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
+	"time"
 
 	maelstrom "github.com/jepsen-io/maelstrom/demo/go"
 
@@ -59,9 +61,17 @@ type (
 // Config configures a Core.
 type Config struct {
 	// ID is this node; Nodes every node (Maelstrom's node_ids).
-	ID     string
-	Nodes  []string
+	ID    string
+	Nodes []string
+	// Timing is the Raft layer's (raftnode.Timing); its TickMin must be a
+	// multiple of Flush.
 	Timing raftnode.Timing
+	// Flush is the Core's tick: sends and commits are held and handed to
+	// Raft together once per Flush, so that one append (and, on a
+	// follower, one forward) carries every write of the period. 0: no
+	// holding, the Core ticks at Timing.TickMin and writes go to Raft as
+	// they come (batched per drain only).
+	Flush time.Duration
 	// SnapshotEntries is rsm.Config.SnapshotEntries (0: DefaultSnapshotEntries).
 	SnapshotEntries int64
 	Rand            *rand.Rand
@@ -70,6 +80,16 @@ type Config struct {
 // DefaultSnapshotEntries: a snapshot holds every message, so it is taken
 // every few seconds of a busy run, not every thousand entries.
 const DefaultSnapshotEntries = 10_000
+
+// DefaultConfig is the node's: writes flushed every 10 ms, Raft ticking
+// at least every 20 ms (a heartbeat per Raft tick is most of the idle
+// traffic), otherwise raftnode's defaults.
+func DefaultConfig() Config {
+	tm := raftnode.DefaultTiming()
+	tm.TickMin = 20 * time.Millisecond
+	tm.TickStart = 60 * time.Millisecond
+	return Config{Timing: tm, Flush: 10 * time.Millisecond}
+}
 
 // Core is the kafka service as one core.Core: sends and commits go to a
 // raftnode.Core (Raft-replicated, batched per drain, forwarded by
@@ -80,11 +100,40 @@ type Core struct {
 	raft *raftnode.Core
 	log  *Log
 	out  core.Outbox[raftnode.Msg, any]
+	// held are the writes waiting for the next flush (nil slice: writes
+	// go to Raft at once); every raftEvery ticks, Raft ticks once.
+	held      []core.Command[raftnode.Request]
+	hold      bool
+	raftEvery int64
+	now       int64
+	// asked are the writes this node took from its clients and has not
+	// answered, with the tick each came: only their replies leave the
+	// node, and only within AnswerWithin (see Drain).
+	asked       map[reqKey]int64
+	answerTicks int64
+}
+
+// AnswerWithin is how long after a write the node may still answer it:
+// less than a Maelstrom client's 5 s timeout, after which the client may
+// have crashed and left the network. Later, the write gets no answer (its
+// outcome stays unknown to the client, which recorded a timeout anyway).
+const AnswerWithin = 4 * time.Second
+
+type reqKey struct {
+	client string
+	id     int64
 }
 
 // NewCore builds a Core on a fresh Log.
 func NewCore(cfg Config) (*Core, error) {
 	l := NewLog()
+	raftEvery := int64(1)
+	if cfg.Flush > 0 {
+		if cfg.Timing.TickMin%cfg.Flush != 0 {
+			return nil, fmt.Errorf("kafkalog: Timing.TickMin %v is not a multiple of Flush %v", cfg.Timing.TickMin, cfg.Flush)
+		}
+		raftEvery = int64(cfg.Timing.TickMin / cfg.Flush)
+	}
 	snap := cfg.SnapshotEntries
 	if snap == 0 {
 		snap = DefaultSnapshotEntries
@@ -96,7 +145,15 @@ func NewCore(cfg Config) (*Core, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Core{raft: rc, log: l}, nil
+	if len(cfg.Nodes) == 1 {
+		// Alone, the node is its own quorum: lead at once rather than
+		// refuse sends until the first election timeout.
+		if err := rc.RSM().Raft().Campaign(); err != nil {
+			return nil, err
+		}
+	}
+	return &Core{raft: rc, log: l, hold: cfg.Flush > 0, raftEvery: raftEvery,
+		asked: map[reqKey]int64{}, answerTicks: int64(AnswerWithin / cfg.Tick())}, nil
 }
 
 // Log is the applied state.
@@ -108,8 +165,36 @@ func (c *Core) Raft() *raftnode.Core { return c.raft }
 // Step implements core.Core.
 func (c *Core) Step(from string, m raftnode.Msg) { c.raft.Step(from, m) }
 
-// Tick implements core.Core.
-func (c *Core) Tick() { c.raft.Tick() }
+// Tick implements core.Core: the held writes go to Raft, and Raft's own
+// tick comes every raftEvery ticks.
+func (c *Core) Tick() {
+	c.now++
+	c.flush()
+	if c.now%c.answerTicks == 0 {
+		c.forget()
+	}
+	if c.now%c.raftEvery == 0 {
+		c.raft.Tick()
+	}
+}
+
+// flush hands the held writes to Raft; the next Drain proposes them as
+// one batch.
+func (c *Core) flush() {
+	for _, cmd := range c.held {
+		c.raft.Command(cmd)
+	}
+	clear(c.held)
+	c.held = c.held[:0]
+}
+
+// Tick is the period of a Core tick for cfg.
+func (cfg Config) Tick() time.Duration {
+	if cfg.Flush > 0 {
+		return cfg.Flush
+	}
+	return cfg.Timing.TickMin
+}
 
 // Command implements core.Core: reads are served here, writes go to Raft.
 func (c *Core) Command(cmd core.Command[raftnode.Request]) {
@@ -129,16 +214,48 @@ func (c *Core) Command(cmd core.Command[raftnode.Request]) {
 		}
 		c.out.Reply(cmd.Client, cmd.MsgID, listOK{Type: "list_committed_offsets_ok", Offsets: c.log.Committed(b.Keys)})
 	default:
+		c.asked[reqKey{cmd.Client, cmd.MsgID}] = c.now
+		if c.hold {
+			c.held = append(c.held, cmd)
+			return
+		}
 		c.raft.Command(cmd)
 	}
 }
 
 // Drain implements core.Core: this core's replies, then Raft's output.
+//
+// Of Raft's replies, only those to requests this node took go out, once:
+// raftnode's leader also answers a follower's client directly, and the
+// follower answers again when the entry applies, but Maelstrom removes a
+// crashed client from the network, and a reply to a client that is gone
+// makes Maelstrom stop reading the node. Maelstrom's kafka workload
+// crashes clients all the time, and a client's next op may be its crash,
+// so a second copy of an answer is a hazard, not a harmless duplicate.
 func (c *Core) Drain() core.Output[raftnode.Msg, any] {
 	mine := c.out.Take()
 	out := c.raft.Drain()
-	out.Replies = append(mine.Replies, out.Replies...)
+	replies := mine.Replies
+	for _, r := range out.Replies {
+		k := reqKey{r.To, r.InReplyTo}
+		if at, ok := c.asked[k]; ok {
+			delete(c.asked, k)
+			if c.now-at <= c.answerTicks {
+				replies = append(replies, r)
+			}
+		}
+	}
+	out.Replies = replies
 	return out
+}
+
+// forget drops the writes too old to answer: their clients gave up.
+func (c *Core) forget() {
+	for k, at := range c.asked {
+		if c.now-at > c.answerTicks {
+			delete(c.asked, k)
+		}
+	}
 }
 
 func malformed(typ string, err error) *maelstrom.RPCError {
@@ -210,16 +327,19 @@ func (codec) Outcome(a rsm.Applied) (string, int64, any, bool) {
 // Host is a Core hosted on a node.
 type Host = node.Host[raftnode.Msg, raftnode.Request, any]
 
-// Register hosts a Core on n (before n.Run): init builds it, and handlers
-// serve the kafka requests and the cores' traffic.
-func Register(n *node.Node, tm raftnode.Timing) *Host {
+// Register hosts a Core for cfg on n (before n.Run): init builds it (with
+// the node's id, cluster and randomness), and handlers serve the kafka
+// requests and the cores' traffic.
+func Register(n *node.Node, cfg Config) *Host {
 	h := node.NewHost(n, node.HostConfig[raftnode.Msg, raftnode.Request, any]{
 		Build: func(n *node.Node) (core.Core[raftnode.Msg, raftnode.Request, any], error) {
 			r := n.Rand()
-			return NewCore(Config{ID: n.ID(), Nodes: n.NodeIDs(), Timing: tm,
-				Rand: rand.New(rand.NewPCG(r.Uint64(), r.Uint64()))})
+			c := cfg
+			c.ID, c.Nodes = n.ID(), n.NodeIDs()
+			c.Rand = rand.New(rand.NewPCG(r.Uint64(), r.Uint64()))
+			return NewCore(c)
 		},
-		Tick:      tm.TickMin,
+		Tick:      cfg.Tick(),
 		PeerTypes: raftnode.PeerTypes(),
 		Reply:     func(body any) any { return body },
 	})

@@ -12,7 +12,6 @@ import (
 
 	"maelkit/lib/kafkalog"
 	"maelkit/lib/node"
-	"maelkit/lib/raftnode"
 )
 
 func main() {
@@ -28,6 +27,6 @@ func run(in io.Reader, out, logs io.Writer) error {
 	if err != nil {
 		return err
 	}
-	kafkalog.Register(n, raftnode.DefaultTiming())
+	kafkalog.Register(n, kafkalog.DefaultConfig())
 	return n.Run()
 }
