@@ -82,12 +82,12 @@ type Config struct {
 const DefaultSnapshotEntries = 10_000
 
 // DefaultConfig is the node's: writes flushed every 10 ms, Raft ticking
-// at least every 20 ms (a heartbeat per Raft tick is most of the idle
+// at least every 40 ms (a heartbeat per Raft tick is most of the idle
 // traffic), otherwise raftnode's defaults.
 func DefaultConfig() Config {
 	tm := raftnode.DefaultTiming()
-	tm.TickMin = 20 * time.Millisecond
-	tm.TickStart = 60 * time.Millisecond
+	tm.TickMin = 40 * time.Millisecond
+	tm.TickStart = 80 * time.Millisecond
 	return Config{Timing: tm, Flush: 10 * time.Millisecond}
 }
 

@@ -167,7 +167,8 @@ func (l *Log) Apply(index int64, data []byte) any {
 
 // Poll returns, for each key asked, its messages from the given offset on,
 // at most limit of them per key (limit <= 0: all). Keys with no message at or
-// past the offset get an empty list; a negative offset reads from 0.
+// past the offset are left out (a poll reply stays small when a consumer
+// holds many keys); a negative offset reads from 0.
 func (l *Log) Poll(from map[string]int64, limit int) map[string][]Entry {
 	out := make(map[string][]Entry, len(from))
 	for k, o := range from {
@@ -176,6 +177,9 @@ func (l *Log) Poll(from map[string]int64, limit int) map[string][]Entry {
 		end := int64(len(msgs))
 		if limit > 0 && end-o > int64(limit) {
 			end = o + int64(limit)
+		}
+		if o >= end {
+			continue
 		}
 		es := make([]Entry, 0, end-o)
 		for i := o; i < end; i++ {
