@@ -2,6 +2,7 @@ package kafkalog
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"time"
@@ -10,6 +11,7 @@ import (
 
 	"maelkit/lib/core"
 	"maelkit/lib/node"
+	"maelkit/lib/raft"
 	"maelkit/lib/raftnode"
 	"maelkit/lib/rsm"
 )
@@ -111,6 +113,15 @@ type Core struct {
 	// node, and only within AnswerWithin (see Drain).
 	asked       map[reqKey]int64
 	answerTicks int64
+	// props are proposals followers forwarded, flushed with held writes
+	// (see Step).
+	props []heldProp
+	id    string
+}
+
+type heldProp struct {
+	from string
+	m    raftnode.Msg
 }
 
 // AnswerWithin is how long after a write the node may still answer it:
@@ -153,7 +164,7 @@ func NewCore(cfg Config) (*Core, error) {
 		}
 	}
 	return &Core{raft: rc, log: l, hold: cfg.Flush > 0, raftEvery: raftEvery,
-		asked: map[reqKey]int64{}, answerTicks: int64(AnswerWithin / cfg.Tick())}, nil
+		asked: map[reqKey]int64{}, answerTicks: int64(AnswerWithin / cfg.Tick()), id: cfg.ID}, nil
 }
 
 // Log is the applied state.
@@ -162,8 +173,19 @@ func (c *Core) Log() *Log { return c.log }
 // Raft is the raftnode core under the service.
 func (c *Core) Raft() *raftnode.Core { return c.raft }
 
-// Step implements core.Core.
-func (c *Core) Step(from string, m raftnode.Msg) { c.raft.Step(from, m) }
+// Step implements core.Core. A leader holding writes of its own when a
+// follower's proposal arrives flushes them with it, as one append, rather
+// than append the two apart.
+func (c *Core) Step(from string, m raftnode.Msg) {
+	if len(c.held) > 0 && m.Type == raftnode.TypeRaft && m.M.Type == raft.MsgProp && m.M.To == c.id && c.leading() {
+		c.props = append(c.props, heldProp{from: from, m: m})
+		c.flush()
+		return
+	}
+	c.raft.Step(from, m)
+}
+
+func (c *Core) leading() bool { return c.raft.RSM().Raft().Status().State == raft.StateLeader }
 
 // Tick implements core.Core: the held writes go to Raft, and Raft's own
 // tick comes every raftEvery ticks.
@@ -178,14 +200,69 @@ func (c *Core) Tick() {
 	}
 }
 
-// flush hands the held writes to Raft; the next Drain proposes them as
-// one batch.
+// flush hands the held writes to Raft. A leader proposes its clients'
+// writes and its followers' forwarded ones as one batch, straight to the
+// RSM: raftnode's leader answers every entry it applies that it does not
+// track, which covers its own clients' writes (and Drain lets out only
+// those). A follower submits its clients' writes to raftnode, whose next
+// Drain forwards them to the leader as one proposal.
 func (c *Core) flush() {
-	for _, cmd := range c.held {
-		c.raft.Command(cmd)
+	if len(c.held) == 0 && len(c.props) == 0 {
+		return
+	}
+	if !c.leading() {
+		for _, p := range c.props {
+			c.raft.Step(p.from, p.m) // raftnode forwards or drops them
+		}
+		for _, cmd := range c.held {
+			c.raft.Command(cmd)
+		}
+	} else {
+		c.proposeHeld()
 	}
 	clear(c.held)
 	c.held = c.held[:0]
+	clear(c.props)
+	c.props = c.props[:0]
+}
+
+// proposeHeld proposes, as one append, the held writes (an invalid one is
+// answered at once, definitely) and the held forwarded proposals.
+func (c *Core) proposeHeld() {
+	var data [][]byte
+	var own []core.Command[raftnode.Request]
+	for _, cmd := range c.held {
+		op, err := codec{}.Decode(cmd.Body.Type, cmd.Body.Body, cmd.Client, cmd.MsgID)
+		if err != nil {
+			delete(c.asked, reqKey{cmd.Client, cmd.MsgID})
+			c.out.Reply(cmd.Client, cmd.MsgID, err)
+			continue
+		}
+		data = append(data, op.Data)
+		own = append(own, cmd)
+	}
+	for _, p := range c.props {
+		for _, e := range p.m.M.Entries {
+			if len(e.Data) > 0 {
+				data = append(data, e.Data)
+			}
+		}
+	}
+	err := c.raft.RSM().Propose(data)
+	if err == nil {
+		return
+	}
+	// Nothing entered the log when the proposal was dropped: a definite
+	// answer is safe; otherwise nothing definite can be said. Forwarded
+	// writes are left to their followers' clients' timeouts.
+	body := maelstrom.NewRPCError(maelstrom.TemporarilyUnavailable, "no leader")
+	if !errors.Is(err, raft.ErrProposalDropped) {
+		body = maelstrom.NewRPCError(maelstrom.Crash, "propose: "+err.Error())
+	}
+	for _, cmd := range own {
+		delete(c.asked, reqKey{cmd.Client, cmd.MsgID})
+		c.out.Reply(cmd.Client, cmd.MsgID, body)
+	}
 }
 
 // Tick is the period of a Core tick for cfg.
