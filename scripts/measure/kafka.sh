@@ -8,6 +8,7 @@
 # (an in-memory single node, no replication) on 5a's command ("ceiling":
 # the op rate eddy itself reaches on this host).
 # Usage: scripts/measure/kafka.sh [5a|5b|part3|part5|ceiling|all]...
+# ($ARGS: extra flags for the kafka node, e.g. ARGS="--flush=10ms")
 # Each run prints: name, seed, valid?, servers msgs-per-op, ok-fraction,
 # client ops/s issued in the main phase, send p99 (ms); each name ends with
 # a summary line (valid count, median of each figure).
@@ -70,11 +71,15 @@ PY
 echo -e "name\tseed\tvalid\tmsgs-per-op\tok-fraction\tops/s\tsend-p99-ms"
 for what in "${@:-all}"; do
 	case $what in
-	5a | all) series 5a bin/kafka "${FLY[@]}" --node-count 1 ;;&
-	5b | all) series 5b bin/kafka "${FLY[@]}" --node-count 2 ;;&
-	part3 | all) series part3 bin/kafka "${FLY[@]}" --node-count 3 --nemesis partition ;;&
-	part5 | all) series part5 bin/kafka "${FLY[@]}" --node-count 5 --nemesis partition ;;&
-	ceiling | all) series ceiling bin/kafkafix "${FLY[@]}" --node-count 1 ;;
+	# shellcheck disable=SC2086 # ARGS: extra node flags, split on spaces
+	5a | all) series 5a bin/kafka "${FLY[@]}" --node-count 1 ${ARGS:+-- $ARGS} ;;&
+	# shellcheck disable=SC2086
+	5b | all) series 5b bin/kafka "${FLY[@]}" --node-count 2 ${ARGS:+-- $ARGS} ;;&
+	# shellcheck disable=SC2086
+	part3 | all) series part3 bin/kafka "${FLY[@]}" --node-count 3 --nemesis partition ${ARGS:+-- $ARGS} ;;&
+	# shellcheck disable=SC2086
+	part5 | all) series part5 bin/kafka "${FLY[@]}" --node-count 5 --nemesis partition ${ARGS:+-- $ARGS} ;;&
+	ceiling | all) series ceiling bin/kafkafix "${FLY[@]}" --node-count 1 -- correct ;;
 	5a | 5b | part3 | part5) ;;
 	*) echo "unknown: $what" >&2; exit 2 ;;
 	esac
