@@ -44,6 +44,7 @@ func parseOptions(args []string, logs io.Writer) (kafkalog.Config, error) {
 	fs.SetOutput(logs)
 	fs.DurationVar(&cfg.Flush, "flush", cfg.Flush, "hold writes and hand them to Raft together once per period (0: at once)")
 	fs.DurationVar(&cfg.Timing.TickMin, "raft-tick", cfg.Timing.TickMin, "the shortest Raft tick (a heartbeat per tick); a multiple of -flush")
+	fs.BoolVar(&cfg.Timing.RelayRouting, "relay", cfg.Timing.RelayRouting, "also send a raft message through the other peers when its link looks down (raftnode.Timing.RelayRouting)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
