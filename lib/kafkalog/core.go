@@ -166,7 +166,9 @@ func NewCore(cfg Config) (*Core, error) {
 			return nil, err
 		}
 	}
-	return &Core{raft: rc, log: l, hold: cfg.Flush > 0, raftEvery: raftEvery,
+	// Alone, a node sends no messages to save: it never holds writes.
+	hold := cfg.Flush > 0 && len(cfg.Nodes) > 1
+	return &Core{raft: rc, log: l, hold: hold, raftEvery: raftEvery,
 		asked: map[reqKey]int64{}, answerTicks: int64(AnswerWithin / cfg.Tick()), id: cfg.ID}, nil
 }
 
