@@ -1,0 +1,60 @@
+// Command kafka serves Maelstrom's kafka workload (Gossip Glomers 5a-5c)
+// from a log per key replicated with Raft: lib/kafkalog on lib/raftnode.
+// Sends and commits are ordered by the Raft leader and answered when they
+// apply; polls and list_committed_offsets are served from the node's
+// applied state.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"maelkit/lib/kafkalog"
+	"maelkit/lib/node"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "kafka:", err)
+		os.Exit(1)
+	}
+}
+
+// run is the whole node over the given streams (stdin, stdout, stderr).
+func run(args []string, in io.Reader, out, logs io.Writer) error {
+	cfg, err := parseOptions(args, logs)
+	if err != nil {
+		return err
+	}
+	n, err := node.New(node.Stdio(in, out, logs))
+	if err != nil {
+		return err
+	}
+	kafkalog.Register(n, cfg)
+	return n.Run()
+}
+
+// parseOptions reads the optional flags (eddy and Maelstrom pass their
+// positional arguments to the binary).
+func parseOptions(args []string, logs io.Writer) (kafkalog.Config, error) {
+	cfg := kafkalog.DefaultConfig()
+	fs := flag.NewFlagSet("kafka", flag.ContinueOnError)
+	fs.SetOutput(logs)
+	fs.DurationVar(&cfg.Flush, "flush", cfg.Flush, "hold writes and hand them to Raft together once per period (0: at once)")
+	fs.DurationVar(&cfg.Timing.TickMin, "raft-tick", cfg.Timing.TickMin, "the shortest Raft tick (a heartbeat per tick); a multiple of -flush")
+	fs.BoolVar(&cfg.Timing.RelayRouting, "relay", cfg.Timing.RelayRouting, "also send a raft message through the other peers when its link looks down (raftnode.Timing.RelayRouting)")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	switch {
+	case cfg.Flush < 0 || cfg.Timing.TickMin <= 0:
+		return cfg, fmt.Errorf("-flush must be >= 0 and -raft-tick > 0, got %v and %v", cfg.Flush, cfg.Timing.TickMin)
+	case cfg.Flush > 0 && cfg.Timing.TickMin%cfg.Flush != 0:
+		return cfg, fmt.Errorf("-raft-tick %v is not a multiple of -flush %v", cfg.Timing.TickMin, cfg.Flush)
+	}
+	cfg.Timing.TickStart = max(cfg.Timing.TickStart, cfg.Timing.TickMin)
+	cfg.Timing.TickMax = max(cfg.Timing.TickMax, cfg.Timing.TickMin)
+	return cfg, nil
+}

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# Measures the kafka node (lib/kafkalog) on eddy with Fly.io's commands:
+#   5a        --node-count 1 --concurrency 2n --time-limit 20 --rate 1000
+#   5b        the same with --node-count 2 (5c runs the same command)
+#   part3     5b's command at 3 nodes with --nemesis partition
+#   part5     the same at 5 nodes
+# over seeds 1..$SEEDS, and, for comparison, the kafkafix test node
+# (an in-memory single node, no replication) on 5a's command ("ceiling":
+# the op rate eddy itself reaches on this host).
+# Usage: scripts/measure/kafka.sh [5a|5b|part3|part5|ceiling|all]...
+# ($ARGS: extra flags for the kafka node, e.g. ARGS="--flush=10ms")
+# Each run prints: name, seed, valid?, servers msgs-per-op, ok-fraction,
+# client ops/s issued in the main phase, send p99 (ms), and under
+# partitions the majority side's ok-fraction (ops invoked during a
+# partition on nodes that talk both ways with a majority, crashes aside)
+# and how many such ops; each name ends with a summary line (valid count,
+# median of each figure). CEILING_SEEDS (default 3) seeds for "ceiling".
+set -euo pipefail
+cd "${ROOT:-$(dirname "$0")/../..}"
+[ -x bin/eddy ] && [ -x bin/kafka ] && [ -x bin/kafkafix ] || scripts/build.sh >/dev/null
+SEEDS=${SEEDS:-10}
+TIME=${TIME:-20}
+store=$(mktemp -d)
+trap 'rm -rf "$store"' EXIT
+
+FLY=(-w kafka --concurrency 2n --time-limit "$TIME" --rate 1000)
+
+# run NAME SEED BIN EDDY-ARGS... prints one tab-separated line of figures.
+run() {
+	local name=$1 seed=$2 bin=$3; shift 3
+	local dir="$store/$name-$seed"
+	bin/eddy test --seed "$seed" --store "$dir" -q --bin "$bin" "$@" >/dev/null 2>&1 || true
+	local run
+	run=$(ls -d "$dir"/kafka/*/ 2>/dev/null | tail -1)
+	python3 - "$name" "$seed" "$run" "$TIME" <<'PY'
+import json, sys
+name, seed, run, limit = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+try:
+    r = json.load(open(run + "results.json"))
+    test = json.load(open(run + "test.json"))
+except Exception:
+    print(f"{name}\t{seed}\tno-result"); sys.exit()
+nodes = test["nodes"]
+n, quorum = len(nodes), len(nodes) // 2 + 1
+ops, inv, done, parts, cur = 0, {}, [], [], None
+hist = [json.loads(l) for l in open(run + "history.jsonl")]
+for o in hist:
+    p = o.get("process")
+    if p == "nemesis":
+        if o["type"] != "info" or o.get("value") is None:
+            continue
+        if o["f"] == "start-partition" and isinstance(o["value"], list):
+            cur = (o["time"], o["value"][1])
+        elif o["f"] == "stop-partition" and cur:
+            parts.append((cur[0], o["time"], cur[1]))
+            cur = None
+        continue
+    if o["type"] == "invoke":
+        inv[p] = o["time"]
+        if o["time"] < limit * 1e9:
+            ops += 1
+        continue
+    if o["f"] != "crash":
+        done.append((inv.get(p, o["time"]), nodes[p % n], o["type"] == "ok"))
+if cur:
+    parts.append((cur[0], hist[-1]["time"], cur[1]))
+
+# The majority side: clients of nodes that talk both ways with a majority
+# (themselves included) during a partition; their ops invoked then.
+def majority(grudge):
+    return {a for a in nodes
+            if sum(1 for b in nodes if b == a or (b not in grudge.get(a, []) and a not in grudge.get(b, []))) >= quorum}
+side = [ok for (s, e, g) in parts for (t, nd, ok) in done if s <= t < e and nd in majority(g)]
+maj = f"{sum(side) / len(side):.4f}" if side else "-"
+send = r["perf"]["latency-quantiles"].get("send", {})
+print(f'{name}\t{seed}\t{r["valid?"]}\t{r["net"]["servers"]["msgs-per-op"]:.3f}\t'
+      f'{r["availability"]["ok-fraction"]:.4f}\t{ops/limit:.0f}\t{send.get("0.99", "-")}\t{maj}\t{len(side)}')
+PY
+}
+
+# series NAME BIN EDDY-ARGS... runs every seed, then a summary line.
+series() {
+	local name=$1 bin=$2; shift 2
+	local out="$store/$name.tsv"
+	for seed in $(seq 1 "$SEEDS"); do
+		run "$name" "$seed" "$bin" "$@" | tee -a "$out"
+	done
+	python3 - "$name" "$out" <<'PY'
+import statistics, sys
+name, path = sys.argv[1], sys.argv[2]
+rows = [l.split("\t") for l in open(path).read().splitlines()]
+ok = [r for r in rows if len(r) == 9]
+valid = sum(r[2] == "True" for r in ok)
+def med(i):
+    xs = [float(r[i]) for r in ok if r[i] != "-" and (i != 7 or r[8] != "0")]
+    return statistics.median(xs) if xs else float("nan")
+print(f"{name}\tsummary\tvalid {valid}/{len(rows)}\tmsgs-per-op {med(3):.3f}\tok-fraction {med(4):.4f}\t"
+      f"ops/s {med(5):.0f}\tsend-p99 {med(6):.0f} ms\tmajority-side ok {med(7):.4f}")
+PY
+}
+
+echo -e "name\tseed\tvalid\tmsgs-per-op\tok-fraction\tops/s\tsend-p99-ms\tmajority-ok\tmajority-ops"
+for what in "${@:-all}"; do
+	case $what in
+	# shellcheck disable=SC2086 # ARGS: extra node flags, split on spaces
+	5a | all) series 5a bin/kafka "${FLY[@]}" --node-count 1 ${ARGS:+-- $ARGS} ;;&
+	# shellcheck disable=SC2086
+	5b | all) series 5b bin/kafka "${FLY[@]}" --node-count 2 ${ARGS:+-- $ARGS} ;;&
+	# shellcheck disable=SC2086
+	part3 | all) series part3 bin/kafka "${FLY[@]}" --node-count 3 --nemesis partition ${ARGS:+-- $ARGS} ;;&
+	# shellcheck disable=SC2086
+	part5 | all) series part5 bin/kafka "${FLY[@]}" --node-count 5 --nemesis partition ${ARGS:+-- $ARGS} ;;&
+	ceiling | all) SEEDS=${CEILING_SEEDS:-3} series ceiling bin/kafkafix "${FLY[@]}" --node-count 1 -- correct ;;
+	5a | 5b | part3 | part5) ;;
+	*) echo "unknown: $what" >&2; exit 2 ;;
+	esac
+done
