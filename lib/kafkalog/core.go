@@ -77,6 +77,14 @@ type Config struct {
 	// SnapshotEntries is rsm.Config.SnapshotEntries (0: DefaultSnapshotEntries).
 	SnapshotEntries int64
 	Rand            *rand.Rand
+	// Recovered is the Raft layer's durable state found at start
+	// (raftnode.CoreConfig.Recovered); the node's Host persists the
+	// writes the Raft layer emits before it answers.
+	Recovered core.Recovered
+	// Dir is where the node keeps its store (empty: the working
+	// directory); NoSync skips fsync (node.HostConfig).
+	Dir    string
+	NoSync bool
 }
 
 // DefaultSnapshotEntries: a snapshot holds every message, so it is taken
@@ -155,6 +163,7 @@ func NewCore(cfg Config) (*Core, error) {
 	rc, err := raftnode.NewCore(raftnode.CoreConfig{
 		ID: cfg.ID, Nodes: cfg.Nodes, Types: []string{TypeSend, TypeCommitOffsets},
 		Machine: l, Codec: codec{}, Timing: cfg.Timing, SnapshotEntries: snap, Rand: cfg.Rand,
+		Recovered: cfg.Recovered,
 	})
 	if err != nil {
 		return nil, err
@@ -414,13 +423,15 @@ type Host = node.Host[raftnode.Msg, raftnode.Request, any]
 // requests and the cores' traffic.
 func Register(n *node.Node, cfg Config) *Host {
 	h := node.NewHost(n, node.HostConfig[raftnode.Msg, raftnode.Request, any]{
-		Build: func(n *node.Node) (core.Core[raftnode.Msg, raftnode.Request, any], error) {
+		Durable: func(n *node.Node, rec core.Recovered) (core.Core[raftnode.Msg, raftnode.Request, any], error) {
 			r := n.Rand()
 			c := cfg
-			c.ID, c.Nodes = n.ID(), n.NodeIDs()
+			c.ID, c.Nodes, c.Recovered = n.ID(), n.NodeIDs(), rec
 			c.Rand = rand.New(rand.NewPCG(r.Uint64(), r.Uint64()))
 			return NewCore(c)
 		},
+		Dir:       cfg.Dir,
+		NoSync:    cfg.NoSync,
 		Tick:      cfg.Tick(),
 		PeerTypes: raftnode.PeerTypes(),
 		Reply:     func(body any) any { return body },

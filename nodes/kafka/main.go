@@ -32,9 +32,16 @@ func run(args []string, in io.Reader, out, logs io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if storeDir != nil {
+		cfg.Dir = storeDir()
+	}
 	kafkalog.Register(n, cfg)
 	return n.Run()
 }
+
+// storeDir gives each node a test runs in-process a store directory of its
+// own (nil: the working directory, where eddy and Maelstrom start nodes).
+var storeDir func() string
 
 // parseOptions reads the optional flags (eddy and Maelstrom pass their
 // positional arguments to the binary).
@@ -42,12 +49,14 @@ func parseOptions(args []string, logs io.Writer) (kafkalog.Config, error) {
 	cfg := kafkalog.DefaultConfig()
 	fs := flag.NewFlagSet("kafka", flag.ContinueOnError)
 	fs.SetOutput(logs)
+	sync := fs.Bool("sync", true, "fsync the Raft state before answering (false: written, not synced)")
 	fs.DurationVar(&cfg.Flush, "flush", cfg.Flush, "hold writes and hand them to Raft together once per period (0: at once)")
 	fs.DurationVar(&cfg.Timing.TickMin, "raft-tick", cfg.Timing.TickMin, "the shortest Raft tick (a heartbeat per tick); a multiple of -flush")
 	fs.BoolVar(&cfg.Timing.RelayRouting, "relay", cfg.Timing.RelayRouting, "also send a raft message through the other peers when its link looks down (raftnode.Timing.RelayRouting)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
+	cfg.NoSync = !*sync
 	switch {
 	case cfg.Flush < 0 || cfg.Timing.TickMin <= 0:
 		return cfg, fmt.Errorf("-flush must be >= 0 and -raft-tick > 0, got %v and %v", cfg.Flush, cfg.Timing.TickMin)

@@ -74,3 +74,6 @@ func without(t *testing.T, body, field string) string {
 	require.NoError(t, err)
 	return string(b)
 }
+
+// TestMain gives every in-process node a store directory of its own.
+func TestMain(m *testing.M) { nodetest.MainWithStores(m, &storeDir) }

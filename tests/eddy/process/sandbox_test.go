@@ -223,6 +223,9 @@ func TestSandboxNetwork(t *testing.T) {
 	p := start(t, Config{Bin: hostileBin, Args: []string{"connect", "sbx-net", ln.Addr().String()}, Dir: k.dir, Env: MinimalEnv(k.dir), Sandbox: sb})
 	require.NoError(t, p.Write(initLine("n1")))
 	require.Contains(t, string(next(t, p).Data), "init_ok")
+	// The node logs the refused dial on stderr before it answers init;
+	// Kill returns once stderr is read to its end, so the tail holds it.
+	_ = p.Kill()
 	tail := strings.Join(p.Tail(10), "\n")
 	require.Contains(t, tail, "denied connect "+ln.Addr().String())
 	require.NotContains(t, tail, "LEAK")

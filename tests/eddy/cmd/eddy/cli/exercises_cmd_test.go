@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -183,10 +184,19 @@ func TestExercisesMainListsEveryWorkload(t *testing.T) {
 	for _, w := range []string{"echo", "unique-ids", "broadcast", "g-set", "g-counter", "pn-counter", "lin-kv", "txn-rw-register", "txn-list-append"} {
 		require.True(t, workloads[w], "no exercise for workload %s", w)
 	}
+	// A binary whose exercise is still to come must be named, as bin/NAME,
+	// in a chapter's pending list, which `eddy exercises` shows.
+	cat, err := exercises.Load("")
+	require.NoError(t, err)
+	var pending []string
+	for _, ch := range cat.Chapters {
+		pending = append(pending, ch.Pending...)
+	}
 	nodes, err := os.ReadDir(filepath.Join(checkoutRoot(t), "nodes"))
 	require.NoError(t, err)
 	for _, n := range nodes {
-		require.True(t, refs[n.Name()], "no exercise has binary %s as its reference", n.Name())
+		declared := slices.ContainsFunc(pending, func(p string) bool { return strings.Contains(p, "bin/"+n.Name()+" ") })
+		require.True(t, refs[n.Name()] || declared, "no exercise has binary %s as its reference, and no chapter lists it as pending", n.Name())
 	}
 	for _, args := range [][]string{{"nope"}, {"--bogus"}, {"a", "b"}} {
 		require.Equal(t, eddy.ExitUsage, ExercisesMain(context.Background(), args, &stdout, &stderr), "%v", args)
