@@ -17,7 +17,7 @@ func (d diskStore) Close() error                     { return d.s.Close() }
 func openStore(dir, id string, noSync bool, n *Node) (hostStore, error) {
 	var fsys storage.FS = storage.OSFS{}
 	if noSync {
-		fsys = noSyncFS{}
+		fsys = storage.NoSyncFS{}
 	}
 	s, err := storage.OpenConfig(storage.Config{Dir: dir, NodeID: id, FS: fsys, Logger: n.Logger()})
 	if err != nil {
@@ -25,29 +25,3 @@ func openStore(dir, id string, noSync bool, n *Node) (hostStore, error) {
 	}
 	return diskStore{s}, nil
 }
-
-// noSyncFS is the real file system with fsync turned into a no-op: what is
-// written reaches the page cache and survives the process, not the machine.
-type noSyncFS struct{ storage.OSFS }
-
-func (f noSyncFS) Create(name string) (storage.File, error) {
-	file, err := f.OSFS.Create(name)
-	if err != nil {
-		return nil, err
-	}
-	return noSyncFile{file}, nil
-}
-
-func (f noSyncFS) OpenWrite(name string) (storage.File, error) {
-	file, err := f.OSFS.OpenWrite(name)
-	if err != nil {
-		return nil, err
-	}
-	return noSyncFile{file}, nil
-}
-
-func (noSyncFS) SyncDir(string) error { return nil }
-
-type noSyncFile struct{ storage.File }
-
-func (noSyncFile) Sync() error { return nil }

@@ -76,33 +76,6 @@ func (d *durableCore) logStats() {
 		"log_bytes", l.BytesWritten, "state_bytes", s.BytesWritten, "records", l.Records, "compactions", l.Compactions)
 }
 
-// noSyncFS is the real file system without fsync (-sync=false): writes
-// still reach the files (and survive a process kill, in the page cache),
-// but a power loss may drop any of them, acknowledged or not.
-type noSyncFS struct{ storage.OSFS }
-
-type noSyncFile struct{ storage.File }
-
-func (noSyncFile) Sync() error { return nil }
-
-func (f noSyncFS) Create(name string) (storage.File, error) {
-	file, err := f.OSFS.Create(name)
-	if err != nil {
-		return nil, err
-	}
-	return noSyncFile{file}, nil
-}
-
-func (f noSyncFS) OpenWrite(name string) (storage.File, error) {
-	file, err := f.OSFS.OpenWrite(name)
-	if err != nil {
-		return nil, err
-	}
-	return noSyncFile{file}, nil
-}
-
-func (noSyncFS) SyncDir(string) error { return nil }
-
 // storeOpener opens the node's store once per process (a failed init may
 // run the builder again) and recovers what it holds.
 type storeOpener struct {
@@ -117,7 +90,7 @@ func (o *storeOpener) open(dir, id string, sync bool, logger *slog.Logger) (*sto
 	if o.store == nil {
 		cfg := storage.Config{Dir: dir, NodeID: id, Logger: logger}
 		if !sync {
-			cfg.FS = noSyncFS{}
+			cfg.FS = storage.NoSyncFS{}
 		}
 		st, err := storage.OpenConfig(cfg)
 		if err != nil {
