@@ -48,10 +48,6 @@ func waitUntil(ctx context.Context, t time.Time) bool {
 // wake-up. The goroutine holds its thread only for the sleep, and never
 // exits while holding it (see process.sysProcAttr on Pdeathsig).
 func fineSleep(d time.Duration) {
-	// The sleep keeps this thread's share of the Go scheduler while it
-	// lasts; goroutines it made ready (the op just issued) run first here
-	// rather than wait for another thread to wake and take them over.
-	runtime.Gosched()
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	// The slack is per thread and harmless to keep: later sleeps of other
