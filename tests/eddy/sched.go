@@ -33,6 +33,10 @@ type stagger struct {
 	gapMax time.Duration  // 2/rate
 	draw   func() float64 // uniform in [0, 1)
 	next   time.Time      // the next op's scheduled time; zero before the first op
+	// sleep waits for an op's time; false if ctx ended first. Runs use
+	// waitUntil, whose wake-ups are precise; tests on synctest's virtual
+	// clock use sleepUntil, since a nanosleep does not move that clock.
+	sleep func(ctx context.Context, t time.Time) bool
 }
 
 // newStagger schedules ops at rate per second on average (rate > 0). A rate
@@ -42,7 +46,7 @@ func newStagger(rate float64, r *rand.Rand) *stagger {
 	if g := 2 / rate * float64(time.Second); g < float64(math.MaxInt64) {
 		gapMax = time.Duration(g)
 	}
-	return &stagger{gapMax: gapMax, draw: r.Float64}
+	return &stagger{gapMax: gapMax, draw: r.Float64, sleep: waitUntil}
 }
 
 // due is when the next op may go out, seen at now: its scheduled time, or
@@ -154,7 +158,7 @@ func issueOps(ctx context.Context, p *pool, s *stagger, deadline time.Time, star
 	issued, retired := 0, 0
 	for retired < p.size() {
 		at := s.due(time.Now())
-		if !at.Before(deadline) || !sleepUntil(ctx, at) || !p.wait(ctx, deadline) {
+		if !at.Before(deadline) || !s.sleep(ctx, at) || !p.wait(ctx, deadline) {
 			break
 		}
 		now := time.Now()

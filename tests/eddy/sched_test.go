@@ -31,6 +31,7 @@ func (s sent) String() string { return fmt.Sprintf("%v@t%d", s.at, s.thread) }
 // limit. It returns the ops in the order they went out.
 func runSchedule(t *testing.T, n int, s *stagger, busy func(k int) time.Duration, limit time.Duration) []sent {
 	t.Helper()
+	s.sleep = sleepUntil // a nanosleep would not move the virtual clock
 	var out []sent
 	synctest.Test(t, func(t *testing.T) {
 		start := time.Now()
@@ -55,7 +56,7 @@ func runSchedule(t *testing.T, n int, s *stagger, busy func(k int) time.Duration
 // largest gap is gapMax.
 func fixedGaps(gapMax time.Duration, gaps ...time.Duration) *stagger {
 	i := 0
-	return &stagger{gapMax: gapMax, draw: func() float64 {
+	return &stagger{gapMax: gapMax, sleep: sleepUntil, draw: func() float64 {
 		g := gaps[min(i, len(gaps)-1)]
 		i++
 		return float64(g) / float64(gapMax)
@@ -295,4 +296,19 @@ func TestScheduleRetiresThreads(t *testing.T) {
 		require.Equal(t, 3, issued)
 		require.Equal(t, 300*ms, time.Since(start), "the schedule ends when the last thread leaves")
 	})
+}
+
+// waitUntil never returns before its time, whether the wait is shorter or
+// longer than the part it sleeps with nanosleep, nor for a time already
+// past; it returns false at once on a cancelled context.
+func TestWaitUntilNeverEarly(t *testing.T) {
+	for _, d := range []time.Duration{-time.Millisecond, 0, 300 * time.Microsecond, fineWindow, fineWindow + 700*time.Microsecond, 3 * fineWindow} {
+		at := time.Now().Add(d)
+		require.True(t, waitUntil(context.Background(), at), "wait %v", d)
+		require.False(t, time.Now().Before(at), "wait %v returned early", d)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.False(t, waitUntil(ctx, time.Now().Add(time.Hour)))
+	require.False(t, waitUntil(ctx, time.Now()))
 }
