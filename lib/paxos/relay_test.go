@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"maelkit/lib/linkhealth"
 )
 
 // TestFreshSuspicionStillGoesDirect: n0 of five nodes in a majorities
@@ -19,19 +21,20 @@ func TestFreshSuspicionStillGoesDirect(t *testing.T) {
 	ids := []string{"n0", "n1", "n2", "n3", "n4"}
 	c, err := New(Config{ID: "n0", Nodes: ids, Rand: rand.New(rand.NewPCG(1, 2)), Relay: RelayConfig{On: true}})
 	require.NoError(t, err)
+	for _, q := range []string{"n2", "n3"} {
+		c.links.Send(q, linkhealth.Request) // never answered: suspected at SilenceTicks
+	}
 	for range 300 {
 		c.Tick() // past the first probe time
 	}
-	for _, q := range []string{"n2", "n3"} {
-		*c.linkTo(q) = link{needOut: true, needIn: true, probeAt: c.now + 1000}
-	}
-	*c.linkTo("n1") = link{heard: true, heardAt: c.now, outOK: true, outAt: c.now}
+	c.Step("n1", Msg{Type: MsgForwardReply, Key: 7, Tag: 1, Hear: true}) // n1 works both ways
+	drain(c)
 	c.send("n4", Msg{Type: MsgPrepare, Key: 0, Ballot: Ballot{Counter: 1, Node: "n0"}})
 	drain(c)
 	for range c.cfg.Relay.SilenceTicks {
 		c.Tick()
 	}
-	require.True(t, c.relaying("n4"), "n4 is suspected, and n0 lacks a quorum without it")
+	require.True(t, c.links.Relaying("n4"), "n4 is suspected, and n0 lacks a quorum without it")
 
 	dests := func(m Msg) (direct bool, via []string, probe bool) {
 		c.send("n4", m)
