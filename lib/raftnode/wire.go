@@ -2,6 +2,7 @@ package raftnode
 
 import (
 	"encoding/json"
+	"fmt"
 
 	"maelkit/lib/raft"
 )
@@ -73,6 +74,15 @@ type Relay struct {
 	From string `json:"from"`
 	To   string `json:"to"`
 	Msg  Msg    `json:"msg"`
+}
+
+// String is a one-line form for traces (the pointer's target, not its
+// address, so that a seeded run's trace replays).
+func (r *Relay) String() string {
+	if r == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("%s->%s %v", r.From, r.To, r.Msg)
 }
 
 // Held is what a node holds: its term and its log's last index and term.
