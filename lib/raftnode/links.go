@@ -93,22 +93,24 @@ func kindOf(t raft.MsgType) linkhealth.Kind {
 	return linkhealth.Other
 }
 
-// kindOfMsg is kindOf for every message a core routes: pings are requests,
-// pongs answers.
+// kindOfMsg is kindOf for every message a core routes: pings and hellos
+// are requests, pongs and hello_oks answers.
 func kindOfMsg(m Msg) linkhealth.Kind {
 	switch m.Type {
-	case TypePing:
+	case TypePing, TypeHello:
 		return linkhealth.Request
-	case TypePong:
+	case TypePong, TypeHelloOK:
 		return linkhealth.Answer
+	case TypeRaft:
+		return kindOf(m.M.Type)
 	}
-	return kindOf(m.M.Type)
+	return linkhealth.Other
 }
 
 // sendRaft sends a raft message to its destination (sendPeer).
 func (c *Core) sendRaft(m raft.Message) { c.sendPeer(m.To, Msg{Type: TypeRaft, M: m}) }
 
-// sendPeer sends m (a raft message, a ping or a pong) to peer to as the
+// sendPeer sends m (a raft message, ping, pong or hello) to peer to as the
 // link table routes it: directly, through a relay (wrapped in a
 // raft_relay the relay passes on unopened), or both; a request may ask for
 // its answer through a relay (Via), and directly as well (Probe). Every
@@ -161,5 +163,9 @@ func (c *Core) stepRelay(from string, m Msg) {
 	c.stepPeer(rl.From, rl.Msg, false)
 }
 
-// relayable says whether messages of type t may travel through a relay.
-func relayable(t string) bool { return t == TypeRaft || t == TypePing || t == TypePong }
+// relayable says whether messages of type t may travel through a relay:
+// those sendPeer routes. A node booting into a one-way ring needs its
+// hellos answered before it votes (rejoin.go).
+func relayable(t string) bool {
+	return t == TypeRaft || t == TypePing || t == TypePong || t == TypeHello || t == TypeHelloOK
+}
