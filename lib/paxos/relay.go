@@ -14,10 +14,11 @@ import (
 // one failed round.
 //
 // lib/linkhealth holds the link state and makes every routing decision;
-// this file maps Paxos onto it. Prepares and accepts are its requests, the
-// acceptors' promises, accepts and rejects its answers, every other peer
-// message (forwards and their replies) goes direct or around a broken
-// outgoing direction. On the wire: every message says whether its sender
+// this file maps Paxos onto it. Prepares, accepts and a recovering node's
+// recovers (amnesia.go) are its requests, the promises, accepts, rejects
+// and recovereds that answer them its answers; every other peer message
+// (forwards and their replies) goes direct or around a broken outgoing
+// direction. On the wire: every message says whether its sender
 // hears the recipient directly (Msg.Hear); a request asks for its answer
 // through a relay with Msg.Via, and directly as well with Msg.Probe; a
 // message going around is wrapped in MsgRelay, which the relay passes on
@@ -33,8 +34,11 @@ type Relay struct {
 	Msg  Msg    `json:"msg"`
 }
 
-// isAnswer says whether t is an acceptor's answer to a prepare or accept.
-func isAnswer(t string) bool { return t == MsgPromise || t == MsgAccepted || t == MsgReject }
+// isAnswer says whether t is an acceptor's answer to a prepare, accept or
+// recover.
+func isAnswer(t string) bool {
+	return t == MsgPromise || t == MsgAccepted || t == MsgReject || t == MsgRecovered
+}
 
 // relayVia sends m, which this node (from) has for peer to, through peer via.
 func (c *Core) relayVia(via, from, to string, m Msg) {
@@ -49,7 +53,7 @@ func (c *Core) sendPeer(to string, m Msg) {
 	switch {
 	case isAnswer(m.Type):
 		kind = linkhealth.Answer
-	case m.Type == MsgPrepare || m.Type == MsgAccept:
+	case m.Type == MsgPrepare || m.Type == MsgAccept || m.Type == MsgRecover:
 		kind = linkhealth.Request
 	}
 	rt := c.links.Send(to, kind)
