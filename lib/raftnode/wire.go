@@ -11,7 +11,7 @@ import (
 const (
 	// TypeRaft carries a raft message to its destination.
 	TypeRaft = "raft"
-	// TypeRelay carries a raft message, ping or pong through a third
+	// TypeRelay carries a raft message, ping, pong or hello through a third
 	// node, around a direction of a link that does not work (Relay; see
 	// links.go and lib/linkhealth).
 	TypeRelay = "raft_relay"
@@ -42,7 +42,7 @@ type Msg struct {
 	Type string `json:"type"`
 	// M is the raft message (raft).
 	M raft.Message `json:"m,omitzero"`
-	// Link health (raft, ping, pong; see links.go). Hear says the sender
+	// Link health (raft, ping, pong, hello; see links.go). Hear says the sender
 	// has lately had messages from the receiver without a relay. Via, on
 	// a request (a ping, or a raft message that expects an answer), asks
 	// for the answers through that peer, directly as well if Probe.
