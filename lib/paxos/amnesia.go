@@ -81,7 +81,7 @@ func (c *Core) askRecovery() {
 	c.recRetryAt = c.now + c.cfg.Rounds.TimeoutTicks
 	for _, p := range c.peers {
 		if _, ok := c.recKeys[p]; !ok {
-			c.emit(p, Msg{Type: MsgRecover, Ballot: c.recBallot})
+			c.send(p, Msg{Type: MsgRecover, Ballot: c.recBallot})
 		}
 	}
 }
@@ -101,17 +101,18 @@ func (c *Core) handleRecover(from string, m Msg) {
 	if !slices.Contains(c.peers, from) || m.Ballot.Node != from {
 		return
 	}
+	c.links.Asked(from, m.Via, m.Probe) // the answer goes where m asks (relay.go)
 	if c.recovering {
-		c.emit(from, Msg{Type: MsgRecovered, Ballot: m.Ballot, Amnesic: true})
+		c.send(from, Msg{Type: MsgRecovered, Ballot: m.Ballot, Amnesic: true})
 		return
 	}
 	if hi := c.highestPromise(); !hi.Less(m.Ballot) {
 		if hi == m.Ballot {
 			// A repeat of a recovery already promised: answer again.
-			c.emit(from, Msg{Type: MsgRecovered, Ballot: m.Ballot, Keys: c.keyStates()})
+			c.send(from, Msg{Type: MsgRecovered, Ballot: m.Ballot, Keys: c.keyStates()})
 			return
 		}
-		c.emit(from, Msg{Type: MsgReject, Of: MsgRecover, Ballot: m.Ballot, Promised: hi})
+		c.send(from, Msg{Type: MsgReject, Of: MsgRecover, Ballot: m.Ballot, Promised: hi})
 		return
 	}
 	c.floor = m.Ballot
@@ -121,7 +122,7 @@ func (c *Core) handleRecover(from string, m Msg) {
 		a.Promised = m.Ballot
 		c.persistAcceptor(key, a)
 	}
-	c.emit(from, Msg{Type: MsgRecovered, Ballot: m.Ballot, Keys: c.keyStates()})
+	c.send(from, Msg{Type: MsgRecovered, Ballot: m.Ballot, Keys: c.keyStates()})
 }
 
 // keyStates lists every key's accepted ballot and state, by key.

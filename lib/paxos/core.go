@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"maelkit/lib/core"
+	"maelkit/lib/linkhealth"
 )
 
 // Request is a client's operation on the register at Key.
@@ -268,7 +269,9 @@ type forwardingState struct {
 
 // relayState is what relaying needs (relay.go).
 type relayState struct {
-	links map[string]*link // per peer: when heard directly; with Config.Relay.On, the links' state
+	// links: per peer, when heard directly; with Config.Relay.On, which
+	// directions work, and the routes around those that do not.
+	links *linkhealth.Table
 }
 
 // New validates cfg and builds a core.
@@ -293,9 +296,14 @@ func New(cfg Config) (*Core, error) {
 		acceptorState:   acceptorState{store: NewStorage(), foreign: map[int64]int64{}, lastAccept: map[int64]int64{}},
 		proposerState:   proposerState{props: map[int64]*proposer{}},
 		forwardingState: forwardingState{routes: map[int64]route{}, ranked: ranked},
-		relayState:      relayState{links: map[string]*link{}},
 		durableState:    durableState{compactMin: cfg.Limits.CompactMin},
 	}
+	links, err := linkhealth.New(cfg.ID, peers, linkhealth.Config{Relay: cfg.Relay.On, Quorum: c.quorum,
+		SilenceTicks: cfg.Relay.SilenceTicks, ProbeTicks: cfg.Relay.ProbeTicks, RelayTicks: cfg.Limits.OpTimeoutTicks})
+	if err != nil {
+		return nil, err
+	}
+	c.links = links
 	if err := c.recover(cfg.Recovered); err != nil {
 		return nil, err
 	}
@@ -393,7 +401,7 @@ func (c *Core) noteForeign(m, r Msg) {
 // Tick advances time by one tick: round timeouts, backoff ends, expiry.
 func (c *Core) Tick() {
 	c.now++
-	c.tickLinks()
+	c.links.Tick(c.now)
 	c.tickRecovery()
 	for _, k := range c.keys {
 		c.tickProposer(c.props[k])

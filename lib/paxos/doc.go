@@ -63,7 +63,8 @@
 // Config.Relay goes around links that work one way only (Maelstrom's
 // majorities ring on three nodes cuts every link in one direction): a node
 // that lacks a quorum of peers it reaches both ways sends through a third
-// node what a broken direction would lose (see relay.go).
+// node what a broken direction would lose (relay.go, on lib/linkhealth,
+// the link table Raft's cores share).
 //
 // # Shape
 //

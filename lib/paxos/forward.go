@@ -131,9 +131,8 @@ func (c *Core) preferred(key int64, skip []string) string {
 		if slices.Contains(skip, id) {
 			continue
 		}
-		l := c.links[id]
-		heard := l != nil && l.heard
-		if heard && c.now-l.heardAt < c.cfg.Forward.HolderTicks || !heard && c.now < c.cfg.Forward.HolderTicks {
+		at, heard := c.links.HeardAt(id)
+		if heard && c.now-at < c.cfg.Forward.HolderTicks || !heard && c.now < c.cfg.Forward.HolderTicks {
 			return id
 		}
 	}

@@ -141,7 +141,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 			c.peers = append(c.peers, id)
 		}
 	}
-	c.links = newLinks(cfg.Timing)
+	c.links = newLinks(cfg.Timing, cfg.ID, c.peers)
 	c.handoffs = handoffs{pending: map[int64]*handoff{}}
 	c.startRejoin(rs.Raft())
 	return c, nil
@@ -182,22 +182,35 @@ func (c *Core) Step(from string, m Msg) {
 	if !slices.Contains(c.peers, from) {
 		return // raftnode traffic comes from peers only
 	}
+	if m.Type == TypeRelay {
+		c.links.health.Heard(from) // the relay's own link to this node works
+		c.stepRelay(from, m)
+		return
+	}
+	c.stepPeer(from, m, true)
+}
+
+// stepPeer handles m from peer from; direct is false when a relay brought
+// it (links.go).
+func (c *Core) stepPeer(from string, m Msg, direct bool) {
+	c.noteLinks(from, m, direct)
 	switch m.Type {
 	case TypeRaft:
 		if m.M.To != c.cfg.ID {
 			return
 		}
-		c.links.heard(from, m.Deaf, c.now)
 		m.M.From = from
 		c.stepRaft(m.M)
-	case TypeRelay:
-		c.stepRelay(from, m)
 	case TypePing:
-		c.links.heard(from, false, c.now)
-		c.out.Send(from, Msg{Type: TypePong, T: m.T})
+		pong := Msg{Type: TypePong}
+		if direct {
+			pong.T = m.T // a relayed ping's round trip does not size the tick
+		}
+		c.sendPeer(from, pong)
 	case TypePong:
-		c.links.heard(from, false, c.now)
-		c.links.observe(c.now - m.T)
+		if direct && m.T > 0 {
+			c.links.observe(c.now - m.T)
+		}
 	case TypeHandoff:
 		c.serveHandoff(from, m)
 	case TypeHandoffDone:
@@ -288,13 +301,14 @@ func (c *Core) submit(to route, client string, id int64, op Op) error {
 // follows the round trip), pings, expiry and handoff timeouts.
 func (c *Core) Tick() {
 	c.now++
+	c.links.health.Tick(c.now)
 	if c.now >= c.links.nextRaftTick {
 		c.rsm.Tick()
 		c.links.nextRaftTick = c.now + c.links.period
 	}
 	if c.now == 1 || c.now%c.links.ticks(c.cfg.Timing.PingEvery) == 0 {
 		for _, p := range c.peers {
-			c.out.Send(p, Msg{Type: TypePing, T: c.now})
+			c.sendPeer(p, Msg{Type: TypePing, T: c.now})
 		}
 	}
 	if (c.now-1)%c.links.ticks(helloEvery) == 0 {

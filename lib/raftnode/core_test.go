@@ -123,26 +123,25 @@ func TestCoreDirect(t *testing.T) {
 		core.Reply[any]{To: "c1", InReplyTo: 1, Body: valueReply{Type: "add_ok", Value: 5}})
 }
 
-// TestTickFollowsRTT: pongs size the Raft tick; a raft message to a peer
-// never heard from is relayed through the others too when RelayRouting is
-// on.
+// TestTickFollowsRTT: pongs size the Raft tick, those of a direct round
+// trip only.
 func TestTickFollowsRTT(t *testing.T) {
 	tm := DefaultTiming()
-	tm.RelayRouting = true
 	c, _ := newTestCore(t, "n1", []string{"n0", "n1", "n2"}, tm)
 	require.Equal(t, tm.TickStart, c.links.Tick())
-	for range 20 {
+	for range 21 {
 		c.Tick()
 	}
 	c.Step("n0", Msg{Type: TypePong, T: c.now - 20}) // 200 ms
 	require.Equal(t, 200*time.Millisecond, c.links.Tick(), "first sample: rtt/2 + rtt/2")
+	c.Step("n2", Msg{Type: TypeRelay, Relay: &Relay{From: "n0", To: "n1", Msg: Msg{Type: TypePong, T: c.now - 1}}})
+	require.Equal(t, 200*time.Millisecond, c.links.Tick(), "a relayed pong measures nothing")
 	c.Drain()
-	c.sendRaft(raft.Message{Type: raft.MsgHeartbeat, From: "n1", To: "n2", Term: 1})
-	var types []string
-	for _, s := range c.Drain().Messages {
-		types = append(types, s.To+":"+s.Msg.Type)
-	}
-	require.Equal(t, []string{"n2:raft", "n0:raft_relay"}, types, "n2 was never heard from")
+	c.Step("n2", Msg{Type: TypeRelay, Relay: &Relay{From: "n0", To: "n1", Msg: Msg{Type: TypePing, T: 7}}})
+	out := c.Drain().Messages
+	require.Len(t, out, 1)
+	require.Equal(t, "n0", out[0].To)
+	require.Equal(t, Msg{Type: TypePong, Hear: true}, out[0].Msg, "a relayed ping's pong carries no send tick")
 }
 
 // TestHandoff: a node that knows no leader hands a client's request off to

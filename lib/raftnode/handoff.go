@@ -38,7 +38,7 @@ type handoff struct {
 func (c *Core) handOff(to route, client string, id int64, body json.RawMessage, query bool) error {
 	var peers []string
 	for _, p := range c.peers {
-		if since(c.links.heardAt, p, c.now) <= 2*c.links.ticks(c.cfg.Timing.PingEvery) {
+		if c.links.heardWithin(p, 2*c.links.ticks(c.cfg.Timing.PingEvery), c.now) {
 			peers = append(peers, p)
 		}
 	}

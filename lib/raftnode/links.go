@@ -1,17 +1,17 @@
 package raftnode
 
 import (
-	"math"
 	"slices"
 	"time"
 
+	"maelkit/lib/linkhealth"
 	"maelkit/lib/raft"
 )
 
 // links is what a core knows about time and its links: the round-trip
-// estimate that sizes the Raft tick, and when each peer was last heard
-// from (and last said it does not hear us), which tells the links that
-// look down. Times are in core ticks of Timing.TickMin.
+// estimate that sizes the Raft tick, and the link table (lib/linkhealth)
+// that says which directions work and routes messages around those that do
+// not. Times are in core ticks of Timing.TickMin.
 type links struct {
 	tm Timing
 	// Round-trip estimate (Jacobson/Karels).
@@ -19,15 +19,18 @@ type links struct {
 	sampled      bool
 	// period is the Raft tick in core ticks; nextRaftTick when it is due.
 	period, nextRaftTick int64
-	// heardAt: last message straight from each peer; deafAt: last time a
-	// peer said it does not hear us.
-	heardAt, deafAt map[string]int64
+	// health is the link table; its silence follows the period.
+	health *linkhealth.Table
 }
 
-func newLinks(tm Timing) links {
-	l := links{tm: tm, heardAt: map[string]int64{}, deafAt: map[string]int64{}}
+func newLinks(tm Timing, self string, peers []string) links {
+	l := links{tm: tm}
 	l.period = l.ticks(tm.TickStart)
 	l.nextRaftTick = l.period
+	quorum := (len(peers)+1)/2 + 1
+	// Errors are impossible: every bound is at least one tick.
+	l.health, _ = linkhealth.New(self, peers, linkhealth.Config{Relay: tm.RelayRouting, Quorum: quorum,
+		SilenceTicks: l.staleAfter(), ProbeTicks: l.ticks(tm.PingEvery), RelayTicks: 2 * l.ticks(tm.PingEvery)})
 	return l
 }
 
@@ -60,64 +63,109 @@ func (l *links) observeRTT(rtt time.Duration) {
 	}
 	tick := min(max(l.srtt/2+l.rttvar, l.tm.TickMin), l.tm.TickMax)
 	l.period = l.ticks(tick)
+	l.health.SetSilenceTicks(l.staleAfter())
 }
 
-// heard notes a message that came straight from peer at tick now; deaf
-// says the peer does not hear us.
-func (l *links) heard(peer string, deaf bool, now int64) {
-	if deaf {
-		l.deafAt[peer] = now
-	}
-	l.heardAt[peer] = now
-}
-
-// since is how long ago t (from a map of ticks) was; a peer never heard
-// from is infinitely long ago.
-func since(at map[string]int64, peer string, now int64) int64 {
-	t, ok := at[peer]
-	if !ok {
-		return math.MaxInt64
-	}
-	return now - t
-}
-
-// staleAfter is how long silence on a link means it is down: a leader and
-// its followers exchange a message every Raft tick.
+// staleAfter is how long an unanswered request means a direction of its
+// link is broken: a leader and its followers exchange a message every
+// Raft tick, so four ticks, and not less than 50 ms (Maelstrom's latency
+// tail at small ticks).
 func (l *links) staleAfter() int64 { return max(4*l.period, l.ticks(50*time.Millisecond)) }
 
-// sendRaft sends a raft message directly and, with RelayRouting, when the
-// link to its destination looks down in either direction, relayed through
-// every other peer too. Relaying lets three nodes make progress in a one-way
-// ring partition.
-func (c *Core) sendRaft(m raft.Message) {
-	stale := since(c.links.heardAt, m.To, c.now) > c.links.staleAfter()
-	deaf := since(c.links.deafAt, m.To, c.now) < c.links.staleAfter()
-	c.out.Send(m.To, Msg{Type: TypeRaft, M: m, Deaf: stale})
-	if !c.cfg.Timing.RelayRouting || (!stale && !deaf) {
-		return
+// heardWithin says whether a message came straight from peer within the
+// last d core ticks.
+func (l *links) heardWithin(peer string, d, now int64) bool {
+	at, ok := l.health.HeardAt(peer)
+	return ok && now-at <= d
+}
+
+// kindOf says what a raft message is to the link table: requests expect
+// an answer from the peer (a heartbeat, an append or snapshot, a vote, a
+// follower's read index), answers answer them, proposals and leadership
+// transfers expect none.
+func kindOf(t raft.MsgType) linkhealth.Kind {
+	switch t {
+	case raft.MsgApp, raft.MsgHeartbeat, raft.MsgSnap, raft.MsgVote, raft.MsgPreVote, raft.MsgReadIndex:
+		return linkhealth.Request
+	case raft.MsgAppResp, raft.MsgHeartbeatResp, raft.MsgVoteResp, raft.MsgPreVoteResp, raft.MsgReadIndexResp:
+		return linkhealth.Answer
 	}
-	for _, p := range c.peers {
-		if p != m.To {
-			c.out.Send(p, Msg{Type: TypeRelay, To: m.To, M: m, Deaf: stale})
-		}
+	return linkhealth.Other
+}
+
+// kindOfMsg is kindOf for every message a core routes: pings and hellos
+// are requests, pongs and hello_oks answers.
+func kindOfMsg(m Msg) linkhealth.Kind {
+	switch m.Type {
+	case TypePing, TypeHello:
+		return linkhealth.Request
+	case TypePong, TypeHelloOK:
+		return linkhealth.Answer
+	case TypeRaft:
+		return kindOf(m.M.Type)
+	}
+	return linkhealth.Other
+}
+
+// sendRaft sends a raft message to its destination (sendPeer).
+func (c *Core) sendRaft(m raft.Message) { c.sendPeer(m.To, Msg{Type: TypeRaft, M: m}) }
+
+// sendPeer sends m (a raft message, ping, pong or hello) to peer to as the
+// link table routes it: directly, through a relay (wrapped in a
+// raft_relay the relay passes on unopened), or both; a request may ask for
+// its answer through a relay (Via), and directly as well (Probe). Every
+// such message says whether this node hears to directly (Hear).
+func (c *Core) sendPeer(to string, m Msg) {
+	h := c.links.health
+	rt := h.Send(to, kindOfMsg(m))
+	m.Hear = h.Hears(to)
+	m.Via, m.Probe = rt.AskVia, rt.AskDirect
+	if rt.Direct {
+		c.out.Send(to, m)
+	}
+	if rt.Via != "" {
+		c.out.Send(rt.Via, Msg{Type: TypeRelay, Relay: &Relay{From: c.cfg.ID, To: to, Msg: m}})
 	}
 }
 
-// stepRelay takes a raft message relayed through a third node: a hop passes
-// it on once, to its destination; the destination steps it.
+// noteLinks tells the link table about m from peer (direct: not through a
+// relay). A request's Via holds for this node's answers to peer until its
+// next request.
+func (c *Core) noteLinks(peer string, m Msg, direct bool) {
+	h := c.links.health
+	if direct {
+		h.Heard(peer)
+	}
+	h.HearsMe(peer, m.Hear)
+	switch kindOfMsg(m) {
+	case linkhealth.Answer:
+		h.Answered(peer)
+	case linkhealth.Request:
+		h.Asked(peer, m.Via, m.Probe)
+	}
+}
+
+// stepRelay takes a message relayed through a third node: a relay passes
+// the sender's own message on once, to its destination, unopened; the
+// destination handles it as if it came from its sender, except that it
+// proves nothing about their direct link.
 func (c *Core) stepRelay(from string, m Msg) {
-	if m.To != c.cfg.ID {
-		if m.To != from && slices.Contains(c.peers, m.To) {
-			c.out.Send(m.To, m)
+	rl := m.Relay
+	if rl == nil || rl.Msg.Relay != nil || !relayable(rl.Msg.Type) || rl.From == c.cfg.ID || !slices.Contains(c.peers, rl.From) {
+		return
+	}
+	if rl.To != c.cfg.ID {
+		if c.links.health.PassOn(from, rl.From, rl.To) {
+			c.out.Send(rl.To, m)
 		}
 		return
 	}
-	if !slices.Contains(c.peers, m.M.From) || m.M.To != c.cfg.ID {
-		return
-	}
-	c.links.heard(from, false, c.now)
-	if m.Deaf {
-		c.links.deafAt[m.M.From] = c.now
-	}
-	c.stepRaft(m.M)
+	c.stepPeer(rl.From, rl.Msg, false)
+}
+
+// relayable says whether messages of type t may travel through a relay:
+// those sendPeer routes. A node booting into a one-way ring needs its
+// hellos answered before it votes (rejoin.go).
+func relayable(t string) bool {
+	return t == TypeRaft || t == TypePing || t == TypePong || t == TypeHello || t == TypeHelloOK
 }

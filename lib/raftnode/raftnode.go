@@ -9,9 +9,9 @@
 //   - time: the Raft tick is a number of core ticks derived from the round
 //     trip measured with pings (Jacobson/Karels), so the node works at
 //     --latency 0 and 100 (links.go);
-//   - transport: raft messages travel as "raft" bodies between peers,
-//     optionally also relayed through a third node around a link that
-//     looks down ("raft_relay", links.go);
+//   - transport: raft messages travel as "raft" bodies between peers, and
+//     around a direction of a link that does not work through a third
+//     node ("raft_relay"; links.go, on lib/linkhealth, which Paxos shares);
 //   - commands: a client's command is proposed (batched until the output
 //     is drained); raft forwards proposals from a follower to the leader;
 //     the client is answered when the entry applies, at the node it asked
@@ -92,11 +92,12 @@ type Timing struct {
 	// PendingTTL: a command still pending after this long is forgotten
 	// (its client gave up); queries wait PendingTTL/5.
 	PendingTTL time.Duration
-	// RelayRouting also sends a raft message through the other peers when
-	// its link looks down (see Core.sendRaft). It lets three nodes make progress
-	// in a one-way ring partition, but it multiplies traffic exactly when a
-	// node is slow, and on eddy (5 nodes, exponential latency) that fed a
-	// queueing storm: off by default.
+	// RelayRouting routes raft messages, pings and pongs around a
+	// direction of a link that does not work, through a third node, while
+	// this node lacks a majority of peers it reaches both ways (see
+	// links.go and lib/linkhealth): it lets three nodes make progress in a
+	// one-way ring partition. It costs nothing while the links work. On by
+	// default.
 	RelayRouting bool
 }
 
@@ -105,6 +106,7 @@ func DefaultTiming() Timing {
 	return Timing{
 		TickMin: 10 * time.Millisecond, TickMax: time.Second, TickStart: 50 * time.Millisecond,
 		PingEvery: time.Second, PendingMax: 10_000, PendingTTL: 10 * time.Second,
+		RelayRouting: true,
 	}
 }
 

@@ -232,7 +232,7 @@ func TestObserveRTT(t *testing.T) {
 		{rtts: slices.Repeat([]time.Duration{200 * time.Millisecond}, 50), want: 100 * time.Millisecond}, // variance decays
 	}
 	for _, tt := range tests {
-		l := newLinks(DefaultTiming())
+		l := newLinks(DefaultTiming(), "n0", nil)
 		for _, r := range tt.rtts {
 			l.observeRTT(r)
 		}

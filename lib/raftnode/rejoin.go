@@ -34,7 +34,7 @@ func (c *Core) helloDue() {
 	}
 	for _, p := range c.peers {
 		if _, ok := c.rejoin.held[p]; !ok {
-			c.out.Send(p, Msg{Type: TypeHello})
+			c.sendPeer(p, Msg{Type: TypeHello})
 		}
 	}
 }
@@ -44,11 +44,11 @@ func (c *Core) helloDue() {
 // peer is up now).
 func (c *Core) serveHello(from string) {
 	if _, ok := c.rejoin.held[from]; !c.rejoin.done && !ok {
-		c.out.Send(from, Msg{Type: TypeHello})
+		c.sendPeer(from, Msg{Type: TypeHello})
 	}
 	st := c.rsm.Raft().Status()
 	_, logTerm := c.rsm.Raft().LastEntry()
-	c.out.Send(from, Msg{Type: TypeHelloOK, Held: Held{Term: st.Term, Index: st.LastIndex, LogTerm: logTerm}})
+	c.sendPeer(from, Msg{Type: TypeHelloOK, Held: Held{Term: st.Term, Index: st.LastIndex, LogTerm: logTerm}})
 }
 
 // helloOK records a peer's answer; the last one needed ends the rejoin.

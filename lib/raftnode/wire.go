@@ -2,6 +2,7 @@ package raftnode
 
 import (
 	"encoding/json"
+	"fmt"
 
 	"maelkit/lib/raft"
 )
@@ -10,9 +11,9 @@ import (
 const (
 	// TypeRaft carries a raft message to its destination.
 	TypeRaft = "raft"
-	// TypeRelay carries a raft message through a third node, for a link
-	// that is down while a two-hop path works (see links.go): relaying, as
-	// lib/paxos names the same idea.
+	// TypeRelay carries a raft message, ping, pong or hello through a third
+	// node, around a direction of a link that does not work (Relay; see
+	// links.go and lib/linkhealth).
 	TypeRelay = "raft_relay"
 	// TypePing and TypePong measure the round trip (they size the tick)
 	// and tell a node which peers it hears.
@@ -39,14 +40,19 @@ func PeerTypes() []string {
 // depends on Type. The JSON form is what nodes exchange.
 type Msg struct {
 	Type string `json:"type"`
-	// M is the raft message (raft, raft_relay).
+	// M is the raft message (raft).
 	M raft.Message `json:"m,omitzero"`
-	// To is a raft_relay's final destination.
-	To string `json:"to,omitempty"`
-	// Deaf says the sender has not heard from the receiver lately: the
-	// receiver should also route its messages to the sender via peers.
-	Deaf bool `json:"deaf,omitempty"`
-	// T is a ping's send tick, echoed by the pong.
+	// Link health (raft, ping, pong, hello; see links.go). Hear says the sender
+	// has lately had messages from the receiver without a relay. Via, on
+	// a request (a ping, or a raft message that expects an answer), asks
+	// for the answers through that peer, directly as well if Probe.
+	Hear  bool   `json:"hear,omitempty"`
+	Via   string `json:"via,omitempty"`
+	Probe bool   `json:"probe,omitempty"`
+	// Relay is a raft_relay's cargo.
+	Relay *Relay `json:"relay,omitempty"`
+	// T is a ping's send tick, echoed by the pong (zero: the round trip
+	// went through a relay and measures nothing).
 	T int64 `json:"t,omitempty"`
 	// Handoffs: the sender's tag for the request; on raft_handoff the
 	// client, its msg_id and its request body (type included); on
@@ -60,6 +66,23 @@ type Msg struct {
 	Body   json.RawMessage `json:"body,omitempty"`
 	// Held is a raft_hello_ok's account of the sender's state.
 	Held Held `json:"held,omitzero"`
+}
+
+// Relay is a message passed on by a third node (raft_relay): From sent it
+// for To.
+type Relay struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+	Msg  Msg    `json:"msg"`
+}
+
+// String is a one-line form for traces (the pointer's target, not its
+// address, so that a seeded run's trace replays).
+func (r *Relay) String() string {
+	if r == nil {
+		return "<nil>"
+	}
+	return fmt.Sprintf("%s->%s %v", r.From, r.To, r.Msg)
 }
 
 // Held is what a node holds: its term and its log's last index and term.
