@@ -54,6 +54,7 @@ type Core struct {
 	lead  string
 
 	links links
+	ping  pingRound
 
 	cmds     map[reqKey]pendingCmd
 	queries  map[int64]pendingQuery
@@ -197,7 +198,7 @@ func (c *Core) Step(from string, m Msg) {
 		c.out.Send(from, Msg{Type: TypePong, T: m.T})
 	case TypePong:
 		c.links.heard(from, false, c.now)
-		c.links.observe(c.now - m.T)
+		c.pong(m.T)
 	case TypeHandoff:
 		c.serveHandoff(from, m)
 	case TypeHandoffDone:
@@ -293,6 +294,7 @@ func (c *Core) Tick() {
 		c.links.nextRaftTick = c.now + c.links.period
 	}
 	if c.now == 1 || c.now%c.links.ticks(c.cfg.Timing.PingEvery) == 0 {
+		c.ping.newRound(c.now)
 		for _, p := range c.peers {
 			c.out.Send(p, Msg{Type: TypePing, T: c.now})
 		}

@@ -131,10 +131,10 @@ func TestTickFollowsRTT(t *testing.T) {
 	tm.RelayRouting = true
 	c, _ := newTestCore(t, "n1", []string{"n0", "n1", "n2"}, tm)
 	require.Equal(t, tm.TickStart, c.links.Tick())
-	for range 20 {
+	for range 21 {
 		c.Tick()
 	}
-	c.Step("n0", Msg{Type: TypePong, T: c.now - 20}) // 200 ms
+	c.Step("n0", Msg{Type: TypePong, T: 1}) // the first round, 200 ms ago
 	require.Equal(t, 200*time.Millisecond, c.links.Tick(), "first sample: rtt/2 + rtt/2")
 	c.Drain()
 	c.sendRaft(raft.Message{Type: raft.MsgHeartbeat, From: "n1", To: "n2", Term: 1})
@@ -143,6 +143,63 @@ func TestTickFollowsRTT(t *testing.T) {
 		types = append(types, s.To+":"+s.Msg.Type)
 	}
 	require.Equal(t, []string{"n2:raft", "n0:raft_relay"}, types, "n2 was never heard from")
+}
+
+// TestTickIgnoresPausedPeer: a peer paused for seconds answers the pings
+// it held when it resumes; those late pongs, and a late pong of the
+// latest round once, do not size the tick, but a lasting change does.
+func TestTickIgnoresPausedPeer(t *testing.T) {
+	c, _ := newTestCore(t, "n1", []string{"n0", "n1", "n2"}, DefaultTiming())
+	round := func() int64 { // ticks to the next ping round; its tick
+		for {
+			c.Tick()
+			if c.ping.t == c.now {
+				return c.now
+			}
+		}
+	}
+	t0 := round()
+	c.Tick()
+	c.Step("n0", Msg{Type: TypePong, T: t0}) // 10 ms
+	c.Step("n2", Msg{Type: TypePong, T: t0}) // the round's second pong: not a sample
+	require.Equal(t, 10*time.Millisecond, c.links.Tick())
+	// n2 is paused for five rounds; n0 answers at once.
+	var held []int64
+	for range 5 {
+		tr := round()
+		held = append(held, tr)
+		c.Tick()
+		c.Step("n0", Msg{Type: TypePong, T: tr})
+	}
+	c.Tick()
+	for _, tr := range held { // n2 resumes: every held ping's pong at once
+		c.Step("n2", Msg{Type: TypePong, T: tr})
+	}
+	require.Equal(t, 10*time.Millisecond, c.links.Tick(), "pongs of past rounds")
+	// Both peers away for a round; n2's pong comes 900 ms late, once.
+	tr := round()
+	for range 90 {
+		c.Tick()
+	}
+	c.Step("n2", Msg{Type: TypePong, T: tr})
+	require.Equal(t, 10*time.Millisecond, c.links.Tick(), "one late first pong")
+	c.Tick()
+	tr = round()
+	c.Tick()
+	c.Step("n0", Msg{Type: TypePong, T: tr})
+	require.Equal(t, 10*time.Millisecond, c.links.Tick())
+	// The network slows down for good: 300 ms from now on.
+	for i := range 2 {
+		tr = round()
+		for range 30 {
+			c.Tick()
+		}
+		c.Step("n0", Msg{Type: TypePong, T: tr})
+		if i == 0 {
+			require.Equal(t, 10*time.Millisecond, c.links.Tick(), "the first slow sample is held back")
+		}
+	}
+	require.Greater(t, c.links.Tick(), 50*time.Millisecond, "the second is taken")
 }
 
 // TestHandoff: a node that knows no leader hands a client's request off to
