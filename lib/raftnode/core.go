@@ -32,6 +32,11 @@ type CoreConfig struct {
 	// Recovered is (what a restart found on disk, Fresh on a first boot).
 	Durable   *raft.Durable
 	Recovered core.Recovered
+	// Incarnation names this start's disk if it starts empty: random,
+	// non-zero, different on every start (raft.Config.Incarnation). With
+	// it a first boot needs a majority of its peers' answers; 0 (none)
+	// waits for every peer's (rejoin.go).
+	Incarnation uint64
 	// Rand seeds Raft's election timeouts.
 	Rand   *rand.Rand
 	Logger *slog.Logger
@@ -106,12 +111,16 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		return nil, err
 	}
 	restarted := cfg.Durable != nil
+	var inc uint64
 	if cfg.Durable == nil {
 		d, err := raft.FromRecovered(cfg.Recovered)
 		if err != nil {
 			return nil, err
 		}
 		cfg.Durable, restarted = d, d != nil
+		if !restarted {
+			inc = cfg.Incarnation
+		}
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -129,8 +138,9 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		Durable:      cfg.Durable,
 		// A node without state may have lost it: it votes once its
 		// peers told it what they hold (rejoin.go).
-		Unsure: !restarted && len(cfg.Nodes) > 1,
-		Logger: log,
+		Unsure:      !restarted && len(cfg.Nodes) > 1,
+		Incarnation: inc,
+		Logger:      log,
 	}, SnapshotEntries: cfg.SnapshotEntries}, cfg.Machine)
 	if err != nil {
 		return nil, err
@@ -204,7 +214,7 @@ func (c *Core) Step(from string, m Msg) {
 	case TypeHandoffDone:
 		c.handoffDone(from, m)
 	case TypeHello:
-		c.serveHello(from)
+		c.serveHello(from, m.Inc)
 	case TypeHelloOK:
 		c.helloOK(from, m.Held)
 	}

@@ -146,6 +146,7 @@ func Register(n *node.Node, cfg Config) (*Host, error) {
 			r := n.Rand()
 			cc.ID, cc.Nodes, cc.Logger = n.ID(), n.NodeIDs(), n.Logger()
 			cc.Rand = rand.New(rand.NewPCG(r.Uint64(), r.Uint64()))
+			cc.Incarnation = r.Uint64() | 1
 			cc.Recovered = rec
 			return NewCore(cc)
 		},
