@@ -157,3 +157,53 @@ func TestKilledDuringFirstBoot(t *testing.T) {
 	b.s.Heal()
 	require.True(t, b.s.RunUntil(func() bool { return !b.core("n0").RSM().Raft().Unsure() }, 5_000))
 }
+
+// TestLeaderBatchesWhileInFlight: commands that reach a leader, from its
+// clients or forwarded by a follower, while its last append is
+// uncommitted go out together in the next append (at its commit or the
+// next tick), not one append each; every one of them is answered.
+func TestLeaderBatchesWhileInFlight(t *testing.T) {
+	for _, seed := range sim.Seeds(t, 5) {
+		b := newBootSim(t, seed, 3, true)
+		require.True(t, b.s.RunUntil(func() bool { return b.leader() != "" }, 5_000), "seed %d", seed)
+		require.True(t, b.commit(2_000), "seed %d", seed)
+		lead := b.leader()
+		follower := "n0"
+		if lead == follower {
+			follower = "n1"
+		}
+		r := b.core(lead).RSM().Raft()
+		before := r.Status().LastIndex
+		const n = 40
+		appends := 0 // appends the leader made for them: one per growth of its log
+		last := before
+		for i := range n {
+			to := lead
+			if i%2 == 1 {
+				to = follower // forwarded to the leader
+			}
+			b.s.Command(to, add(fmt.Sprintf("c%d", i), 1, 1))
+			b.s.Step() // the network and the clock go on between commands
+			if li := r.Status().LastIndex; li > last {
+				appends++
+				last = li
+			}
+		}
+		answered := map[string]bool{} // by client (a forwarded one may be answered twice)
+		b.s.RunUntil(func() bool {
+			if li := r.Status().LastIndex; li > last {
+				appends++
+				last = li
+			}
+			for _, rp := range b.s.Replies() {
+				if v, ok := rp.Body.(valueReply); ok && v.Type == "add_ok" {
+					answered[rp.To] = true
+				}
+			}
+			return len(answered) >= n
+		}, 3_000)
+		require.Len(t, answered, n, "seed %d: every command answered", seed)
+		require.Equal(t, before+n, r.Status().LastIndex, "seed %d: each command appended once", seed)
+		require.Less(t, appends, n/4, "seed %d: %d appends for %d commands", seed, appends, n)
+	}
+}
