@@ -98,6 +98,11 @@ func (r *Raft) FirstBoot() {
 		return
 	}
 	r.rejoin.Unsure = false
+	// Its election timer ran while it could not campaign: a fresh one,
+	// lest the peers that learnt of the first boot together all campaign
+	// at once and split the vote.
+	r.electionElapsed = 0
+	r.resetRandomizedTimeout()
 	r.cfg.Logger.Info("raft: first boot", "id", r.id)
 }
 

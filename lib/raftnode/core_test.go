@@ -135,6 +135,15 @@ func TestTickFollowsRTT(t *testing.T) {
 		c.Tick()
 	}
 	c.Step("n0", Msg{Type: TypePong, T: 1}) // the first round, 200 ms ago
+	require.Equal(t, tm.TickStart, c.links.Tick(), "a slow first sample waits for the next round")
+	for c.now%100 != 0 {
+		c.Tick()
+	}
+	round := c.now
+	for range 20 {
+		c.Tick()
+	}
+	c.Step("n0", Msg{Type: TypePong, T: round}) // 200 ms again
 	require.Equal(t, 200*time.Millisecond, c.links.Tick(), "first sample: rtt/2 + rtt/2")
 	c.Drain()
 	c.sendRaft(raft.Message{Type: raft.MsgHeartbeat, From: "n1", To: "n2", Term: 1})
@@ -200,6 +209,20 @@ func TestTickIgnoresPausedPeer(t *testing.T) {
 		}
 	}
 	require.Greater(t, c.links.Tick(), 50*time.Millisecond, "the second is taken")
+
+	// A node paused before its first sample replays the ticks it missed
+	// at once: its last round's pong looks 600 ms old.
+	c, _ = newTestCore(t, "n1", []string{"n0", "n1", "n2"}, DefaultTiming())
+	tr = round()
+	for range 60 {
+		c.Tick()
+	}
+	c.Step("n0", Msg{Type: TypePong, T: tr})
+	require.Equal(t, DefaultTiming().TickStart, c.links.Tick(), "no first sample from a replay")
+	tr = round()
+	c.Tick()
+	c.Step("n0", Msg{Type: TypePong, T: tr})
+	require.Equal(t, 10*time.Millisecond, c.links.Tick())
 }
 
 // TestHandoff: a node that knows no leader hands a client's request off to

@@ -12,10 +12,13 @@ import "time"
 // round, only the first pong of that round: the fastest peer's, which a
 // paused peer never is while another one answers. When every peer was
 // away (paused, killed, cut off), the first pong after they come back may
-// still be late: a sample beyond twice the retransmission bound of the
-// estimate (srtt + 4·rttvar, and at least suspectFloor) is taken only if
-// the next round's sample is beyond it too, which a change in the network
-// is and a resumed peer is not.
+// still be late, and so is a node's own round after it was paused: the
+// host replays the ticks it missed at once, so the pings of the last
+// replayed round leave up to a round later than their tick says. A sample
+// beyond twice the retransmission bound of the estimate (srtt + 4·rttvar,
+// and at least suspectFloor; before any sample, suspectFloor) is taken
+// only if the next round's sample is beyond it too, which a change in the
+// network is and a pause is not.
 
 // suspectFloor is the smallest delay that can look suspect.
 const suspectFloor = 100 * time.Millisecond
@@ -41,11 +44,14 @@ func (c *Core) pong(t int64) {
 	p.sampled = true
 	l := &c.links
 	rtt := time.Duration(c.now-t) * l.tm.TickMin
-	bound := max(2*(l.srtt+4*l.rttvar), suspectFloor)
-	if l.sampled && rtt > bound && !p.suspect {
+	bound := suspectFloor
+	if l.sampled {
+		bound = max(2*(l.srtt+4*l.rttvar), suspectFloor)
+	}
+	if rtt > bound && !p.suspect {
 		p.suspect = true
 		return
 	}
-	p.suspect = l.sampled && rtt > bound
+	p.suspect = rtt > bound
 	l.observe(c.now - t)
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """When could a Raft cluster answer, and did it? From an eddy run's folder.
 
-Usage: crash-raft-health.py RUN_DIR [MIN_STRETCH_S]
+Usage: crash-raft-health.py [--summary] RUN_DIR [MIN_STRETCH_S]
 
 Replays the nemesis ops of history.jsonl (kill/start, pause/resume,
 start-partition/stop-partition with the grudge eddy records: node -> the
@@ -14,7 +14,9 @@ invoked inside a healthy stretch of at least MIN_STRETCH_S (2) seconds:
 how many, and how they completed (ok, fail by error code, info), with
 the delay from the stretch's start to the first ok. A kind of op with no
 ok at all whose ops ran inside long healthy stretches points at the
-node, not the nemesis.
+node, not the nemesis. --summary prints one line instead: the healthy
+time and longest stretch, and for each kind with no ok, the ops invoked
+inside long healthy stretches and how they ended.
 """
 import json
 import sys
@@ -41,8 +43,12 @@ def healthy(nodes, up, grudge):
 
 
 def main():
-    d = sys.argv[1]
-    min_stretch = float(sys.argv[2]) if len(sys.argv) > 2 else 2.0
+    args = sys.argv[1:]
+    summary = bool(args) and args[0] == '--summary'
+    if summary:
+        args = args[1:]
+    d = args[0]
+    min_stretch = float(args[1]) if len(args) > 1 else 2.0
     nodes = json.load(open(d + '/test.json'))['nodes']
     running = {n: True for n in nodes}
     paused = {n: False for n in nodes}
@@ -87,7 +93,7 @@ def main():
     for t, h in events:
         if h and not state:
             cur = t
-        elif not h and state:
+        elif not h and state and t > cur:
             stretches.append((cur, t))
         state = h
     if state:
@@ -95,8 +101,9 @@ def main():
     stretches = [(a, b) for a, b in stretches if b > a]
     total = sum(b - a for a, b in stretches)
     longest = max((b - a for a, b in stretches), default=0.0)
-    print(f'healthy: {total:.1f} s of {end:.1f}, longest {longest:.1f} s: ' +
-          ' '.join(f'[{a:.1f},{b:.1f})' for a, b in stretches))
+    head = (f'healthy {total:.1f} s of {end:.1f}, longest {longest:.1f} s: ' +
+            ' '.join(f'[{a:.1f},{b:.1f})' for a, b in stretches))
+    lines, no_ok = [], []
     long_ = [(a, b) for a, b in stretches if b - a >= min_stretch]
     oks = Counter(f for _, f, typ, _, _ in ops if typ == 'ok')
     for f in sorted({f for _, f, _, _, _ in ops}):
@@ -109,13 +116,19 @@ def main():
             ts = [t for s, g, typ, _, t in ops if g == f and typ == 'ok' and a <= t < b]
             if ts:
                 first_ok.append(f'{min(ts) - a:.1f}s')
-        n = sum(oks[f] for _ in [0])
         tally = Counter()
         for c in inside.values():
             tally.update(c)
-        print(f'  {f}: {n} ok in the run; invoked in long healthy stretches: '
-              f'{sum(tally.values())} ({", ".join(f"{k} {v}" for k, v in sorted(tally.items())) or "none"}); '
-              f'first ok after stretch start: {", ".join(first_ok) or "-"}')
+        how = ", ".join(f"{k} {v}" for k, v in sorted(tally.items())) or "none"
+        lines.append(f'  {f}: {oks[f]} ok in the run; invoked in long healthy stretches: '
+                     f'{sum(tally.values())} ({how}); first ok after stretch start: {", ".join(first_ok) or "-"}')
+        if oks[f] == 0:
+            no_ok.append(f'no ok {f}: {sum(tally.values())} in long healthy stretches ({how})')
+    if summary:
+        print('; '.join([head] + no_ok))
+        return
+    print(head)
+    print('\n'.join(lines))
 
 
 if __name__ == '__main__':
