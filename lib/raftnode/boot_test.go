@@ -160,8 +160,8 @@ func TestKilledDuringFirstBoot(t *testing.T) {
 
 // TestLeaderBatchesWhileInFlight: commands that reach a leader, from its
 // clients or forwarded by a follower, while its last append is
-// uncommitted go out together in the next append (at its commit or the
-// next tick), not one append each; every one of them is answered.
+// uncommitted go out together in one append at its next tick, not one
+// append each; every one of them is answered.
 func TestLeaderBatchesWhileInFlight(t *testing.T) {
 	for _, seed := range sim.Seeds(t, 5) {
 		b := newBootSim(t, seed, 3, true)

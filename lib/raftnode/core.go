@@ -70,6 +70,8 @@ type Core struct {
 	batch     [][]byte
 	batchReqs []reqKey
 	fwd       [][]byte
+	// held: a leader holds the batch until its next tick.
+	held bool
 
 	handoffs handoffs
 	rejoin   rejoin
@@ -309,6 +311,7 @@ func (c *Core) submit(to route, client string, id int64, op Op) error {
 func (c *Core) Tick() {
 	c.now++
 	c.propose() // what a leader held back for a tick at most
+	c.held = false
 	if c.now >= c.links.nextRaftTick {
 		c.rsm.Tick()
 		c.links.nextRaftTick = c.now + c.links.period
@@ -338,7 +341,7 @@ func (c *Core) Tick() {
 // It panics on a broken invariant (a snapshot that does not encode or
 // decode).
 func (c *Core) Drain() core.Output[Msg, any] {
-	if !c.holding() {
+	if c.held = c.held || c.holding(); !c.held {
 		c.propose()
 	}
 	out, err := c.rsm.Advance()
@@ -391,18 +394,21 @@ func (c *Core) Drain() core.Output[Msg, any] {
 // Group commit. Every append a leader makes costs a sync on the leader
 // and on every follower it reaches, so a leader that proposed each drain's
 // commands at once would pay about one sync per node for every command or
-// two under load. Instead, while entries it appended are still
-// uncommitted, a leader holds new commands (its clients' and those
-// followers forward to it) and proposes them together when that round
-// commits or at its next tick, whichever comes first: at low load nothing
-// waits, under load an append carries what came during a round trip and a
-// sync, and a command waits one tick (Timing.TickMin) at most. Followers
-// forward their clients' commands at once (a forward costs no sync) and
-// persist each append they receive with one sync.
+// two under load. Instead a leader that has commands to propose (its
+// clients' and those followers forward to it) while entries it appended
+// are still uncommitted holds them, and whatever comes after, until its
+// next tick, and proposes them all in one append: at low load nothing
+// waits, under load a leader appends once per tick (Timing.TickMin) and a
+// command waits one tick at most. Followers forward their clients'
+// commands at once (a forward costs no sync) and persist each append they
+// receive with one sync.
 
-// holding says whether a leader keeps its batch for now: entries it
-// appended are in flight.
+// holding says whether a leader holds a batch until its next tick:
+// entries it appended are in flight and it has commands to propose.
 func (c *Core) holding() bool {
+	if len(c.batch) == 0 && len(c.fwd) == 0 {
+		return false
+	}
 	st := c.rsm.Raft().Status()
 	return st.State == raft.StateLeader && st.LastIndex > st.Commit
 }
