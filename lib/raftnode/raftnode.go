@@ -13,7 +13,9 @@
 //     optionally also relayed through a third node around a link that
 //     looks down ("raft_relay", links.go);
 //   - commands: a client's command is proposed (batched until the output
-//     is drained); raft forwards proposals from a follower to the leader;
+//     is drained, and by a leader with a round in flight until its next
+//     tick: group commit, see Core.holding); raft forwards proposals from
+//     a follower to the leader, which adds them to its batch;
 //     the client is answered when the entry applies, at the node it asked
 //     (outcome routing by client id and msg_id), and the leader also
 //     answers a forwarded command's client directly (Maelstrom clients
