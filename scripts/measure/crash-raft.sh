@@ -43,7 +43,8 @@ store=$(mktemp -d)
 chmod 755 "$store" # the nodes (another uid in their sandbox) reach the strace wrapper
 trap 'rm -rf "$store"' EXIT
 
-# one BIN NODES WIPE SEED prints: bin nodes wipe seed valid ok-fraction.
+# one BIN NODES WIPE SEED prints: bin nodes wipe seed valid safe ok-fraction
+# and the healthy-majority summary (crash-raft-health.py --summary).
 one() {
 	local bin=$1 n=$2 wipe=$3 seed=$4
 	local dir="$store/$bin-$n-$wipe-$seed" args=()
