@@ -44,10 +44,10 @@ type CoreConfig struct {
 
 // Core is a Raft-replicated service as one core.Core: it holds the client
 // requests the node owes an answer, proposes commands (batched until
-// Drain, or a busy leader's next tick), takes read indexes for queries, turns what the RSM applied or
-// released into replies, sizes the Raft tick to the round trip, tracks
-// which links work and routes around those that do not, and hands a
-// request to its peers when it knows no leader. Time is counted in ticks
+// Drain, or a busy leader's next tick), takes read indexes for queries,
+// turns what the RSM applied or released into replies, sizes the Raft
+// tick to the round trip, tracks which links work and routes around those
+// that do not, and hands a request to its peers when it knows no leader. Time is counted in ticks
 // of Timing.TickMin.
 type Core struct {
 	cfg   CoreConfig

@@ -23,8 +23,7 @@ import (
 //     and the most up-to-date log among them (raft.Raft.Rejoin); it votes
 //     again once a leader has caught its log up.
 // A node without an incarnation (CoreConfig.Incarnation 0) waits for every
-// peer and decides as before the incarnations existed: all answers blank
-// is a first boot.
+// peer's answer: all of them blank is a first boot.
 
 // helloEvery is how often an unanswered raft_hello is sent again: peers
 // that are not initialized yet drop it.
