@@ -39,6 +39,8 @@ type stableState struct {
 	Vote   string      `json:"vote,omitempty"`
 	Commit int64       `json:"commit,omitempty"`
 	Rejoin rejoinState `json:"rejoin,omitzero"`
+	// Seen: the first incarnation each unsure peer announced (Greet).
+	Seen map[string]uint64 `json:"seen,omitempty"`
 }
 
 // TakeWrites returns, and forgets, the durable writes that bring the disk
@@ -65,10 +67,11 @@ func (r *Raft) TakeWrites() []core.Write {
 	if safe := min(l.committed, l.unstable-1, p.last); r.confApplied > p.commit && safe >= r.confApplied {
 		commit = safe
 	}
-	if r.term != p.term || r.vote != p.vote || commit != p.commit || r.rejoin != p.rejoin {
-		b, _ := json.Marshal(stableState{Term: r.term, Vote: r.vote, Commit: commit, Rejoin: r.rejoin})
+	if r.term != p.term || r.vote != p.vote || commit != p.commit || r.rejoin != p.rejoin || r.seenDirty {
+		b, _ := json.Marshal(stableState{Term: r.term, Vote: r.vote, Commit: commit, Rejoin: r.rejoin, Seen: r.seen})
 		ws = append(ws, core.Write{Kind: core.WriteState, Data: b})
 		p.term, p.vote, p.commit, p.rejoin = r.term, r.vote, commit, r.rejoin
+		r.seenDirty = false
 	}
 	if cut := l.unstable - 1; cut < p.last {
 		ws = append(ws, core.Write{Kind: core.WriteTruncate, Index: uint64(max(cut, 0))})
@@ -139,6 +142,7 @@ func FromRecovered(rec core.Recovered) (*Durable, error) {
 		}
 		d.HardState = HardState{Term: st.Term, Vote: st.Vote, Commit: st.Commit}
 		d.Rejoin = st.Rejoin
+		d.Seen = st.Seen
 	}
 	next := int64(1)
 	if rec.Snapshot != nil {

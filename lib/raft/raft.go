@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"slices"
 )
@@ -76,6 +77,12 @@ type Config struct {
 	// disk): it votes only after Rejoin (see amnesia.go). Ignored with
 	// Durable, which carries its own.
 	Unsure bool
+	// Incarnation names the life of this node's disk: drawn at random by
+	// the caller on a start without state, kept with the guard after
+	// that (Durable carries it), announced by an unsure node to its peers
+	// so that they can tell its wiped disk from a first boot (amnesia.go).
+	// Ignored with Durable.
+	Incarnation uint64
 }
 
 func (c *Config) validate() error {
@@ -171,8 +178,12 @@ type Raft struct {
 	// confApplied is the index of the last membership change applied.
 	persisted   persisted
 	confApplied int64
-	// rejoin is the amnesia guard (amnesia.go).
-	rejoin rejoinState
+	// rejoin is the amnesia guard (amnesia.go); seen, the first
+	// incarnation each unsure peer announced (Greet), durable with the
+	// stable state; seenDirty, a change TakeWrites has not handed out.
+	rejoin    rejoinState
+	seen      map[string]uint64
+	seenDirty bool
 }
 
 // New builds a core from cfg, restoring cfg.Durable if set.
@@ -198,6 +209,7 @@ func New(cfg Config) (*Raft, error) {
 		}
 		r.term, r.vote = d.HardState.Term, d.HardState.Vote
 		r.rejoin = d.Rejoin
+		r.seen = maps.Clone(d.Seen)
 		r.log.committed = max(d.HardState.Commit, r.log.snap.Index)
 		if r.log.committed > r.log.lastIndex() {
 			return nil, fmt.Errorf("raft: durable commit %d past last index %d", r.log.committed, r.log.lastIndex())
@@ -205,6 +217,7 @@ func New(cfg Config) (*Raft, error) {
 	} else {
 		r.log.snap.Voters = slices.Clone(cfg.Voters)
 		r.rejoin.Unsure = cfg.Unsure
+		r.rejoin.Inc = cfg.Incarnation
 	}
 	// The application restarts from the snapshot and replays the committed
 	// entries after it.
@@ -241,6 +254,7 @@ func (r *Raft) Durable() Durable {
 		Snapshot:  &s,
 		Entries:   slices.Clone(r.log.ents),
 		Rejoin:    r.rejoin,
+		Seen:      maps.Clone(r.seen),
 	}
 }
 

@@ -233,6 +233,8 @@ type Durable struct {
 	Entries   []Entry
 	// Rejoin is the amnesia guard of a node that started without state.
 	Rejoin rejoinState
+	// Seen is the first incarnation each peer announced while unsure.
+	Seen map[string]uint64
 }
 
 // Status is a read-only view for tests, logs and the node layer.

@@ -32,6 +32,11 @@ type CoreConfig struct {
 	// Recovered is (what a restart found on disk, Fresh on a first boot).
 	Durable   *raft.Durable
 	Recovered core.Recovered
+	// Incarnation names this start's disk if it starts empty: random,
+	// non-zero, different on every start (raft.Config.Incarnation). With
+	// it a first boot needs a majority of its peers' answers; 0 (none)
+	// waits for every peer's (rejoin.go).
+	Incarnation uint64
 	// Rand seeds Raft's election timeouts.
 	Rand   *rand.Rand
 	Logger *slog.Logger
@@ -39,10 +44,10 @@ type CoreConfig struct {
 
 // Core is a Raft-replicated service as one core.Core: it holds the client
 // requests the node owes an answer, proposes commands (batched until
-// Drain), takes read indexes for queries, turns what the RSM applied or
-// released into replies, sizes the Raft tick to the round trip, tracks
-// which links work and routes around those that do not, and hands a
-// request to its peers when it knows no leader. Time is counted in ticks
+// Drain, or a busy leader's next tick), takes read indexes for queries,
+// turns what the RSM applied or released into replies, sizes the Raft
+// tick to the round trip, tracks which links work and routes around those
+// that do not, and hands a request to its peers when it knows no leader. Time is counted in ticks
 // of Timing.TickMin.
 type Core struct {
 	cfg   CoreConfig
@@ -54,14 +59,19 @@ type Core struct {
 	lead  string
 
 	links links
+	ping  pingRound
 
 	cmds     map[reqKey]pendingCmd
 	queries  map[int64]pendingQuery
 	queryCtx int64
-	// batch holds commands submitted since the last Drain; they are
-	// proposed as one append.
+	// batch holds commands submitted here, fwd those a follower forwarded
+	// to this leader, not proposed yet; they are proposed as one append
+	// (see propose for when).
 	batch     [][]byte
 	batchReqs []reqKey
+	fwd       [][]byte
+	// held: a leader holds the batch until its next tick.
+	held bool
 
 	handoffs handoffs
 	rejoin   rejoin
@@ -105,12 +115,16 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		return nil, err
 	}
 	restarted := cfg.Durable != nil
+	var inc uint64
 	if cfg.Durable == nil {
 		d, err := raft.FromRecovered(cfg.Recovered)
 		if err != nil {
 			return nil, err
 		}
 		cfg.Durable, restarted = d, d != nil
+		if !restarted {
+			inc = cfg.Incarnation
+		}
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -128,8 +142,9 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		Durable:      cfg.Durable,
 		// A node without state may have lost it: it votes once its
 		// peers told it what they hold (rejoin.go).
-		Unsure: !restarted && len(cfg.Nodes) > 1,
-		Logger: log,
+		Unsure:      !restarted && len(cfg.Nodes) > 1,
+		Incarnation: inc,
+		Logger:      log,
 	}, SnapshotEntries: cfg.SnapshotEntries}, cfg.Machine)
 	if err != nil {
 		return nil, err
@@ -209,23 +224,30 @@ func (c *Core) stepPeer(from string, m Msg, direct bool) {
 		c.sendPeer(from, pong)
 	case TypePong:
 		if direct && m.T > 0 {
-			c.links.observe(c.now - m.T)
+			c.pong(m.T) // a relayed pong's round trip does not size the tick
 		}
 	case TypeHandoff:
 		c.serveHandoff(from, m)
 	case TypeHandoffDone:
 		c.handoffDone(from, m)
 	case TypeHello:
-		c.serveHello(from)
+		c.serveHello(from, m.Inc)
 	case TypeHelloOK:
 		c.helloOK(from, m.Held)
 	}
 }
 
-// stepRaft hands a peer's raft message to the RSM.
+// stepRaft hands a peer's raft message to the RSM; a leader adds the
+// commands a follower forwarded to its own batch.
 func (c *Core) stepRaft(m raft.Message) {
 	if m.Term == 0 && m.Type != raft.MsgProp && m.Type != raft.MsgReadIndex {
 		return // only forwarded requests travel without a term
+	}
+	if m.Type == raft.MsgProp && c.rsm.Raft().Status().State == raft.StateLeader && plain(m.Entries) {
+		for _, e := range m.Entries {
+			c.fwd = append(c.fwd, e.Data)
+		}
+		return
 	}
 	if err := c.rsm.Step(m); err != nil && !errors.Is(err, raft.ErrProposalDropped) {
 		c.log.Debug("raft step", "err", err)
@@ -302,11 +324,14 @@ func (c *Core) submit(to route, client string, id int64, op Op) error {
 func (c *Core) Tick() {
 	c.now++
 	c.links.health.Tick(c.now)
+	c.propose() // what a leader held back for a tick at most
+	c.held = false
 	if c.now >= c.links.nextRaftTick {
 		c.rsm.Tick()
 		c.links.nextRaftTick = c.now + c.links.period
 	}
 	if c.now == 1 || c.now%c.links.ticks(c.cfg.Timing.PingEvery) == 0 {
+		c.ping.newRound(c.now)
 		for _, p := range c.peers {
 			c.sendPeer(p, Msg{Type: TypePing, T: c.now})
 		}
@@ -330,7 +355,9 @@ func (c *Core) Tick() {
 // It panics on a broken invariant (a snapshot that does not encode or
 // decode).
 func (c *Core) Drain() core.Output[Msg, any] {
-	c.propose()
+	if c.held = c.held || c.holding(); !c.held {
+		c.propose()
+	}
 	out, err := c.rsm.Advance()
 	if err != nil {
 		panic(err)
@@ -378,13 +405,50 @@ func (c *Core) Drain() core.Output[Msg, any] {
 	return c.out.Take()
 }
 
-// propose appends the batch of commands. Dropped: nothing entered the
-// log, a definite answer is safe; any other error: nothing definite.
+// Group commit. Every append a leader makes costs a sync on the leader
+// and on every follower it reaches, so a leader that proposed each drain's
+// commands at once would pay about one sync per node for every command or
+// two under load. Instead a leader that has commands to propose (its
+// clients' and those followers forward to it) while entries it appended
+// are still uncommitted holds them, and whatever comes after, until its
+// next tick, and proposes them all in one append: at low load nothing
+// waits, under load a leader appends once per tick (Timing.TickMin) and a
+// command waits one tick at most. Followers forward their clients'
+// commands at once (a forward costs no sync) and persist each append they
+// receive with one sync.
+
+// holding says whether a leader holds a batch until its next tick:
+// entries it appended are in flight and it has commands to propose.
+func (c *Core) holding() bool {
+	if len(c.batch) == 0 && len(c.fwd) == 0 {
+		return false
+	}
+	st := c.rsm.Raft().Status()
+	return st.State == raft.StateLeader && st.LastIndex > st.Commit
+}
+
+// plain says whether entries are all normal commands (a membership change
+// is not batched).
+func plain(ents []raft.Entry) bool {
+	for _, e := range ents {
+		if e.Type != raft.EntryNormal || len(e.Data) == 0 {
+			return false
+		}
+	}
+	return len(ents) > 0
+}
+
+// propose appends the batch of commands, with those forwarded to this
+// leader, in one append. Dropped: nothing entered the log, a definite
+// answer is safe; any other error: nothing definite. Forwarded commands
+// that are dropped get no answer here (their followers answer them).
 func (c *Core) propose() {
-	if len(c.batch) == 0 {
+	if len(c.batch) == 0 && len(c.fwd) == 0 {
 		return
 	}
-	if err := c.rsm.Propose(c.batch); err != nil {
+	cmds := append(c.batch, c.fwd...)
+	c.fwd = c.fwd[:0]
+	if err := c.rsm.Propose(cmds); err != nil {
 		body := maelstrom.NewRPCError(maelstrom.TemporarilyUnavailable, "no leader")
 		if !errors.Is(err, raft.ErrProposalDropped) {
 			body = maelstrom.NewRPCError(maelstrom.Crash, "propose: "+err.Error())

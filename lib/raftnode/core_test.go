@@ -132,7 +132,16 @@ func TestTickFollowsRTT(t *testing.T) {
 	for range 21 {
 		c.Tick()
 	}
-	c.Step("n0", Msg{Type: TypePong, T: c.now - 20}) // 200 ms
+	c.Step("n0", Msg{Type: TypePong, T: 1}) // the first round, 200 ms ago
+	require.Equal(t, tm.TickStart, c.links.Tick(), "a slow first sample waits for the next round")
+	for c.now%100 != 0 {
+		c.Tick()
+	}
+	round := c.now
+	for range 20 {
+		c.Tick()
+	}
+	c.Step("n0", Msg{Type: TypePong, T: round}) // 200 ms again
 	require.Equal(t, 200*time.Millisecond, c.links.Tick(), "first sample: rtt/2 + rtt/2")
 	c.Step("n2", Msg{Type: TypeRelay, Relay: &Relay{From: "n0", To: "n1", Msg: Msg{Type: TypePong, T: c.now - 1}}})
 	require.Equal(t, 200*time.Millisecond, c.links.Tick(), "a relayed pong measures nothing")
@@ -142,6 +151,77 @@ func TestTickFollowsRTT(t *testing.T) {
 	require.Len(t, out, 1)
 	require.Equal(t, "n0", out[0].To)
 	require.Equal(t, Msg{Type: TypePong, Hear: true}, out[0].Msg, "a relayed ping's pong carries no send tick")
+}
+
+// TestTickIgnoresPausedPeer: a peer paused for seconds answers the pings
+// it held when it resumes; those late pongs, and a late pong of the
+// latest round once, do not size the tick, but a lasting change does.
+func TestTickIgnoresPausedPeer(t *testing.T) {
+	c, _ := newTestCore(t, "n1", []string{"n0", "n1", "n2"}, DefaultTiming())
+	round := func() int64 { // ticks to the next ping round; its tick
+		for {
+			c.Tick()
+			if c.ping.t == c.now {
+				return c.now
+			}
+		}
+	}
+	t0 := round()
+	c.Tick()
+	c.Step("n0", Msg{Type: TypePong, T: t0}) // 10 ms
+	c.Step("n2", Msg{Type: TypePong, T: t0}) // the round's second pong: not a sample
+	require.Equal(t, 10*time.Millisecond, c.links.Tick())
+	// n2 is paused for five rounds; n0 answers at once.
+	var held []int64
+	for range 5 {
+		tr := round()
+		held = append(held, tr)
+		c.Tick()
+		c.Step("n0", Msg{Type: TypePong, T: tr})
+	}
+	c.Tick()
+	for _, tr := range held { // n2 resumes: every held ping's pong at once
+		c.Step("n2", Msg{Type: TypePong, T: tr})
+	}
+	require.Equal(t, 10*time.Millisecond, c.links.Tick(), "pongs of past rounds")
+	// Both peers away for a round; n2's pong comes 900 ms late, once.
+	tr := round()
+	for range 90 {
+		c.Tick()
+	}
+	c.Step("n2", Msg{Type: TypePong, T: tr})
+	require.Equal(t, 10*time.Millisecond, c.links.Tick(), "one late first pong")
+	c.Tick()
+	tr = round()
+	c.Tick()
+	c.Step("n0", Msg{Type: TypePong, T: tr})
+	require.Equal(t, 10*time.Millisecond, c.links.Tick())
+	// The network slows down for good: 300 ms from now on.
+	for i := range 2 {
+		tr = round()
+		for range 30 {
+			c.Tick()
+		}
+		c.Step("n0", Msg{Type: TypePong, T: tr})
+		if i == 0 {
+			require.Equal(t, 10*time.Millisecond, c.links.Tick(), "the first slow sample is held back")
+		}
+	}
+	require.Greater(t, c.links.Tick(), 50*time.Millisecond, "the second is taken")
+
+	// A node paused before its first sample replays the ticks it missed
+	// at once: its last round's pong looks 600 ms old.
+	c, _ = newTestCore(t, "n1", []string{"n0", "n1", "n2"}, DefaultTiming())
+	tr = round()
+	for range 60 {
+		c.Tick()
+	}
+	c.Step("n0", Msg{Type: TypePong, T: tr})
+	require.Equal(t, DefaultTiming().TickStart, c.links.Tick(), "no first sample from a replay")
+	tr = round()
+	c.Tick()
+	c.Step("n0", Msg{Type: TypePong, T: tr})
+	require.Equal(t, 10*time.Millisecond, c.links.Tick())
 }
 
 // TestHandoff: a node that knows no leader hands a client's request off to

@@ -13,7 +13,9 @@
 //     around a direction of a link that does not work through a third
 //     node ("raft_relay"; links.go, on lib/linkhealth, which Paxos shares);
 //   - commands: a client's command is proposed (batched until the output
-//     is drained); raft forwards proposals from a follower to the leader;
+//     is drained, and by a leader with a round in flight until its next
+//     tick: group commit, see Core.holding); raft forwards proposals from
+//     a follower to the leader, which adds them to its batch;
 //     the client is answered when the entry applies, at the node it asked
 //     (outcome routing by client id and msg_id), and the leader also
 //     answers a forwarded command's client directly (Maelstrom clients
@@ -148,6 +150,7 @@ func Register(n *node.Node, cfg Config) (*Host, error) {
 			r := n.Rand()
 			cc.ID, cc.Nodes, cc.Logger = n.ID(), n.NodeIDs(), n.Logger()
 			cc.Rand = rand.New(rand.NewPCG(r.Uint64(), r.Uint64()))
+			cc.Incarnation = r.Uint64() | 1
 			cc.Recovered = rec
 			return NewCore(cc)
 		},

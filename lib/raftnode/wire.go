@@ -66,6 +66,9 @@ type Msg struct {
 	Body   json.RawMessage `json:"body,omitempty"`
 	// Held is a raft_hello_ok's account of the sender's state.
 	Held Held `json:"held,omitzero"`
+	// Inc is a raft_hello's incarnation of the sender's disk
+	// (raft.Config.Incarnation).
+	Inc uint64 `json:"inc,omitempty"`
 }
 
 // Relay is a message passed on by a third node (raft_relay): From sent it
@@ -90,6 +93,9 @@ type Held struct {
 	Term    int64 `json:"term"`
 	Index   int64 `json:"index"`
 	LogTerm int64 `json:"log_term"`
+	// Other: the sender had recorded another incarnation of the asking
+	// node, which therefore lost its disk (raft.Raft.Greet).
+	Other bool `json:"other,omitempty"`
 }
 
 // Request is a client's request as the core takes it: its type and whole

@@ -7,7 +7,9 @@
 #            binary, nodes, wipe, seed, valid? (every checker), the
 #            workload checker's valid? alone (linearizability, or Elle's
 #            strict serializability: safety, where the stats checker also
-#            wants an ok of every kind: availability), ok fraction of ops
+#            wants an ok of every kind: availability), ok fraction of ops,
+#            and when a majority was up and connected, with what the ops
+#            of a kind that never succeeded got then (crash-raft-health.py)
 #   cost     the cost of durability: lin-kv-raft on 3 nodes, no faults,
 #            --rate $RATE (1000) for $SECS (10) s, --concurrency $CONC
 #            (10n), with fsync and with
@@ -23,8 +25,9 @@
 #            reply, and from a leader's kill to a new leader's first
 #            heartbeat (crash-raft-analyze.py)
 # Usage: scripts/measure/crash-raft.sh [valid|cost|disk|recovery]...
-# Runs are $PAR at a time; with $KEEP set, the folders of runs whose
-# workload checker failed are copied there; every run is 20 s of workload with a nemesis op
+# Runs are $PAR at a time; with $KEEP set, the folders of runs that are
+# not valid are copied there; $LINKV_BIN replaces bin/lin-kv-raft (e.g. a
+# build to compare); every run is 20 s of workload with a nemesis op
 # every 3 s on average, the brief's command:
 #   bin/eddy test -w lin-kv --bin bin/lin-kv-raft --node-count N --concurrency 2n
 #     --time-limit 20 --nemesis partition,kill,pause --nemesis-interval 3 --seed S
@@ -40,12 +43,13 @@ store=$(mktemp -d)
 chmod 755 "$store" # the nodes (another uid in their sandbox) reach the strace wrapper
 trap 'rm -rf "$store"' EXIT
 
-# one BIN NODES WIPE SEED prints: bin nodes wipe seed valid ok-fraction.
+# one BIN NODES WIPE SEED prints: bin nodes wipe seed valid safe ok-fraction
+# and the healthy-majority summary (crash-raft-health.py --summary).
 one() {
 	local bin=$1 n=$2 wipe=$3 seed=$4
 	local dir="$store/$bin-$n-$wipe-$seed" args=()
 	case $bin in
-	lin-kv) args=(-w lin-kv --bin bin/lin-kv-raft) ;;
+	lin-kv) args=(-w lin-kv --bin "${LINKV_BIN:-bin/lin-kv-raft}") ;;
 	txn) args=(-w txn-rw-register --bin bin/txn-rw-register) ;;
 	esac
 	[ "$wipe" = yes ] && args+=(--kill-wipes-disk)
@@ -56,19 +60,22 @@ one() {
 		printf '%s\t%s\t%s\t%s\tCRASHED\tCRASHED\n' "$bin" "$n" "$wipe" "$seed"
 		return
 	fi
-	if [ "$(jq -r '.workload."valid?"' "$res")" != true ] && [ -n "${KEEP:-}" ]; then
+	if [ "$(jq -r '."valid?"' "$res")" != true ] && [ -n "${KEEP:-}" ]; then
 		mkdir -p "$KEEP" && cp -r "$dir" "$KEEP/" # kept to see why
 	fi
-	jq -r --arg b "$bin" --arg n "$n" --arg w "$wipe" --arg s "$seed" \
+	local health
+	health=$(python3 scripts/measure/crash-raft-health.py --summary "$dir/latest" || echo '?')
+	jq -r --arg b "$bin" --arg n "$n" --arg w "$wipe" --arg s "$seed" --arg h "$health" \
 		'[$b, $n, $w, $s, (."valid?"|tostring), (.workload."valid?"|tostring),
-		  ((.stats."ok-count" // 0) / ([.stats.count // 1, 1] | max) * 100 | floor | tostring) + "%"] | @tsv' "$res"
+		  ((.stats."ok-count" // 0) / ([.stats.count // 1, 1] | max) * 100 | floor | tostring) + "%",
+		  $h] | @tsv' "$res"
 	rm -rf "$dir"
 }
 export -f one
 export store
 
 valid() {
-	printf 'bin\tnodes\twipe\tseed\tvalid\tsafe\tok\n'
+	printf 'bin\tnodes\twipe\tseed\tvalid\tsafe\tok\thealthy majority\n'
 	local jobs=()
 	for bin in $BINS; do
 		for wipe in $WIPE; do
@@ -94,7 +101,7 @@ traced() {
 #!/bin/sh
 ( while sleep 1; do du -sk . | cut -f1; done >"$st/du.\$\$.\$(date +%s%N)" ) &
 exec strace -f --seccomp-bpf -qq -s 0 -e trace=fsync,fdatasync,write,pwrite64 \\
-	-o "$st/st.\$\$.\$(date +%s%N)" "$PWD/bin/lin-kv-raft" "\$@"
+	-o "$st/st.\$\$.\$(date +%s%N)" "$(realpath "${LINKV_BIN:-bin/lin-kv-raft}")" "\$@"
 WRAP
 	chmod +x "$st/node.sh"
 	bin/eddy test -q -w lin-kv --bin "$st/node.sh" --node-count 3 --concurrency "${CONC:-10n}" --recovery 1 \
