@@ -44,7 +44,7 @@ func newBootSim(t *testing.T, seed uint64, n int, incarnations bool) *bootSim {
 		starts++
 		c := &counter{Last: map[string]int64{}}
 		cc := CoreConfig{ID: id, Nodes: b.ids, Types: []string{"add", "get"}, Machine: c,
-			Codec: counterCodec{c: c}, Timing: DefaultTiming(), Recovered: rec,
+			Codec: counterCodec{c: c}, Timing: DefaultTiming(), Recovered: rec, Amnesia: true,
 			Rand: rand.New(rand.NewPCG(seed, starts))}
 		if incarnations {
 			cc.Incarnation = seed<<16 | starts

@@ -32,6 +32,13 @@ type CoreConfig struct {
 	// Recovered is (what a restart found on disk, Fresh on a first boot).
 	Durable   *raft.Durable
 	Recovered core.Recovered
+	// Amnesia says disks may be wiped (eddy's --kill-wipes-disk): a node
+	// that starts without state then starts unsure and rejoins through its
+	// peers before it votes (rejoin.go). Without it a start without state
+	// is a first boot, which is all a start without state can be under
+	// Maelstrom, whose kill keeps the disk: the node votes at once, and the
+	// lowest id campaigns.
+	Amnesia bool
 	// Incarnation names this start's disk if it starts empty: random,
 	// non-zero, different on every start (raft.Config.Incarnation). With
 	// it a first boot needs a majority of its peers' answers; 0 (none)
@@ -142,7 +149,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		Durable:      cfg.Durable,
 		// A node without state may have lost it: it votes once its
 		// peers told it what they hold (rejoin.go).
-		Unsure:      !restarted && len(cfg.Nodes) > 1,
+		Unsure:      cfg.Amnesia && !restarted && len(cfg.Nodes) > 1,
 		Incarnation: inc,
 		Logger:      log,
 	}, SnapshotEntries: cfg.SnapshotEntries}, cfg.Machine)
@@ -159,6 +166,11 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 	c.links = newLinks(cfg.Timing, cfg.ID, c.peers)
 	c.handoffs = handoffs{pending: map[int64]*handoff{}}
 	c.startRejoin(rs.Raft())
+	if !restarted && !cfg.Amnesia && c.firstCampaigner() {
+		if err := rs.Raft().Campaign(); err != nil {
+			log.Warn("initial campaign", "err", err)
+		}
+	}
 	return c, nil
 }
 
@@ -487,7 +499,7 @@ func (c *Core) expire() {
 // answer sends body (a reply body or a *maelstrom.RPCError) where to says.
 func (c *Core) answer(to route, body any) {
 	if to.peer != "" {
-		c.out.Send(to.peer, handoffAnswer(to.tag, body))
+		c.sendPeer(to.peer, handoffAnswer(to.tag, body))
 		return
 	}
 	c.out.Reply(to.client, to.msgID, body)

@@ -272,7 +272,7 @@ func TestHandoff(t *testing.T) {
 		c.Step("n2", bad)
 		out := c.Drain().Messages
 		require.Len(t, out, 1)
-		require.Equal(t, Msg{Type: TypeHandoffDone, Tag: 5, Code: maelstrom.MalformedRequest, Text: out[0].Msg.Text}, out[0].Msg)
+		require.Equal(t, Msg{Type: TypeHandoffDone, Tag: 5, Code: maelstrom.MalformedRequest, Text: out[0].Msg.Text, Hear: true}, out[0].Msg)
 		require.Equal(t, "n2", out[0].To)
 	}
 }

@@ -49,7 +49,7 @@ func (c *Core) handOff(to route, client string, id int64, body json.RawMessage, 
 	hs.nextTag++
 	hs.pending[hs.nextTag] = &handoff{to: to, query: query, waiting: peers, deadline: c.now + c.handoffTimeout()}
 	for _, p := range peers {
-		c.out.Send(p, Msg{Type: TypeHandoff, Tag: hs.nextTag, Client: client, ID: id, Req: body})
+		c.sendPeer(p, Msg{Type: TypeHandoff, Tag: hs.nextTag, Client: client, ID: id, Req: body})
 	}
 	return nil
 }

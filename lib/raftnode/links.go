@@ -110,7 +110,7 @@ func kindOfMsg(m Msg) linkhealth.Kind {
 // sendRaft sends a raft message to its destination (sendPeer).
 func (c *Core) sendRaft(m raft.Message) { c.sendPeer(m.To, Msg{Type: TypeRaft, M: m}) }
 
-// sendPeer sends m (a raft message, ping, pong or hello) to peer to as the
+// sendPeer sends m (a raft message, ping, pong, hello or handoff) to peer to as the
 // link table routes it: directly, through a relay (wrapped in a
 // raft_relay the relay passes on unopened), or both; a request may ask for
 // its answer through a relay (Via), and directly as well (Probe). Every
@@ -165,7 +165,12 @@ func (c *Core) stepRelay(from string, m Msg) {
 
 // relayable says whether messages of type t may travel through a relay:
 // those sendPeer routes. A node booting into a one-way ring needs its
-// hellos answered before it votes (rejoin.go).
+// hellos answered before it votes (rejoin.go), and a node that knows no
+// leader there hands its clients' requests off through a relay (handoff.go).
 func relayable(t string) bool {
-	return t == TypeRaft || t == TypePing || t == TypePong || t == TypeHello || t == TypeHelloOK
+	switch t {
+	case TypeRaft, TypePing, TypePong, TypeHello, TypeHelloOK, TypeHandoff, TypeHandoffDone:
+		return true
+	}
+	return false
 }

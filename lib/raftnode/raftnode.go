@@ -127,6 +127,8 @@ type Config struct {
 	// Dir is where the node keeps its store (empty: the working
 	// directory, node.HostConfig.Dir).
 	Dir string
+	// Amnesia: disks may be wiped (CoreConfig.Amnesia).
+	Amnesia bool
 }
 
 // internal says whether typ is a message type of the cores (or empty).
@@ -141,7 +143,7 @@ type Host = node.Host[Msg, Request, any]
 // cores' traffic. It checks cfg at once.
 func Register(n *node.Node, cfg Config) (*Host, error) {
 	cc := CoreConfig{ID: "n", Nodes: []string{"n"}, Types: cfg.Types, Machine: cfg.Machine, Codec: cfg.Codec,
-		Timing: cfg.Timing, SnapshotEntries: cfg.SnapshotEntries}
+		Timing: cfg.Timing, SnapshotEntries: cfg.SnapshotEntries, Amnesia: cfg.Amnesia}
 	if err := cc.validate(); err != nil {
 		return nil, err
 	}

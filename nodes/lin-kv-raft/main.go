@@ -21,7 +21,12 @@ type opts struct {
 	noSync bool
 	// dir holds the node's store ("": the working directory).
 	dir string
+	// amnesia: disks may be wiped (-amnesia, raftnode.Config.Amnesia).
+	amnesia bool
 }
+
+// amnesiaUsage is -amnesia's help.
+const amnesiaUsage = "disks may be wiped (eddy's --kill-wipes-disk): a node that starts without state rejoins through its peers before it votes; without it such a start is a first boot (all it can be under Maelstrom), which votes at once"
 
 // testDir gives each node a test runs in-process a directory of its own
 // for its store (nil: the working directory).
@@ -29,12 +34,13 @@ var testDir func() string
 
 func main() {
 	sync := flag.Bool("sync", true, "fsync Raft's term, vote, log and snapshots before answering (false: measure the cost; a power loss can then lose acknowledged writes)")
+	amnesia := flag.Bool("amnesia", false, amnesiaUsage)
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "lin-kv-raft: unexpected arguments", flag.Args())
 		os.Exit(2)
 	}
-	if err := runOpts(os.Stdin, os.Stdout, os.Stderr, raftnode.DefaultTiming(), opts{noSync: !*sync}); err != nil {
+	if err := runOpts(os.Stdin, os.Stdout, os.Stderr, raftnode.DefaultTiming(), opts{noSync: !*sync, amnesia: *amnesia}); err != nil {
 		fmt.Fprintln(os.Stderr, "lin-kv-raft:", err)
 		os.Exit(1)
 	}
@@ -66,6 +72,7 @@ func runOpts(in io.Reader, out, logs io.Writer, tm raftnode.Timing, o opts) erro
 		Timing:  tm,
 		NoSync:  o.noSync,
 		Dir:     o.dir,
+		Amnesia: o.amnesia,
 	}); err != nil {
 		return err
 	}

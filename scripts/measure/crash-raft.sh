@@ -47,14 +47,15 @@ trap 'rm -rf "$store"' EXIT
 # and the healthy-majority summary (crash-raft-health.py --summary).
 one() {
 	local bin=$1 n=$2 wipe=$3 seed=$4
-	local dir="$store/$bin-$n-$wipe-$seed" args=()
+	local dir="$store/$bin-$n-$wipe-$seed" args=() nodeargs=()
 	case $bin in
 	lin-kv) args=(-w lin-kv --bin "${LINKV_BIN:-bin/lin-kv-raft}") ;;
 	txn) args=(-w txn-rw-register --bin bin/txn-rw-register) ;;
 	esac
-	[ "$wipe" = yes ] && args+=(--kill-wipes-disk)
+	# Wiped disks: the node is told to expect them (-amnesia).
+	[ "$wipe" = yes ] && args+=(--kill-wipes-disk) && nodeargs=(-- -amnesia)
 	bin/eddy test -q "${args[@]}" --node-count "$n" --concurrency 2n --time-limit 20 \
-		--nemesis partition,kill,pause --nemesis-interval 3 --seed "$seed" --store "$dir" >/dev/null 2>&1 || true
+		--nemesis partition,kill,pause --nemesis-interval 3 --seed "$seed" --store "$dir" "${nodeargs[@]}" >/dev/null 2>&1 || true
 	local res="$dir/latest/results.json"
 	if [ ! -f "$res" ]; then
 		printf '%s\t%s\t%s\t%s\tCRASHED\tCRASHED\n' "$bin" "$n" "$wipe" "$seed"

@@ -39,6 +39,9 @@ func TestCrashRaft(t *testing.T) {
 			o.Nemesis = []string{"partition", "kill", "pause"}
 			o.NemesisInterval = 700 * time.Millisecond
 			o.KillWipesDisk = tc.wipe
+			if tc.wipe && tc.bin == "lin-kv-raft" {
+				o.Args = []string{"-amnesia"} // told to expect wiped disks
+			}
 			o.Seed = 7
 			if tc.workload != "lin-kv" {
 				o.ConsistencyModels = []string{"strict-serializable"}
