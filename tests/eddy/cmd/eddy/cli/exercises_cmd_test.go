@@ -20,9 +20,10 @@ import (
 
 var walkBuild gobuild.Shared
 
-// walkBins builds every node binary and maelfix once for the walk.
+// walkBins builds every node binary and the fixtures the catalog's
+// known-wrong variants name (maelfix, kafkafix) once for the walk.
 func walkBins(t *testing.T) string {
-	return walkBuild.Dir(t, "eddy-walk-bin-", "maelkit/nodes/...", "maelkit/tests/fixtures/maelfix")
+	return walkBuild.Dir(t, "eddy-walk-bin-", "maelkit/nodes/...", "maelkit/tests/fixtures/maelfix", "maelkit/tests/fixtures/kafkafix")
 }
 
 // checkoutRoot is the maelkit checkout the tests run in.
@@ -54,12 +55,13 @@ func walkGradeFor(t *testing.T, id, bin, scenario string, args []string, limit s
 }
 
 // TestExercisesWalk walks the whole catalog: for every exercise, the
-// reference binary passes the first scenario of level a, the known-wrong
-// variant fails its scenario with a reason that names the mistake and a
-// link into the report, and the Go starter (and the Python one, once per
-// starter kind) builds, runs, fails the scenario where its work is
-// missing and passes those it already solves. One seed, 2 s runs: the
-// full suites are scripts/measure/exercises.sh.
+// reference binary passes the first scenario of level a and every scenario
+// a known-wrong variant must fail, the known-wrong variant fails its
+// scenario with a reason that names the mistake and a link into the
+// report, and the Go starter (and the Python one, once per starter kind)
+// builds, runs, fails the scenario where its work is missing and passes
+// those it already solves. One seed, 2 s runs: the full suites are
+// scripts/measure/exercises.sh.
 func TestExercisesWalk(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs eddy")
@@ -75,9 +77,10 @@ func TestExercisesWalk(t *testing.T) {
 		t.Run(e.ID, func(t *testing.T) {
 			t.Parallel()
 			t.Run("reference", func(t *testing.T) {
-				sc := e.Levels[0].Scenarios[0]
-				code, out := walkGrade(t, e.ID, filepath.Join(bins, e.Reference.Bin), sc, e.Reference.Args)
-				require.Equal(t, eddy.ExitValid, code, "reference %s on %s:\n%s", e.Reference.Bin, sc, out)
+				for _, sc := range referenceScenarios(e) {
+					code, out := walkGrade(t, e.ID, filepath.Join(bins, e.Reference.Bin), sc, e.Reference.Args)
+					require.Equal(t, eddy.ExitValid, code, "reference %s on %s:\n%s", e.Reference.Bin, sc, out)
+				}
 			})
 			for _, w := range e.Wrong {
 				t.Run("wrong "+strings.Join(w.Args, " "), func(t *testing.T) {
@@ -116,6 +119,19 @@ func TestExercisesWalk(t *testing.T) {
 			}
 		})
 	}
+}
+
+// referenceScenarios are the scenarios the walk runs the reference binary
+// on: the first of level a, and every one a known-wrong variant must fail
+// (so each such scenario is shown to tell the mistake from a solution).
+func referenceScenarios(e *exercises.Exercise) []string {
+	out := []string{e.Levels[0].Scenarios[0]}
+	for _, w := range e.Wrong {
+		if !slices.Contains(out, w.Scenario) {
+			out = append(out, w.Scenario)
+		}
+	}
+	return out
 }
 
 // failLine is the scorecard's FAIL line for scenario.
