@@ -21,9 +21,10 @@ import (
 var walkBuild gobuild.Shared
 
 // walkBins builds every node binary and the fixtures the catalog's
-// known-wrong variants name (maelfix, kafkafix) once for the walk.
+// known-wrong variants name (maelfix, kafkafix, amnesiac) once for the walk.
 func walkBins(t *testing.T) string {
-	return walkBuild.Dir(t, "eddy-walk-bin-", "maelkit/nodes/...", "maelkit/tests/fixtures/maelfix", "maelkit/tests/fixtures/kafkafix")
+	return walkBuild.Dir(t, "eddy-walk-bin-", "maelkit/nodes/...", "maelkit/tests/fixtures/maelfix",
+		"maelkit/tests/fixtures/kafkafix", "maelkit/tests/fixtures/amnesiac")
 }
 
 // checkoutRoot is the maelkit checkout the tests run in.
