@@ -4,8 +4,8 @@ committed = {}  # key -> the highest committed offset, on this node only
 
 def append(key, msg):
     """Store msg at the end of key's log and return its offset."""
-    # TODO: give each message of a key the next offset of that key's log
-    # (0, 1, 2, ...: never one offset twice, never skip one) and keep it.
+    # TODO: keep msg in key's log and give it an offset above every offset
+    # the key has (0, 1, 2, ... is simplest; never one offset twice).
     raise RPCError(RPCError.NOT_SUPPORTED, "send: the log is not written yet")
 
 
@@ -14,7 +14,7 @@ def messages_from(key, start):
     increasing offsets (a bounded number is fine: the client polls again
     from past the last one it got)."""
     # TODO: return the stored messages of key from offset start on, in
-    # order and without gaps.
+    # increasing offsets, skipping none.
     raise RPCError(RPCError.NOT_SUPPORTED, "poll: the log is not written yet")
 
 
