@@ -66,6 +66,10 @@ type Wrong struct {
 	Scenario string   `json:"scenario"`
 	Reason   string   `json:"reason"`
 	Mistake  string   `json:"mistake"`
+	// FullLength says the mistake shows only over the scenario's whole
+	// time limit (a kill meeting a stale copy), so the walk, which
+	// shortens runs, runs this one at its full length.
+	FullLength bool `json:"full_length,omitempty"`
 }
 
 // Exercise is one exercise of the catalog.

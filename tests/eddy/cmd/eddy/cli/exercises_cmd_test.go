@@ -67,8 +67,8 @@ func walkGradeFor(t *testing.T, id, bin, scenario string, args []string, limit, 
 // mistake and a link into the report; and the Go starter (and the Python
 // one, once per starter kind) builds, runs, fails the scenario where its
 // work is missing and passes those it already solves. One seed, 2 s runs
-// (8 s for the known-wrong variants): the full suites are
-// scripts/measure/exercises.sh.
+// (8 s for the known-wrong variants, or the scenario's own length for one
+// marked full_length): the full suites are scripts/measure/exercises.sh.
 func TestExercisesWalk(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs eddy")
@@ -98,7 +98,11 @@ func TestExercisesWalk(t *testing.T) {
 			})
 			for _, w := range e.Wrong {
 				t.Run("wrong "+strings.Join(w.Args, " "), func(t *testing.T) {
-					code, out := walkGradeFor(t, e.ID, filepath.Join(bins, w.Bin), w.Scenario, w.Args, "8", "1")
+					limit := "8"
+					if w.FullLength {
+						limit = scenarioTimeLimit(t, e, w.Scenario)
+					}
+					code, out := walkGradeFor(t, e.ID, filepath.Join(bins, w.Bin), w.Scenario, w.Args, limit, "1")
 					require.Equal(t, eddy.ExitInvalid, code, out)
 					line := failLine(out, w.Scenario)
 					require.NotEmpty(t, line, "no FAIL line for %s:\n%s", w.Scenario, out)
@@ -156,6 +160,18 @@ func referenceScenarios(e *exercises.Exercise) []string {
 		}
 	}
 	return out
+}
+
+// scenarioTimeLimit is the --time-limit the exercise's scenario gives.
+func scenarioTimeLimit(t *testing.T, e *exercises.Exercise, scenario string) string {
+	t.Helper()
+	for _, sc := range e.LoadedSuite().Scenarios {
+		if i := slices.Index(sc.Flags, "--time-limit"); sc.Name == scenario && i >= 0 && i+1 < len(sc.Flags) {
+			return sc.Flags[i+1]
+		}
+	}
+	t.Fatalf("%s: scenario %s gives no --time-limit", e.ID, scenario)
+	return ""
 }
 
 // killsNodes says whether the exercise's scenario runs the kill nemesis.
