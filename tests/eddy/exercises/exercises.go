@@ -67,8 +67,8 @@ type Wrong struct {
 	Reason   string   `json:"reason"`
 	Mistake  string   `json:"mistake"`
 	// FullLength says the mistake shows only over the scenario's whole
-	// time limit (a kill meeting a stale copy), so the walk, which
-	// shortens runs, runs this one at its full length.
+	// time limit (a kill meeting a stale copy): the walk, which shortens
+	// runs, runs this one at its full length in its long mode.
 	FullLength bool `json:"full_length,omitempty"`
 }
 
