@@ -101,10 +101,11 @@ func TestExercisesWalk(t *testing.T) {
 			for _, w := range e.Wrong {
 				t.Run("wrong "+strings.Join(w.Args, " "), func(t *testing.T) {
 					// A full_length variant's mistake needs the
-					// scenario's whole run, and its history can take
-					// porcupine a minute: the long mode runs it in full;
-					// the default run keeps 8 s and checks what it can (a
-					// run that finishes, and a failure's reason).
+					// scenario's whole run (and a lin-kv history that
+					// shows it can take porcupine a minute): the long
+					// mode runs it in full; the default run keeps 8 s and
+					// checks what it can (a run that finishes, and a
+					// failure's reason).
 					limit, full := "8", w.FullLength && testenv.Long()
 					if full {
 						limit = scenarioTimeLimit(t, e, w.Scenario)
