@@ -3,6 +3,7 @@ package exercises
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +34,24 @@ func TestBuiltinCatalog(t *testing.T) {
 	}
 	for i := 1; i < len(chapters); i++ {
 		require.LessOrEqual(t, order[chapters[i-1]], order[chapters[i]])
+	}
+	// Kafka has its exercise and starter; every replication and consensus
+	// exercise has a level whose scenario kills nodes.
+	require.Equal(t, "partitioning", c.Get("kafka").Chapter)
+	require.Equal(t, "kafka", c.Get("kafka").Starter)
+	for _, id := range []string{"broadcast", "g-set", "g-counter", "pn-counter", "lin-kv-raft", "paxos-register"} {
+		e := c.Get(id)
+		kills := false
+		for _, l := range e.Levels {
+			for _, name := range l.Scenarios {
+				for _, sc := range e.LoadedSuite().Scenarios {
+					if i := slices.Index(sc.Flags, "--nemesis"); sc.Name == name && i >= 0 && slices.Contains(strings.Split(sc.Flags[i+1], ","), "kill") {
+						kills = true
+					}
+				}
+			}
+		}
+		require.True(t, kills, "%s has no crash level", id)
 	}
 	// Only the lin-kv exercises share a suite.
 	require.Len(t, c.ForSuite(c.Get("broadcast").LoadedSuite()), 1)
