@@ -45,7 +45,7 @@ func TestBuiltinCatalog(t *testing.T) {
 		for _, l := range e.Levels {
 			for _, name := range l.Scenarios {
 				for _, sc := range e.LoadedSuite().Scenarios {
-					if i := slices.Index(sc.Flags, "--nemesis"); sc.Name == name && i >= 0 && slices.Contains(strings.Split(sc.Flags[i+1], ","), "kill") {
+					if i := slices.Index(sc.Flags, "--nemesis"); sc.Name == name && i >= 0 && i+1 < len(sc.Flags) && slices.Contains(strings.Split(sc.Flags[i+1], ","), "kill") {
 						kills = true
 					}
 				}
