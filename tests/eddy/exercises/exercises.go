@@ -66,6 +66,11 @@ type Wrong struct {
 	Scenario string   `json:"scenario"`
 	Reason   string   `json:"reason"`
 	Mistake  string   `json:"mistake"`
+	// FullLength says the mistake shows reliably only over the
+	// scenario's whole time limit (a kill must meet state that no peer
+	// holds yet): the walk, which shortens runs, runs this one at its full
+	// length in its long mode.
+	FullLength bool `json:"full_length,omitempty"`
 }
 
 // Exercise is one exercise of the catalog.

@@ -3,6 +3,7 @@ package exercises
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -33,6 +34,24 @@ func TestBuiltinCatalog(t *testing.T) {
 	}
 	for i := 1; i < len(chapters); i++ {
 		require.LessOrEqual(t, order[chapters[i-1]], order[chapters[i]])
+	}
+	// Kafka has its exercise and starter; every replication and consensus
+	// exercise has a level whose scenario kills nodes.
+	require.Equal(t, "partitioning", c.Get("kafka").Chapter)
+	require.Equal(t, "kafka", c.Get("kafka").Starter)
+	for _, id := range []string{"broadcast", "g-set", "g-counter", "pn-counter", "lin-kv-raft", "paxos-register"} {
+		e := c.Get(id)
+		kills := false
+		for _, l := range e.Levels {
+			for _, name := range l.Scenarios {
+				for _, sc := range e.LoadedSuite().Scenarios {
+					if i := slices.Index(sc.Flags, "--nemesis"); sc.Name == name && i >= 0 && i+1 < len(sc.Flags) && slices.Contains(strings.Split(sc.Flags[i+1], ","), "kill") {
+						kills = true
+					}
+				}
+			}
+		}
+		require.True(t, kills, "%s has no crash level", id)
 	}
 	// Only the lin-kv exercises share a suite.
 	require.Len(t, c.ForSuite(c.Get("broadcast").LoadedSuite()), 1)
@@ -97,7 +116,7 @@ func TestTeacherDirectory(t *testing.T) {
 
 func card(pass map[string]bool) *grade.Scorecard {
 	c := &grade.Scorecard{Workload: "broadcast", Bin: "./b", Pass: true}
-	for _, name := range []string{"3a", "3b", "3c", "3d", "3e"} {
+	for _, name := range []string{"3a", "3b", "3c", "3-crash", "3d", "3e"} {
 		p, ran := pass[name]
 		if !ran {
 			continue
@@ -131,12 +150,16 @@ func TestProgress(t *testing.T) {
 	p.Record(e.ID, a)
 	require.Equal(t, "level a failing: 3b workload/lost-count = 4, target == 0", Status(e, p))
 
-	// Levels a-c pass, the optional d fails: done.
-	p.Record(e.ID, AttemptOf(e, card(map[string]bool{"3a": true, "3b": true, "3c": true, "3d": true, "3e": false}), now))
-	require.Equal(t, "done (levels a b c; next: d)", Status(e, p))
+	// Levels a-d pass, the optional e fails: done.
+	p.Record(e.ID, AttemptOf(e, card(map[string]bool{"3a": true, "3b": true, "3c": true, "3-crash": true, "3d": true, "3e": false}), now))
+	require.Equal(t, "done (levels a b c d; next: e)", Status(e, p))
+	// The crash level failing stops the count there, though 3d passed.
+	q0 := &Progress{Exercises: map[string]*Standing{}}
+	q0.Record(e.ID, AttemptOf(e, card(map[string]bool{"3a": true, "3b": true, "3c": true, "3-crash": false, "3d": true}), now))
+	require.Equal(t, "level c failing: 3-crash workload/lost-count = 4, target == 0", Status(e, q0))
 	// A worse attempt later is the latest, not the best.
 	p.Record(e.ID, AttemptOf(e, card(map[string]bool{"3a": false}), now))
-	require.Equal(t, 3, p.Exercises[e.ID].Best.Reached)
+	require.Equal(t, 4, p.Exercises[e.ID].Best.Reached)
 	require.Equal(t, 0, p.Exercises[e.ID].Last.Reached)
 	// Only some scenarios graded: the levels not run are not passed.
 	q := &Progress{Exercises: map[string]*Standing{}}
@@ -146,7 +169,7 @@ func TestProgress(t *testing.T) {
 	require.NoError(t, p.Write(path))
 	back, err := ReadProgress(path)
 	require.NoError(t, err)
-	require.Equal(t, 3, back.Exercises[e.ID].Best.Reached)
+	require.Equal(t, 4, back.Exercises[e.ID].Best.Reached)
 	require.NoError(t, os.WriteFile(path, []byte("{"), 0o644))
 	_, err = ReadProgress(path)
 	require.Error(t, err)

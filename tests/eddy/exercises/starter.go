@@ -16,11 +16,10 @@ import (
 var templates embed.FS
 
 // starterFile maps a starter kind to its template's name (the counters
-// share one). Kafka's kind joins here, with its templates, when the kafka
-// workload lands (chapters.json lists it as to come).
+// share one).
 var starterFile = map[string]string{
 	"echo": "echo", "unique-ids": "unique-ids", "broadcast": "broadcast", "g-set": "g-set",
-	"g-counter": "counter", "pn-counter": "counter", "lin-kv": "lin-kv", "txn": "txn",
+	"g-counter": "counter", "pn-counter": "counter", "kafka": "kafka", "lin-kv": "lin-kv", "txn": "txn",
 }
 
 // StarterKinds lists the starter kinds an exercise may name.

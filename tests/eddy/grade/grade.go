@@ -505,8 +505,9 @@ func deciding(outs []Outcome) Outcome {
 
 // telling are the result keys that explain a failure by themselves
 // (set-full, unique-ids, counters, elle, availability), besides any
-// "-count".
-var telling = []string{"lost", "duplicated", "errors", "error", "anomaly-types", "anomalies", "unexpected", "never-read", "ok-fraction", "bad"}
+// "-count". A counter's final-reads beside its acceptable range show an
+// add lost (reads below the range) or counted twice (above).
+var telling = []string{"lost", "duplicated", "errors", "error", "final-reads", "acceptable", "anomaly-types", "anomalies", "unexpected", "never-read", "ok-fraction", "bad"}
 
 // maxWhy bounds the explanation carried into the scorecard.
 const maxWhy = 400

@@ -184,6 +184,12 @@ func TestWhyNamesFailingChecker(t *testing.T) {
 		Set("valid?", false)
 	require.Equal(t, "workload: lost-count 2, lost (4 9)", why(res))
 	require.Equal(t, "", why(history.NewMap().Set("valid?", true)))
+	// A counter's final reads below its acceptable range: an add was lost.
+	counter := history.NewMap().
+		Set("workload", history.NewMap().Set("valid?", false).Set("final-reads", history.List{int64(216), int64(216)}).
+			Set("acceptable", history.List{[]any{int64(1130), int64(1130)}})).
+		Set("valid?", false)
+	require.Equal(t, "workload: final-reads (216 216), acceptable ([1130 1130])", why(counter))
 }
 
 // TestFailureLinksReport: a failed run's line, JUnit text and JSON point

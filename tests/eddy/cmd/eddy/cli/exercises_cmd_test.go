@@ -13,6 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"maelkit/lib/testenv"
 	"maelkit/tests/eddy"
 	"maelkit/tests/eddy/exercises"
 	"maelkit/tests/eddy/internal/gobuild"
@@ -20,9 +21,11 @@ import (
 
 var walkBuild gobuild.Shared
 
-// walkBins builds every node binary and maelfix once for the walk.
+// walkBins builds every node binary and the fixtures the catalog's
+// known-wrong variants name (maelfix, kafkafix, amnesiac) once for the walk.
 func walkBins(t *testing.T) string {
-	return walkBuild.Dir(t, "eddy-walk-bin-", "maelkit/nodes/...", "maelkit/tests/fixtures/maelfix")
+	return walkBuild.Dir(t, "eddy-walk-bin-", "maelkit/nodes/...", "maelkit/tests/fixtures/maelfix",
+		"maelkit/tests/fixtures/kafkafix", "maelkit/tests/fixtures/amnesiac")
 }
 
 // checkoutRoot is the maelkit checkout the tests run in.
@@ -36,17 +39,22 @@ func checkoutRoot(t *testing.T) string {
 // walkGrade grades one scenario of an exercise with one seed and a short
 // time limit, returning the exit code and the console output.
 func walkGrade(t *testing.T, id, bin, scenario string, args []string) (int, string) {
-	return walkGradeFor(t, id, bin, scenario, args, "2")
+	return walkGradeFor(t, id, bin, scenario, args, "2", "1")
 }
 
-// walkGradeFor is walkGrade with a time limit in seconds. A known-wrong
-// variant gets longer: its mistake shows only when the nemesis and the
-// ops meet (a value sent across a partition), which 2 s do not always hold.
-func walkGradeFor(t *testing.T, id, bin, scenario string, args []string, limit string) (int, string) {
+// walkGradeFor is walkGrade with a time limit and a recovery wait in
+// seconds (recovery "": the scenario's own, Maelstrom's 10 s unless it
+// says). A known-wrong variant gets longer: its mistake shows only when the
+// nemesis and the ops meet (a value sent across a partition), which 2 s do
+// not always hold.
+func walkGradeFor(t *testing.T, id, bin, scenario string, args []string, limit, recovery string) (int, string) {
 	t.Helper()
 	out := t.TempDir()
 	a := []string{"--exercise", id, "--bin", bin, "--seeds", "1", "--scenario", scenario, "--out", out, "--no-progress",
-		"--", "--time-limit", limit, "--recovery", "1"}
+		"--", "--time-limit", limit}
+	if recovery != "" {
+		a = append(a, "--recovery", recovery)
+	}
 	a = append(a, args...)
 	var stdout, stderr bytes.Buffer
 	code := GradeMain(context.Background(), a, &stdout, &stderr)
@@ -54,12 +62,15 @@ func walkGradeFor(t *testing.T, id, bin, scenario string, args []string, limit s
 }
 
 // TestExercisesWalk walks the whole catalog: for every exercise, the
-// reference binary passes the first scenario of level a, the known-wrong
-// variant fails its scenario with a reason that names the mistake and a
-// link into the report, and the Go starter (and the Python one, once per
-// starter kind) builds, runs, fails the scenario where its work is
-// missing and passes those it already solves. One seed, 2 s runs: the
-// full suites are scripts/measure/exercises.sh.
+// reference binary passes the first scenario of level a, every scenario a
+// known-wrong variant must fail and every scenario that kills nodes; each
+// known-wrong variant fails its scenario with a reason that names the
+// mistake and a link into the report; and the Go starter (and the Python
+// one, once per starter kind) builds, runs, fails the scenario where its
+// work is missing and passes those it already solves. One seed, 2 s runs
+// (8 s for the known-wrong variants; with -long, the scenario's own length
+// for one marked full_length): the full suites are
+// scripts/measure/exercises.sh.
 func TestExercisesWalk(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs eddy")
@@ -75,13 +86,35 @@ func TestExercisesWalk(t *testing.T) {
 		t.Run(e.ID, func(t *testing.T) {
 			t.Parallel()
 			t.Run("reference", func(t *testing.T) {
-				sc := e.Levels[0].Scenarios[0]
-				code, out := walkGrade(t, e.ID, filepath.Join(bins, e.Reference.Bin), sc, e.Reference.Args)
-				require.Equal(t, eddy.ExitValid, code, "reference %s on %s:\n%s", e.Reference.Bin, sc, out)
+				for _, sc := range referenceScenarios(e) {
+					// Nodes restarted by the final phase catch up from
+					// their peers within the scenario's recovery wait,
+					// which the walk keeps where nodes are killed.
+					recovery := "1"
+					if killsNodes(e, sc) {
+						recovery = ""
+					}
+					code, out := walkGradeFor(t, e.ID, filepath.Join(bins, e.Reference.Bin), sc, e.Reference.Args, "2", recovery)
+					require.Equal(t, eddy.ExitValid, code, "reference %s on %s:\n%s", e.Reference.Bin, sc, out)
+				}
 			})
 			for _, w := range e.Wrong {
 				t.Run("wrong "+strings.Join(w.Args, " "), func(t *testing.T) {
-					code, out := walkGradeFor(t, e.ID, filepath.Join(bins, w.Bin), w.Scenario, w.Args, "8")
+					// A full_length variant's mistake needs the
+					// scenario's whole run (and a lin-kv history that
+					// shows it can take porcupine a minute): the long
+					// mode runs it in full; the default run keeps 8 s and
+					// checks what it can (a run that finishes, and a
+					// failure's reason).
+					limit, full := "8", w.FullLength && testenv.Long()
+					if full {
+						limit = scenarioTimeLimit(t, e, w.Scenario)
+					}
+					code, out := walkGradeFor(t, e.ID, filepath.Join(bins, w.Bin), w.Scenario, w.Args, limit, "1")
+					if w.FullLength && !full && code == eddy.ExitValid {
+						t.Logf("%s passed %s in 8 s; it fails at the scenario's full length (scripts/test.sh -long)", w.Bin, w.Scenario)
+						return
+					}
 					require.Equal(t, eddy.ExitInvalid, code, out)
 					line := failLine(out, w.Scenario)
 					require.NotEmpty(t, line, "no FAIL line for %s:\n%s", w.Scenario, out)
@@ -116,6 +149,54 @@ func TestExercisesWalk(t *testing.T) {
 			}
 		})
 	}
+}
+
+// referenceScenarios are the scenarios the walk runs the reference binary
+// on: the first of level a, every one a known-wrong variant must fail (so
+// each such scenario is shown to tell the mistake from a solution), and
+// every one that kills nodes (a restart runs the reference's recovery,
+// which no other scenario reaches).
+func referenceScenarios(e *exercises.Exercise) []string {
+	out := []string{e.Levels[0].Scenarios[0]}
+	add := func(sc string) {
+		if !slices.Contains(out, sc) {
+			out = append(out, sc)
+		}
+	}
+	for _, w := range e.Wrong {
+		add(w.Scenario)
+	}
+	for _, sc := range e.LoadedSuite().Scenarios {
+		if killsNodes(e, sc.Name) {
+			add(sc.Name)
+		}
+	}
+	return out
+}
+
+// scenarioTimeLimit is the --time-limit the exercise's scenario gives.
+func scenarioTimeLimit(t *testing.T, e *exercises.Exercise, scenario string) string {
+	t.Helper()
+	for _, sc := range e.LoadedSuite().Scenarios {
+		if i := slices.Index(sc.Flags, "--time-limit"); sc.Name == scenario && i >= 0 && i+1 < len(sc.Flags) {
+			return sc.Flags[i+1]
+		}
+	}
+	t.Fatalf("%s: scenario %s gives no --time-limit", e.ID, scenario)
+	return ""
+}
+
+// killsNodes says whether the exercise's scenario runs the kill nemesis.
+func killsNodes(e *exercises.Exercise, scenario string) bool {
+	for _, sc := range e.LoadedSuite().Scenarios {
+		if sc.Name != scenario {
+			continue
+		}
+		if i := slices.Index(sc.Flags, "--nemesis"); i >= 0 && i+1 < len(sc.Flags) {
+			return slices.Contains(strings.Split(sc.Flags[i+1], ","), "kill")
+		}
+	}
+	return false
 }
 
 // failLine is the scorecard's FAIL line for scenario.
