@@ -45,13 +45,16 @@ type Message struct {
 	// commits Ack counts. Inc is the sender's incarnation and Seen the
 	// receiver's as the sender last heard it. Have is the sender's version
 	// vector: per origin, the commits it has installed with all earlier
-	// ones (its own included). Snap, when present, is the sender's whole
-	// store (Store.Snapshot) as of Have: a state transfer.
+	// ones (its own included). Hello asks for a message naming the
+	// sender's incarnation in Seen (the sender waits for one). Snap, when
+	// present, is the sender's whole store (Store.Snapshot) as of Have: a
+	// state transfer.
 	Origin string           `json:"o,omitempty"`
 	AckOf  string           `json:"ao,omitempty"`
 	Inc    int64            `json:"i,omitempty"`
 	Seen   int64            `json:"sn,omitempty"`
 	Have   map[string]int64 `json:"h,omitempty"`
+	Hello  bool             `json:"hl,omitempty"`
 	Snap   json.RawMessage  `json:"snap,omitempty"`
 }
 
@@ -340,6 +343,11 @@ func (c *Core) Step(from string, m Message) {
 		case m.Inc > ps.inc:
 			c.restarted(ps, m.Inc, origin)
 		}
+		if current && (m.Seen != c.dur.inc || m.Hello) {
+			// It has not heard this process, or has not yet heard from
+			// it since it saw a new process of this node: answer.
+			ps.seenOwed = true
+		}
 		if current && !ps.known && m.Seen == c.dur.inc {
 			// Its first word since it heard this process: what it
 			// acknowledges now is what it holds.
@@ -350,6 +358,7 @@ func (c *Core) Step(from string, m Message) {
 			}
 			ps.sent = ps.acked
 			ps.progress = c.now
+			c.trim()
 		}
 	}
 	if current && ps.known && m.Ack > ps.acked && m.Ack <= c.seq && (m.AckOf == "" && c.origin == c.cfg.ID || m.AckOf == c.origin) {

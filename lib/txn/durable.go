@@ -231,6 +231,7 @@ func (c *Core) stamp(m *Message, ps *peerState, snap bool) {
 	m.Have[c.origin] = c.seq
 	ps.seenOwed = false
 	if !ps.known {
+		m.Hello = true
 		ps.helloAt = c.now
 	}
 	if snap {
