@@ -26,9 +26,12 @@
 // last-writer-wins by version for registers and version-sorted insertion
 // for lists (commutative and idempotent), all replicas converge to the
 // same state. Commits go directly from their origin to each peer (no
-// relaying), so convergence needs the origin alive: Maelstrom's txn tests
-// have no crashes, and a node that lost its memory would restart its
-// sequence numbers (not supported).
+// relaying), so convergence needs the origin alive, or its commits on
+// disk: a core built with NewDurable logs every commit it installs before
+// acknowledging it and resumes replication after a restart; one restarted
+// from an empty disk commits under a new origin and gets back from its
+// peers, in snapshots of their stores, what it lost (see NewDurable for
+// the rule, and below for lists).
 //
 // Why this is read committed (Adya's PL-2: no G0, G1a, G1b, G1c):
 //
@@ -64,6 +67,19 @@
 // healthy network), and a transaction's read of a list ignores its own
 // earlier appends to it (Elle's "internal" anomaly, which read committed
 // allows). Registers are read whole: last-writer-wins needs no horizon.
+//
+// Durable cores keep the horizon sound across crashes: a restart with its
+// disk comes back with a clock at least as high as any it sent (what it
+// sent was on disk first). A restart from an empty disk starts its clock
+// at Config.FreshClock, above every version its earlier processes used,
+// and its peers start its stable clock again; the commits of its dead
+// origin that a node lacks and some peer holds may still arrive in a
+// snapshot, with Lamport times above only the stable clock the node had
+// reached for that origin, so while any such commit is missing the
+// horizon stays at or below it (0 for a dead origin never heard of). What
+// stays outside the guarantee is a read that saw an append acknowledged
+// on a node whose disk was then wiped before any peer got it: the append
+// is lost, and that read is not a prefix of later ones.
 //
 // What it does not give: anything stronger. Reads may be stale (replication
 // is asynchronous, and a partitioned node keeps answering from its own
