@@ -3,11 +3,12 @@
 # command (--availability total, read committed, rate 1000) on 3 nodes with
 # --nemesis partition,kill,pause, for seeds 1..SEEDS, with the disks kept
 # and with --kill-wipes-disk. One TSV line per run:
-#   disks seed valid workload-valid ok-fraction ok-count kills anomaly-types
-# (kills: nodes killed, summed over the nemesis's kill ops)
-# "valid" is every checker; "workload-valid" is Elle's read-committed check
-# alone (a transaction sent to a killed node times out, which
-# --availability total counts against the run).
+#   disks seed valid valid-but-availability workload-valid ok-fraction ok-count kills anomaly-types
+# "valid" is every checker; "valid-but-availability" every checker but
+# availability (a transaction sent to a killed or paused node times out,
+# which --availability total counts against the run); "workload-valid" is
+# Elle's read-committed check alone; kills counts the nodes killed, over
+# every kill op of the nemesis.
 # Usage: scripts/measure/txn-crash.sh [SEEDS] [TIME_LIMIT_S]; PAR=n runs n
 # at once (default 2). Needs bin/eddy and bin/txn-rw-register
 # (scripts/build.sh).
@@ -35,13 +36,14 @@ for line in open(d + "/history.jsonl"):
     if op.get("f") == "kill" and isinstance(op.get("value"), dict):
         kills += sum(1 for v in op["value"].values() if v == "killed")
 w = r.get("workload", {})
-print("\t".join(str(x) for x in [disks, seed, r.get("valid?"), w.get("valid?"),
+others = all(v.get("valid?") is not False for k, v in r.items() if isinstance(v, dict) and k != "availability")
+print("\t".join(str(x) for x in [disks, seed, r.get("valid?"), others, w.get("valid?"),
     r.get("availability", {}).get("ok-fraction"), r.get("stats", {}).get("ok-count"), kills,
     ",".join(w.get("anomaly-types", [])) or "-"]))
 PY
 }
 
-printf 'disks\tseed\tvalid\tworkload-valid\tok-fraction\tok-count\tkills\tanomaly-types\n'
+printf 'disks\tseed\tvalid\tvalid-but-availability\tworkload-valid\tok-fraction\tok-count\tkills\tanomaly-types\n'
 for disks in kept wiped; do
 	for seed in $(seq 1 "$seeds"); do
 		one "$disks" "$seed" &
