@@ -325,6 +325,10 @@ func (c *Core) Step(from string, m Message) {
 		c.log.Debug("txn: message from a non-peer", "from", from)
 		return
 	}
+	if c.dur != nil && (m.Inc <= 0 || m.Origin == "") {
+		c.log.Debug("txn: message without incarnation or origin", "from", from)
+		return
+	}
 	origin := m.Origin
 	if origin == "" {
 		origin = from

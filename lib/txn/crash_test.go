@@ -332,3 +332,40 @@ func TestCrashWipedAnytime(t *testing.T) {
 	t.Logf("%d histories checked", checked)
 	require.Greater(t, checked, len(crashSeeds(t)), "some list histories were checked")
 }
+
+// TestDurableRejectsNoise: a durable core drops messages without an
+// incarnation or with another node's origin, ignores a snapshot that does
+// not decode, and refuses a stored snapshot of another node.
+func TestDurableRejectsNoise(t *testing.T) {
+	cfg := Defaults("n0", []string{"n0", "n1"}, 10)
+	cfg.Incarnation, cfg.FreshClock = 5, 100
+	c, err := NewDurable(cfg, core.Recovered{Fresh: true})
+	require.NoError(t, err)
+	require.Equal(t, "n0@5", c.Origin())
+	w := WriteSet{Writes: []KV{{K: 1, V: 1}}}
+	c.Step("n1", Message{Type: MessageType, Origin: "n1@3", Entries: []Entry{{Seq: 1, Lamport: 1, WriteSet: w}}})
+	c.Step("n1", Message{Type: MessageType, Inc: 3, Origin: "n2@3", Entries: []Entry{{Seq: 1, Lamport: 1, WriteSet: w}}})
+	c.Step("n1", Message{Type: MessageType, Inc: 3, Origin: "n1@x", Entries: []Entry{{Seq: 1, Lamport: 1, WriteSet: w}}})
+	c.Step("n1", Message{Type: MessageType, Inc: 3, Origin: "n1@3", Snap: []byte(`{"keys":[1],"cells":[]}`)})
+	require.Equal(t, Value{}, c.Store().Get(1))
+	c.Step("n1", Message{Type: MessageType, Inc: 3, Origin: "n1@3", Entries: []Entry{{Seq: 1, Lamport: 1, WriteSet: w}}})
+	require.Equal(t, IntValue(1), c.Store().Get(1))
+	// A fresh core's first commit follows FreshClock.
+	_, err = c.Txn(Txn{{F: Write, K: 2, Arg: 7}})
+	require.NoError(t, err)
+	require.Equal(t, int64(101), c.own[0].Lamport)
+
+	out := c.Drain()
+	require.NotEmpty(t, out.Writes)
+	snap := out.Writes[len(out.Writes)-1]
+	require.Equal(t, core.WriteSnapshot, snap.Kind, "the origin is on disk with the first Output")
+	other := Defaults("n1", []string{"n0", "n1"}, 10)
+	other.Incarnation = 6
+	_, err = NewDurable(other, core.Recovered{Snapshot: &core.Snapshot{Index: snap.Index, Data: snap.Data}})
+	require.Error(t, err, "n0's snapshot is not n1's")
+	for _, bad := range []Config{{ID: "n0", Nodes: []string{"n0"}, FlushTicks: 1, RTOTicks: 1, StableTicks: 1, BatchMax: 1, WindowMax: 1, LogMax: 1, SnapshotEvery: 1},
+		{ID: "n0", Nodes: []string{"n0"}, FlushTicks: 1, RTOTicks: 1, StableTicks: 1, BatchMax: 1, WindowMax: 1, LogMax: 1, Incarnation: 1}} {
+		_, err := NewDurable(bad, core.Recovered{Fresh: true})
+		require.Error(t, err)
+	}
+}
