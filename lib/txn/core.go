@@ -393,8 +393,16 @@ func (c *Core) Step(from string, m Message) {
 	if current && origin == ps.origin && m.Seq <= c.applied[origin] {
 		ps.stable = max(ps.stable, m.Clock)
 	}
-	if current && c.dur != nil {
-		ps.have = m.Have
+	if c.dur != nil {
+		for o, n := range m.Have {
+			c.saw(o, n)
+		}
+		if k := len(m.Entries); k > 0 {
+			c.saw(origin, m.Entries[k-1].Seq)
+		}
+		if current {
+			ps.have = m.Have
+		}
 	}
 }
 

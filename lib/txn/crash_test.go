@@ -1,6 +1,7 @@
 package txn
 
 import (
+	"encoding/json"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -247,7 +248,10 @@ func (cr *crashRun) checkHistory() {
 	}
 	res := elle.Check(cr.h, elle.Options{Kind: kind, Models: []string{"read-committed"}, Strict: true})
 	valid, _ := res.Get("valid?")
-	require.Equal(cr.t, true, valid, "seed %d: %v", cr.s.Seed(), res)
+	if valid != true {
+		a, _ := res.Get("anomalies")
+		cr.t.Fatalf("seed %d: %v\n%s", cr.s.Seed(), mustJSON(a), strings.Join(cr.s.Trace(), "\n"))
+	}
 }
 
 func crashSeeds(t *testing.T) []uint64 { return sim.Seeds(t, testenv.Pick(10, 1000)) }
@@ -368,4 +372,12 @@ func TestDurableRejectsNoise(t *testing.T) {
 		_, err := NewDurable(bad, core.Recovered{Fresh: true})
 		require.Error(t, err)
 	}
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
 }

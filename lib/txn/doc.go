@@ -73,13 +73,17 @@
 // sent was on disk first). A restart from an empty disk starts its clock
 // at Config.FreshClock, above every version its earlier processes used,
 // and its peers start its stable clock again; the commits of its dead
-// origin that a node lacks and some peer holds may still arrive in a
-// snapshot, with Lamport times above only the stable clock the node had
-// reached for that origin, so while any such commit is missing the
-// horizon stays at or below it (0 for a dead origin never heard of). What
-// stays outside the guarantee is a read that saw an append acknowledged
-// on a node whose disk was then wiped before any peer got it: the append
-// is lost, and that read is not a prefix of later ones.
+// origin that a node lacks may still arrive in a snapshot, with Lamport
+// times above only the stable clock the node had reached for that origin,
+// so while a message (a version vector, entries) has shown that more of
+// them exist than the node holds, its horizon stays at or below that
+// clock (0 for a dead origin never heard of as current). Two cases stay
+// outside the guarantee: a read that saw an append acknowledged on a node
+// whose disk was then wiped before any peer got it (the append is lost,
+// and that read is not a prefix of later ones), and commits of a dead
+// origin that no message had yet shown to exist when a node raised its
+// horizon past them (sent by the wiped process just before it died, still
+// in flight).
 //
 // What it does not give: anything stronger. Reads may be stale (replication
 // is asynchronous, and a partitioned node keeps answering from its own

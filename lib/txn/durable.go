@@ -24,10 +24,14 @@ type durability struct {
 	// deadStable holds, per origin a peer has left for a new one (it
 	// restarted from an empty disk), the stable clock this node had
 	// reached for it: every commit of that origin not installed here has a
-	// higher Lamport time. A dead origin some peer holds more of than this
-	// node caps Stable at it (0 when unknown: an origin never heard of as
-	// current), since those commits may still arrive in a snapshot.
+	// higher Lamport time. A dead origin of which more commits exist than
+	// this node holds (seen) caps Stable at it (0 when unknown: an origin
+	// never heard of as current), since those commits may still arrive in
+	// a snapshot.
 	deadStable map[string]int64
+	// seen is, per origin, the most commits any message showed to exist
+	// (in a version vector or as entries): what this node may still get.
+	seen map[string]int64
 }
 
 // logRecord is one installed commit in the log: its origin and the entry.
@@ -109,7 +113,7 @@ func NewDurable(cfg Config, rec core.Recovered) (*Core, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.dur = &durability{inc: cfg.Incarnation, next: 1, deadStable: map[string]int64{}}
+	c.dur = &durability{inc: cfg.Incarnation, next: 1, deadStable: map[string]int64{}, seen: map[string]int64{}}
 	if rec.Snapshot == nil {
 		// A first start, a wiped disk, or a death in the middle of the
 		// very first Output (records without the snapshot that names the
@@ -271,16 +275,21 @@ func (c *Core) lacksDead(ps *peerState) bool {
 // deadCap is the cap a lacking dead origin puts on Stable (see
 // durability.deadStable); ok is false when there is none.
 func (c *Core) deadCap() (low int64, ok bool) {
-	for _, p := range c.peers {
-		for o, n := range c.peer[p].have {
-			if n > c.applied[o] && c.foreign(o) && !c.live(o) {
-				if !ok || c.dur.deadStable[o] < low {
-					low, ok = c.dur.deadStable[o], true
-				}
+	for o, n := range c.dur.seen {
+		if n > c.applied[o] && !c.live(o) {
+			if !ok || c.dur.deadStable[o] < low {
+				low, ok = c.dur.deadStable[o], true
 			}
 		}
 	}
 	return low, ok
+}
+
+// saw records that commits 1..n of origin o exist somewhere.
+func (c *Core) saw(o string, n int64) {
+	if c.foreign(o) && n > c.dur.seen[o] {
+		c.dur.seen[o] = n
+	}
 }
 
 // merge installs a peer's snapshot and its version vector, and asks for a
