@@ -10,20 +10,23 @@
 # Elle's read-committed check alone; kills counts the nodes killed, over
 # every kill op of the nemesis.
 # Usage: scripts/measure/txn-crash.sh [SEEDS] [TIME_LIMIT_S]; PAR=n runs n
-# at once (default 2). Needs bin/eddy and bin/txn-rw-register
+# at once (default 2); W=txn-list-append runs that workload instead;
+# DISKS="wiped" runs one series only. Needs bin/eddy and bin/txn-rw-register
 # (scripts/build.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seeds=${1:-10}
 limit=${2:-20}
 par=${PAR:-2}
+workload=${W:-txn-rw-register}
+disks_list=${DISKS:-kept wiped}
 store=$(mktemp -d /tmp/txn-crash.XXXXXX)
 trap 'rm -rf "$store"' EXIT
 
 one() { # disks seed
 	local dir=$store/$1-$2 wipe=()
 	[ "$1" = wiped ] && wipe=(--kill-wipes-disk)
-	bin/eddy test -w txn-rw-register --bin bin/txn-rw-register --node-count 3 --concurrency 2n \
+	bin/eddy test -w "$workload" --bin bin/txn-rw-register --node-count 3 --concurrency 2n \
 		--time-limit "$limit" --rate 1000 --consistency-models read-committed --availability total \
 		--nemesis partition,kill,pause "${wipe[@]}" --store "$dir" --seed "$2" -q read-committed >/dev/null 2>&1 || true
 	python3 - "$1" "$2" "$dir/latest" <<'PY'
@@ -44,7 +47,7 @@ PY
 }
 
 printf 'disks\tseed\tvalid\tvalid-but-availability\tworkload-valid\tok-fraction\tok-count\tkills\tanomaly-types\n'
-for disks in kept wiped; do
+for disks in $disks_list; do
 	for seed in $(seq 1 "$seeds"); do
 		one "$disks" "$seed" &
 		while [ "$(jobs -rp | wc -l)" -ge "$par" ]; do wait -n; done
