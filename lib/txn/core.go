@@ -1,10 +1,12 @@
 package txn
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"slices"
 	"strings"
 
@@ -36,6 +38,24 @@ type Message struct {
 	Ack     int64   `json:"a"`
 	Clock   int64   `json:"c"`
 	Seq     int64   `json:"q"`
+	// The fields below are a durable core's (NewDurable); a core built
+	// with New sends none of them. Origin names the sender's commits (its
+	// Entries, Seq and Clock): the sender's id, or id@incarnation for a
+	// core that started with an empty disk. AckOf is the origin whose
+	// commits Ack counts. Inc is the sender's incarnation and Seen the
+	// receiver's as the sender last heard it. Have is the sender's version
+	// vector: per origin, the commits it has installed with all earlier
+	// ones (its own included). Hello asks for a message naming the
+	// sender's incarnation in Seen (the sender waits for one). Snap, when
+	// present, is the sender's whole store (Store.Snapshot) as of Have: a
+	// state transfer.
+	Origin string           `json:"o,omitempty"`
+	AckOf  string           `json:"ao,omitempty"`
+	Inc    int64            `json:"i,omitempty"`
+	Seen   int64            `json:"sn,omitempty"`
+	Have   map[string]int64 `json:"h,omitempty"`
+	Hello  bool             `json:"hl,omitempty"`
+	Snap   json.RawMessage  `json:"snap,omitempty"`
 }
 
 // String is a compact one-line form for traces: "txn_repl e=3-5 a=7".
@@ -46,6 +66,12 @@ func (m Message) String() string {
 		fmt.Fprintf(&b, " e=%d-%d", m.Entries[0].Seq, m.Entries[n-1].Seq)
 	}
 	fmt.Fprintf(&b, " a=%d c=%d q=%d", m.Ack, m.Clock, m.Seq)
+	if m.Inc != 0 {
+		fmt.Fprintf(&b, " o=%s i=%d sn=%d", m.Origin, m.Inc, m.Seen)
+	}
+	if m.Snap != nil {
+		fmt.Fprintf(&b, " snap=%dB", len(m.Snap))
+	}
 	return b.String()
 }
 
@@ -55,6 +81,12 @@ func (m Message) Clone() Message {
 	out.Entries = make([]Entry, len(m.Entries))
 	for i, e := range m.Entries {
 		out.Entries[i] = Entry{Seq: e.Seq, Lamport: e.Lamport, WriteSet: e.WriteSet.Clone()}
+	}
+	if m.Have != nil {
+		out.Have = maps.Clone(m.Have)
+	}
+	if m.Snap != nil {
+		out.Snap = slices.Clone(m.Snap)
 	}
 	return out
 }
@@ -92,6 +124,20 @@ type Config struct {
 	// transactions with ErrLogFull, a definite failure.
 	LogMax int
 	Logger *slog.Logger // default: discard
+
+	// Durable cores only (NewDurable). Incarnation numbers this process of
+	// the node: positive, larger than any earlier process of the node had
+	// (the binary uses the boot's wall clock in nanoseconds). FreshClock is
+	// where the Lamport clock of a core that starts from an empty disk
+	// begins: above every Lamport time its earlier processes ever used, so
+	// that its new commits come after them in the version order (the
+	// binary uses the boot's wall clock in microseconds: sound as long as
+	// the whole cluster commits fewer than one transaction per
+	// microsecond). SnapshotEvery is how many log records may follow the
+	// last snapshot before the next one replaces them.
+	Incarnation   int64
+	FreshClock    int64
+	SnapshotEvery int
 }
 
 // Defaults returns a configuration for ticks of tickMs milliseconds:
@@ -99,14 +145,15 @@ type Config struct {
 func Defaults(id string, nodes []string, tickMs int64) Config {
 	ticks := func(ms int64) int64 { return max(1, (ms+tickMs-1)/tickMs) }
 	return Config{
-		ID:          id,
-		Nodes:       nodes,
-		FlushTicks:  ticks(50),
-		RTOTicks:    ticks(1000),
-		StableTicks: ticks(100),
-		BatchMax:    512,
-		WindowMax:   2048,
-		LogMax:      1 << 20,
+		ID:            id,
+		Nodes:         nodes,
+		FlushTicks:    ticks(50),
+		RTOTicks:      ticks(1000),
+		StableTicks:   ticks(100),
+		BatchMax:      512,
+		WindowMax:     2048,
+		LogMax:        1 << 20,
+		SnapshotEvery: 1024,
 	}
 }
 
@@ -150,6 +197,20 @@ type peerState struct {
 	// sentClock and sentSeq are the Clock and Seq last sent to the peer,
 	// at tick sentAt.
 	sentClock, sentSeq, sentAt int64
+
+	// A durable core's view of the peer's process. inc and origin are its
+	// incarnation and origin as last heard (0 and "": not heard since this
+	// process started); have is the version vector of its latest message.
+	// known says that acked holds for its current process: set by a
+	// message of that process sent after it heard ours, until then the
+	// peer gets no entries, only greetings (helloAt: the last one).
+	// seenOwed: it has not yet been told that we heard its process.
+	// snapAt is when it was last sent a snapshot.
+	inc             int64
+	origin          string
+	have            map[string]int64
+	known, seenOwed bool
+	helloAt, snapAt int64
 }
 
 // Core is the totally available read-committed replica: see the package
@@ -169,6 +230,12 @@ type Core struct {
 	applied map[string]int64
 	now     int64
 	out     core.Outbox[Message, Answer]
+	// origin names this node's commits: its id, or for a durable core
+	// that started from an empty disk id@incarnation (so that its new
+	// sequence numbers never collide with those of an earlier process
+	// that peers still hold). applied is keyed by origin.
+	origin string
+	dur    *durability // nil for a core built with New
 }
 
 // New validates cfg and returns a core with an empty store.
@@ -179,11 +246,11 @@ func New(cfg Config) (*Core, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	c := &Core{cfg: cfg, log: cfg.Logger, store: NewStore(), peer: map[string]*peerState{}, applied: map[string]int64{}}
+	c := &Core{cfg: cfg, log: cfg.Logger, store: NewStore(), peer: map[string]*peerState{}, applied: map[string]int64{}, origin: cfg.ID}
 	for _, n := range cfg.Nodes {
 		if n != cfg.ID {
 			c.peers = append(c.peers, n)
-			c.peer[n] = &peerState{}
+			c.peer[n] = &peerState{origin: n, known: true}
 		}
 	}
 	slices.Sort(c.peers)
@@ -194,21 +261,31 @@ func New(cfg Config) (*Core, error) {
 func (c *Core) Store() *Store { return c.store }
 
 // Applied is how many commits of origin are installed here (a version
-// vector entry; origin may be this node).
+// vector entry; origin may be this node's id or its Origin).
 func (c *Core) Applied(origin string) int64 {
-	if origin == c.cfg.ID {
+	if origin == c.cfg.ID || origin == c.origin {
 		return c.seq
 	}
 	return c.applied[origin]
 }
 
+// Origin names this node's commits (see Message).
+func (c *Core) Origin() string { return c.origin }
+
 // Stable is the Lamport time at or below which no commit can ever arrive
 // here again: the minimum of this node's clock and every peer's stable
-// clock. It stops moving while a peer is unreachable.
+// clock (and, in a durable core, the cap of a dead origin this node
+// lacks commits of: see durable.go). It stops moving while a peer is
+// unreachable.
 func (c *Core) Stable() int64 {
 	low := c.store.Clock()
 	for _, p := range c.peers {
 		low = min(low, c.peer[p].stable)
+	}
+	if c.dur != nil {
+		if dead, ok := c.deadCap(); ok {
+			low = min(low, dead)
+		}
 	}
 	return low
 }
@@ -234,7 +311,9 @@ func (c *Core) Txn(t Txn) (Txn, error) {
 	v := Version{Lamport: c.store.Clock() + 1, Node: c.cfg.ID}
 	c.store.Install(ws, v)
 	c.seq++
-	c.own = append(c.own, Entry{Seq: c.seq, Lamport: v.Lamport, WriteSet: ws})
+	e := Entry{Seq: c.seq, Lamport: v.Lamport, WriteSet: ws}
+	c.own = append(c.own, e)
+	c.record(c.origin, e)
 	return done, nil
 }
 
@@ -246,14 +325,54 @@ func (c *Core) Step(from string, m Message) {
 		c.log.Debug("txn: message from a non-peer", "from", from)
 		return
 	}
-	if m.Ack > ps.acked && m.Ack <= c.seq {
+	if c.dur != nil && (m.Inc <= 0 || m.Origin == "") {
+		c.log.Debug("txn: message without incarnation or origin", "from", from)
+		return
+	}
+	origin := m.Origin
+	if origin == "" {
+		origin = from
+	}
+	if originNode(origin) != from || origin == c.origin {
+		c.log.Debug("txn: message with a foreign origin", "from", from, "origin", origin)
+		return
+	}
+	// current: the message comes from the peer's latest process, so its
+	// acknowledgement and clock describe what that process holds.
+	current := true
+	if c.dur != nil {
+		switch {
+		case m.Inc < ps.inc:
+			current = false // an earlier process's: its entries still install
+		case m.Inc > ps.inc:
+			c.restarted(ps, m.Inc, origin)
+		}
+		if current && (m.Seen != c.dur.inc || m.Hello) {
+			// It has not heard this process, or has not yet heard from
+			// it since it saw a new process of this node: answer.
+			ps.seenOwed = true
+		}
+		if current && !ps.known && m.Seen == c.dur.inc {
+			// Its first word since it heard this process: what it
+			// acknowledges now is what it holds.
+			ps.known = true
+			ps.acked = 0
+			if m.AckOf == c.origin {
+				ps.acked = min(m.Ack, c.seq)
+			}
+			ps.sent = ps.acked
+			ps.progress = c.now
+			c.trim()
+		}
+	}
+	if current && ps.known && m.Ack > ps.acked && m.Ack <= c.seq && (m.AckOf == "" && c.origin == c.cfg.ID || m.AckOf == c.origin) {
 		ps.acked = m.Ack
 		ps.sent = max(ps.sent, ps.acked)
 		ps.progress = c.now
 		c.trim()
 	}
 	for _, e := range m.Entries {
-		next := c.applied[from] + 1
+		next := c.applied[origin] + 1
 		if e.Seq < next {
 			continue // a duplicate
 		}
@@ -261,13 +380,29 @@ func (c *Core) Step(from string, m Message) {
 			break // a gap: wait for the retransmission
 		}
 		c.store.Install(e.WriteSet, Version{Lamport: e.Lamport, Node: from})
-		c.applied[from] = e.Seq
+		c.applied[origin] = e.Seq
+		c.record(origin, e)
 	}
 	if len(m.Entries) > 0 {
 		ps.ackOwed = true
 	}
-	if m.Seq <= c.applied[from] {
+	if m.Snap != nil && c.dur != nil {
+		c.merge(from, m.Snap, m.Have)
+		ps.ackOwed = true
+	}
+	if current && origin == ps.origin && m.Seq <= c.applied[origin] {
 		ps.stable = max(ps.stable, m.Clock)
+	}
+	if c.dur != nil {
+		for o, n := range m.Have {
+			c.saw(o, n)
+		}
+		if k := len(m.Entries); k > 0 {
+			c.saw(origin, m.Entries[k-1].Seq)
+		}
+		if current {
+			ps.have = m.Have
+		}
 	}
 }
 
@@ -292,36 +427,59 @@ func (c *Core) Tick() {
 }
 
 // flush sends each peer the commits it has not been sent (or whose
-// retransmission timer expired), and any acknowledgement owed to it.
+// retransmission timer expired), and any acknowledgement owed to it. A
+// durable core sends a peer whose process has not yet heard this one a
+// greeting instead (no entries: what it holds is unknown), and a peer that
+// lacks commits no origin will send again a snapshot (see durable.go).
 func (c *Core) flush() {
 	for _, p := range c.peers {
 		ps := c.peer[p]
-		if ps.sent > ps.acked && c.now-ps.progress >= c.cfg.RTOTicks {
-			ps.sent = ps.acked // go back: resend the window
-			ps.progress = c.now
-		}
-		hi := min(c.seq, ps.sent+int64(c.cfg.BatchMax), ps.acked+int64(c.cfg.WindowMax))
 		var entries []Entry
-		if hi > ps.sent {
-			if ps.sent == ps.acked {
+		snap, greet := false, false
+		switch {
+		case c.dur != nil && !ps.known:
+			greet = c.now-ps.helloAt >= c.cfg.RTOTicks
+		case c.dur != nil && ps.acked < c.base:
+			// It lost commits every peer had acknowledged: only a
+			// snapshot brings them back.
+			snap = c.now-ps.snapAt >= c.cfg.RTOTicks
+		default:
+			if ps.sent > ps.acked && c.now-ps.progress >= c.cfg.RTOTicks {
+				ps.sent = ps.acked // go back: resend the window
 				ps.progress = c.now
 			}
-			entries = slices.Clone(c.own[ps.sent-c.base : hi-c.base])
-			ps.sent = hi
+			hi := min(c.seq, ps.sent+int64(c.cfg.BatchMax), ps.acked+int64(c.cfg.WindowMax))
+			if hi > ps.sent {
+				if ps.sent == ps.acked {
+					ps.progress = c.now
+				}
+				entries = slices.Clone(c.own[ps.sent-c.base : hi-c.base])
+				ps.sent = hi
+			}
+			snap = c.dur != nil && c.now-ps.snapAt >= c.cfg.RTOTicks && c.lacksDead(ps)
 		}
 		clock := c.store.Clock()
 		news := (clock != ps.sentClock || c.seq != ps.sentSeq) && c.now-ps.sentAt >= c.cfg.StableTicks
-		if len(entries) == 0 && !ps.ackOwed && !news {
+		if len(entries) == 0 && !ps.ackOwed && !news && !snap && !greet && !ps.seenOwed {
 			continue
 		}
 		ps.ackOwed = false
 		ps.sentClock, ps.sentSeq, ps.sentAt = clock, c.seq, c.now
-		c.out.Send(p, Message{Type: MessageType, Entries: entries, Ack: c.applied[p], Clock: clock, Seq: c.seq})
+		m := Message{Type: MessageType, Entries: entries, Ack: c.applied[ps.origin], Clock: clock, Seq: c.seq}
+		if c.dur != nil {
+			c.stamp(&m, ps, snap)
+		}
+		c.out.Send(p, m)
 	}
 }
 
 // Drain returns, and forgets, the messages to send and the replies.
-func (c *Core) Drain() core.Output[Message, Answer] { return c.out.Take() }
+func (c *Core) Drain() core.Output[Message, Answer] {
+	if c.dur != nil && (c.dur.snap || c.dur.since >= c.cfg.SnapshotEvery) {
+		c.snapshot()
+	}
+	return c.out.Take()
+}
 
 // Command runs a client's transaction (Txn) and answers it at once.
 func (c *Core) Command(cmd core.Command[Txn]) {

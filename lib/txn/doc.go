@@ -26,9 +26,12 @@
 // last-writer-wins by version for registers and version-sorted insertion
 // for lists (commutative and idempotent), all replicas converge to the
 // same state. Commits go directly from their origin to each peer (no
-// relaying), so convergence needs the origin alive: Maelstrom's txn tests
-// have no crashes, and a node that lost its memory would restart its
-// sequence numbers (not supported).
+// relaying), so convergence needs the origin alive, or its commits on
+// disk: a core built with NewDurable logs every commit it installs before
+// acknowledging it and resumes replication after a restart; one restarted
+// from an empty disk commits under a new origin and gets back from its
+// peers, in snapshots of their stores, what it lost (see NewDurable for
+// the rule, and below for lists).
 //
 // Why this is read committed (Adya's PL-2: no G0, G1a, G1b, G1c):
 //
@@ -64,6 +67,23 @@
 // healthy network), and a transaction's read of a list ignores its own
 // earlier appends to it (Elle's "internal" anomaly, which read committed
 // allows). Registers are read whole: last-writer-wins needs no horizon.
+//
+// Durable cores keep the horizon sound across crashes: a restart with its
+// disk comes back with a clock at least as high as any it sent (what it
+// sent was on disk first). A restart from an empty disk starts its clock
+// at Config.FreshClock, above every version its earlier processes used,
+// and its peers start its stable clock again; the commits of its dead
+// origin that a node lacks may still arrive in a snapshot, with Lamport
+// times above only the stable clock the node had reached for that origin,
+// so while a message (a version vector, entries) has shown that more of
+// them exist than the node holds, its horizon stays at or below that
+// clock (0 for a dead origin never heard of as current). Two cases stay
+// outside the guarantee: a read that saw an append acknowledged on a node
+// whose disk was then wiped before any peer got it (the append is lost,
+// and that read is not a prefix of later ones), and commits of a dead
+// origin that no message had yet shown to exist when a node raised its
+// horizon past them (sent by the wiped process just before it died, still
+// in flight).
 //
 // What it does not give: anything stronger. Reads may be stale (replication
 // is asynchronous, and a partitioned node keeps answering from its own

@@ -252,3 +252,53 @@ func (s *Store) Equal(o *Store) bool {
 	b, err2 := o.Snapshot()
 	return err1 == nil && err2 == nil && string(a) == string(b)
 }
+
+// Merge joins a snapshot of another store (Snapshot's bytes) into s: each
+// register keeps the write of the higher version, each list gets the
+// elements it lacks in version order, the clock takes the maximum. Since a
+// store is determined by the set of write sets installed in it, the result
+// is the store that installed both sets: merging is installing every write
+// set the other store holds, all in one step.
+func (s *Store) Merge(b []byte) error {
+	var o Store
+	if err := o.Restore(b); err != nil {
+		return err
+	}
+	s.clock = max(s.clock, o.clock)
+	for _, k := range slices.Sorted(maps.Keys(o.keys)) {
+		oc := o.keys[k]
+		c := s.cell(k)
+		if oc.HasReg && (!c.HasReg || c.RegVer.Less(oc.RegVer)) {
+			c.Reg, c.RegVer, c.HasReg = oc.Reg, oc.RegVer, true
+		}
+		if len(oc.List) > 0 {
+			c.List = mergeElems(c.List, oc.List)
+		}
+	}
+	return nil
+}
+
+// mergeElems is the sorted union of two version-sorted lists.
+func mergeElems(a, b []elem) []elem {
+	out := make([]elem, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i].less(b[j]):
+			out = append(out, a[i])
+			i++
+		case b[j].less(a[i]):
+			out = append(out, b[j])
+			j++
+		default: // the same element
+			out = append(out, a[i])
+			i++
+			j++
+		}
+	}
+	out = append(out, a[i:]...)
+	return append(out, b[j:]...)
+}
+
+// RaiseClock makes every later version of this store exceed floor.
+func (s *Store) RaiseClock(floor int64) { s.clock = max(s.clock, floor) }

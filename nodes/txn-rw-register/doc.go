@@ -17,7 +17,12 @@
 // before any reply or message that depends on them), so a killed node
 // restarts where it was and no acknowledged transaction is lost; a node
 // whose disk was wiped rejoins before it votes. The read-committed mode
-// keeps its state in memory only: a killed node forgets its commits.
+// keeps its commits on disk too (lib/txn NewDurable: every commit it
+// installs is logged before the txn_ok or the acknowledgement to the peer
+// that sent it, snapshots bound the log), so a killed node restarts with
+// everything it acknowledged and replication resumes; a node whose disk
+// was wiped commits under a new origin and gets the old commits back from
+// its peers' snapshots, losing only what it acknowledged and no peer got.
 //
 // # Strict serializable: one Raft log of transactions
 //

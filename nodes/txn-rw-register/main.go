@@ -94,19 +94,27 @@ func run(args []string, in io.Reader, out, logs io.Writer) error {
 		}
 		return n.Run()
 	}
-	registerReadCommitted(n)
+	registerReadCommitted(n, noSync, dir)
 	return n.Run()
 }
 
-// registerReadCommitted installs the available mode on n: a txn.Core on a
-// node.Host, its replication messages and the "txn" command.
-func registerReadCommitted(n *node.Node) {
+// registerReadCommitted installs the available mode on n: a durable
+// txn.Core on a node.Host keeping its store in dir (empty: the working
+// directory), its replication messages and the "txn" command.
+func registerReadCommitted(n *node.Node, noSync bool, dir string) {
 	h := node.NewHost(n, node.HostConfig[txn.Message, txn.Txn, txn.Answer]{
-		Build: func(n *node.Node) (core.Core[txn.Message, txn.Txn, txn.Answer], error) {
+		Durable: func(n *node.Node, rec core.Recovered) (core.Core[txn.Message, txn.Txn, txn.Answer], error) {
 			cfg := txn.Defaults(n.ID(), n.NodeIDs(), tickMs)
 			cfg.Logger = n.Logger()
-			return txn.New(cfg)
+			// The boot's wall clock: larger for every later process of
+			// this node, disk or no disk; in microseconds it starts a
+			// wiped node's Lamport clock above every version used before.
+			boot := time.Now().UnixNano()
+			cfg.Incarnation, cfg.FreshClock = boot, boot/1000
+			return txn.NewDurable(cfg, rec)
 		},
+		Dir:       dir,
+		NoSync:    noSync,
 		Tick:      tickMs * time.Millisecond,
 		PeerTypes: []string{txn.MessageType},
 		Reply: func(a txn.Answer) any {
