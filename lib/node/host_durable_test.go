@@ -71,6 +71,7 @@ type gatedStore struct {
 
 func (g *gatedStore) Recover() (core.Recovered, error) { return core.Recovered{Fresh: true}, nil }
 func (g *gatedStore) Close() error                     { return nil }
+func (g *gatedStore) Stats() storeStats                { return storeStats{} }
 func (g *gatedStore) Apply(ws []core.Write) error {
 	g.applying <- ws
 	return <-g.gate
