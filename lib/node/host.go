@@ -263,6 +263,16 @@ func (h *Host[P, C, R]) advance() {
 // drain makes the core's writes durable, then sends its replies, then its
 // messages. A write that fails ends the process: a node that cannot
 // persist must not answer, and its restart recovers what is on disk.
+//
+// Group commit: drain runs on the loop's idle turn, once the loop has
+// handed the core every input already waiting (the inbox, up to the
+// loop's burst bound), so every input of a burst shares one Output and so
+// one sync; inputs that arrive while a sync is in progress wait in the
+// inbox and share the next one. Nothing waits for an input that has not
+// arrived: an idle node syncs and answers at once. Successive state
+// writes with no other write between them are cut to the last (see
+// lastStates), so a burst costs one sync of the stable value at most
+// however many of its inputs rewrote it.
 func (h *Host[P, C, R]) drain() {
 	if h.core == nil || h.dead {
 		return
@@ -275,7 +285,7 @@ func (h *Host[P, C, R]) drain() {
 			h.exit(1)
 			return
 		}
-		if err := h.store.Apply(out.Writes); err != nil {
+		if err := h.store.Apply(lastStates(out.Writes)); err != nil {
 			h.n.Logger().Error("persisting failed; exiting", "err", err)
 			h.dead = true
 			h.exit(1)
@@ -303,6 +313,23 @@ func (h *Host[P, C, R]) drain() {
 	if h.cfg.StatsEvery > 0 && h.cfg.StatsLog != nil && h.store != nil {
 		h.logStats(h.stats.answers > answered)
 	}
+}
+
+// lastStates drops every WriteState that the next write replaces: a
+// WriteState right before another. The stable value is replaced whole and
+// nothing of the Output is sent before all of it is durable, so no one
+// was told of the values dropped; a crash during the Apply leaves the old
+// value or the last, which the full sequence could leave too. A state
+// write with a log write after it stays: the log may depend on it.
+func lastStates(ws []core.Write) []core.Write {
+	keep := ws[:0:0]
+	for i, w := range ws {
+		if w.Kind == core.WriteState && i+1 < len(ws) && ws[i+1].Kind == core.WriteState {
+			continue
+		}
+		keep = append(keep, w)
+	}
+	return keep
 }
 
 // logStats logs to StatsLog, each line with the node's id, once each, when the core first serves (a
