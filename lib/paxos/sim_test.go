@@ -212,6 +212,10 @@ type scenario struct {
 	// --kill-wipes-disk), one node at a time: a wiped node is not wiped
 	// again, nor another one, until every node has recovered.
 	amnesia bool
+	// blankStart starts every node on a blank disk, as a cluster's first
+	// start does (Fresh: each recovers before serving) instead of one
+	// known to be new.
+	blankStart bool
 	// compactMin, if positive, is Config.Limits.CompactMin.
 	compactMin int
 	fastOff    bool
@@ -330,12 +334,12 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 		if err != nil {
 			t.Fatalf("seed %d: %s's disk: %v", seed, id, err)
 		}
-		if boots[id] == 0 {
+		if boots[id] == 0 && !sc.blankStart {
 			rec.Fresh = false // a disk known to be new: no lost promises
 		}
 		boots[id]++
 		c, err := New(Config{
-			ID: id, Nodes: ids, Recovered: rec,
+			ID: id, Nodes: ids, Recovered: rec, Incarnation: int64(boots[id]),
 			Rand:    rand.New(rand.NewPCG(seed, uint64(len(id))*1000+uint64(id[len(id)-1])+boots[id]<<20)),
 			Rounds:  RoundConfig{DisableFastPath: sc.fastOff, RetransmitTicks: retransmit, TimeoutTicks: roundTimeout},
 			Thrifty: ThriftyConfig{On: sc.thrifty},

@@ -113,11 +113,11 @@ func newHost(n *node.Node, opt options) *node.Host[paxos.Msg, paxos.Request, pax
 		Durable: func(n *node.Node, rec core.Recovered) (core.Core[paxos.Msg, paxos.Request, paxos.Outcome], error) {
 			return paxos.New(paxos.Config{
 				ID: n.ID(), Nodes: n.NodeIDs(), Rand: n.Rand(), Logger: n.Logger(),
-				Recovered: rec,
-				Rounds:    paxos.RoundConfig{DisableFastPath: !opt.fastPath},
-				Thrifty:   paxos.ThriftyConfig{On: opt.thrifty.on(len(n.NodeIDs()))},
-				Forward:   paxos.ForwardConfig{On: opt.forward},
-				Relay:     paxos.RelayConfig{On: opt.relay},
+				Recovered: rec, Incarnation: time.Now().UnixNano(),
+				Rounds:  paxos.RoundConfig{DisableFastPath: !opt.fastPath},
+				Thrifty: paxos.ThriftyConfig{On: opt.thrifty.on(len(n.NodeIDs()))},
+				Forward: paxos.ForwardConfig{On: opt.forward},
+				Relay:   paxos.RelayConfig{On: opt.relay},
 			})
 		},
 		Dir:        opt.dir,
