@@ -322,20 +322,30 @@ func (h *Host[P, C, R]) drain() {
 // value or the last, which the full sequence could leave too. A state
 // write with a log write after it stays: the log may depend on it.
 func lastStates(ws []core.Write) []core.Write {
-	keep := ws[:0:0]
+	replaced := func(i int) bool {
+		return ws[i].Kind == core.WriteState && i+1 < len(ws) && ws[i+1].Kind == core.WriteState
+	}
+	var keep []core.Write
 	for i, w := range ws {
-		if w.Kind == core.WriteState && i+1 < len(ws) && ws[i+1].Kind == core.WriteState {
-			continue
+		switch {
+		case keep != nil:
+			if !replaced(i) {
+				keep = append(keep, w)
+			}
+		case replaced(i):
+			keep = append(make([]core.Write, 0, len(ws)-1), ws[:i]...)
 		}
-		keep = append(keep, w)
+	}
+	if keep == nil {
+		return ws // nothing replaced, the common case: no copy
 	}
 	return keep
 }
 
-// logStats logs to StatsLog, each line with the node's id, once each, when the core first serves (a
-// core that is not recovering, with the blank flag: the store was fresh)
-// and when it first answers a client, both in ms after the init; and every
-// StatsEvery the disk work so far: client answers sent (ops), inputs
+// logStats logs to StatsLog, each line with the node's id: once each,
+// when the core first serves (a core that is not recovering, with the
+// blank flag: the store was fresh) and when it first answers a client,
+// both in ms after the init; and every StatsEvery the disk work so far: client answers sent (ops), inputs
 // handed to the core, drained Outputs with writes (applies: one sync of
 // the log or the stable value each, both when it has both), the syncs,
 // bytes and records of the log and the stable value, and compactions.

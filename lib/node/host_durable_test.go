@@ -388,3 +388,16 @@ func TestHostGroupCommitCrash(t *testing.T) {
 		}
 	}
 }
+
+// TestLastStates: a state write is dropped when the next write replaces
+// it, kept when a log write follows it; a list with nothing to drop comes
+// back as it is.
+func TestLastStates(t *testing.T) {
+	st := func(b byte) core.Write { return core.Write{Kind: core.WriteState, Data: []byte{b}} }
+	app := func(i uint64) core.Write { return core.Write{Kind: core.WriteAppend, Index: i} }
+	require.Equal(t, []core.Write{st(2), app(1), st(4)}, lastStates([]core.Write{st(1), st(2), app(1), st(3), st(4)}))
+	require.Equal(t, []core.Write{app(1), st(1), app(2)}, lastStates([]core.Write{app(1), st(1), app(2)}))
+	require.Equal(t, []core.Write{st(3)}, lastStates([]core.Write{st(1), st(2), st(3)}))
+	ws := []core.Write{st(1), app(1)}
+	require.Same(t, &ws[0], &lastStates(ws)[0], "no copy when nothing is dropped")
+}
