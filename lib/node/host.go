@@ -3,12 +3,14 @@ package node
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
 	maelstrom "github.com/jepsen-io/maelstrom/demo/go"
 
 	"maelkit/lib/core"
+	"maelkit/lib/storage"
 )
 
 // HostConfig says how Host runs a core with peer messages P, client
@@ -34,6 +36,11 @@ type HostConfig[P, C, R any] struct {
 	// cache keeps them), but a power loss or an OS crash can drop or tear
 	// acknowledged state. For measuring what fsync costs, not for safety.
 	NoSync bool
+	// StatsEvery, if positive, has a Durable node log its disk work to
+	// StatsLog this often, whatever the node's log level, for the
+	// measurement scripts: see Host.logStats. StatsLog nil logs nothing.
+	StatsEvery time.Duration
+	StatsLog   *slog.Logger
 	// Tick is the real time of one core tick.
 	Tick time.Duration
 	// PeerTypes are the message types decoded into P and handed to Step.
@@ -65,7 +72,27 @@ type Host[P, C, R any] struct {
 	openStore func(dir, id string, noSync bool, n *Node) (hostStore, error)
 	exit      func(code int) // os.Exit; tests record the call instead
 	dead      bool           // a write failed: the node answers nothing more
+
+	stats hostStats // the figures StatsLog gets
 }
+
+// hostStats counts what a Durable node did since its init, for StatsLog.
+type hostStats struct {
+	start   time.Time // the init
+	fresh   bool      // the store was blank at init (core.Recovered.Fresh)
+	logAt   time.Time // the last stats line
+	inputs  int64     // peer messages and client commands handed to the core
+	applies int64     // drained Outputs with writes: one sync each
+	answers int64     // replies sent to clients
+	// Logged once each: the first Output drained while the core serves
+	// (see recovering), and the first reply sent.
+	serving, answered bool
+}
+
+// recovering is met by a core that must relearn its state from peers
+// before it serves (lib/paxos after a blank start); the stats say when it
+// first serves.
+type recovering interface{ Recovering() bool }
 
 // hostStore is what the host needs of a node's store; tests fake it to
 // watch the order of writes and sends.
@@ -73,7 +100,13 @@ type hostStore interface {
 	Recover() (core.Recovered, error)
 	Apply(ws []core.Write) error
 	Close() error
+	// Stats is what the store wrote and synced since it was opened.
+	Stats() storeStats
 }
+
+// storeStats is a store's disk work: its log's and its stable value's
+// (storage.LogStats).
+type storeStats struct{ log, state storage.LogStats }
 
 // tickCatchUpMax bounds the ticks replayed in one turn after a stall.
 const tickCatchUpMax = 1000
@@ -109,6 +142,7 @@ func NewHost[P, C, R any](n *Node, cfg HostConfig[P, C, R]) *Host[P, C, R] {
 		}
 		h.start, h.ticks = time.Now(), 0
 		h.last = h.start
+		h.stats.start, h.stats.logAt = h.start, h.start
 		n.Every(cfg.Tick, h.advance)
 		return nil
 	})
@@ -116,6 +150,7 @@ func NewHost[P, C, R any](n *Node, cfg HostConfig[P, C, R]) *Host[P, C, R] {
 		Handle(n, typ, func(req *Request, m P) error {
 			if h.core != nil && !h.dead && h.peers[req.Src] {
 				h.advance()
+				h.stats.inputs++
 				h.core.Step(req.Src, m)
 			}
 			return nil
@@ -127,6 +162,7 @@ func NewHost[P, C, R any](n *Node, cfg HostConfig[P, C, R]) *Host[P, C, R] {
 
 // build makes the core, from the node's store when it is Durable.
 func (h *Host[P, C, R]) build() (core.Core[P, C, R], hostStore, error) {
+	h.stats = hostStats{}
 	if h.cfg.Durable == nil {
 		c, err := h.cfg.Build(h.n)
 		return c, nil, err
@@ -153,6 +189,7 @@ func (h *Host[P, C, R]) build() (core.Core[P, C, R], hostStore, error) {
 		_ = st.Close()
 		return nil, nil, fmt.Errorf("node: recovering the store: %w", err)
 	}
+	h.stats.fresh = rec.Fresh
 	h.n.Logger().Info("recovered", "fresh", rec.Fresh, "state_bytes", len(rec.State),
 		"snapshot", rec.Snapshot != nil, "first", rec.First, "records", len(rec.Log))
 	c, err := h.cfg.Durable(h.n, rec)
@@ -182,6 +219,7 @@ func HandleCommand[B, P, C, R any](h *Host[P, C, R], typ string, decode func(B) 
 			h.n.Logger().Info("command after a stall left unanswered", "src", req.Src, "msg_id", req.MsgID)
 			return nil
 		}
+		h.stats.inputs++
 		h.core.Command(core.Command[C]{Client: req.Src, MsgID: req.MsgID, Body: cmd})
 		return nil
 	})
@@ -225,6 +263,16 @@ func (h *Host[P, C, R]) advance() {
 // drain makes the core's writes durable, then sends its replies, then its
 // messages. A write that fails ends the process: a node that cannot
 // persist must not answer, and its restart recovers what is on disk.
+//
+// Group commit: drain runs on the loop's idle turn, once the loop has
+// handed the core every input already waiting (the inbox, up to the
+// loop's burst bound), so every input of a burst shares one Output and so
+// one sync; inputs that arrive while a sync is in progress wait in the
+// inbox and share the next one. Nothing waits for an input that has not
+// arrived: an idle node syncs and answers at once. Successive state
+// writes with no other write between them are cut to the last (see
+// lastStates), so a burst costs one sync of the stable value at most
+// however many of its inputs rewrote it.
 func (h *Host[P, C, R]) drain() {
 	if h.core == nil || h.dead {
 		return
@@ -237,13 +285,15 @@ func (h *Host[P, C, R]) drain() {
 			h.exit(1)
 			return
 		}
-		if err := h.store.Apply(out.Writes); err != nil {
+		if err := h.store.Apply(lastStates(out.Writes)); err != nil {
 			h.n.Logger().Error("persisting failed; exiting", "err", err)
 			h.dead = true
 			h.exit(1)
 			return
 		}
+		h.stats.applies++
 	}
+	answered := h.stats.answers
 	for _, r := range out.Replies {
 		body := h.cfg.Reply(r.Body)
 		if r.InReplyTo <= 0 || body == nil {
@@ -251,11 +301,83 @@ func (h *Host[P, C, R]) drain() {
 		}
 		if err := h.n.ReplyTo(r.To, r.InReplyTo, body); err != nil {
 			h.n.Logger().Warn("reply failed", "to", r.To, "err", err)
+			continue
 		}
+		h.stats.answers++
 	}
 	for _, m := range out.Messages {
 		if err := h.n.Send(m.To, m.Msg); err != nil {
 			h.n.Logger().Warn("send failed", "to", m.To, "err", err)
 		}
 	}
+	if h.cfg.StatsEvery > 0 && h.cfg.StatsLog != nil && h.store != nil {
+		h.logStats(h.stats.answers > answered)
+	}
+}
+
+// lastStates drops every WriteState that the next write replaces: a
+// WriteState right before another. The stable value is replaced whole and
+// nothing of the Output is sent before all of it is durable, so no one
+// was told of the values dropped; a crash during the Apply leaves the old
+// value or the last, which the full sequence could leave too. A state
+// write with a log write after it stays: the log may depend on it.
+func lastStates(ws []core.Write) []core.Write {
+	replaced := func(i int) bool {
+		return ws[i].Kind == core.WriteState && i+1 < len(ws) && ws[i+1].Kind == core.WriteState
+	}
+	var keep []core.Write
+	for i, w := range ws {
+		switch {
+		case keep != nil:
+			if !replaced(i) {
+				keep = append(keep, w)
+			}
+		case replaced(i):
+			keep = append(make([]core.Write, 0, len(ws)-1), ws[:i]...)
+		}
+	}
+	if keep == nil {
+		return ws // nothing replaced, the common case: no copy
+	}
+	return keep
+}
+
+// logStats logs to StatsLog, each line with the node's id: once each,
+// when the core first serves (a core that is not recovering, with the
+// blank flag: the store was fresh) and when it first answers a client,
+// both in ms after the init; and every StatsEvery the disk work so far: client answers sent (ops), inputs
+// handed to the core, drained Outputs with writes (applies: one sync of
+// the log or the stable value each, both when it has both), the syncs,
+// bytes and records of the log and the stable value, and compactions.
+func (h *Host[P, C, R]) logStats(answered bool) {
+	s := &h.stats
+	log := func(msg string, args ...any) { h.cfg.StatsLog.Info(msg, append([]any{"node", h.n.ID()}, args...)...) }
+	if r, ok := h.core.(recovering); !s.serving && (!ok || !r.Recovering()) {
+		s.serving = true
+		log("serving", "after_ms", time.Since(s.start).Milliseconds(), "blank", s.fresh)
+	}
+	if !s.answered && answered {
+		s.answered = true
+		log("first client answer", "after_ms", time.Since(s.start).Milliseconds())
+	}
+	if time.Since(s.logAt) < h.cfg.StatsEvery {
+		return
+	}
+	s.logAt = time.Now()
+	st := h.store.Stats()
+	log("disk stats", "ops", s.answers, "inputs", s.inputs, "applies", s.applies,
+		"log_syncs", st.log.Syncs, "state_syncs", st.state.Syncs, "log_bytes", st.log.BytesWritten,
+		"state_bytes", st.state.BytesWritten, "records", st.log.Records, "compactions", st.log.Compactions)
+}
+
+// Close closes a Durable node's store, once the node has stopped (after
+// Node.Run returns): its lock is released, so that another process, or a
+// later node in the same process, can open it.
+func (h *Host[P, C, R]) Close() error {
+	if h.store == nil {
+		return nil
+	}
+	err := h.store.Close()
+	h.store = nil
+	return err
 }

@@ -2,7 +2,9 @@ package node
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"testing"
 	"testing/synctest"
@@ -71,6 +73,7 @@ type gatedStore struct {
 
 func (g *gatedStore) Recover() (core.Recovered, error) { return core.Recovered{Fresh: true}, nil }
 func (g *gatedStore) Close() error                     { return nil }
+func (g *gatedStore) Stats() storeStats                { return storeStats{} }
 func (g *gatedStore) Apply(ws []core.Write) error {
 	g.applying <- ws
 	return <-g.gate
@@ -230,4 +233,171 @@ func TestHostDropsCommandsAfterStall(t *testing.T) {
 		h.expect(`{"src":"n1","dest":"c3","body":{"type":"get_ok","sum":5,"in_reply_to":4}}`)
 		h.closeClean()
 	})
+}
+
+// gateStore holds each Apply until the test opens the gate, then applies
+// to the store under it.
+type gateStore struct {
+	hostStore
+	applying chan []core.Write // Apply announces its writes here
+	gate     chan error        // and applies them once it receives nil
+}
+
+func (g *gateStore) Apply(ws []core.Write) error {
+	g.applying <- ws
+	if err := <-g.gate; err != nil {
+		return err
+	}
+	return g.hostStore.Apply(ws)
+}
+
+// simStore opens node stores on disk.
+func simStore(disk *storage.SimDisk) func(dir, id string, _ bool, _ *Node) (hostStore, error) {
+	run := storage.RunID{ParentPID: 1}
+	return func(dir, id string, _ bool, _ *Node) (hostStore, error) {
+		s, err := storage.OpenConfig(storage.Config{Dir: dir, NodeID: id, FS: disk, Run: &run})
+		if err != nil {
+			return nil, err
+		}
+		return diskStore{s}, nil
+	}
+}
+
+// addLine is client c1's add of delta with msg_id id; addedOK its answer.
+func addLine(id, delta int) string {
+	return fmt.Sprintf(`{"src":"c1","dest":"n1","body":{"type":"add","delta":%d,"msg_id":%d}}`, delta, id)
+}
+
+func addedOK(id int) string {
+	return fmt.Sprintf(`{"src":"n1","dest":"c1","body":{"type":"add_ok","in_reply_to":%d}}`, id)
+}
+
+// TestHostGroupCommit: the adds that arrive while a sync is in progress
+// are all handed to the core before the next drain and share one sync (the
+// stable value written once, for the last sum); none of their replies or
+// messages leaves before that sync, and then all do, in order.
+func TestHostGroupCommit(t *testing.T) {
+	const burst = 20
+	synctest.Test(t, func(t *testing.T) {
+		disk := storage.NewSimDisk(1)
+		g := &gateStore{applying: make(chan []core.Write, 1), gate: make(chan error)}
+		h := startNode(t, Config{}, func(n *Node) {
+			hostDurableTally(n, func(dir, id string, noSync bool, n *Node) (hostStore, error) {
+				st, err := simStore(disk)(dir, id, noSync, n)
+				g.hostStore = st
+				return g, err
+			})
+		})
+		h.init("n1", "n1", "n2")
+		h.send(addLine(2, 1))
+		<-g.applying // the first add's sync is in progress
+		for i := range burst {
+			h.send(addLine(3+i, 1))
+		}
+		synctest.Wait()
+		require.Empty(t, h.lines, "nothing leaves before its sync")
+		g.gate <- nil
+		h.expect(addedOK(2), `{"src":"n1","dest":"n2","body":{"type":"tally","n":1}}`)
+
+		ws := <-g.applying
+		require.Equal(t, []core.Write{{Kind: core.WriteState, Data: binary.BigEndian.AppendUint64(nil, 1+burst)}}, ws,
+			"the burst is one Output: one write of the last sum")
+		synctest.Wait()
+		require.Empty(t, h.lines, "no reply of the burst before its sync")
+		before := disk.Stats().Syncs
+		g.gate <- nil
+		for i := range burst {
+			h.expect(addedOK(3 + i))
+		}
+		for range burst {
+			h.expect(`{"src":"n1","dest":"n2","body":{"type":"tally","n":1}}`)
+		}
+		require.Equal(t, int64(1), disk.Stats().Syncs-before, "one sync for the whole burst")
+		h.closeClean()
+	})
+}
+
+// TestHostGroupCommitCrash: a power loss at each disk operation of a
+// burst's commit, between its write and its sync included, loses no
+// acknowledged add, sends nothing of the burst, and leaves at most the
+// burst's adds unacknowledged on disk: the restarted node holds the
+// acknowledged sum, or that plus the whole burst, nothing in between.
+func TestHostGroupCommitCrash(t *testing.T) {
+	const burst = 5
+	for step := 0; ; step++ {
+		done := false
+		t.Run(fmt.Sprint("step ", step), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				disk := storage.NewSimDisk(uint64(step))
+				g := &gateStore{applying: make(chan []core.Write, 1), gate: make(chan error)}
+				var exits []int
+				h := startNode(t, Config{}, func(n *Node) {
+					host := hostDurableTally(n, func(dir, id string, noSync bool, n *Node) (hostStore, error) {
+						st, err := simStore(disk)(dir, id, noSync, n)
+						g.hostStore = st
+						return g, err
+					})
+					host.exit = func(code int) { exits = append(exits, code) }
+				})
+				h.init("n1", "n1")
+				h.send(addLine(2, 100))
+				<-g.applying
+				g.gate <- nil
+				h.expect(addedOK(2)) // acknowledged: 100
+				h.send(addLine(3, 100))
+				<-g.applying
+				for i := range burst {
+					h.send(addLine(4+i, 1))
+				}
+				synctest.Wait()
+				g.gate <- nil
+				h.expect(addedOK(3)) // acknowledged: 200
+
+				<-g.applying // the burst's commit
+				before := disk.Stats()
+				disk.FailAfter(step)
+				g.gate <- nil
+				synctest.Wait()
+				if len(exits) == 0 {
+					done = true // the commit needs fewer operations: all steps tried
+					h.expect(addedOK(4), addedOK(5), addedOK(6), addedOK(7), addedOK(8))
+					h.closeClean()
+					return
+				}
+				after := disk.Stats()
+				t.Logf("crashed after %d writes and %d syncs of the commit", after.Writes-before.Writes, after.Syncs-before.Syncs)
+				rest, err := h.close()
+				require.NoError(t, err)
+				require.Empty(t, rest, "nothing of the burst was sent")
+				disk.Crash()
+
+				h = startNode(t, Config{}, func(n *Node) { hostDurableTally(n, simStore(disk)) })
+				h.init("n1", "n1")
+				h.send(`{"src":"c1","dest":"n1","body":{"type":"get","msg_id":9}}`)
+				var got struct {
+					Body struct{ Sum int64 }
+				}
+				require.NoError(t, json.Unmarshal([]byte(h.recv()), &got))
+				require.Contains(t, []int64{200, 200 + burst}, got.Body.Sum)
+				h.closeClean()
+			})
+		})
+		if done || t.Failed() {
+			require.Greater(t, step, 1, "the commit took more than one disk operation")
+			return
+		}
+	}
+}
+
+// TestLastStates: a state write is dropped when the next write replaces
+// it, kept when a log write follows it; a list with nothing to drop comes
+// back as it is.
+func TestLastStates(t *testing.T) {
+	st := func(b byte) core.Write { return core.Write{Kind: core.WriteState, Data: []byte{b}} }
+	app := func(i uint64) core.Write { return core.Write{Kind: core.WriteAppend, Index: i} }
+	require.Equal(t, []core.Write{st(2), app(1), st(4)}, lastStates([]core.Write{st(1), st(2), app(1), st(3), st(4)}))
+	require.Equal(t, []core.Write{app(1), st(1), app(2)}, lastStates([]core.Write{app(1), st(1), app(2)}))
+	require.Equal(t, []core.Write{st(3)}, lastStates([]core.Write{st(1), st(2), st(3)}))
+	ws := []core.Write{st(1), app(1)}
+	require.Same(t, &ws[0], &lastStates(ws)[0], "no copy when nothing is dropped")
 }

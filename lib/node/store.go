@@ -11,6 +11,9 @@ type diskStore struct{ s *storage.Store }
 func (d diskStore) Recover() (core.Recovered, error) { return storage.Recover(d.s) }
 func (d diskStore) Apply(ws []core.Write) error      { return storage.Apply(d.s, ws) }
 func (d diskStore) Close() error                     { return d.s.Close() }
+func (d diskStore) Stats() storeStats {
+	return storeStats{log: d.s.Log.Stats(), state: d.s.State.Stats()}
+}
 
 // openStore opens node id's store in dir on the real file system, without
 // fsync when noSync.

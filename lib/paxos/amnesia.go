@@ -31,6 +31,16 @@ import (
 //   - If every peer answered and none holds any accepted state (all are
 //     recovering or blank: a cluster's first start), nothing was ever
 //     chosen and the node serves with its floor at F.
+//   - A node that served by that rule remembers the incarnation
+//     (Config.Incarnation) of each recovering peer it counted, and
+//     vouches for it when that same process asks it to promise: the
+//     process has promised and accepted nothing since (it was recovering),
+//     and everything before is what the rule found lost on every node. The
+//     voucher's promise of F (above every promise it holds, its own floor
+//     included, so above every round of that past) lets the node serve at
+//     once with its floor at F, instead of waiting for a quorum's worth of
+//     peers that may be down: at a first start, one node killed early held
+//     every other blank node back until its return.
 //
 // Until then it answers no prepare or accept and starts no round; client
 // operations wait and are refused with CodeUnavailable (definite) past
@@ -60,8 +70,11 @@ type recoveryState struct {
 	recRetryAt int64                 // tick to ask the silent peers again
 	recMaxSeen int64                 // highest counter heard of in rejections
 	recStarted int64                 // tick the recovery began
-	recFresh   map[string]bool       // peers that answered Amnesic
+	recFresh   map[string]int64      // peers that answered Amnesic: their incarnations
 	recKeys    map[string][]KeyState // promises of recBallot: the peers' keys
+	// vouched holds, once the node served by the all-blank rule, the
+	// incarnation of each recovering peer it counted then.
+	vouched map[string]int64
 }
 
 // Recovering says whether the node is still relearning its state from
@@ -71,7 +84,7 @@ func (c *Core) Recovering() bool { return c.recovering }
 // startRecovery asks every peer to promise a new floor above counter.
 func (c *Core) startRecovery(counter int64) {
 	c.recBallot = Ballot{Counter: max(counter, c.recMaxSeen, c.store.MaxCounter) + 1, Node: c.cfg.ID}
-	c.recFresh, c.recKeys = map[string]bool{}, map[string][]KeyState{}
+	c.recFresh, c.recKeys = map[string]int64{}, map[string][]KeyState{}
 	c.askRecovery()
 }
 
@@ -81,7 +94,7 @@ func (c *Core) askRecovery() {
 	c.recRetryAt = c.now + c.cfg.Rounds.TimeoutTicks
 	for _, p := range c.peers {
 		if _, ok := c.recKeys[p]; !ok {
-			c.send(p, Msg{Type: MsgRecover, Ballot: c.recBallot})
+			c.send(p, Msg{Type: MsgRecover, Ballot: c.recBallot, Inc: c.cfg.Incarnation})
 		}
 	}
 }
@@ -103,13 +116,14 @@ func (c *Core) handleRecover(from string, m Msg) {
 	}
 	c.links.Asked(from, m.Via, m.Probe) // the answer goes where m asks (relay.go)
 	if c.recovering {
-		c.send(from, Msg{Type: MsgRecovered, Ballot: m.Ballot, Amnesic: true})
+		c.send(from, Msg{Type: MsgRecovered, Ballot: m.Ballot, Amnesic: true, Inc: c.cfg.Incarnation})
 		return
 	}
+	vouch := m.Inc != 0 && c.vouched[from] == m.Inc
 	if hi := c.highestPromise(); !hi.Less(m.Ballot) {
 		if hi == m.Ballot {
 			// A repeat of a recovery already promised: answer again.
-			c.send(from, Msg{Type: MsgRecovered, Ballot: m.Ballot, Keys: c.keyStates()})
+			c.send(from, Msg{Type: MsgRecovered, Ballot: m.Ballot, Keys: c.keyStates(), Vouch: vouch})
 			return
 		}
 		c.send(from, Msg{Type: MsgReject, Of: MsgRecover, Ballot: m.Ballot, Promised: hi})
@@ -122,7 +136,7 @@ func (c *Core) handleRecover(from string, m Msg) {
 		a.Promised = m.Ballot
 		c.persistAcceptor(key, a)
 	}
-	c.send(from, Msg{Type: MsgRecovered, Ballot: m.Ballot, Keys: c.keyStates()})
+	c.send(from, Msg{Type: MsgRecovered, Ballot: m.Ballot, Keys: c.keyStates(), Vouch: vouch})
 }
 
 // keyStates lists every key's accepted ballot and state, by key.
@@ -152,7 +166,7 @@ func (c *Core) stepRecovery(from string, m Msg) {
 		return
 	case MsgRecovered:
 		if m.Amnesic {
-			c.recFresh[from] = true
+			c.recFresh[from] = m.Inc
 		} else {
 			c.recKeys[from] = m.Keys
 			delete(c.recFresh, from)
@@ -164,7 +178,18 @@ func (c *Core) stepRecovery(from string, m Msg) {
 	for _, ks := range c.recKeys {
 		blank = blank && len(ks) == 0
 	}
-	if promised >= c.quorum || answered == len(c.peers) && blank {
+	switch {
+	case answered == len(c.peers) && blank:
+		// Every recovering peer counted here is vouched for (see above).
+		vouched := map[string]int64{}
+		for p, inc := range c.recFresh {
+			if inc != 0 {
+				vouched[p] = inc
+			}
+		}
+		c.finishRecovery()
+		c.vouched = vouched
+	case promised >= c.quorum || m.Vouch && c.cfg.Incarnation != 0:
 		c.finishRecovery()
 	}
 }

@@ -130,3 +130,55 @@ func TestRecoverFromStore(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, c2.Storage().MaxCounter, c.Storage().MaxCounter)
 }
+
+// newCoreInc builds node id of nodes, blank, as process inc.
+func newCoreInc(t *testing.T, id string, nodes []string, inc int64) *Core {
+	t.Helper()
+	c, err := New(Config{ID: id, Nodes: nodes, Rand: rand.New(rand.NewPCG(1, 2)), Recovered: core.Recovered{Fresh: true}, Incarnation: inc})
+	require.NoError(t, err)
+	return c
+}
+
+// TestFirstStartVouched: at a first start n1 finds n0 and n2 blank and
+// serves; n0 dies before n2 has heard from it. n1 vouches for the very
+// process of n2 it saw blank, so n2 serves without n0, and the two of them
+// choose a write. A later process of n2 (a restart, maybe on a wiped disk)
+// gets no vouch and waits for a quorum's worth of peers.
+func TestFirstStartVouched(t *testing.T) {
+	nodes := []string{"n0", "n1", "n2"}
+	cores := map[string]*Core{}
+	for i, id := range nodes {
+		cores[id] = newCoreInc(t, id, nodes, int64(100+i))
+	}
+	asks := map[string][]envelope{}
+	for _, id := range nodes {
+		cores[id].Tick()
+		asks[id] = drain(cores[id])
+	}
+	deliverAll(cores, asks["n1"])
+	require.False(t, cores["n1"].recovering, "n1 found every peer blank")
+	require.True(t, cores["n0"].recovering)
+	require.True(t, cores["n2"].recovering)
+	require.Equal(t, map[string]int64{"n0": 100, "n2": 102}, cores["n1"].vouched)
+
+	delete(cores, "n0") // killed
+	seen := deliverAll(cores, asks["n2"])
+	require.False(t, cores["n2"].recovering, "vouched for by n1")
+	var vouches int
+	for _, e := range seen {
+		if e.Msg.Vouch {
+			vouches++
+		}
+	}
+	require.Equal(t, 1, vouches)
+	require.Equal(t, cores["n2"].floor, cores["n1"].floor, "n2's floor is what n1 promised")
+
+	request(cores["n2"], "c1", 7, Op{ID: 1, F: OpWrite, Value: 5})
+	deliverAll(cores, drain(cores["n2"]))
+	require.Equal(t, int64(5), cores["n1"].Storage().Acceptors[7].State.Value, "n1 and n2 chose the write")
+
+	cores["n2"] = newCoreInc(t, "n2", nodes, 202) // a new process of n2
+	cores["n2"].Tick()
+	deliverAll(cores, drain(cores["n2"]))
+	require.True(t, cores["n2"].recovering, "no vouch for another process: it waits for n0")
+}

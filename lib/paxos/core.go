@@ -39,6 +39,12 @@ type Config struct {
 	// node relearn from its peers before it serves (amnesia.go); the zero
 	// value is a disk known to be new, and the node serves at once.
 	Recovered core.Recovered
+	// Incarnation tells this process of the node from its others (the
+	// binary's boot time in ns, say): a peer that saw this very process
+	// blank when it found every node blank vouches for it, and a blank
+	// start then serves without waiting for a quorum (amnesia.go). Zero
+	// gives no such shortcut.
+	Incarnation int64
 	// Logger gets debug noise and warnings; nil discards.
 	Logger *slog.Logger
 

@@ -32,6 +32,13 @@ func TestCrashSimulation(t *testing.T) {
 			faults: true, diskFaults: true, amnesia: true, forward: true, relay: true, thrifty: true}},
 		{"5 nodes amnesia", scenario{nodes: 5, clients: 8, keys: 3, durationMs: 3000, loss: 0.05, dup: 0.05, latMaxMs: 30,
 			faults: true, diskFaults: true, amnesia: true, forward: true, relay: true}},
+		// A first start: every node blank, crashes from the start, so
+		// that a node dies before its peers have all heard from it
+		// (vouching, amnesia.go).
+		{"3 nodes amnesia blank start", scenario{nodes: 3, clients: 6, keys: 3, durationMs: 3000, loss: 0.05, dup: 0.05, latMaxMs: 20,
+			faults: true, diskFaults: true, amnesia: true, blankStart: true, forward: true, relay: true, thrifty: true}},
+		{"5 nodes amnesia blank start", scenario{nodes: 5, clients: 8, keys: 3, durationMs: 3000, loss: 0.05, dup: 0.05, latMaxMs: 30,
+			faults: true, diskFaults: true, amnesia: true, blankStart: true, forward: true, relay: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()

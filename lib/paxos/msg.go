@@ -74,9 +74,14 @@ type Msg struct {
 	Hear  bool   `json:"hear,omitempty"`
 	Relay *Relay `json:"relay,omitempty"`
 	// Recovery after amnesia (amnesia.go): MsgRecovered's keys, or Amnesic
-	// when its sender is recovering itself.
+	// when its sender is recovering itself. Inc, on MsgRecover and on an
+	// Amnesic MsgRecovered, is the recovering sender's Config.Incarnation;
+	// Vouch, on a promise, says the sender saw that incarnation blank when
+	// it found every node blank.
 	Keys    []KeyState `json:"keys,omitempty"`
 	Amnesic bool       `json:"amnesic,omitempty"`
+	Inc     int64      `json:"inc,omitempty"`
+	Vouch   bool       `json:"vouch,omitempty"`
 }
 
 // String is a compact one-line form for traces.
@@ -101,6 +106,9 @@ func (m Msg) String() string {
 	case MsgRecover:
 		return fmt.Sprintf("recover b=%v", m.Ballot)
 	case MsgRecovered:
+		if m.Vouch {
+			return fmt.Sprintf("recovered b=%v amnesic=%v keys=%d vouch", m.Ballot, m.Amnesic, len(m.Keys))
+		}
 		return fmt.Sprintf("recovered b=%v amnesic=%v keys=%d", m.Ballot, m.Amnesic, len(m.Keys))
 	case MsgForwardReply:
 		return fmt.Sprintf("forward_reply k=%d tag=%d origin=%q results=%v", m.Key, m.Tag, m.Origin, m.Results)

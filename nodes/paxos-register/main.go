@@ -34,12 +34,9 @@ func run(args []string, in io.Reader, out, logs io.Writer) error {
 	if err != nil {
 		return err
 	}
-	opener := newHost(n, opt, func(err error) {
-		fmt.Fprintln(logs, "paxos-register: stopping:", err)
-		os.Exit(1)
-	})
+	h := newHost(n, opt)
 	err = n.Run()
-	return errors.Join(err, opener.close())
+	return errors.Join(err, h.Close())
 }
 
 // parseOptions reads the optional flags (eddy and Maelstrom pass their

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 	"time"
 
@@ -28,11 +27,12 @@ type options struct {
 	relay    bool
 	// dir holds the node's durable state (promises, acceptances, ballot
 	// counters); empty: the working directory, where eddy and Maelstrom
-	// start the node. sync false skips fsync (see noSyncFS).
+	// start the node. sync false skips fsync (node.HostConfig.NoSync).
 	dir  string
 	sync bool
-	// statsEvery, if positive, logs the disk's work this often, and the
-	// first client answer after the start, to figures.
+	// statsEvery, if positive, logs the disk's work this often, and when
+	// the node first served and answered after its init, to figures
+	// (node.HostConfig.StatsEvery).
 	statsEvery time.Duration
 	figures    io.Writer
 }
@@ -102,48 +102,35 @@ type okBody struct {
 	Type string `json:"type"`
 }
 
-// newHost hosts a paxos core on n (lib/node's Host), on the node's store
-// (durableCore), and registers the lin-kv requests as its commands. fail
-// stops the node on a disk error.
-func newHost(n *node.Node, opt options, fail func(error)) *storeOpener {
-	opener := &storeOpener{}
-	h := node.NewHost(n, node.HostConfig[paxos.Msg, paxos.Request, paxos.Outcome]{
-		Build: func(n *node.Node) (core.Core[paxos.Msg, paxos.Request, paxos.Outcome], error) {
-			start := time.Now()
-			dir := opt.dir
-			if dir == "" {
-				wd, err := os.Getwd()
-				if err != nil {
-					return nil, err
-				}
-				dir = wd
-			}
-			store, rec, err := opener.open(dir, n.ID(), opt.sync, n.Logger())
-			if err != nil {
-				return nil, err
-			}
-			c, err := paxos.New(paxos.Config{
+// newHost hosts a paxos core on n (lib/node's Host) as a Durable core:
+// the host opens the node's store in opt.dir, builds the core from what it
+// recovers, and makes each drained Output's writes durable before it sends
+// any of its messages and replies, so no promise, acceptance or reserved
+// ballot is announced before it is on disk. It registers the lin-kv
+// requests as the core's commands. Close the host once the node stopped.
+func newHost(n *node.Node, opt options) *node.Host[paxos.Msg, paxos.Request, paxos.Outcome] {
+	cfg := node.HostConfig[paxos.Msg, paxos.Request, paxos.Outcome]{
+		Durable: func(n *node.Node, rec core.Recovered) (core.Core[paxos.Msg, paxos.Request, paxos.Outcome], error) {
+			return paxos.New(paxos.Config{
 				ID: n.ID(), Nodes: n.NodeIDs(), Rand: n.Rand(), Logger: n.Logger(),
-				Recovered: rec,
-				Rounds:    paxos.RoundConfig{DisableFastPath: !opt.fastPath},
-				Thrifty:   paxos.ThriftyConfig{On: opt.thrifty.on(len(n.NodeIDs()))},
-				Forward:   paxos.ForwardConfig{On: opt.forward},
-				Relay:     paxos.RelayConfig{On: opt.relay},
+				Recovered: rec, Incarnation: time.Now().UnixNano(),
+				Rounds:  paxos.RoundConfig{DisableFastPath: !opt.fastPath},
+				Thrifty: paxos.ThriftyConfig{On: opt.thrifty.on(len(n.NodeIDs()))},
+				Forward: paxos.ForwardConfig{On: opt.forward},
+				Relay:   paxos.RelayConfig{On: opt.relay},
 			})
-			if err != nil {
-				return nil, err
-			}
-			n.Logger().Info("recovered", "fresh", rec.Fresh, "records", len(rec.Log), "snapshot", rec.Snapshot != nil)
-			d := &durableCore{Core: c, store: store, fail: fail, start: start, statsEvery: opt.statsEvery, statsAt: start, blank: rec.Fresh}
-			if opt.statsEvery > 0 && opt.figures != nil {
-				d.figures = slog.New(slog.NewTextHandler(opt.figures, nil)).With("node", n.ID())
-			}
-			return d, nil
 		},
-		Tick:      opt.tick,
-		PeerTypes: paxos.PeerTypes(),
-		Reply:     replyBody,
-	})
+		Dir:        opt.dir,
+		NoSync:     !opt.sync,
+		StatsEvery: opt.statsEvery,
+		Tick:       opt.tick,
+		PeerTypes:  paxos.PeerTypes(),
+		Reply:      replyBody,
+	}
+	if opt.statsEvery > 0 && opt.figures != nil {
+		cfg.StatsLog = slog.New(slog.NewTextHandler(opt.figures, nil))
+	}
+	h := node.NewHost(n, cfg)
 	node.HandleCommand(h, "read", func(b readReq) (paxos.Request, error) {
 		if b.Key == nil {
 			return paxos.Request{}, missing("read", "key")
@@ -162,7 +149,7 @@ func newHost(n *node.Node, opt options, fail func(error)) *storeOpener {
 		}
 		return paxos.Request{Key: *b.Key, Op: paxos.Op{F: paxos.OpCas, From: *b.From, To: *b.To}}, nil
 	})
-	return opener
+	return h
 }
 
 // replyBody is the client's reply for an operation's outcome; nothing when
