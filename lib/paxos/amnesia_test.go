@@ -13,7 +13,7 @@ import (
 // newCoreRec builds node id of nodes from rec.
 func newCoreRec(t *testing.T, id string, nodes []string, rec core.Recovered) *Core {
 	t.Helper()
-	c, err := New(Config{ID: id, Nodes: nodes, Rand: rand.New(rand.NewPCG(1, 2)), Recovered: rec})
+	c, err := New(Config{ID: id, Nodes: nodes, Rand: rand.New(rand.NewPCG(1, 2)), Recovered: rec, Amnesia: true})
 	require.NoError(t, err)
 	return c
 }
@@ -110,7 +110,7 @@ func TestRecoverFromStore(t *testing.T) {
 	disk := storage.NewSimDisk(1)
 	st, rec, err := openDisk(disk, "n0")
 	require.NoError(t, err)
-	c, err := New(Config{ID: "n0", Nodes: []string{"n0"}, Rand: rand.New(rand.NewPCG(1, 2)), Recovered: rec,
+	c, err := New(Config{ID: "n0", Nodes: []string{"n0"}, Rand: rand.New(rand.NewPCG(1, 2)), Recovered: rec, Amnesia: true,
 		Limits: LimitConfig{CompactMin: 4}})
 	require.NoError(t, err)
 	for i := range 40 {
@@ -122,7 +122,7 @@ func TestRecoverFromStore(t *testing.T) {
 	_, rec, err = openDisk(disk, "n0")
 	require.NoError(t, err)
 	require.False(t, rec.Fresh)
-	c2, err := New(Config{ID: "n0", Nodes: []string{"n0"}, Rand: rand.New(rand.NewPCG(1, 2)), Recovered: rec})
+	c2, err := New(Config{ID: "n0", Nodes: []string{"n0"}, Rand: rand.New(rand.NewPCG(1, 2)), Recovered: rec, Amnesia: true})
 	require.NoError(t, err)
 	require.Equal(t, len(c.Storage().Acceptors), len(c2.Storage().Acceptors))
 	for k, a := range c.Storage().Acceptors {
@@ -134,7 +134,7 @@ func TestRecoverFromStore(t *testing.T) {
 // newCoreInc builds node id of nodes, blank, as process inc.
 func newCoreInc(t *testing.T, id string, nodes []string, inc int64) *Core {
 	t.Helper()
-	c, err := New(Config{ID: id, Nodes: nodes, Rand: rand.New(rand.NewPCG(1, 2)), Recovered: core.Recovered{Fresh: true}, Incarnation: inc})
+	c, err := New(Config{ID: id, Nodes: nodes, Rand: rand.New(rand.NewPCG(1, 2)), Recovered: core.Recovered{Fresh: true}, Amnesia: true, Incarnation: inc})
 	require.NoError(t, err)
 	return c
 }

@@ -35,10 +35,16 @@ type Config struct {
 	// Rand drives backoff jitter (required: a seeded source replays).
 	Rand *rand.Rand
 	// Recovered is what the node's disk held at start (see durable.go).
-	// Fresh (nothing on disk: a first start, or a lost disk) makes the
-	// node relearn from its peers before it serves (amnesia.go); the zero
-	// value is a disk known to be new, and the node serves at once.
+	// With Amnesia, Fresh (nothing on disk: a first start, or a lost
+	// disk) makes the node relearn from its peers before it serves
+	// (amnesia.go); the zero value is a disk known to be new, and the
+	// node serves at once.
 	Recovered core.Recovered
+	// Amnesia says disks may be lost (eddy's --kill-wipes-disk). Without
+	// it a start without state is a first start, which is all it can be
+	// under Maelstrom, whose kill keeps the disk: the node serves at once
+	// rather than wait for a quorum of peers that a partition may hide.
+	Amnesia bool
 	// Incarnation tells this process of the node from its others (the
 	// binary's boot time in ns, say): a peer that saw this very process
 	// blank when it found every node blank vouches for it, and a blank
@@ -314,7 +320,7 @@ func New(cfg Config) (*Core, error) {
 		return nil, err
 	}
 	// A blank disk may be a lost one: relearn before serving (amnesia.go).
-	c.recovering = cfg.Recovered.Fresh && len(peers) > 0
+	c.recovering = cfg.Amnesia && cfg.Recovered.Fresh && len(peers) > 0
 	return c, nil
 }
 

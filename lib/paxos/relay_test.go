@@ -82,7 +82,7 @@ func TestFirstStartInOneWayRing(t *testing.T) {
 		cores := map[string]*Core{}
 		for _, id := range nodes {
 			c, err := New(Config{ID: id, Nodes: nodes, Rand: rand.New(rand.NewPCG(1, 2)),
-				Recovered: core.Recovered{Fresh: true}, Relay: RelayConfig{On: relay}})
+				Recovered: core.Recovered{Fresh: true}, Amnesia: true, Relay: RelayConfig{On: relay}})
 			require.NoError(t, err)
 			cores[id] = c
 		}

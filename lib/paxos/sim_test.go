@@ -349,7 +349,7 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 		}
 		boots[id]++
 		c, err := New(Config{
-			ID: id, Nodes: ids, Recovered: rec, Incarnation: int64(boots[id]),
+			ID: id, Nodes: ids, Recovered: rec, Amnesia: true, Incarnation: int64(boots[id]),
 			Rand:    rand.New(rand.NewPCG(seed, uint64(len(id))*1000+uint64(id[len(id)-1])+boots[id]<<20)),
 			Rounds:  RoundConfig{DisableFastPath: sc.fastOff, RetransmitTicks: retransmit, TimeoutTicks: roundTimeout},
 			Thrifty: ThriftyConfig{On: sc.thrifty},

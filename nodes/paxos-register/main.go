@@ -52,6 +52,7 @@ func parseOptions(args []string, logs io.Writer) (options, error) {
 	fs.BoolVar(&opt.relay, "relay", opt.relay, "go around links that work one way only, through a third node")
 	fs.StringVar(&opt.dir, "dir", opt.dir, "directory for the node's durable state (default: the working directory)")
 	fs.BoolVar(&opt.sync, "sync", opt.sync, "fsync durable writes before answering (false: a power loss may lose acknowledged state)")
+	fs.BoolVar(&opt.amnesia, "amnesia", opt.amnesia, "disks may be wiped (eddy's --kill-wipes-disk): a node that starts without state relearns from a quorum of peers before it serves; without it such a start is a first start (all it can be under Maelstrom), which serves at once")
 	fs.DurationVar(&opt.statsEvery, "stats-every", opt.statsEvery, "log the disk's work this often (0: never)")
 	if err := fs.Parse(args); err != nil {
 		return opt, err

@@ -115,26 +115,31 @@ func TestClusterSendsPrepares(t *testing.T) {
 	require.Equal(t, `{"src":"n1","dest":"n3","body":{"type":"forward","key":3,"tag":1027,"ops":[{"f":"write","value":1,"src":"c1","req":3}]}}`, got[6])
 }
 
-// TestBlankDiskInCluster: a node that starts with nothing on disk in a
-// cluster may have lost its disk: it promises nothing to a peer's prepare
-// until it has relearned from its peers.
+// TestBlankDiskInCluster: with -amnesia a node that starts with nothing
+// on disk in a cluster may have lost its disk: it promises nothing to a
+// peer's prepare until it has relearned from its peers. Without it such
+// a start is a first start, and it promises at once.
 func TestBlankDiskInCluster(t *testing.T) {
-	got := session(t,
+	lines := []string{
 		`{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n0","n1","n2"]}}`,
 		`{"src":"n0","dest":"n1","body":{"type":"prepare","key":5,"ballot":{"c":7,"n":"n0"}}}`,
-	)
-	for _, l := range got {
-		require.NotContains(t, l, `"promise"`)
 	}
+	promised := func(args ...string) bool {
+		var out, logs bytes.Buffer
+		require.NoError(t, runInTemp(args, strings.NewReader(strings.Join(lines, "\n")+"\n"), &out, &logs))
+		return strings.Contains(out.String(), `"promise"`)
+	}
+	require.False(t, promised("-amnesia"), "a blank disk with -amnesia relearns first")
+	require.True(t, promised(), "a blank disk without -amnesia is a first start")
 }
 
 func TestOptions(t *testing.T) {
 	var logs bytes.Buffer
 	opt, err := parseOptions([]string{"-thrifty", "-fast-path=false", "-forward=false", "-relay=false", "-tick", "2ms",
-		"-dir", "/d", "-sync=false", "-stats-every", "1s"}, &logs)
+		"-dir", "/d", "-sync=false", "-stats-every", "1s", "-amnesia"}, &logs)
 	require.NoError(t, err)
 	require.Equal(t, options{tick: 2 * time.Millisecond, thrifty: thriftyOn, fastPath: false, forward: false,
-		dir: "/d", sync: false, statsEvery: time.Second}, opt)
+		dir: "/d", sync: false, statsEvery: time.Second, amnesia: true}, opt)
 	opt, err = parseOptions(nil, &logs)
 	require.NoError(t, err)
 	require.Equal(t, defaultOptions(), opt)

@@ -35,6 +35,8 @@ type options struct {
 	// (node.HostConfig.StatsEvery).
 	statsEvery time.Duration
 	figures    io.Writer
+	// amnesia: disks may be wiped (-amnesia, paxos.Config.Amnesia).
+	amnesia bool
 }
 
 func defaultOptions() options {
@@ -113,7 +115,7 @@ func newHost(n *node.Node, opt options) *node.Host[paxos.Msg, paxos.Request, pax
 		Durable: func(n *node.Node, rec core.Recovered) (core.Core[paxos.Msg, paxos.Request, paxos.Outcome], error) {
 			return paxos.New(paxos.Config{
 				ID: n.ID(), Nodes: n.NodeIDs(), Rand: n.Rand(), Logger: n.Logger(),
-				Recovered: rec, Incarnation: time.Now().UnixNano(),
+				Recovered: rec, Amnesia: opt.amnesia, Incarnation: time.Now().UnixNano(),
 				Rounds:  paxos.RoundConfig{DisableFastPath: !opt.fastPath},
 				Thrifty: paxos.ThriftyConfig{On: opt.thrifty.on(len(n.NodeIDs()))},
 				Forward: paxos.ForwardConfig{On: opt.forward},

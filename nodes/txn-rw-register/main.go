@@ -15,9 +15,12 @@ import (
 	"maelkit/lib/txn"
 )
 
-const usage = `usage: txn-rw-register [-sync=false] [read-committed | read-uncommitted]
+const usage = `usage: txn-rw-register [-sync=false] [-amnesia] [read-committed | read-uncommitted]
   (no argument: strict serializable, transactions ordered by Raft;
-  -sync=false: no fsync, to measure its cost)`
+  -sync=false: no fsync, to measure its cost;
+  -amnesia: disks may be wiped, as by eddy's --kill-wipes-disk: in the
+  strict mode a node that starts without state rejoins through its peers
+  before it votes, where by default such a start is a first boot)`
 
 // tickMs is one core tick of the read-committed mode.
 const tickMs = 10
@@ -37,16 +40,24 @@ const (
 	readCommitted                  // totally available
 )
 
+// options are the node's command line.
+type options struct {
+	mode    mode
+	noSync  bool // -sync=false
+	amnesia bool // -amnesia (raftnode.Config.Amnesia; the strict mode's)
+}
+
 // parseArgs reads the options, then the mode.
-func parseArgs(args []string) (mode, bool, error) {
+func parseArgs(args []string) (options, error) {
 	fs := flag.NewFlagSet("txn-rw-register", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	sync := fs.Bool("sync", true, "")
+	amnesia := fs.Bool("amnesia", false, "")
 	if err := fs.Parse(args); err != nil {
-		return 0, false, fmt.Errorf("%v\n%s", err, usage)
+		return options{}, fmt.Errorf("%v\n%s", err, usage)
 	}
 	m, err := parseMode(fs.Args())
-	return m, !*sync, err
+	return options{mode: m, noSync: !*sync, amnesia: *amnesia}, err
 }
 
 // testDir gives each node a test runs in-process a directory of its own
@@ -76,7 +87,7 @@ type txnOK struct {
 
 // run is the whole node over the given arguments and streams.
 func run(args []string, in io.Reader, out, logs io.Writer) error {
-	m, noSync, err := parseArgs(args)
+	o, err := parseArgs(args)
 	if err != nil {
 		return err
 	}
@@ -88,13 +99,13 @@ func run(args []string, in io.Reader, out, logs io.Writer) error {
 	if testDir != nil {
 		dir = testDir()
 	}
-	if m == strictSerializable {
-		if err := registerRaft(n, noSync, dir); err != nil {
+	if o.mode == strictSerializable {
+		if err := registerRaft(n, o, dir); err != nil {
 			return err
 		}
 		return n.Run()
 	}
-	registerReadCommitted(n, noSync, dir)
+	registerReadCommitted(n, o.noSync, dir)
 	return n.Run()
 }
 

@@ -135,10 +135,11 @@ func TestSession(t *testing.T) {
 
 func TestModes(t *testing.T) {
 	cases := []struct {
-		args   []string
-		want   mode
-		noSync bool
-		err    string
+		args    []string
+		want    mode
+		noSync  bool
+		amnesia bool
+		err     string
 	}{
 		{args: nil, want: strictSerializable},
 		{args: []string{"read-committed"}, want: readCommitted},
@@ -146,17 +147,19 @@ func TestModes(t *testing.T) {
 		{args: []string{"-sync=false"}, want: strictSerializable, noSync: true},
 		{args: []string{"-sync=false", "read-committed"}, want: readCommitted, noSync: true},
 		{args: []string{"-sync=true", "read-committed"}, want: readCommitted},
+		{args: []string{"-amnesia"}, want: strictSerializable, amnesia: true},
 		{args: []string{"-fsync"}, err: "usage"},
 		{args: []string{"serializable"}, err: "usage: txn-rw-register"},
 		{args: []string{"read-committed", "x"}, err: "usage"},
 		{args: []string{"–-nemesis", "partition"}, err: "usage"},
 	}
 	for _, tc := range cases {
-		m, noSync, err := parseArgs(tc.args)
+		o, err := parseArgs(tc.args)
 		if tc.err == "" {
 			require.NoError(t, err, "%q", tc.args)
-			require.Equal(t, tc.want, m)
-			require.Equal(t, tc.noSync, noSync, "%q", tc.args)
+			require.Equal(t, tc.want, o.mode)
+			require.Equal(t, tc.noSync, o.noSync, "%q", tc.args)
+			require.Equal(t, tc.amnesia, o.amnesia, "%q", tc.args)
 			continue
 		}
 		require.ErrorContains(t, err, tc.err, "%q", tc.args)

@@ -78,15 +78,16 @@ func (c txnCodec) Outcome(a rsm.Applied) (string, int64, any, bool) {
 
 // registerRaft installs the strict-serializable mode on n, with its Raft
 // state kept in dir (see raftnode.Config).
-func registerRaft(n *node.Node, noSync bool, dir string) error {
+func registerRaft(n *node.Node, o options, dir string) error {
 	m := txn.NewMachine()
 	_, err := raftnode.Register(n, raftnode.Config{
 		Types:   []string{"txn"},
 		Machine: m,
 		Codec:   txnCodec{m: m},
 		Timing:  raftnode.DefaultTiming(),
-		NoSync:  noSync,
+		NoSync:  o.noSync,
 		Dir:     dir,
+		Amnesia: o.amnesia,
 	})
 	return err
 }

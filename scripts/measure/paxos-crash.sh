@@ -14,10 +14,13 @@ label=$1; shift
 seeds=()
 while [ "$1" != "--" ]; do seeds+=("$1"); shift; done
 shift
+# With --kill-wipes-disk the nodes are told to expect wiped disks (-amnesia).
+nodeflags=(-stats-every 1s)
+case " $* " in *" --kill-wipes-disk "*) nodeflags+=(-amnesia) ;; esac
 for seed in "${seeds[@]}"; do
 	store=$(mktemp -d "/tmp/paxos-crash-$label-$seed.XXXXXX")
 	MAELKIT_LOG=info bin/eddy test -q -w lin-kv --bin bin/paxos-register --seed "$seed" --store "$store" "$@" \
-		-- -stats-every 1s >/dev/null 2>&1
+		-- "${nodeflags[@]}" >/dev/null 2>&1
 	rc=$?
 	echo "$label seed=$seed rc=$rc $(python3 scripts/measure/paxos-crash-analyze.py "$store/latest")"
 done

@@ -36,6 +36,9 @@ func TestPaxosRegisterCrashRecovery(t *testing.T) {
 			o.Nemesis = []string{"partition", "kill", "pause"}
 			o.NemesisInterval = time.Second
 			o.KillWipesDisk = tc.wipe
+			if tc.wipe {
+				o.Args = []string{"-amnesia"} // told to expect wiped disks
+			}
 			res := run(t, o)
 			t.Logf("seed %d, valid? %v, folder %s", res.Seed, res.Valid, res.Dir)
 			require.Equal(t, true, get(t, res, "workload", "valid?"), "linearizable (seed %d, %s)", res.Seed, res.Dir)

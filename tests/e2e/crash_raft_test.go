@@ -39,7 +39,7 @@ func TestCrashRaft(t *testing.T) {
 			o.Nemesis = []string{"partition", "kill", "pause"}
 			o.NemesisInterval = 700 * time.Millisecond
 			o.KillWipesDisk = tc.wipe
-			if tc.wipe && tc.bin == "lin-kv-raft" {
+			if tc.wipe {
 				o.Args = []string{"-amnesia"} // told to expect wiped disks
 			}
 			o.Seed = 7
