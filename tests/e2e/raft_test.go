@@ -15,9 +15,8 @@ import (
 func TestLinKVRaft(t *testing.T) {
 	runLinKV(t, "lin-kv-raft", []linKVCase{
 		{name: "3 nodes partitions", nodes: 3, nemesis: true, minOK: 0.2},
-		// A node's first boot waits for three of its four peers' answers
-		// (lib/raft/amnesia.go), so a partition at the start of these
-		// 4 s runs leaves a majority that can elect.
+		// Without -amnesia a first boot votes at once, so a partition at
+		// the start of these 4 s runs leaves a majority that can elect.
 		{name: "5 nodes exponential latency partitions", nodes: 5, latencyMs: 10, dist: "exponential", nemesis: true, minOK: 0.2},
 		{name: "3 nodes calm", nodes: 3, minOK: 0.5},
 	})
