@@ -120,14 +120,21 @@ type Core struct {
 	raftEvery int64
 	now       int64
 	// asked are the writes this node took from its clients and has not
-	// answered, with the tick each came: only their replies leave the
-	// node, and only within AnswerWithin (see Drain).
-	asked       map[reqKey]int64
+	// answered: only their replies leave the node, and only within
+	// AnswerWithin (see Drain).
+	asked       map[reqKey]asked
 	answerTicks int64
 	// props are proposals followers forwarded, flushed with held writes
 	// (see Step).
 	props []heldProp
 	id    string
+}
+
+// asked is a write a client is waiting for: the tick it came, and
+// whether it is a commit_offsets.
+type asked struct {
+	at     int64
+	commit bool
 }
 
 type heldProp struct {
@@ -178,7 +185,7 @@ func NewCore(cfg Config) (*Core, error) {
 	// Alone, a node sends no messages to save: it never holds writes.
 	hold := cfg.Flush > 0 && len(cfg.Nodes) > 1
 	return &Core{raft: rc, log: l, hold: hold, raftEvery: raftEvery,
-		asked: map[reqKey]int64{}, answerTicks: int64(AnswerWithin / cfg.Tick()), id: cfg.ID}, nil
+		asked: map[reqKey]asked{}, answerTicks: int64(AnswerWithin / cfg.Tick()), id: cfg.ID}, nil
 }
 
 // Log is the applied state.
@@ -248,8 +255,7 @@ func (c *Core) proposeHeld() {
 	for _, cmd := range c.held {
 		op, err := codec{}.Decode(cmd.Body.Type, cmd.Body.Body, cmd.Client, cmd.MsgID)
 		if err != nil {
-			delete(c.asked, reqKey{cmd.Client, cmd.MsgID})
-			c.out.Reply(cmd.Client, cmd.MsgID, err)
+			c.answerHeld(cmd, err)
 			continue
 		}
 		data = append(data, op.Data)
@@ -274,9 +280,30 @@ func (c *Core) proposeHeld() {
 		body = maelstrom.NewRPCError(maelstrom.Crash, "propose: "+err.Error())
 	}
 	for _, cmd := range own {
-		delete(c.asked, reqKey{cmd.Client, cmd.MsgID})
-		c.out.Reply(cmd.Client, cmd.MsgID, body)
+		c.answerHeld(cmd, body)
 	}
+}
+
+// answerHeld answers a held write at once.
+func (c *Core) answerHeld(cmd core.Command[raftnode.Request], body any) {
+	k := reqKey{cmd.Client, cmd.MsgID}
+	a := c.asked[k]
+	delete(c.asked, k)
+	c.out.Reply(cmd.Client, cmd.MsgID, a.outcome(body))
+}
+
+// outcome is the answer to a write: body, but for a commit_offsets that
+// failed for want of a leader, whose failure is reported as indefinite.
+// Maelstrom's kafka client polls, moves its offsets past what it got, and
+// then commits them, as one op: a definite error fails the op, and the
+// client's next poll resumes past messages the history never shows it
+// read (a poll-skip); an indefinite one makes the op :info, after which
+// the client is reopened and starts over from the committed offsets.
+func (a asked) outcome(body any) any {
+	if e, ok := body.(*maelstrom.RPCError); ok && a.commit && e.Code == maelstrom.TemporarilyUnavailable {
+		return maelstrom.NewRPCError(maelstrom.Crash, "commit_offsets not done: "+e.Text)
+	}
+	return body
 }
 
 // Tick is the period of a Core tick for cfg.
@@ -305,7 +332,7 @@ func (c *Core) Command(cmd core.Command[raftnode.Request]) {
 		}
 		c.out.Reply(cmd.Client, cmd.MsgID, listOK{Type: "list_committed_offsets_ok", Offsets: c.log.Committed(b.Keys)})
 	default:
-		c.asked[reqKey{cmd.Client, cmd.MsgID}] = c.now
+		c.asked[reqKey{cmd.Client, cmd.MsgID}] = asked{at: c.now, commit: cmd.Body.Type == TypeCommitOffsets}
 		if c.hold {
 			c.held = append(c.held, cmd)
 			return
@@ -329,9 +356,10 @@ func (c *Core) Drain() core.Output[raftnode.Msg, any] {
 	replies := mine.Replies
 	for _, r := range out.Replies {
 		k := reqKey{r.To, r.InReplyTo}
-		if at, ok := c.asked[k]; ok {
+		if a, ok := c.asked[k]; ok {
 			delete(c.asked, k)
-			if c.now-at <= c.answerTicks {
+			if c.now-a.at <= c.answerTicks {
+				r.Body = a.outcome(r.Body)
 				replies = append(replies, r)
 			}
 		}
@@ -342,8 +370,8 @@ func (c *Core) Drain() core.Output[raftnode.Msg, any] {
 
 // forget drops the writes too old to answer: their clients gave up.
 func (c *Core) forget() {
-	for k, at := range c.asked {
-		if c.now-at > c.answerTicks {
+	for k, a := range c.asked {
+		if c.now-a.at > c.answerTicks {
 			delete(c.asked, k)
 		}
 	}
