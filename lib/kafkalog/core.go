@@ -171,6 +171,9 @@ func NewCore(cfg Config) (*Core, error) {
 		ID: cfg.ID, Nodes: cfg.Nodes, Types: []string{TypeSend, TypeCommitOffsets},
 		Machine: l, Codec: codec{}, Timing: cfg.Timing, SnapshotEntries: snap, Rand: cfg.Rand,
 		Recovered: cfg.Recovered,
+		// Every flush is an append and its answer; the commit index
+		// follows in a quiet append, which needs no answer.
+		QuietCommits: true,
 	})
 	if err != nil {
 		return nil, err
