@@ -8,7 +8,9 @@
 # (an in-memory single node, no replication) on 5a's command ("ceiling":
 # the op rate eddy itself reaches on this host).
 # Usage: scripts/measure/kafka.sh [5a|5b|part3|part5|ceiling|all]...
-# ($ARGS: extra flags for the kafka node, e.g. ARGS="--flush=10ms")
+# ($ARGS: extra flags for the kafka node, e.g. ARGS="--flush=10ms";
+# $STORE: keep the runs there, for scripts/measure/kafka-net.py, instead of
+# a temporary directory)
 # Each run prints: name, seed, valid?, servers msgs-per-op, ok-fraction,
 # client ops/s issued in the main phase, send p99 (ms), and under
 # partitions the majority side's ok-fraction (ops invoked during a
@@ -20,8 +22,13 @@ cd "${ROOT:-$(dirname "$0")/../..}"
 [ -x bin/eddy ] && [ -x bin/kafka ] && [ -x bin/kafkafix ] || scripts/build.sh >/dev/null
 SEEDS=${SEEDS:-10}
 TIME=${TIME:-20}
-store=$(mktemp -d)
-trap 'rm -rf "$store"' EXIT
+if [ -n "${STORE:-}" ]; then
+	store=$STORE
+	mkdir -p "$store"
+else
+	store=$(mktemp -d)
+	trap 'rm -rf "$store"' EXIT
+fi
 
 FLY=(-w kafka --concurrency 2n --time-limit "$TIME" --rate 1000)
 
