@@ -96,11 +96,23 @@ const DefaultSnapshotEntries = 10_000
 // but every client waits longer, and Maelstrom's clients wait for each
 // answer before the next op), Raft ticking at least every 40 ms (a
 // heartbeat per Raft tick is most of the idle traffic; the election
-// timeout stays under a second), otherwise raftnode's defaults.
+// timeout stays under a second) and at most every 200 ms, otherwise
+// raftnode's defaults.
+//
+// The bound above matters under --nemesis pause: a peer paused for
+// seconds answers a ping seconds late, the round-trip estimate that sizes
+// the tick jumps, and with raftnode's default bound (1 s) the election
+// timeout became 10 to 20 s and decayed back only as slowly: a leader
+// that stepped down during a pause left the cluster without one for
+// ten seconds after it, long enough for the final phase's commits to
+// time out and its polls to read nothing. At 200 ms the election timeout
+// stays within 2 to 4 s, and a tick still spans several round trips of
+// Maelstrom's default network.
 func DefaultConfig() Config {
 	tm := raftnode.DefaultTiming()
 	tm.TickMin = 40 * time.Millisecond
 	tm.TickStart = 80 * time.Millisecond
+	tm.TickMax = 200 * time.Millisecond
 	return Config{Timing: tm, Flush: 5 * time.Millisecond}
 }
 

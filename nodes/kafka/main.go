@@ -52,6 +52,7 @@ func parseOptions(args []string, logs io.Writer) (kafkalog.Config, error) {
 	sync := fs.Bool("sync", true, "fsync the Raft state before answering (false: written, not synced)")
 	fs.DurationVar(&cfg.Flush, "flush", cfg.Flush, "hold writes and hand them to Raft together once per period (0: at once)")
 	fs.DurationVar(&cfg.Timing.TickMin, "raft-tick", cfg.Timing.TickMin, "the shortest Raft tick (a heartbeat per tick); a multiple of -flush")
+	fs.DurationVar(&cfg.Timing.TickMax, "raft-tick-max", cfg.Timing.TickMax, "the longest Raft tick, which the round trip sizes between the two (the election timeout is 10 to 20 ticks)")
 	fs.BoolVar(&cfg.Timing.RelayRouting, "relay", cfg.Timing.RelayRouting, "also send a raft message through the other peers when its link looks down (raftnode.Timing.RelayRouting)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
