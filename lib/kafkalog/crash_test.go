@@ -197,10 +197,7 @@ func TestCrashSimulation(t *testing.T) {
 	kills, acked := 0, 0
 	for _, nodes := range []int{3, 5} {
 		for _, seed := range crashSeeds(t) {
-			cr := newCrashRun(t, seed, nodes)
-			cr.run(200, false)
-			cr.checkAgree("the final phase")
-			cr.check()
+			cr := runCrash(t, seed, nodes)
 			for f, n := range cr.faults {
 				total[f] += n
 			}
@@ -215,6 +212,22 @@ func TestCrashSimulation(t *testing.T) {
 	slices.Sort(fs)
 	t.Logf("%d nodes killed (%s), %d acknowledged sends kept", kills, strings.Join(fs, ", "), acked)
 	require.Positive(t, kills)
+}
+
+// runCrash runs one seed; a panic (a store refusing a core's writes, say)
+// fails the test with the seed to replay (MAELKIT_SEEDS=@seed).
+func runCrash(t *testing.T, seed uint64, nodes int) *crashRun {
+	t.Helper()
+	cr := newCrashRun(t, seed, nodes)
+	defer func() {
+		if p := recover(); p != nil {
+			t.Fatalf("seed %d, %d nodes: %v\n%s", seed, nodes, p, strings.Join(lastN(cr.s.Trace(), 60), "\n"))
+		}
+	}()
+	cr.run(200, false)
+	cr.checkAgree("the final phase")
+	cr.check()
+	return cr
 }
 
 // ackedSends counts the sends the history acknowledges.
