@@ -131,6 +131,8 @@ type Core struct {
 	hold      bool
 	raftEvery int64
 	now       int64
+	// waitTicks is WaitForLeader in ticks.
+	waitTicks int64
 	// asked are the writes this node took from its clients and has not
 	// answered: only their replies leave the node, and only within
 	// AnswerWithin (see Drain).
@@ -200,7 +202,8 @@ func NewCore(cfg Config) (*Core, error) {
 	// Alone, a node sends no messages to save: it never holds writes.
 	hold := cfg.Flush > 0 && len(cfg.Nodes) > 1
 	return &Core{raft: rc, log: l, hold: hold, raftEvery: raftEvery,
-		asked: map[reqKey]asked{}, answerTicks: int64(AnswerWithin / cfg.Tick()), id: cfg.ID}, nil
+		asked: map[reqKey]asked{}, answerTicks: int64(AnswerWithin / cfg.Tick()),
+		waitTicks: int64(WaitForLeader / cfg.Tick()), id: cfg.ID}, nil
 }
 
 // Log is the applied state.
@@ -241,26 +244,47 @@ func (c *Core) Tick() {
 // RSM: raftnode's leader answers every entry it applies that it does not
 // track, which covers its own clients' writes (and Drain lets out only
 // those). A follower submits its clients' writes to raftnode, whose next
-// Drain forwards them to the leader as one proposal.
+// Drain forwards them to the leader as one proposal. A node that knows no
+// leader keeps its writes for the next flush, for up to WaitForLeader,
+// and then hands them to raftnode (which asks its peers, or fails them).
 func (c *Core) flush() {
 	if len(c.held) == 0 && len(c.props) == 0 {
 		return
 	}
+	var wait []core.Command[raftnode.Request]
 	if !c.leading() {
 		for _, p := range c.props {
 			c.raft.Step(p.from, p.m) // raftnode forwards or drops them
 		}
+		noLeader := c.raft.RSM().Raft().Status().Lead == ""
 		for _, cmd := range c.held {
+			if a, ok := c.asked[reqKey{cmd.Client, cmd.MsgID}]; ok && noLeader && c.now-a.at < c.waitTicks {
+				if _, err := (codec{}).Decode(cmd.Body.Type, cmd.Body.Body, cmd.Client, cmd.MsgID); err != nil {
+					c.answerHeld(cmd, err) // bad input waits for nothing
+					continue
+				}
+				wait = append(wait, cmd)
+				continue
+			}
 			c.raft.Command(cmd)
 		}
 	} else {
 		c.proposeHeld()
 	}
 	clear(c.held)
-	c.held = c.held[:0]
+	c.held = append(c.held[:0], wait...)
 	clear(c.props)
 	c.props = c.props[:0]
 }
+
+// WaitForLeader is how long a node that knows no leader keeps a client's
+// write before it gives up on one: an election after a partition heals or
+// a paused majority resumes takes one or two election timeouts, and a
+// write answered in the meantime fails (or, for a commit_offsets, makes
+// the client start over: see asked.outcome), where one kept commits once
+// the leader is in place. It leaves time, under AnswerWithin, for
+// raftnode's own attempt (asking the peers) and for the commit.
+const WaitForLeader = 2500 * time.Millisecond
 
 // proposeHeld proposes, as one append, the held writes (an invalid one is
 // answered at once, definitely) and the held forwarded proposals.

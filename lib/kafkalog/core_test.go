@@ -12,10 +12,11 @@ import (
 	"maelkit/lib/raftnode"
 )
 
-// A write that finds no leader fails definitely (11), but for a
-// commit_offsets, whose failure is indefinite (13): Maelstrom's client
-// commits as the second half of a poll op whose offsets it has already
-// moved, and a definite failure would make its next poll a poll-skip.
+// A write that finds no leader waits WaitForLeader for one, then fails
+// definitely (11), but for a commit_offsets, whose failure is indefinite
+// (13): Maelstrom's client commits as the second half of a poll op whose
+// offsets it has already moved, and a definite failure would make its
+// next poll a poll-skip. A malformed one fails at once.
 func TestNoLeaderCommitIndefinite(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.ID, cfg.Nodes, cfg.Rand = "n1", []string{"n0", "n1", "n2"}, rand.New(rand.NewPCG(1, 2))
@@ -30,12 +31,19 @@ func TestNoLeaderCommitIndefinite(t *testing.T) {
 		c.Command(core.Command[raftnode.Request]{Client: "c1", MsgID: int64(i + 1),
 			Body: raftnode.Request{Type: head.Type, Body: json.RawMessage(body)}})
 	}
-	for range 3 {
+	wait := int(WaitForLeader / cfg.Tick())
+	for i := range wait + 2 {
 		c.Tick()
 		for _, r := range c.Drain().Replies {
 			e, ok := r.Body.(*maelstrom.RPCError)
 			require.True(t, ok, "%v", r.Body)
 			codes[r.InReplyTo] = e.Code
+		}
+		if i == 0 {
+			require.Equal(t, map[int64]int{3: maelstrom.MalformedRequest}, codes, "only the malformed one at once")
+		}
+		if i == wait-2 {
+			require.Len(t, codes, 1, "the others wait for a leader")
 		}
 	}
 	require.Equal(t, map[int64]int{1: maelstrom.TemporarilyUnavailable, 2: maelstrom.Crash, 3: maelstrom.MalformedRequest}, codes)

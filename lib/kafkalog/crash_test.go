@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -45,9 +44,6 @@ type crashRun struct {
 
 func newCrashRun(t *testing.T, seed uint64, nodes int) *crashRun {
 	sr, cfg := newSimBase(t, seed, nodes)
-	// A Maelstrom client waits 5 s, longer than a node answers
-	// (AnswerWithin): no answer reaches a client that gave up.
-	sr.timeout = 5 * time.Second
 	cr := &crashRun{simRun: sr, seen: map[string][]string{}, faults: map[string]int{}, upAt: map[string]int64{}}
 	sr.s = sim.NewDurable(cfg, func(id string, rec core.Recovered) core.Core[raftnode.Msg, raftnode.Request, any] {
 		c := simConfig()

@@ -25,9 +25,11 @@ import (
 // send at its offset.
 
 const (
-	simTickMs    = 10
-	simThreads   = 6
-	simTimeoutMs = 1000
+	simTickMs  = 10
+	simThreads = 6
+	// simTimeoutMs is a Maelstrom client's: longer than a node answers
+	// (AnswerWithin), so no answer reaches a client that gave up.
+	simTimeoutMs = 5000
 )
 
 type kafkaSim = sim.Sim[raftnode.Msg, raftnode.Request, any]
