@@ -23,7 +23,9 @@ import (
 // the main phase by a process death (the page cache survives), a power
 // loss (unsynced writes dropped or torn), a power loss of the whole
 // cluster, or a fault inside its next writes (between a write and its
-// sync, inside a snapshot's save), and restarted from what its disk kept.
+// sync, inside a snapshot's save), and restarted from what its disk kept;
+// or its disk is wiped (one node at a time, the others holding their
+// state) and it restarts empty and rejoins.
 // After every fault and restart the replicas' logs never disagree on an
 // offset, now or with what any replica held before; at the end, eddy's
 // kafka checker finds no anomaly, every acknowledged send is in the log at
@@ -40,6 +42,18 @@ type crashRun struct {
 	faults map[string]int
 	// upAt is when a node that is down comes back.
 	upAt map[string]int64
+	// wipes lets fault wipe disks.
+	wipes bool
+}
+
+// anyUnsure says whether some node is still rejoining after a wipe.
+func (cr *crashRun) anyUnsure() bool {
+	for _, id := range cr.ids {
+		if cr.cores[id].Raft().RSM().Raft().Unsure() {
+			return true
+		}
+	}
+	return false
 }
 
 func newCrashRun(t *testing.T, seed uint64, nodes int) *crashRun {
@@ -66,7 +80,7 @@ func newCrashRun(t *testing.T, seed uint64, nodes int) *crashRun {
 // fault runs before main-phase op i: a node down long enough comes back;
 // every few ops, a partition, a heal, or a node killed one way or
 // another (at most a minority at a time, but for a power loss of the
-// whole cluster).
+// whole cluster), or, with wipes, a disk wiped.
 func (cr *crashRun) fault(i int) {
 	s, r := cr.s, cr.r
 	for _, id := range cr.ids {
@@ -85,7 +99,7 @@ func (cr *crashRun) fault(i int) {
 		}
 	}
 	canKill := !s.Down(id) && 2*(down+1) < len(cr.ids)
-	switch k := r.IntN(20); {
+	switch k := r.IntN(22); {
 	case k < 3:
 		a, b := sim.RandomSplit(r, cr.ids)
 		s.Partition(a, b)
@@ -98,7 +112,7 @@ func (cr *crashRun) fault(i int) {
 			cr.faults[f.String()]++
 			cr.kills++
 		}
-	case k < 19:
+	case k < 18:
 		if canKill {
 			// Inside its next writes: 0 is the first write, later
 			// budgets land after a write and before its sync, or inside
@@ -106,6 +120,17 @@ func (cr *crashRun) fault(i int) {
 			f := sim.Fault(1 + r.IntN(2))
 			s.FailAfter(id, r.IntN(6), f)
 			cr.faults["armed "+f.String()]++
+		}
+	case k < 20 && cr.wipes:
+		if down == 0 && !cr.anyUnsure() {
+			// Its disk is wiped: it restarts empty and rejoins (the Raft
+			// shell's amnesia guard). One node at a time, once every
+			// other node is up and holds its state: a wipe of a second
+			// node before the first caught up would leave two of three
+			// without state, which the guard does not cover.
+			s.Fail(id, sim.DiskWipe)
+			cr.faults["disk-wipe"]++
+			cr.kills++
 		}
 	default:
 		if down == 0 {
@@ -193,7 +218,7 @@ func TestCrashSimulation(t *testing.T) {
 	kills, acked := 0, 0
 	for _, nodes := range []int{3, 5} {
 		for _, seed := range crashSeeds(t) {
-			cr := runCrash(t, seed, nodes)
+			cr := runCrash(t, seed, nodes, true)
 			for f, n := range cr.faults {
 				total[f] += n
 			}
@@ -212,9 +237,10 @@ func TestCrashSimulation(t *testing.T) {
 
 // runCrash runs one seed; a panic (a store refusing a core's writes, say)
 // fails the test with the seed to replay (MAELKIT_SEEDS=@seed).
-func runCrash(t *testing.T, seed uint64, nodes int) *crashRun {
+func runCrash(t *testing.T, seed uint64, nodes int, wipes bool) *crashRun {
 	t.Helper()
 	cr := newCrashRun(t, seed, nodes)
+	cr.wipes = wipes
 	defer func() {
 		if p := recover(); p != nil {
 			t.Fatalf("seed %d, %d nodes: %v\n%s", seed, nodes, p, strings.Join(lastN(cr.s.Trace(), 60), "\n"))
