@@ -154,7 +154,10 @@ print(f"{name}\tsummary\tvalid {valid}/{len(rows)}\tsafe {safe}/{len(rows)}\t"
 PY
 }
 
-echo -e "name\tseed\tvalid\tmsgs-per-op\tok-fraction\tops/s\tsend-p99-ms\tmajority-ok\tmajority-ops"
+case " $* " in
+*" kill "* | *" wipe "*) ;;
+*) echo -e "name\tseed\tvalid\tmsgs-per-op\tok-fraction\tops/s\tsend-p99-ms\tmajority-ok\tmajority-ops" ;;
+esac
 for what in "${@:-all}"; do
 	case $what in
 	# shellcheck disable=SC2086 # ARGS: extra node flags, split on spaces
