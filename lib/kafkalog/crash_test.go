@@ -218,12 +218,14 @@ func TestCrashSimulation(t *testing.T) {
 	kills, acked := 0, 0
 	for _, nodes := range []int{3, 5} {
 		for _, seed := range crashSeeds(t) {
-			cr := runCrash(t, seed, nodes, true)
-			for f, n := range cr.faults {
-				total[f] += n
-			}
-			kills += cr.kills
-			acked += cr.ackedSends()
+			t.Run(fmt.Sprintf("nodes=%d/seed=%d", nodes, seed), func(t *testing.T) {
+				cr := runCrash(t, seed, nodes, true)
+				for f, n := range cr.faults {
+					total[f] += n
+				}
+				kills += cr.kills
+				acked += cr.ackedSends()
+			})
 		}
 	}
 	fs := make([]string, 0, len(total))
