@@ -131,8 +131,13 @@ type Core struct {
 	hold      bool
 	raftEvery int64
 	now       int64
-	// waitTicks is WaitForLeader in ticks.
-	waitTicks int64
+	// waitTicks is WaitForLeader in ticks; heard is when each peer was
+	// last heard from (raftnode pings every peer every PingEvery), and
+	// heardTicks how recent that must be for the peer to count as in
+	// reach.
+	waitTicks  int64
+	heard      map[string]int64
+	heardTicks int64
 	// asked are the writes this node took from its clients and has not
 	// answered: only their replies leave the node, and only within
 	// AnswerWithin (see Drain).
@@ -201,9 +206,16 @@ func NewCore(cfg Config) (*Core, error) {
 	}
 	// Alone, a node sends no messages to save: it never holds writes.
 	hold := cfg.Flush > 0 && len(cfg.Nodes) > 1
+	heard := map[string]int64{}
+	for _, id := range cfg.Nodes {
+		if id != cfg.ID {
+			heard[id] = -1 // never
+		}
+	}
 	return &Core{raft: rc, log: l, hold: hold, raftEvery: raftEvery,
 		asked: map[reqKey]asked{}, answerTicks: int64(AnswerWithin / cfg.Tick()),
-		waitTicks: int64(WaitForLeader / cfg.Tick()), id: cfg.ID}, nil
+		waitTicks: int64(WaitForLeader / cfg.Tick()), id: cfg.ID,
+		heard: heard, heardTicks: int64(2 * cfg.Timing.PingEvery / cfg.Tick())}, nil
 }
 
 // Log is the applied state.
@@ -216,6 +228,9 @@ func (c *Core) Raft() *raftnode.Core { return c.raft }
 // follower's proposal arrives flushes them with it, as one append, rather
 // than append the two apart.
 func (c *Core) Step(from string, m raftnode.Msg) {
+	if _, peer := c.heard[from]; peer {
+		c.heard[from] = c.now
+	}
 	if len(c.held) > 0 && m.Type == raftnode.TypeRaft && m.M.Type == raft.MsgProp && m.M.To == c.id && c.leading() {
 		c.props = append(c.props, heldProp{from: from, m: m})
 		c.flush()
@@ -245,8 +260,9 @@ func (c *Core) Tick() {
 // track, which covers its own clients' writes (and Drain lets out only
 // those). A follower submits its clients' writes to raftnode, whose next
 // Drain forwards them to the leader as one proposal. A node that knows no
-// leader keeps its writes for the next flush, for up to WaitForLeader,
-// and then hands them to raftnode (which asks its peers, or fails them).
+// leader but hears a majority keeps its writes for the next flush, for up
+// to WaitForLeader, and then hands them to raftnode (which asks its
+// peers, or fails them).
 func (c *Core) flush() {
 	if len(c.held) == 0 && len(c.props) == 0 {
 		return
@@ -256,9 +272,9 @@ func (c *Core) flush() {
 		for _, p := range c.props {
 			c.raft.Step(p.from, p.m) // raftnode forwards or drops them
 		}
-		noLeader := c.raft.RSM().Raft().Status().Lead == ""
+		waitLeader := c.raft.RSM().Raft().Status().Lead == "" && c.majorityInReach()
 		for _, cmd := range c.held {
-			if a, ok := c.asked[reqKey{cmd.Client, cmd.MsgID}]; ok && noLeader && c.now-a.at < c.waitTicks {
+			if a, ok := c.asked[reqKey{cmd.Client, cmd.MsgID}]; ok && waitLeader && c.now-a.at < c.waitTicks {
 				if _, err := (codec{}).Decode(cmd.Body.Type, cmd.Body.Body, cmd.Client, cmd.MsgID); err != nil {
 					c.answerHeld(cmd, err) // bad input waits for nothing
 					continue
@@ -277,8 +293,22 @@ func (c *Core) flush() {
 	c.props = c.props[:0]
 }
 
-// WaitForLeader is how long a node that knows no leader keeps a client's
-// write before it gives up on one: an election after a partition heals or
+// majorityInReach says whether this node heard from enough peers lately to
+// be on a majority's side: only then is a leader likely soon. On a
+// minority's side a write fails at once, as before, and its client
+// goes on.
+func (c *Core) majorityInReach() bool {
+	n := 1
+	for _, at := range c.heard {
+		if at >= 0 && c.now-at <= c.heardTicks {
+			n++
+		}
+	}
+	return 2*n > len(c.heard)+1
+}
+
+// WaitForLeader is how long a node that knows no leader, but hears a
+// majority, keeps a client's write before it gives up on one: an election after a partition heals or
 // a paused majority resumes takes one or two election timeouts, and a
 // write answered in the meantime fails (or, for a commit_offsets, makes
 // the client start over: see asked.outcome), where one kept commits once
