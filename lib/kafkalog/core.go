@@ -260,9 +260,9 @@ func (c *Core) Tick() {
 // track, which covers its own clients' writes (and Drain lets out only
 // those). A follower submits its clients' writes to raftnode, whose next
 // Drain forwards them to the leader as one proposal. A node that knows no
-// leader but hears a majority keeps its clients' commit_offsets for the
-// next flush, for up to WaitForLeader, and then hands them to raftnode
-// (which asks its peers, or fails them).
+// leader but hears a majority keeps its writes for the next flush, for up
+// to WaitForLeader, and then hands them to raftnode (which asks its
+// peers, or fails them).
 func (c *Core) flush() {
 	if len(c.held) == 0 && len(c.props) == 0 {
 		return
@@ -274,7 +274,7 @@ func (c *Core) flush() {
 		}
 		waitLeader := c.raft.RSM().Raft().Status().Lead == "" && c.majorityInReach()
 		for _, cmd := range c.held {
-			if a, ok := c.asked[reqKey{cmd.Client, cmd.MsgID}]; ok && a.commit && waitLeader && c.now-a.at < c.waitTicks {
+			if a, ok := c.asked[reqKey{cmd.Client, cmd.MsgID}]; ok && waitLeader && c.now-a.at < c.waitTicks {
 				if _, err := (codec{}).Decode(cmd.Body.Type, cmd.Body.Body, cmd.Client, cmd.MsgID); err != nil {
 					c.answerHeld(cmd, err) // bad input waits for nothing
 					continue
@@ -308,17 +308,12 @@ func (c *Core) majorityInReach() bool {
 }
 
 // WaitForLeader is how long a node that knows no leader, but hears a
-// majority, keeps a client's commit_offsets before it gives up on one: an
-// election after a partition heals or a paused majority resumes takes one
-// or two election timeouts, and a commit_offsets answered in the meantime
-// makes its client start over (see asked.outcome), which in the final
-// phase leaves it without a key to poll, where one kept commits once the
-// leader is in place. It leaves time, under AnswerWithin, for raftnode's
-// own attempt (asking the peers) and for the commit. Sends do not wait:
-// a failed send moves nothing, and in a partition that lets no leader be
-// elected (a ring in which each node hears one other) every send would
-// wait in vain. A commit_offsets follows a poll that returned messages,
-// which sends committed not long before.
+// majority, keeps a client's write before it gives up on one: an election after a partition heals or
+// a paused majority resumes takes one or two election timeouts, and a
+// write answered in the meantime fails (or, for a commit_offsets, makes
+// the client start over: see asked.outcome), where one kept commits once
+// the leader is in place. It leaves time, under AnswerWithin, for
+// raftnode's own attempt (asking the peers) and for the commit.
 const WaitForLeader = 2500 * time.Millisecond
 
 // proposeHeld proposes, as one append, the held writes (an invalid one is
