@@ -85,6 +85,8 @@ type Config struct {
 	// directory); NoSync skips fsync (node.HostConfig).
 	Dir    string
 	NoSync bool
+	// Amnesia: disks may be wiped (raftnode.CoreConfig.Amnesia).
+	Amnesia bool
 }
 
 // DefaultSnapshotEntries: a snapshot holds every message, so it is taken
@@ -96,11 +98,23 @@ const DefaultSnapshotEntries = 10_000
 // but every client waits longer, and Maelstrom's clients wait for each
 // answer before the next op), Raft ticking at least every 40 ms (a
 // heartbeat per Raft tick is most of the idle traffic; the election
-// timeout stays under a second), otherwise raftnode's defaults.
+// timeout stays under a second) and at most every 200 ms, otherwise
+// raftnode's defaults.
+//
+// The bound above matters under --nemesis pause: a peer paused for
+// seconds answers a ping seconds late, the round-trip estimate that sizes
+// the tick jumps, and with raftnode's default bound (1 s) the election
+// timeout became 10 to 20 s and decayed back only as slowly: a leader
+// that stepped down during a pause left the cluster without one for
+// ten seconds after it, long enough for the final phase's commits to
+// time out and its polls to read nothing. At 200 ms the election timeout
+// stays within 2 to 4 s, and a tick still spans several round trips of
+// Maelstrom's default network.
 func DefaultConfig() Config {
 	tm := raftnode.DefaultTiming()
 	tm.TickMin = 40 * time.Millisecond
 	tm.TickStart = 80 * time.Millisecond
+	tm.TickMax = 200 * time.Millisecond
 	return Config{Timing: tm, Flush: 5 * time.Millisecond}
 }
 
@@ -119,15 +133,29 @@ type Core struct {
 	hold      bool
 	raftEvery int64
 	now       int64
+	// waitTicks is WaitForLeader in ticks; heard is when each peer was
+	// last heard from (raftnode pings every peer every PingEvery), and
+	// heardTicks how recent that must be for the peer to count as in
+	// reach.
+	waitTicks  int64
+	heard      map[string]int64
+	heardTicks int64
 	// asked are the writes this node took from its clients and has not
-	// answered, with the tick each came: only their replies leave the
-	// node, and only within AnswerWithin (see Drain).
-	asked       map[reqKey]int64
+	// answered: only their replies leave the node, and only within
+	// AnswerWithin (see Drain).
+	asked       map[reqKey]asked
 	answerTicks int64
 	// props are proposals followers forwarded, flushed with held writes
 	// (see Step).
 	props []heldProp
 	id    string
+}
+
+// asked is a write a client is waiting for: the tick it came, and
+// whether it is a commit_offsets.
+type asked struct {
+	at     int64
+	commit bool
 }
 
 type heldProp struct {
@@ -163,7 +191,10 @@ func NewCore(cfg Config) (*Core, error) {
 	rc, err := raftnode.NewCore(raftnode.CoreConfig{
 		ID: cfg.ID, Nodes: cfg.Nodes, Types: []string{TypeSend, TypeCommitOffsets},
 		Machine: l, Codec: codec{}, Timing: cfg.Timing, SnapshotEntries: snap, Rand: cfg.Rand,
-		Recovered: cfg.Recovered,
+		Recovered: cfg.Recovered, Amnesia: cfg.Amnesia,
+		// Every flush is an append and its answer; the commit index
+		// follows in a quiet append, which needs no answer.
+		QuietCommits: true,
 	})
 	if err != nil {
 		return nil, err
@@ -177,8 +208,16 @@ func NewCore(cfg Config) (*Core, error) {
 	}
 	// Alone, a node sends no messages to save: it never holds writes.
 	hold := cfg.Flush > 0 && len(cfg.Nodes) > 1
+	heard := map[string]int64{}
+	for _, id := range cfg.Nodes {
+		if id != cfg.ID {
+			heard[id] = -1 // never
+		}
+	}
 	return &Core{raft: rc, log: l, hold: hold, raftEvery: raftEvery,
-		asked: map[reqKey]int64{}, answerTicks: int64(AnswerWithin / cfg.Tick()), id: cfg.ID}, nil
+		asked: map[reqKey]asked{}, answerTicks: int64(AnswerWithin / cfg.Tick()),
+		waitTicks: int64(WaitForLeader / cfg.Tick()), id: cfg.ID,
+		heard: heard, heardTicks: int64(2 * cfg.Timing.PingEvery / cfg.Tick())}, nil
 }
 
 // Log is the applied state.
@@ -191,6 +230,9 @@ func (c *Core) Raft() *raftnode.Core { return c.raft }
 // follower's proposal arrives flushes them with it, as one append, rather
 // than append the two apart.
 func (c *Core) Step(from string, m raftnode.Msg) {
+	if _, peer := c.heard[from]; peer {
+		c.heard[from] = c.now
+	}
 	if len(c.held) > 0 && m.Type == raftnode.TypeRaft && m.M.Type == raft.MsgProp && m.M.To == c.id && c.leading() {
 		c.props = append(c.props, heldProp{from: from, m: m})
 		c.flush()
@@ -219,26 +261,62 @@ func (c *Core) Tick() {
 // RSM: raftnode's leader answers every entry it applies that it does not
 // track, which covers its own clients' writes (and Drain lets out only
 // those). A follower submits its clients' writes to raftnode, whose next
-// Drain forwards them to the leader as one proposal.
+// Drain forwards them to the leader as one proposal. A node that knows no
+// leader but hears a majority keeps its writes for the next flush, for up
+// to WaitForLeader, and then hands them to raftnode (which asks its
+// peers, or fails them).
 func (c *Core) flush() {
 	if len(c.held) == 0 && len(c.props) == 0 {
 		return
 	}
+	var wait []core.Command[raftnode.Request]
 	if !c.leading() {
 		for _, p := range c.props {
 			c.raft.Step(p.from, p.m) // raftnode forwards or drops them
 		}
+		waitLeader := c.raft.RSM().Raft().Status().Lead == "" && c.majorityInReach()
 		for _, cmd := range c.held {
+			if a, ok := c.asked[reqKey{cmd.Client, cmd.MsgID}]; ok && waitLeader && c.now-a.at < c.waitTicks {
+				if _, err := (codec{}).Decode(cmd.Body.Type, cmd.Body.Body, cmd.Client, cmd.MsgID); err != nil {
+					c.answerHeld(cmd, err) // bad input waits for nothing
+					continue
+				}
+				wait = append(wait, cmd)
+				continue
+			}
 			c.raft.Command(cmd)
 		}
 	} else {
 		c.proposeHeld()
 	}
 	clear(c.held)
-	c.held = c.held[:0]
+	c.held = append(c.held[:0], wait...)
 	clear(c.props)
 	c.props = c.props[:0]
 }
+
+// majorityInReach says whether this node heard from enough peers lately to
+// be on a majority's side: only then is a leader likely soon. On a
+// minority's side a write fails at once, as before, and its client
+// goes on.
+func (c *Core) majorityInReach() bool {
+	n := 1
+	for _, at := range c.heard {
+		if at >= 0 && c.now-at <= c.heardTicks {
+			n++
+		}
+	}
+	return 2*n > len(c.heard)+1
+}
+
+// WaitForLeader is how long a node that knows no leader, but hears a
+// majority, keeps a client's write before it gives up on one: an election after a partition heals or
+// a paused majority resumes takes one or two election timeouts, and a
+// write answered in the meantime fails (or, for a commit_offsets, makes
+// the client start over: see asked.outcome), where one kept commits once
+// the leader is in place. It leaves time, under AnswerWithin, for
+// raftnode's own attempt (asking the peers) and for the commit.
+const WaitForLeader = 2500 * time.Millisecond
 
 // proposeHeld proposes, as one append, the held writes (an invalid one is
 // answered at once, definitely) and the held forwarded proposals.
@@ -248,8 +326,7 @@ func (c *Core) proposeHeld() {
 	for _, cmd := range c.held {
 		op, err := codec{}.Decode(cmd.Body.Type, cmd.Body.Body, cmd.Client, cmd.MsgID)
 		if err != nil {
-			delete(c.asked, reqKey{cmd.Client, cmd.MsgID})
-			c.out.Reply(cmd.Client, cmd.MsgID, err)
+			c.answerHeld(cmd, err)
 			continue
 		}
 		data = append(data, op.Data)
@@ -274,9 +351,30 @@ func (c *Core) proposeHeld() {
 		body = maelstrom.NewRPCError(maelstrom.Crash, "propose: "+err.Error())
 	}
 	for _, cmd := range own {
-		delete(c.asked, reqKey{cmd.Client, cmd.MsgID})
-		c.out.Reply(cmd.Client, cmd.MsgID, body)
+		c.answerHeld(cmd, body)
 	}
+}
+
+// answerHeld answers a held write at once.
+func (c *Core) answerHeld(cmd core.Command[raftnode.Request], body any) {
+	k := reqKey{cmd.Client, cmd.MsgID}
+	a := c.asked[k]
+	delete(c.asked, k)
+	c.out.Reply(cmd.Client, cmd.MsgID, a.outcome(body))
+}
+
+// outcome is the answer to a write: body, but for a commit_offsets that
+// failed for want of a leader, whose failure is reported as indefinite.
+// Maelstrom's kafka client polls, moves its offsets past what it got, and
+// then commits them, as one op: a definite error fails the op, and the
+// client's next poll resumes past messages the history never shows it
+// read (a poll-skip); an indefinite one makes the op :info, after which
+// the client is reopened and starts over from the committed offsets.
+func (a asked) outcome(body any) any {
+	if e, ok := body.(*maelstrom.RPCError); ok && a.commit && e.Code == maelstrom.TemporarilyUnavailable {
+		return maelstrom.NewRPCError(maelstrom.Crash, "commit_offsets not done: "+e.Text)
+	}
+	return body
 }
 
 // Tick is the period of a Core tick for cfg.
@@ -305,7 +403,7 @@ func (c *Core) Command(cmd core.Command[raftnode.Request]) {
 		}
 		c.out.Reply(cmd.Client, cmd.MsgID, listOK{Type: "list_committed_offsets_ok", Offsets: c.log.Committed(b.Keys)})
 	default:
-		c.asked[reqKey{cmd.Client, cmd.MsgID}] = c.now
+		c.asked[reqKey{cmd.Client, cmd.MsgID}] = asked{at: c.now, commit: cmd.Body.Type == TypeCommitOffsets}
 		if c.hold {
 			c.held = append(c.held, cmd)
 			return
@@ -329,9 +427,10 @@ func (c *Core) Drain() core.Output[raftnode.Msg, any] {
 	replies := mine.Replies
 	for _, r := range out.Replies {
 		k := reqKey{r.To, r.InReplyTo}
-		if at, ok := c.asked[k]; ok {
+		if a, ok := c.asked[k]; ok {
 			delete(c.asked, k)
-			if c.now-at <= c.answerTicks {
+			if c.now-a.at <= c.answerTicks {
+				r.Body = a.outcome(r.Body)
 				replies = append(replies, r)
 			}
 		}
@@ -342,8 +441,8 @@ func (c *Core) Drain() core.Output[raftnode.Msg, any] {
 
 // forget drops the writes too old to answer: their clients gave up.
 func (c *Core) forget() {
-	for k, at := range c.asked {
-		if c.now-at > c.answerTicks {
+	for k, a := range c.asked {
+		if c.now-a.at > c.answerTicks {
 			delete(c.asked, k)
 		}
 	}

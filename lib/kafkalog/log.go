@@ -232,6 +232,11 @@ func (l *Log) Restore(data []byte) error {
 	if s.Committed == nil {
 		s.Committed = map[string]int64{}
 	}
+	if s.Sessions == nil {
+		// "sessions": null sets the pointer to nil without calling
+		// UnmarshalJSON.
+		s.Sessions = rsm.NewSessions[Result](0)
+	}
 	l.logs, l.committed, l.sessions = s.Logs, s.Committed, s.Sessions
 	return nil
 }

@@ -25,9 +25,11 @@ import (
 // send at its offset.
 
 const (
-	simTickMs    = 10
-	simThreads   = 6
-	simTimeoutMs = 1000
+	simTickMs  = 10
+	simThreads = 6
+	// simTimeoutMs is a Maelstrom client's: longer than a node answers
+	// (AnswerWithin), so no answer reaches a client that gave up.
+	simTimeoutMs = 5000
 )
 
 type kafkaSim = sim.Sim[raftnode.Msg, raftnode.Request, any]
@@ -41,6 +43,15 @@ type simRun struct {
 	h     history.History
 	msgID int64
 	nextC int
+	// timeout is the clients' (simTimeoutMs unless set).
+	timeout time.Duration
+	// faults, if set, runs before each main-phase op (the op's index);
+	// settle, if set, runs before the heal that ends the main phase.
+	faults func(i int)
+	settle func()
+	// committed is the highest offset per key a commit_offsets_ok
+	// acknowledged.
+	committed map[string]int64
 }
 
 func simConfig() Config {
@@ -50,12 +61,7 @@ func simConfig() Config {
 }
 
 func newSimRun(t *testing.T, seed uint64, nodes int, journal func(string)) *simRun {
-	sr := &simRun{t: t, cores: map[string]*Core{}, r: rand.New(rand.NewPCG(seed, 5))}
-	for i := range nodes {
-		sr.ids = append(sr.ids, fmt.Sprintf("n%d", i))
-	}
-	cfg := sim.Config{Seed: seed, Nodes: sr.ids, TickMs: simTickMs, LatencyMinMs: 1, LatencyMaxMs: 10,
-		Loss: 0.01, Duplicate: 0.01, Clone: cloneMsg}
+	sr, cfg := newSimBase(t, seed, nodes)
 	if journal != nil {
 		cfg.Journal, cfg.Describe = journal, sim.JSON
 	}
@@ -68,6 +74,17 @@ func newSimRun(t *testing.T, seed uint64, nodes int, journal func(string)) *simR
 		return kc
 	})
 	return sr
+}
+
+// newSimBase is a run without its simulator, and the simulator's config.
+func newSimBase(t *testing.T, seed uint64, nodes int) (*simRun, sim.Config) {
+	sr := &simRun{t: t, cores: map[string]*Core{}, r: rand.New(rand.NewPCG(seed, 5)),
+		timeout: simTimeoutMs * time.Millisecond, committed: map[string]int64{}}
+	for i := range nodes {
+		sr.ids = append(sr.ids, fmt.Sprintf("n%d", i))
+	}
+	return sr, sim.Config{Seed: seed, Nodes: sr.ids, TickMs: simTickMs, LatencyMinMs: 1, LatencyMaxMs: 10,
+		Loss: 0.01, Duplicate: 0.01, Clone: cloneMsg}
 }
 
 // cloneMsg copies a message through its JSON form: every message crosses
@@ -125,6 +142,13 @@ func (tr *transport) Call(_ context.Context, body any, timeout time.Duration) (j
 	b, err := json.Marshal(reply)
 	require.NoError(tr.sr.t, err)
 	_, isErr := reply.(interface{ Error() string })
+	if c, ok := body.(*kafka.CommitOffsetsReq); ok && !isErr {
+		for k, o := range c.Offsets {
+			if cur, ok := tr.sr.committed[k]; !ok || o > cur {
+				tr.sr.committed[k] = o
+			}
+		}
+	}
 	return wire(b, id, isErr), nil
 }
 
@@ -153,7 +177,7 @@ type thread struct {
 func (sr *simRun) newClient(th *thread) {
 	sr.nextC++
 	th.c = kafka.NewClient()
-	th.c.Timeout = simTimeoutMs * time.Millisecond
+	th.c.Timeout = sr.timeout
 	th.tr.client = fmt.Sprintf("c%d", sr.nextC)
 }
 
@@ -197,9 +221,15 @@ func (sr *simRun) run(ops int, nemesis bool) {
 				sr.s.Heal()
 			}
 		}
+		if sr.faults != nil {
+			sr.faults(i)
+		}
 		th := threads[sr.r.IntN(simThreads)]
 		op, _ := gen.Next(0)
 		gen.Update(op, sr.perform(th, op))
+	}
+	if sr.settle != nil {
+		sr.settle()
 	}
 	sr.s.Heal()
 	sr.s.RunFor(2000)
@@ -242,6 +272,22 @@ func (sr *simRun) checkLogs() {
 		acked++
 	}
 	require.Positive(sr.t, acked)
+	sr.checkCommitted()
+}
+
+// checkCommitted: every replica's committed offsets are at least what
+// commit_offsets acknowledged.
+func (sr *simRun) checkCommitted() {
+	keys := make([]string, 0, len(sr.committed))
+	for k := range sr.committed {
+		keys = append(keys, k)
+	}
+	for _, id := range sr.ids {
+		got := sr.cores[id].Log().Committed(keys)
+		for k, o := range sr.committed {
+			require.GreaterOrEqual(sr.t, got[k], o, "%s: key %s's committed offset below an acknowledged commit", id, k)
+		}
+	}
 }
 
 func (sr *simRun) check() {

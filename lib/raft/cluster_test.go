@@ -208,6 +208,8 @@ type clusterOpts struct {
 	lease bool
 	// reorder is Config.ReorderTicks.
 	reorder int
+	// quiet is Config.QuietCommits.
+	quiet bool
 }
 
 func newCluster(t *testing.T, o clusterOpts) *cluster {
@@ -224,7 +226,7 @@ func newCluster(t *testing.T, o clusterOpts) *cluster {
 		return Config{
 			ID: id, Voters: voters, ElectionTick: 10, HeartbeatTick: 1,
 			PreVote: o.preVote, CheckQuorum: o.checkQuorum || o.lease, LeaseRead: o.lease,
-			MaxInflight: 4, MaxEntriesPerMsg: 8, ReorderTicks: o.reorder,
+			MaxInflight: 4, MaxEntriesPerMsg: 8, ReorderTicks: o.reorder, QuietCommits: o.quiet,
 			Rand: rand.New(rand.NewPCG(o.seed, uint64(len(id))*7919+uint64(id[len(id)-1]))),
 		}
 	}

@@ -110,7 +110,7 @@ func (r *Raft) handleAppendResp(m Message, pr *progress) {
 			pr.becomeReplicate()
 		}
 		if r.maybeCommit() {
-			r.bcastAppend()
+			r.bcastCommit()
 		} else if oldPaused {
 			// Tell the follower the commit index it missed while paused.
 			r.sendAppend(m.From, true)
@@ -153,6 +153,26 @@ func (r *Raft) bcastAppend() {
 		if v != r.id {
 			r.sendAppend(v, true)
 		}
+	}
+}
+
+// bcastCommit tells every follower the new commit index: with the
+// entries it lacks, or, with QuietCommits, in a quiet append to a
+// follower in step that has nothing left to receive.
+func (r *Raft) bcastCommit() {
+	for _, v := range r.voters {
+		if v == r.id {
+			continue
+		}
+		pr := r.prs[v]
+		if r.cfg.QuietCommits && pr != nil && pr.State == progressReplicate &&
+			pr.Next > r.log.lastIndex() && !pr.paused(r.cfg.MaxInflight) {
+			if prevTerm, ok := r.log.term(pr.Next - 1); ok {
+				r.send(Message{To: v, Type: MsgApp, Index: pr.Next - 1, LogTerm: prevTerm, Commit: r.log.committed, Quiet: true})
+				continue
+			}
+		}
+		r.sendAppend(v, true)
 	}
 }
 
@@ -218,7 +238,9 @@ func (r *Raft) handleAppend(m Message) {
 		return
 	}
 	if last, ok := r.log.maybeAppend(m.Index, m.LogTerm, m.Commit, m.Entries); ok {
-		r.send(Message{To: m.From, Type: MsgAppResp, Index: last})
+		if !m.Quiet || len(m.Entries) > 0 {
+			r.send(Message{To: m.From, Type: MsgAppResp, Index: last})
+		}
 		r.earlyTicks = 0
 		return
 	}

@@ -32,6 +32,7 @@ func randomOpts(seed uint64) clusterOpts {
 	}
 	o.lease = r.IntN(3) == 0
 	o.reorder = []int{0, 0, 2, 4}[r.IntN(4)]
+	o.quiet = r.IntN(2) == 0
 	return o
 }
 

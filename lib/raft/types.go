@@ -141,6 +141,9 @@ type Message struct {
 	Force bool `json:"force,omitempty"`
 	// Target names the transferee of MsgTransferLeader.
 	Target string `json:"target,omitempty"`
+	// Quiet marks a MsgApp without entries that only carries the commit
+	// index (Config.QuietCommits): accepted, it gets no MsgAppResp.
+	Quiet bool `json:"q,omitempty"`
 }
 
 // String is a compact one-line form for traces:
@@ -165,6 +168,9 @@ func (m Message) String() string {
 	}
 	if m.Force {
 		b.WriteString(" force")
+	}
+	if m.Quiet {
+		b.WriteString(" quiet")
 	}
 	if m.Target != "" {
 		fmt.Fprintf(&b, " target=%s", m.Target)

@@ -28,6 +28,8 @@ type CoreConfig struct {
 	Timing  Timing
 	// SnapshotEntries is rsm.Config.SnapshotEntries (0: its default).
 	SnapshotEntries int64
+	// QuietCommits is raft.Config.QuietCommits.
+	QuietCommits bool
 	// Durable, if set, is the Raft state to restart from; otherwise
 	// Recovered is (what a restart found on disk, Fresh on a first boot).
 	Durable   *raft.Durable
@@ -145,6 +147,7 @@ func NewCore(cfg CoreConfig) (*Core, error) {
 		// about half a round trip plus its deviation, so four ticks
 		// cover the latency tail): hold early appends, do not reject.
 		ReorderTicks: 4,
+		QuietCommits: cfg.QuietCommits,
 		Rand:         cfg.Rand,
 		Durable:      cfg.Durable,
 		// A node without state may have lost it: it votes once its

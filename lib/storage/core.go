@@ -70,6 +70,13 @@ func Recover(s *Store) (core.Recovered, error) {
 	if found {
 		r.Snapshot = &core.Snapshot{Index: snap.Index, Data: snap.Data}
 		after = snap.Index
+		// SaveSnapshot saves, then compacts the log: a crash between the
+		// two leaves records the snapshot covers, and a log that would
+		// take its next record after them rather than after the
+		// snapshot. Finish the compaction (a no-op when it was done).
+		if err := s.Log.Compact(after + 1); err != nil {
+			return r, err
+		}
 	}
 	r.First = after + 1
 	err = s.Log.Replay(func(index uint64, data []byte) error {

@@ -63,3 +63,31 @@ func TestApplyRecover(t *testing.T) {
 	require.Equal(t, uint64(11), r.First)
 	require.Equal(t, [][]byte{[]byte("k")}, r.Log)
 }
+
+// A crash at any step of installing a snapshot past the log's end (the
+// snapshot's save, then the log's compaction) recovers a state whose next
+// record can be appended: a snapshot saved whole with the old records
+// still there finishes their compaction at recovery.
+func TestRecoverAfterSnapshotCrash(t *testing.T) {
+	rec := func(b string, i uint64) core.Write {
+		return core.Write{Kind: core.WriteAppend, Index: i, Data: []byte(b)}
+	}
+	for budget := 0; budget < 12; budget++ {
+		d := NewSimDisk(uint64(budget))
+		s := simStore(t, d, "n1", testRun)
+		require.NoError(t, Apply(s, []core.Write{rec("a", 1), rec("b", 2), rec("c", 3)}))
+		d.FailAfter(budget)
+		err := Apply(s, []core.Write{{Kind: core.WriteSnapshot, Index: 10, Data: []byte("leader's")}, rec("k", 11)})
+		d.FailAfter(-1)
+		if err != nil {
+			require.ErrorIs(t, err, ErrCrashed, "budget %d", budget)
+		}
+		d.Kill()
+		s = simStore(t, d, "n1", testRun)
+		r, err := Recover(s)
+		require.NoError(t, err, "budget %d", budget)
+		next := r.First + uint64(len(r.Log))
+		require.NoError(t, Apply(s, []core.Write{rec("z", next)}), "budget %d: the record after what was recovered", budget)
+		require.NoError(t, s.Close())
+	}
+}

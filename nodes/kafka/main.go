@@ -52,7 +52,9 @@ func parseOptions(args []string, logs io.Writer) (kafkalog.Config, error) {
 	sync := fs.Bool("sync", true, "fsync the Raft state before answering (false: written, not synced)")
 	fs.DurationVar(&cfg.Flush, "flush", cfg.Flush, "hold writes and hand them to Raft together once per period (0: at once)")
 	fs.DurationVar(&cfg.Timing.TickMin, "raft-tick", cfg.Timing.TickMin, "the shortest Raft tick (a heartbeat per tick); a multiple of -flush")
+	fs.DurationVar(&cfg.Timing.TickMax, "raft-tick-max", cfg.Timing.TickMax, "the longest Raft tick, which the round trip sizes between the two (the election timeout is 10 to 20 ticks)")
 	fs.BoolVar(&cfg.Timing.RelayRouting, "relay", cfg.Timing.RelayRouting, "route raft messages around a direction of a link that does not work, through a third node (raftnode.Timing.RelayRouting; -relay=false: never)")
+	fs.BoolVar(&cfg.Amnesia, "amnesia", false, "disks may be wiped (eddy's --kill-wipes-disk): a node that starts without state rejoins through its peers before it votes; without it such a start is a first boot (all it can be under Maelstrom), which votes at once")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}

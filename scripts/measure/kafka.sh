@@ -4,11 +4,21 @@
 #   5b        the same with --node-count 2 (5c runs the same command)
 #   part3     5b's command at 3 nodes with --nemesis partition
 #   part5     the same at 5 nodes
+#   kill      3 nodes under --nemesis partition,kill,pause --nemesis-interval 3
+#             (the crash-recovery command of scripts/measure/crash-raft.sh,
+#             on 5b's workload): disks kept across a kill
+#   wipe      the same with --kill-wipes-disk (a killed node restarts empty)
 # over seeds 1..$SEEDS, and, for comparison, the kafkafix test node
 # (an in-memory single node, no replication) on 5a's command ("ceiling":
 # the op rate eddy itself reaches on this host).
-# Usage: scripts/measure/kafka.sh [5a|5b|part3|part5|ceiling|all]...
-# ($ARGS: extra flags for the kafka node, e.g. ARGS="--flush=10ms")
+# kill and wipe print per run: name, seed, valid? (every checker), the
+# kafka checker's valid? alone (safety), its bad error types, ok-fraction,
+# and the most nodes a single kill took down (a wipe of a majority at once
+# loses what only they held, whatever the protocol); then a summary.
+# Usage: scripts/measure/kafka.sh [5a|5b|part3|part5|kill|wipe|ceiling|all]...
+# ($ARGS: extra flags for the kafka node, e.g. ARGS="--flush=10ms";
+# $STORE: keep the runs there, for scripts/measure/kafka-net.py, instead of
+# a temporary directory)
 # Each run prints: name, seed, valid?, servers msgs-per-op, ok-fraction,
 # client ops/s issued in the main phase, send p99 (ms), and under
 # partitions the majority side's ok-fraction (ops invoked during a
@@ -20,8 +30,13 @@ cd "${ROOT:-$(dirname "$0")/../..}"
 [ -x bin/eddy ] && [ -x bin/kafka ] && [ -x bin/kafkafix ] || scripts/build.sh >/dev/null
 SEEDS=${SEEDS:-10}
 TIME=${TIME:-20}
-store=$(mktemp -d)
-trap 'rm -rf "$store"' EXIT
+if [ -n "${STORE:-}" ]; then
+	store=$STORE
+	mkdir -p "$store"
+else
+	store=$(mktemp -d)
+	trap 'rm -rf "$store"' EXIT
+fi
 
 FLY=(-w kafka --concurrency 2n --time-limit "$TIME" --rate 1000)
 
@@ -99,7 +114,50 @@ print(f"{name}\tsummary\tvalid {valid}/{len(rows)}\tmsgs-per-op {med(3):.3f}\tok
 PY
 }
 
-echo -e "name\tseed\tvalid\tmsgs-per-op\tok-fraction\tops/s\tsend-p99-ms\tmajority-ok\tmajority-ops"
+# crash NAME EDDY-ARGS... runs every seed under kills, then a summary.
+crash() {
+	local name=$1; shift
+	local out="$store/$name.tsv"
+	echo -e "name\tseed\tvalid\tsafe\tbad-error-types\tok-fraction\tmost-killed-at-once"
+	for seed in $(seq 1 "$SEEDS"); do
+		local dir="$store/$name-$seed"
+		bin/eddy test --seed "$seed" --store "$dir" -q --bin bin/kafka "${FLY[@]}" --node-count 3 \
+			--nemesis partition,kill,pause --nemesis-interval 3 "$@" >/dev/null 2>&1 || true
+		python3 - "$name" "$seed" "$(ls -d "$dir"/kafka/*/ 2>/dev/null | tail -1)" <<'PY' | tee -a "$out"
+import json, sys
+name, seed, run = sys.argv[1:4]
+try:
+    r = json.load(open(run + "results.json"))
+except Exception:
+    print(f"{name}\t{seed}\tno-result"); sys.exit()
+most = 0
+for l in open(run + "history.jsonl"):
+    o = json.loads(l)
+    if o.get("process") == "nemesis" and o["f"] == "kill" and isinstance(o.get("value"), dict):
+        most = max(most, sum(1 for v in o["value"].values() if v == "killed"))
+w = r["workload"]
+print(f'{name}\t{seed}\t{r["valid?"]}\t{w["valid?"]}\t{",".join(w.get("bad-error-types", [])) or "-"}\t'
+      f'{r["availability"]["ok-fraction"]:.4f}\t{most}')
+PY
+	done
+	python3 - "$name" "$out" <<'PY'
+import statistics, sys
+name, path = sys.argv[1], sys.argv[2]
+rows = [l.split("\t") for l in open(path).read().splitlines()]
+ok = [r for r in rows if len(r) == 7]
+valid = sum(r[2] == "True" for r in ok)
+safe = sum(r[3] == "True" for r in ok)
+minority = [r for r in ok if int(r[6]) < 2]
+print(f"{name}\tsummary\tvalid {valid}/{len(rows)}\tsafe {safe}/{len(rows)}\t"
+      f"safe where no kill took a majority {sum(r[3] == 'True' for r in minority)}/{len(minority)}\t"
+      f"ok-fraction {statistics.median(float(r[5]) for r in ok) if ok else float('nan'):.4f}")
+PY
+}
+
+case " $* " in
+*" kill "* | *" wipe "*) ;;
+*) echo -e "name\tseed\tvalid\tmsgs-per-op\tok-fraction\tops/s\tsend-p99-ms\tmajority-ok\tmajority-ops" ;;
+esac
 for what in "${@:-all}"; do
 	case $what in
 	# shellcheck disable=SC2086 # ARGS: extra node flags, split on spaces
@@ -110,8 +168,10 @@ for what in "${@:-all}"; do
 	part3 | all) series part3 bin/kafka "${FLY[@]}" --node-count 3 --nemesis partition ${ARGS:+-- $ARGS} ;;&
 	# shellcheck disable=SC2086
 	part5 | all) series part5 bin/kafka "${FLY[@]}" --node-count 5 --nemesis partition ${ARGS:+-- $ARGS} ;;&
+	kill) crash kill ;;
+	wipe) crash wipe --kill-wipes-disk -- -amnesia ;;
 	ceiling | all) SEEDS=${CEILING_SEEDS:-3} series ceiling bin/kafkafix "${FLY[@]}" --node-count 1 -- correct ;;
-	5a | 5b | part3 | part5) ;;
+	5a | 5b | part3 | part5 | kill | wipe) ;;
 	*) echo "unknown: $what" >&2; exit 2 ;;
 	esac
 done
