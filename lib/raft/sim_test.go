@@ -116,7 +116,7 @@ func simulateOpts(t *testing.T, o clusterOpts, membership bool) (readsServed int
 	// Liveness: no more disk faults, restart everyone, heal, then cut off
 	// a minority.
 	for _, id := range cl.ids {
-		cl.disks[id].FailAfter(-1)
+		cl.s.FailAfter(id, -1, 0)
 		if cl.s.Down(id) {
 			cl.restart(id)
 		}
@@ -201,8 +201,12 @@ func simulateOpts(t *testing.T, o clusterOpts, membership bool) (readsServed int
 		}
 		cl.runUntil(done, 100)
 	}
+	simFaults.Add(cl.s.Faults())
 	return cl.c.readsServed, cl.c.maxApplied
 }
+
+// simFaults counts the deaths over the chaos runs of a test binary.
+var simFaults sim.Faults
 
 // TestSimulation runs many seeded chaos runs (1000, 100 under -race, 50
 // with -short; sim.SeedsEnv scales them); a failure prints the seed, and
@@ -238,7 +242,11 @@ func TestSimulation(t *testing.T) {
 	if simWipes == 0 || simRejoins == 0 {
 		t.Fatalf("no disk wiped (%d) or no rejoin (%d) over %d runs", simWipes, simRejoins, n)
 	}
+	if simFaults.MidWrite == 0 {
+		t.Fatalf("no node died inside its writes over %d runs", n)
+	}
 	t.Logf("%d runs: %d reads served, %d entries committed, %d disks wiped, %d rejoins", n, reads, commits, simWipes, simRejoins)
+	sim.LogFaults(t, "raft chaos runs", simFaults)
 }
 
 // TestSimulationDeterministic: the same seed gives the same trace.
