@@ -440,69 +440,71 @@ func TestInitRefused(t *testing.T) {
 		})
 	}
 
-	t.Run("a failing hook undoes what the hooks started", func(t *testing.T) {
-		type event struct{ what, detail string }
-		var events []event
-		runs := 0
-		var n0 *Node
-		h := startNode(t, Config{}, func(n *Node) {
-			n0 = n
-			// The first hook starts everything a hook can: a message, a
-			// call, a retried call, timers; the second fails on its first run.
-			n.OnInit(func() error {
-				runs++
-				require.NoError(t, n.Send("n2", initOK{Type: "hello"}))
-				require.NoError(t, Call(n, "n2", initOK{Type: "ping"}, time.Hour, func(_ json.RawMessage, err error) {
-					events = append(events, event{what: "call", detail: fmt.Sprint(err)})
-				}))
-				require.NoError(t, CallRetry(n, "n2", initOK{Type: "ping"}, Retry{Attempts: 3, Timeout: time.Hour,
-					Retryable: func(error) bool { return true }}, func(_ json.RawMessage, err error) {
-					events = append(events, event{what: "retry", detail: fmt.Sprint(err)})
-				}))
-				n.Every(time.Hour, func() {})
-				n.After(time.Hour, func() {})
-				return nil
-			})
-			n.OnInit(func() error {
-				if runs == 1 {
-					return errors.New("not yet")
-				}
-				return nil
-			})
-			Handle(n, "stats", func(req *Request, _ struct{}) error {
-				s := n0.stats()
-				return req.Reply(struct {
-					Type    string `json:"type"`
-					Pending int    `json:"pending"`
-					Timers  int    `json:"timers"`
-				}{Type: "stats_ok", Pending: s.Pending, Timers: s.Timers})
-			})
+	t.Run("a failing hook undoes what the hooks started", testInitHookUndone)
+}
+
+func testInitHookUndone(t *testing.T) {
+	type event struct{ what, detail string }
+	var events []event
+	runs := 0
+	var n0 *Node
+	h := startNode(t, Config{}, func(n *Node) {
+		n0 = n
+		// The first hook starts everything a hook can: a message, a
+		// call, a retried call, timers; the second fails on its first run.
+		n.OnInit(func() error {
+			runs++
+			require.NoError(t, n.Send("n2", initOK{Type: "hello"}))
+			require.NoError(t, Call(n, "n2", initOK{Type: "ping"}, time.Hour, func(_ json.RawMessage, err error) {
+				events = append(events, event{what: "call", detail: fmt.Sprint(err)})
+			}))
+			require.NoError(t, CallRetry(n, "n2", initOK{Type: "ping"}, Retry{Attempts: 3, Timeout: time.Hour,
+				Retryable: func(error) bool { return true }}, func(_ json.RawMessage, err error) {
+				events = append(events, event{what: "retry", detail: fmt.Sprint(err)})
+			}))
+			n.Every(time.Hour, func() {})
+			n.After(time.Hour, func() {})
+			return nil
 		})
-		h.send(`{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n1","n2"]}}`)
-		// Nothing the hooks sent is written: the error is the only line.
-		h.expect(`{"src":"n1","dest":"c0","body":{"type":"error","code":13,"text":"not yet","in_reply_to":1}}`)
-		h.send(`{"src":"c0","dest":"n1","body":{"type":"init","msg_id":2,"node_id":"n1","node_ids":["n1","n2"]}}`)
-		// The second run starts again from msg_id 1.
-		h.expect(`{"src":"n1","dest":"n2","body":{"type":"hello"}}`,
-			`{"src":"n1","dest":"n2","body":{"type":"ping","msg_id":1}}`,
-			`{"src":"n1","dest":"n2","body":{"type":"ping","msg_id":2}}`,
-			`{"src":"n1","dest":"c0","body":{"type":"init_ok","in_reply_to":2}}`)
-		// Two calls with their deadlines, Every and After: the first run's are gone.
-		h.send(`{"src":"c1","dest":"n1","body":{"type":"stats","msg_id":3}}`)
-		h.expect(`{"src":"n1","dest":"c1","body":{"type":"stats_ok","pending":2,"timers":4,"in_reply_to":3}}`)
-		rest, err := h.close()
-		require.NoError(t, err)
-		require.Empty(t, rest)
-		require.Equal(t, 2, runs)
-		require.Equal(t, []event{
-			{what: "call", detail: ErrNotInitialized.Error()},
-			// Failed with ErrNotInitialized, retried, and its back-off
-			// timer dropped: it ends as a stop does.
-			{what: "retry", detail: ErrStopped.Error()},
-			{what: "call", detail: ErrStopped.Error()},
-			{what: "retry", detail: ErrStopped.Error()},
-		}, events)
+		n.OnInit(func() error {
+			if runs == 1 {
+				return errors.New("not yet")
+			}
+			return nil
+		})
+		Handle(n, "stats", func(req *Request, _ struct{}) error {
+			s := n0.stats()
+			return req.Reply(struct {
+				Type    string `json:"type"`
+				Pending int    `json:"pending"`
+				Timers  int    `json:"timers"`
+			}{Type: "stats_ok", Pending: s.Pending, Timers: s.Timers})
+		})
 	})
+	h.send(`{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n1","n2"]}}`)
+	// Nothing the hooks sent is written: the error is the only line.
+	h.expect(`{"src":"n1","dest":"c0","body":{"type":"error","code":13,"text":"not yet","in_reply_to":1}}`)
+	h.send(`{"src":"c0","dest":"n1","body":{"type":"init","msg_id":2,"node_id":"n1","node_ids":["n1","n2"]}}`)
+	// The second run starts again from msg_id 1.
+	h.expect(`{"src":"n1","dest":"n2","body":{"type":"hello"}}`,
+		`{"src":"n1","dest":"n2","body":{"type":"ping","msg_id":1}}`,
+		`{"src":"n1","dest":"n2","body":{"type":"ping","msg_id":2}}`,
+		`{"src":"n1","dest":"c0","body":{"type":"init_ok","in_reply_to":2}}`)
+	// Two calls with their deadlines, Every and After: the first run's are gone.
+	h.send(`{"src":"c1","dest":"n1","body":{"type":"stats","msg_id":3}}`)
+	h.expect(`{"src":"n1","dest":"c1","body":{"type":"stats_ok","pending":2,"timers":4,"in_reply_to":3}}`)
+	rest, err := h.close()
+	require.NoError(t, err)
+	require.Empty(t, rest)
+	require.Equal(t, 2, runs)
+	require.Equal(t, []event{
+		{what: "call", detail: ErrNotInitialized.Error()},
+		// Failed with ErrNotInitialized, retried, and its back-off
+		// timer dropped: it ends as a stop does.
+		{what: "retry", detail: ErrStopped.Error()},
+		{what: "call", detail: ErrStopped.Error()},
+		{what: "retry", detail: ErrStopped.Error()},
+	}, events)
 }
 
 // TestInitRace: peers' messages race with init from several writers; run
