@@ -25,7 +25,6 @@ type crashRun[C crdt.Counter[C]] struct {
 	// before the node died counts without an add_ok).
 	acked, tried map[string]int64
 	entryOf      map[int64]string // a pending add's msg id -> the entry it went to
-	wipes        int
 }
 
 func newCrashRun[C crdt.Counter[C]](t *testing.T, seed uint64, n int, empty func() C) *crashRun[C] {
@@ -88,29 +87,49 @@ func (cr *crashRun[C]) add(id string, msgID int64, delta int64) {
 	}
 }
 
+// replicated: another node that is up holds every entry node id holds, at
+// least at id's version. What the node itself believes its peers hold is
+// not enough: a peer whose disk was wiped while down has not yet told it.
+func (cr *crashRun[C]) replicated(id string) bool {
+	mine := cr.cores[id].State()
+	for _, other := range cr.ids {
+		if other == id || cr.s.Down(other) {
+			continue
+		}
+		theirs := cr.cores[other].State()
+		all := true
+		for _, key := range mine.IDs() {
+			if entryVersion(theirs, key) < entryVersion(mine, key) {
+				all = false
+				break
+			}
+		}
+		if all {
+			return true
+		}
+	}
+	return false
+}
+
 func abs(x int64) int64 { return max(x, -x) }
 
 // signed sums the deltas acknowledged and sent, with their signs.
 type signed struct{ acked, tried int64 }
 
-// runCrash drives random adds, partitions and faults for durationMs, then
-// recovers every node, heals, and requires that all agree on a value that
-// counts every acknowledged add and nothing never sent. wipes allows
-// DiskWipe, but only of a node whose peers all confirmed its entries (an
-// add acknowledged on a wiped node and never replicated is lost, and no
-// protocol can bring it back): the test is then about the own entry's
-// versions after a Fresh restart.
-func runCrash[C crdt.Counter[C]](t *testing.T, seed uint64, n int, empty func() C, neg bool, wipes bool) (wiped int) {
+// runCrash drives random adds, partitions and faults (sim.Chaos) for 20 s
+// of virtual time, then recovers every node, heals, and requires that all
+// agree on a value that counts every acknowledged add and nothing never
+// sent. wipes allows DiskWipe, but only of a node whose entries another
+// node that is up holds (an add acknowledged on a wiped node and held by
+// no other is lost, and no protocol can bring it back): the test is then
+// about the own entry's versions after a Fresh restart.
+func runCrash[C crdt.Counter[C]](t *testing.T, seed uint64, n int, empty func() C, neg bool, wipes bool) sim.Faults {
 	cr := newCrashRun(t, seed, n, empty)
 	s := cr.s
 	r := s.Rand()
 	var sum signed
-	for i := int64(1); s.Now() < 20000; i++ {
-		s.RunFor(r.Int64N(100))
-		cr.check("time passing")
-		id := cr.ids[r.IntN(n)]
-		switch k := r.IntN(40); {
-		case k < 28:
+	ch := sim.Chaos{UntilMs: 20000, GapMaxMs: 100, Check: cr.check,
+		Op: func(i int64, id string) {
 			delta := 1 + r.Int64N(5)
 			if neg && r.IntN(2) == 0 {
 				delta = -delta
@@ -124,46 +143,12 @@ func runCrash[C crdt.Counter[C]](t *testing.T, seed uint64, n int, empty func() 
 			if cr.acked[cr.entryOf[i]] != before {
 				sum.acked += delta
 			}
-			cr.check(fmt.Sprintf("add %d on %s", delta, id))
-		case k < 30:
-			a, b := sim.RandomSplit(r, cr.ids)
-			s.Partition(a, b)
-		case k < 32:
-			s.Heal()
-		case k < 34:
-			if s.Down(id) {
-				break
-			}
-			f := sim.Fault(1 + r.IntN(2))
-			if wipes && r.IntN(2) == 0 {
-				// Let its peers confirm its entry first.
-				s.Heal()
-				if s.RunUntil(cr.cores[id].Quiet, 10000) {
-					f = sim.DiskWipe
-					cr.wipes++
-				}
-			}
-			s.Fail(id, f)
-		case k < 36:
-			if !s.Down(id) {
-				s.FailAfter(id, r.IntN(3), sim.Fault(1+r.IntN(2)))
-			}
-		default:
-			if s.Down(id) {
-				_, err := s.Recover(id)
-				require.NoError(t, err, "seed %d", seed)
-				cr.check("recover " + id)
-			}
-		}
+		}}
+	if wipes {
+		ch.Replicated = cr.replicated
 	}
-	for _, id := range cr.ids {
-		if s.Down(id) {
-			_, err := s.Recover(id)
-			require.NoError(t, err, "seed %d", seed)
-		}
-		s.FailAfter(id, -1, 0)
-	}
-	s.Heal()
+	require.NoError(t, s.RunChaos(ch), "seed %d", seed)
+	require.NoError(t, s.RecoverAll(), "seed %d", seed)
 	cr.check("the heal")
 	agree := func() bool {
 		v := cr.cores[cr.ids[0]].Value()
@@ -188,30 +173,36 @@ func runCrash[C crdt.Counter[C]](t *testing.T, seed uint64, n int, empty func() 
 		require.GreaterOrEqual(t, got, sum.acked, "seed %d", seed)
 		require.LessOrEqual(t, got, sum.tried, "seed %d", seed)
 	}
-	return cr.wipes
+	return s.Faults()
 }
 
 func crashSeeds(t *testing.T) []uint64 { return sim.Seeds(t, testenv.Pick(20, 1000)) }
 
 func TestCrashGCounter(t *testing.T) {
+	var st sim.Faults
 	for _, seed := range crashSeeds(t) {
-		runCrash(t, seed, 3, crdt.NewGCounter, false, false)
+		st.Add(runCrash(t, seed, 3, crdt.NewGCounter, false, false))
 	}
+	sim.LogFaults(t, "g-counter, 3 nodes", st)
 }
 
 func TestCrashPNCounter(t *testing.T) {
+	var st sim.Faults
 	for _, seed := range crashSeeds(t) {
-		runCrash(t, seed, 3, crdt.NewPNCounter, true, false)
+		st.Add(runCrash(t, seed, 3, crdt.NewPNCounter, true, false))
 	}
+	sim.LogFaults(t, "pn-counter, 3 nodes", st)
 }
 
 // TestCrashWipedDisk: nodes restarted Fresh count under a new entry, so
 // their new adds are never hidden by their old entry's higher version.
 func TestCrashWipedDisk(t *testing.T) {
-	wiped := 0
+	var g, pn sim.Faults
 	for _, seed := range crashSeeds(t) {
-		wiped += runCrash(t, seed, 5, crdt.NewGCounter, false, true)
-		wiped += runCrash(t, seed, 3, crdt.NewPNCounter, true, true)
+		g.Add(runCrash(t, seed, 5, crdt.NewGCounter, false, true))
+		pn.Add(runCrash(t, seed, 3, crdt.NewPNCounter, true, true))
 	}
-	require.Positive(t, wiped, "some disks were wiped")
+	sim.LogFaults(t, "g-counter, 5 nodes, wiped disks", g)
+	sim.LogFaults(t, "pn-counter, 3 nodes, wiped disks", pn)
+	require.Positive(t, g.Wipes+pn.Wipes, "some disks were wiped")
 }

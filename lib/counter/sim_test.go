@@ -133,51 +133,9 @@ func runScenario[C crdt.Counter[C]](t testing.TB, seed uint64, sc scenario, empt
 	for i := range sc.nodes {
 		ids = append(ids, fmt.Sprintf("n%d", i))
 	}
-	nodes := map[string]*Core[C]{}
-	s := sim.New(sim.Config{Seed: seed, Nodes: ids, TickMs: 100, LatencyMinMs: sc.latMinMs, LatencyMaxMs: sc.latMaxMs,
-		Loss: sc.loss, Duplicate: sc.dup, Clone: wireClone[C](t), Describe: describe, Journal: sc.journal},
-		func(id string) core.Core[Sync[C], Command, Result] {
-			var peers []string
-			if sc.base > 0 {
-				peers = Circulant(ids, id, sc.base)
-			}
-			core, err := New(Config{ID: id, NodeIDs: ids, Peers: peers, BatchTicks: sc.batch, RetryTicks: sc.retry, BackoffMaxTicks: sc.bo}, empty())
-			require.NoError(t, err)
-			nodes[id] = core
-			return nodes[id]
-		})
+	s, nodes := newScenarioSim(t, seed, sc, ids, empty)
 	r := rand.New(rand.NewPCG(seed, 1)) // the workload's own stream
-
-	// Events: client ops and nemesis toggles, in time order.
-	type event struct {
-		at      int64
-		node    string
-		delta   int64
-		isAdd   bool
-		nemesis bool
-	}
-	var events []event
-	var ops, want int64
-	for at := int64(0); ; {
-		at += r.Int64N(int64(2000/sc.rate) + 1)
-		if at >= sc.durationMs {
-			break
-		}
-		ops++
-		e := event{at: at, node: ids[r.IntN(len(ids))]}
-		if r.Float64() < sc.addFrac {
-			e.isAdd, e.delta = true, sc.delta(r)
-			want += e.delta
-		}
-		events = append(events, e)
-	}
-	if sc.nemesisMs > 0 {
-		for at := int64(0); at < sc.durationMs; at += r.Int64N(2 * sc.nemesisMs) {
-			events = append(events, event{at: at, nemesis: true})
-		}
-	}
-	sort.SliceStable(events, func(i, j int) bool { return events[i].at < events[j].at })
-
+	events, ops, want := drawEvents(r, sc, ids)
 	partitioned := false
 	for _, e := range events {
 		s.RunFor(e.at - s.Now())
@@ -194,8 +152,75 @@ func runScenario[C crdt.Counter[C]](t testing.TB, seed uint64, sc scenario, empt
 	}
 	s.RunFor(sc.durationMs - s.Now())
 	s.Heal()
-	healAt := s.Now()
+	out := awaitQuiet(t, s, sc, ids, nodes, want)
+	out.sent, out.ops, out.hash = s.Sent, ops+int64(sc.nodes), s.TraceHash() // + one final read per node
+	for _, id := range ids {
+		out.probes += nodes[id].Stats().Probes
+	}
+	return out
+}
 
+// newScenarioSim builds the simulated cluster of sc; nodes maps each id to
+// its core.
+func newScenarioSim[C crdt.Counter[C]](t testing.TB, seed uint64, sc scenario, ids []string, empty func() C) (
+	*sim.Sim[Sync[C], Command, Result], map[string]*Core[C]) {
+	nodes := map[string]*Core[C]{}
+	s := sim.New(sim.Config{Seed: seed, Nodes: ids, TickMs: 100, LatencyMinMs: sc.latMinMs, LatencyMaxMs: sc.latMaxMs,
+		Loss: sc.loss, Duplicate: sc.dup, Clone: wireClone[C](t), Describe: describe, Journal: sc.journal},
+		func(id string) core.Core[Sync[C], Command, Result] {
+			var peers []string
+			if sc.base > 0 {
+				peers = Circulant(ids, id, sc.base)
+			}
+			core, err := New(Config{ID: id, NodeIDs: ids, Peers: peers, BatchTicks: sc.batch, RetryTicks: sc.retry, BackoffMaxTicks: sc.bo}, empty())
+			require.NoError(t, err)
+			nodes[id] = core
+			return nodes[id]
+		})
+	return s, nodes
+}
+
+// scenarioEvent is a client's op or a nemesis toggle at a virtual time.
+type scenarioEvent struct {
+	at      int64
+	node    string
+	delta   int64
+	isAdd   bool
+	nemesis bool
+}
+
+// drawEvents draws sc's workload from r, in time order: the events, the
+// number of client ops, and the sum of the adds.
+func drawEvents(r *rand.Rand, sc scenario, ids []string) (events []scenarioEvent, ops, want int64) {
+	for at := int64(0); ; {
+		at += r.Int64N(int64(2000/sc.rate) + 1)
+		if at >= sc.durationMs {
+			break
+		}
+		ops++
+		e := scenarioEvent{at: at, node: ids[r.IntN(len(ids))]}
+		if r.Float64() < sc.addFrac {
+			e.isAdd, e.delta = true, sc.delta(r)
+			want += e.delta
+		}
+		events = append(events, e)
+	}
+	if sc.nemesisMs > 0 {
+		for at := int64(0); at < sc.durationMs; at += r.Int64N(2 * sc.nemesisMs) {
+			events = append(events, scenarioEvent{at: at, nemesis: true})
+		}
+	}
+	sort.SliceStable(events, func(i, j int) bool { return events[i].at < events[j].at })
+	return events, ops, want
+}
+
+// awaitQuiet requires, from the heal on, that every node reads want and
+// that the network then falls silent, within sc.recoveryMs; it measures
+// both.
+func awaitQuiet[C crdt.Counter[C]](t testing.TB, s *sim.Sim[Sync[C], Command, Result], sc scenario, ids []string,
+	nodes map[string]*Core[C], want int64) outcome {
+	t.Helper()
+	seed, healAt := s.Seed(), s.Now()
 	agree := func() bool {
 		for _, id := range ids {
 			if nodes[id].Value() != want {
@@ -232,11 +257,6 @@ func runScenario[C crdt.Counter[C]](t testing.TB, seed uint64, sc scenario, empt
 	s.RunFor(max(0, healAt+sc.recoveryMs-s.Now()))
 	require.Equal(t, sentQuiet, s.Sent, "seed %d: messages after quiescence", seed)
 	require.True(t, agree(), "seed %d", seed)
-
-	out.sent, out.ops, out.hash = s.Sent, ops+int64(sc.nodes), s.TraceHash() // + one final read per node
-	for _, id := range ids {
-		out.probes += nodes[id].Stats().Probes
-	}
 	return out
 }
 

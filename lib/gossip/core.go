@@ -83,7 +83,9 @@
 // its peers hold those dots with other values: it adds under a new origin,
 // OriginKey(id, incarnation), so its new values never collide with the old
 // dots. For restartWindow anti-entropy periods after a restart the star's
-// idle edges exchange digests. What no restart recovers is a value
+// idle edges exchange digests; a core started from a wiped disk opens that
+// window when a peer's digest first shows values of its earlier process
+// (a first start never does, and stays silent). What no restart recovers is a value
 // acknowledged on a node whose disk is wiped before the value reached any
 // peer.
 package gossip
@@ -238,6 +240,10 @@ type Core struct {
 	// aeUntil: until this tick, the star's edges exchange digests every
 	// AntiEntropyTicks even when idle (see restartWindow).
 	aeUntil int64
+	// blank: a durable core that started without a disk (Fresh) and has
+	// not yet seen, in a peer's digest, values of an earlier process of
+	// this node (see amnesia).
+	blank bool
 
 	// aeOld holds the context as it was between one and two anti-entropy
 	// periods ago: values in it have been here at least AntiEntropyTicks.
@@ -392,6 +398,7 @@ func NewDurable(cfg Config, rec core.Recovered) (*Core, error) {
 		c.origin = OriginKey(cfg.ID, cfg.Incarnation)
 		b, _ := json.Marshal(stored{Origin: c.origin})
 		c.out.Persist(core.Write{Kind: core.WriteState, Data: b})
+		c.blank = rec.Fresh
 		return c, nil
 	}
 	var st stored
@@ -546,6 +553,7 @@ func (c *Core) Step(from string, m Message) {
 		c.log.Debug("gossip: malformed digest dropped", "from", from, "err", err)
 		return
 	}
+	c.amnesia(&have)
 	switch {
 	case m.Inc < p.inc:
 		// From an earlier process of that node: its values still count
@@ -591,6 +599,26 @@ func (c *Core) Step(from string, m Message) {
 		}
 	}
 	c.antiEntropy(p)
+}
+
+// amnesia notices, on a core that started without a disk, a peer's digest
+// holding values of an earlier process of this node: the disk was wiped,
+// not new. Values that process held may now sit only with peers that
+// believe it holds them, and anti-entropy offers them when its digests
+// arrive, so it keeps sending them on the star's edges for restartWindow,
+// as after a restart from disk. A first start never sees such values and
+// stays silent when idle.
+func (c *Core) amnesia(have *gset.Context) {
+	if !c.blank {
+		return
+	}
+	for _, origin := range have.Origins() {
+		if i, ok := c.owner(origin); ok && i == c.self && origin != c.origin {
+			c.blank = false
+			c.aeUntil = max(c.aeUntil, c.now+restartWindow*c.cfg.AntiEntropyTicks)
+			return
+		}
+	}
 }
 
 // restarted forgets what p's earlier process held and what was in flight

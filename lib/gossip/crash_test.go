@@ -26,7 +26,6 @@ type crashWorld struct {
 	next  int64
 	acked map[string]bool // values acknowledged to a client
 	tried map[string]bool // values sent to a node at all
-	wipes int             // disks wiped
 }
 
 func newCrashWorld(t *testing.T, seed uint64, n int) *crashWorld {
@@ -86,56 +85,16 @@ func (w *crashWorld) check(event string) {
 // reached a peer (an acknowledged value on a wiped node alone is lost, and
 // no protocol brings it back): what is tested is that a Fresh node's new
 // values are not hidden behind its earlier process's dots.
-func runGossipCrash(t *testing.T, seed uint64, n int, wipes bool) int {
+func runGossipCrash(t *testing.T, seed uint64, n int, wipes bool) sim.Faults {
 	w := newCrashWorld(t, seed, n)
 	s := w.s
-	r := s.Rand()
-	for s.Now() < 8000 {
-		s.RunFor(r.Int64N(40))
-		w.check("time passing")
-		id := w.nodes[r.IntN(n)]
-		switch k := r.IntN(40); {
-		case k < 28:
-			w.add(id)
-			w.check("add on " + id)
-		case k < 30:
-			a, b := sim.RandomSplit(r, w.nodes)
-			s.Partition(a, b)
-		case k < 32:
-			s.Heal()
-		case k < 34:
-			if s.Down(id) {
-				break
-			}
-			f := sim.Fault(1 + r.IntN(2))
-			if wipes && r.IntN(2) == 0 {
-				s.Heal()
-				if s.RunUntil(func() bool { return w.ownReplicated(id) }, 10000) {
-					f = sim.DiskWipe
-					w.wipes++
-				}
-			}
-			s.Fail(id, f)
-		case k < 36:
-			if !s.Down(id) {
-				s.FailAfter(id, r.IntN(3), sim.Fault(1+r.IntN(2)))
-			}
-		default:
-			if s.Down(id) {
-				_, err := s.Recover(id)
-				require.NoError(t, err, "seed %d", seed)
-				w.check("recover " + id)
-			}
-		}
+	ch := sim.Chaos{UntilMs: 8000, GapMaxMs: 40, Check: w.check,
+		Op: func(_ int64, id string) { w.add(id) }}
+	if wipes {
+		ch.Replicated = w.ownReplicated
 	}
-	for _, id := range w.nodes {
-		if s.Down(id) {
-			_, err := s.Recover(id)
-			require.NoError(t, err, "seed %d", seed)
-		}
-		s.FailAfter(id, -1, 0)
-	}
-	s.Heal()
+	require.NoError(t, s.RunChaos(ch), "seed %d", seed)
+	require.NoError(t, s.RecoverAll(), "seed %d", seed)
 	done := func() bool {
 		ref := w.cores[w.nodes[0]].Set()
 		for _, id := range w.nodes {
@@ -162,7 +121,7 @@ func runGossipCrash(t *testing.T, seed uint64, n int, wipes bool) int {
 		tr := s.Trace()
 		t.Fatalf("seed %d: no convergence on every acknowledged value; missing %v\n%v", seed, missing, tr[max(0, len(tr)-30):])
 	}
-	return w.wipes
+	return s.Faults()
 }
 
 // ownReplicated: some other node that is up holds every value node id holds.
@@ -188,17 +147,24 @@ func (w *crashWorld) ownReplicated(id string) bool {
 
 func gossipCrashSeeds(t *testing.T) []uint64 { return sim.Seeds(t, testenv.Pick(10, 1000)) }
 
-// TestCrashGossip: odd seeds run 3 nodes, even seeds 5.
+// TestCrashGossip runs three and five nodes, each over its own seeds.
 func TestCrashGossip(t *testing.T) {
-	for _, seed := range gossipCrashSeeds(t) {
-		runGossipCrash(t, seed, 3+2*int(1-seed%2), false)
+	for _, n := range []int{3, 5} {
+		t.Run(fmt.Sprintf("%d nodes", n), func(t *testing.T) {
+			var st sim.Faults
+			for _, seed := range sim.Seeds(t, testenv.Pick(5, 1000)) {
+				st.Add(runGossipCrash(t, seed, n, false))
+			}
+			sim.LogFaults(t, fmt.Sprintf("gossip, %d nodes", n), st)
+		})
 	}
 }
 
 func TestCrashGossipWipedDisk(t *testing.T) {
-	wiped := 0
+	var st sim.Faults
 	for _, seed := range gossipCrashSeeds(t) {
-		wiped += runGossipCrash(t, seed, 3, true)
+		st.Add(runGossipCrash(t, seed, 3, true))
 	}
-	require.Positive(t, wiped, "some disks were wiped")
+	sim.LogFaults(t, "gossip, 3 nodes, wiped disks", st)
+	require.Positive(t, st.Wipes, "some disks were wiped")
 }

@@ -138,44 +138,7 @@ func TestBadInput(t *testing.T) {
 // TestReplies covers how handler outcomes become replies.
 func TestReplies(t *testing.T) {
 	var pending *Request
-	h := startNode(t, Config{}, func(n *Node) {
-		Handle(n, "echo", echoHandler)
-		Handle(n, "rpcerr", func(_ *Request, b struct {
-			Code int    `json:"code"`
-			Text string `json:"text"`
-		}) error {
-			return maelstrom.NewRPCError(b.Code, b.Text)
-		})
-		Handle(n, "wrapped", func(*Request, struct{}) error {
-			return fmt.Errorf("while reading: %w", maelstrom.NewRPCError(maelstrom.KeyDoesNotExist, "no key 3"))
-		})
-		Handle(n, "plain", func(*Request, struct{}) error { return errors.New("disk on fire") })
-		Handle(n, "panic", func(*Request, struct{}) error { panic("boom") })
-		Handle(n, "panic-after-reply", func(req *Request, _ struct{}) error {
-			_ = req.Reply(initOK{Type: "panic-after-reply_ok"})
-			panic("late boom")
-		})
-		Handle(n, "twice", func(req *Request, _ struct{}) error {
-			assert.NoError(t, req.Reply(initOK{Type: "twice_ok"}))
-			assert.ErrorIs(t, req.Reply(initOK{Type: "twice_ok"}), ErrReplied)
-			return errors.New("ignored: already replied")
-		})
-		Handle(n, "not-object", func(req *Request, _ struct{}) error { return req.Reply([]int{1}) })
-		Handle(n, "empty-object", func(req *Request, _ struct{}) error { return req.Reply(struct{}{}) })
-		Handle(n, "raw", func(req *Request, _ struct{}) error {
-			return req.Reply(json.RawMessage("{ \"type\" : \"raw_ok\",\n \"v\": [1, 2] }"))
-		})
-		Handle(n, "defer", func(req *Request, _ struct{}) error {
-			pending = req
-			return nil // answered later
-		})
-		Handle(n, "finish", func(req *Request, _ struct{}) error {
-			if err := pending.Reply(initOK{Type: "defer_ok"}); err != nil {
-				return err
-			}
-			return req.Reply(initOK{Type: "finish_ok"})
-		})
-	})
+	h := startNode(t, Config{}, func(n *Node) { replyHandlers(t, n, &pending) })
 	h.init("n1", "n1")
 	cases := []struct {
 		name string
@@ -220,6 +183,48 @@ func TestReplies(t *testing.T) {
 	h.send(`{"src":"c1","dest":"n1","body":{"type":"plain"}}`, `{"src":"c1","dest":"n1","body":{"type":"echo","echo":1}}`)
 	h.probe(501)
 	h.closeClean()
+}
+
+// replyHandlers registers TestReplies' handlers, each answering in its own
+// way (errors of every kind, panics, two replies, odd bodies); "defer"
+// keeps its request in *pending and "finish" answers it.
+func replyHandlers(t *testing.T, n *Node, pending **Request) {
+	Handle(n, "echo", echoHandler)
+	Handle(n, "rpcerr", func(_ *Request, b struct {
+		Code int    `json:"code"`
+		Text string `json:"text"`
+	}) error {
+		return maelstrom.NewRPCError(b.Code, b.Text)
+	})
+	Handle(n, "wrapped", func(*Request, struct{}) error {
+		return fmt.Errorf("while reading: %w", maelstrom.NewRPCError(maelstrom.KeyDoesNotExist, "no key 3"))
+	})
+	Handle(n, "plain", func(*Request, struct{}) error { return errors.New("disk on fire") })
+	Handle(n, "panic", func(*Request, struct{}) error { panic("boom") })
+	Handle(n, "panic-after-reply", func(req *Request, _ struct{}) error {
+		_ = req.Reply(initOK{Type: "panic-after-reply_ok"})
+		panic("late boom")
+	})
+	Handle(n, "twice", func(req *Request, _ struct{}) error {
+		assert.NoError(t, req.Reply(initOK{Type: "twice_ok"}))
+		assert.ErrorIs(t, req.Reply(initOK{Type: "twice_ok"}), ErrReplied)
+		return errors.New("ignored: already replied")
+	})
+	Handle(n, "not-object", func(req *Request, _ struct{}) error { return req.Reply([]int{1}) })
+	Handle(n, "empty-object", func(req *Request, _ struct{}) error { return req.Reply(struct{}{}) })
+	Handle(n, "raw", func(req *Request, _ struct{}) error {
+		return req.Reply(json.RawMessage("{ \"type\" : \"raw_ok\",\n \"v\": [1, 2] }"))
+	})
+	Handle(n, "defer", func(req *Request, _ struct{}) error {
+		*pending = req
+		return nil // answered later
+	})
+	Handle(n, "finish", func(req *Request, _ struct{}) error {
+		if err := (*pending).Reply(initOK{Type: "defer_ok"}); err != nil {
+			return err
+		}
+		return req.Reply(initOK{Type: "finish_ok"})
+	})
 }
 
 // TestRawEchoByteExact: integers beyond float64 precision, white space,
@@ -289,87 +294,99 @@ func TestLongLines(t *testing.T) {
 // TestInit covers the init rules: pre-init queueing in order, a second init
 // that changes nothing, and a malformed first init.
 func TestInit(t *testing.T) {
-	t.Run("pre-init messages are queued and served after init_ok", func(t *testing.T) {
-		var seen []string
-		h := startNode(t, Config{}, func(n *Node) {
-			Handle(n, "gossip", func(req *Request, b struct {
-				V int64 `json:"v"`
-			}) error {
-				assert.Equal(t, "n2", n.ID(), "served before init")
-				seen = append(seen, fmt.Sprint(b.V))
-				return req.Reply(initOK{Type: "gossip_ok"})
-			})
+	t.Run("pre-init messages are queued and served after init_ok", testInitQueuesEarly)
+	t.Run("a repeated init is answered init_ok, another identity 22, state kept", testInitRepeated)
+	t.Run("malformed first init is answered 12 from dest; a good one follows", testInitMalformedFirst)
+	t.Run("OnInit error is answered instead of init_ok", testInitHookError)
+	t.Run("pre-init queue is bounded", testInitQueueBounded)
+	t.Run("input ending before init drops the queue cleanly", testInitEndsBeforeInit)
+}
+
+func testInitQueuesEarly(t *testing.T) {
+	var seen []string
+	h := startNode(t, Config{}, func(n *Node) {
+		Handle(n, "gossip", func(req *Request, b struct {
+			V int64 `json:"v"`
+		}) error {
+			assert.Equal(t, "n2", n.ID(), "served before init")
+			seen = append(seen, fmt.Sprint(b.V))
+			return req.Reply(initOK{Type: "gossip_ok"})
 		})
-		for v := 1; v <= 5; v++ {
-			h.sendf(`{"src":"n1","dest":"n2","body":{"type":"gossip","v":%d,"msg_id":%d}}`, v, v)
-		}
-		h.init("n2", "n1", "n2")
-		for v := 1; v <= 5; v++ {
-			h.expect(fmt.Sprintf(`{"src":"n2","dest":"n1","body":{"type":"gossip_ok","in_reply_to":%d}}`, v))
-		}
-		h.closeClean()
-		require.Equal(t, []string{"1", "2", "3", "4", "5"}, seen)
 	})
-	t.Run("a repeated init is answered init_ok, another identity 22, state kept", func(t *testing.T) {
-		inits := 0
-		var n0 *Node
-		h := startNode(t, Config{}, func(n *Node) {
-			n0 = n
-			n.OnInit(func() error { inits++; return nil })
-			Handle(n, "who", func(req *Request, _ struct{}) error {
-				return req.Reply(struct {
-					Type  string   `json:"type"`
-					ID    string   `json:"id"`
-					Peers []string `json:"peers"`
-					Inits int      `json:"inits"`
-				}{Type: "who_ok", ID: n0.ID(), Peers: n0.Peers(), Inits: inits})
-			})
+	for v := 1; v <= 5; v++ {
+		h.sendf(`{"src":"n1","dest":"n2","body":{"type":"gossip","v":%d,"msg_id":%d}}`, v, v)
+	}
+	h.init("n2", "n1", "n2")
+	for v := 1; v <= 5; v++ {
+		h.expect(fmt.Sprintf(`{"src":"n2","dest":"n1","body":{"type":"gossip_ok","in_reply_to":%d}}`, v))
+	}
+	h.closeClean()
+	require.Equal(t, []string{"1", "2", "3", "4", "5"}, seen)
+}
+
+func testInitRepeated(t *testing.T) {
+	inits := 0
+	var n0 *Node
+	h := startNode(t, Config{}, func(n *Node) {
+		n0 = n
+		n.OnInit(func() error { inits++; return nil })
+		Handle(n, "who", func(req *Request, _ struct{}) error {
+			return req.Reply(struct {
+				Type  string   `json:"type"`
+				ID    string   `json:"id"`
+				Peers []string `json:"peers"`
+				Inits int      `json:"inits"`
+			}{Type: "who_ok", ID: n0.ID(), Peers: n0.Peers(), Inits: inits})
 		})
-		h.init("n1", "n1", "n2")
-		h.send(`{"src":"c5","dest":"n1","body":{"type":"init","msg_id":3,"node_id":"n1","node_ids":["n1","n2"]}}`)
-		h.expect(`{"src":"n1","dest":"c5","body":{"type":"init_ok","in_reply_to":3}}`)
-		h.send(`{"src":"c5","dest":"n1","body":{"type":"init","msg_id":4,"node_id":"n7","node_ids":["n7"]}}`)
-		h.expect(`{"src":"n1","dest":"c5","body":{"type":"error","code":22,"text":"already initialized as \"n1\" of [\"n1\" \"n2\"]; a process keeps one identity","in_reply_to":4}}`)
-		h.send(`{"src":"c5","dest":"n1","body":{"type":"init","msg_id":5,"node_id":"n1","node_ids":["n2","n1"]}}`)
-		h.expect(`{"src":"n1","dest":"c5","body":{"type":"error","code":22,"text":"already initialized as \"n1\" of [\"n1\" \"n2\"]; a process keeps one identity","in_reply_to":5}}`)
-		h.send(`{"src":"c5","dest":"n1","body":{"type":"init","msg_id":6,"node_id":"n1","node_ids":[]}}`)
-		h.expect(`{"src":"n1","dest":"c5","body":{"type":"error","code":12,"text":"init has no node_ids","in_reply_to":6}}`)
-		h.send(`{"src":"c5","dest":"n1","body":{"type":"who","msg_id":7}}`)
-		h.expect(`{"src":"n1","dest":"c5","body":{"type":"who_ok","id":"n1","peers":["n2"],"inits":1,"in_reply_to":7}}`)
-		h.closeClean()
 	})
-	t.Run("malformed first init is answered 12 from dest; a good one follows", func(t *testing.T) {
-		h := startNode(t, Config{}, func(n *Node) { Handle(n, "echo", echoHandler) })
-		h.send(`{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_ids":["n1"]}}`)
-		h.expect(`{"src":"n1","dest":"c0","body":{"type":"error","code":12,"text":"init has no node_id","in_reply_to":1}}`)
-		h.init("n1", "n1")
-		h.probe(2)
-		h.closeClean()
+	h.init("n1", "n1", "n2")
+	h.send(`{"src":"c5","dest":"n1","body":{"type":"init","msg_id":3,"node_id":"n1","node_ids":["n1","n2"]}}`)
+	h.expect(`{"src":"n1","dest":"c5","body":{"type":"init_ok","in_reply_to":3}}`)
+	h.send(`{"src":"c5","dest":"n1","body":{"type":"init","msg_id":4,"node_id":"n7","node_ids":["n7"]}}`)
+	h.expect(`{"src":"n1","dest":"c5","body":{"type":"error","code":22,"text":"already initialized as \"n1\" of [\"n1\" \"n2\"]; a process keeps one identity","in_reply_to":4}}`)
+	h.send(`{"src":"c5","dest":"n1","body":{"type":"init","msg_id":5,"node_id":"n1","node_ids":["n2","n1"]}}`)
+	h.expect(`{"src":"n1","dest":"c5","body":{"type":"error","code":22,"text":"already initialized as \"n1\" of [\"n1\" \"n2\"]; a process keeps one identity","in_reply_to":5}}`)
+	h.send(`{"src":"c5","dest":"n1","body":{"type":"init","msg_id":6,"node_id":"n1","node_ids":[]}}`)
+	h.expect(`{"src":"n1","dest":"c5","body":{"type":"error","code":12,"text":"init has no node_ids","in_reply_to":6}}`)
+	h.send(`{"src":"c5","dest":"n1","body":{"type":"who","msg_id":7}}`)
+	h.expect(`{"src":"n1","dest":"c5","body":{"type":"who_ok","id":"n1","peers":["n2"],"inits":1,"in_reply_to":7}}`)
+	h.closeClean()
+}
+
+func testInitMalformedFirst(t *testing.T) {
+	h := startNode(t, Config{}, func(n *Node) { Handle(n, "echo", echoHandler) })
+	h.send(`{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_ids":["n1"]}}`)
+	h.expect(`{"src":"n1","dest":"c0","body":{"type":"error","code":12,"text":"init has no node_id","in_reply_to":1}}`)
+	h.init("n1", "n1")
+	h.probe(2)
+	h.closeClean()
+}
+
+func testInitHookError(t *testing.T) {
+	h := startNode(t, Config{}, func(n *Node) {
+		n.OnInit(func() error { return errors.New("no disk") })
 	})
-	t.Run("OnInit error is answered instead of init_ok", func(t *testing.T) {
-		h := startNode(t, Config{}, func(n *Node) {
-			n.OnInit(func() error { return errors.New("no disk") })
-		})
-		h.send(`{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n1"]}}`)
-		h.expect(`{"src":"n1","dest":"c0","body":{"type":"error","code":13,"text":"no disk","in_reply_to":1}}`)
-		h.closeClean()
-	})
-	t.Run("pre-init queue is bounded", func(t *testing.T) {
-		h := startNode(t, Config{PreInitMax: 2}, func(n *Node) { Handle(n, "echo", echoHandler) })
-		for i := 1; i <= 4; i++ {
-			h.sendf(`{"src":"c1","dest":"n1","body":{"type":"echo","echo":%d,"msg_id":%d}}`, i, i)
-		}
-		h.init("n1", "n1")
-		h.expect(`{"src":"n1","dest":"c1","body":{"type":"echo_ok","echo":1,"in_reply_to":1}}`,
-			`{"src":"n1","dest":"c1","body":{"type":"echo_ok","echo":2,"in_reply_to":2}}`)
-		h.probe(9)
-		h.closeClean()
-	})
-	t.Run("input ending before init drops the queue cleanly", func(t *testing.T) {
-		h := startNode(t, Config{}, func(n *Node) { Handle(n, "echo", echoHandler) })
-		h.send(`{"src":"c1","dest":"n1","body":{"type":"echo","echo":1,"msg_id":1}}`)
-		h.closeClean()
-	})
+	h.send(`{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n1"]}}`)
+	h.expect(`{"src":"n1","dest":"c0","body":{"type":"error","code":13,"text":"no disk","in_reply_to":1}}`)
+	h.closeClean()
+}
+
+func testInitQueueBounded(t *testing.T) {
+	h := startNode(t, Config{PreInitMax: 2}, func(n *Node) { Handle(n, "echo", echoHandler) })
+	for i := 1; i <= 4; i++ {
+		h.sendf(`{"src":"c1","dest":"n1","body":{"type":"echo","echo":%d,"msg_id":%d}}`, i, i)
+	}
+	h.init("n1", "n1")
+	h.expect(`{"src":"n1","dest":"c1","body":{"type":"echo_ok","echo":1,"in_reply_to":1}}`,
+		`{"src":"n1","dest":"c1","body":{"type":"echo_ok","echo":2,"in_reply_to":2}}`)
+	h.probe(9)
+	h.closeClean()
+}
+
+func testInitEndsBeforeInit(t *testing.T) {
+	h := startNode(t, Config{}, func(n *Node) { Handle(n, "echo", echoHandler) })
+	h.send(`{"src":"c1","dest":"n1","body":{"type":"echo","echo":1,"msg_id":1}}`)
+	h.closeClean()
 }
 
 // TestInitRefused: an init that is malformed, or whose OnInit hooks fail,
@@ -423,69 +440,71 @@ func TestInitRefused(t *testing.T) {
 		})
 	}
 
-	t.Run("a failing hook undoes what the hooks started", func(t *testing.T) {
-		type event struct{ what, detail string }
-		var events []event
-		runs := 0
-		var n0 *Node
-		h := startNode(t, Config{}, func(n *Node) {
-			n0 = n
-			// The first hook starts everything a hook can: a message, a
-			// call, a retried call, timers; the second fails on its first run.
-			n.OnInit(func() error {
-				runs++
-				require.NoError(t, n.Send("n2", initOK{Type: "hello"}))
-				require.NoError(t, Call(n, "n2", initOK{Type: "ping"}, time.Hour, func(_ json.RawMessage, err error) {
-					events = append(events, event{what: "call", detail: fmt.Sprint(err)})
-				}))
-				require.NoError(t, CallRetry(n, "n2", initOK{Type: "ping"}, Retry{Attempts: 3, Timeout: time.Hour,
-					Retryable: func(error) bool { return true }}, func(_ json.RawMessage, err error) {
-					events = append(events, event{what: "retry", detail: fmt.Sprint(err)})
-				}))
-				n.Every(time.Hour, func() {})
-				n.After(time.Hour, func() {})
-				return nil
-			})
-			n.OnInit(func() error {
-				if runs == 1 {
-					return errors.New("not yet")
-				}
-				return nil
-			})
-			Handle(n, "stats", func(req *Request, _ struct{}) error {
-				s := n0.stats()
-				return req.Reply(struct {
-					Type    string `json:"type"`
-					Pending int    `json:"pending"`
-					Timers  int    `json:"timers"`
-				}{Type: "stats_ok", Pending: s.Pending, Timers: s.Timers})
-			})
+	t.Run("a failing hook undoes what the hooks started", testInitHookUndone)
+}
+
+func testInitHookUndone(t *testing.T) {
+	type event struct{ what, detail string }
+	var events []event
+	runs := 0
+	var n0 *Node
+	h := startNode(t, Config{}, func(n *Node) {
+		n0 = n
+		// The first hook starts everything a hook can: a message, a
+		// call, a retried call, timers; the second fails on its first run.
+		n.OnInit(func() error {
+			runs++
+			require.NoError(t, n.Send("n2", initOK{Type: "hello"}))
+			require.NoError(t, Call(n, "n2", initOK{Type: "ping"}, time.Hour, func(_ json.RawMessage, err error) {
+				events = append(events, event{what: "call", detail: fmt.Sprint(err)})
+			}))
+			require.NoError(t, CallRetry(n, "n2", initOK{Type: "ping"}, Retry{Attempts: 3, Timeout: time.Hour,
+				Retryable: func(error) bool { return true }}, func(_ json.RawMessage, err error) {
+				events = append(events, event{what: "retry", detail: fmt.Sprint(err)})
+			}))
+			n.Every(time.Hour, func() {})
+			n.After(time.Hour, func() {})
+			return nil
 		})
-		h.send(`{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n1","n2"]}}`)
-		// Nothing the hooks sent is written: the error is the only line.
-		h.expect(`{"src":"n1","dest":"c0","body":{"type":"error","code":13,"text":"not yet","in_reply_to":1}}`)
-		h.send(`{"src":"c0","dest":"n1","body":{"type":"init","msg_id":2,"node_id":"n1","node_ids":["n1","n2"]}}`)
-		// The second run starts again from msg_id 1.
-		h.expect(`{"src":"n1","dest":"n2","body":{"type":"hello"}}`,
-			`{"src":"n1","dest":"n2","body":{"type":"ping","msg_id":1}}`,
-			`{"src":"n1","dest":"n2","body":{"type":"ping","msg_id":2}}`,
-			`{"src":"n1","dest":"c0","body":{"type":"init_ok","in_reply_to":2}}`)
-		// Two calls with their deadlines, Every and After: the first run's are gone.
-		h.send(`{"src":"c1","dest":"n1","body":{"type":"stats","msg_id":3}}`)
-		h.expect(`{"src":"n1","dest":"c1","body":{"type":"stats_ok","pending":2,"timers":4,"in_reply_to":3}}`)
-		rest, err := h.close()
-		require.NoError(t, err)
-		require.Empty(t, rest)
-		require.Equal(t, 2, runs)
-		require.Equal(t, []event{
-			{what: "call", detail: ErrNotInitialized.Error()},
-			// Failed with ErrNotInitialized, retried, and its back-off
-			// timer dropped: it ends as a stop does.
-			{what: "retry", detail: ErrStopped.Error()},
-			{what: "call", detail: ErrStopped.Error()},
-			{what: "retry", detail: ErrStopped.Error()},
-		}, events)
+		n.OnInit(func() error {
+			if runs == 1 {
+				return errors.New("not yet")
+			}
+			return nil
+		})
+		Handle(n, "stats", func(req *Request, _ struct{}) error {
+			s := n0.stats()
+			return req.Reply(struct {
+				Type    string `json:"type"`
+				Pending int    `json:"pending"`
+				Timers  int    `json:"timers"`
+			}{Type: "stats_ok", Pending: s.Pending, Timers: s.Timers})
+		})
 	})
+	h.send(`{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node_id":"n1","node_ids":["n1","n2"]}}`)
+	// Nothing the hooks sent is written: the error is the only line.
+	h.expect(`{"src":"n1","dest":"c0","body":{"type":"error","code":13,"text":"not yet","in_reply_to":1}}`)
+	h.send(`{"src":"c0","dest":"n1","body":{"type":"init","msg_id":2,"node_id":"n1","node_ids":["n1","n2"]}}`)
+	// The second run starts again from msg_id 1.
+	h.expect(`{"src":"n1","dest":"n2","body":{"type":"hello"}}`,
+		`{"src":"n1","dest":"n2","body":{"type":"ping","msg_id":1}}`,
+		`{"src":"n1","dest":"n2","body":{"type":"ping","msg_id":2}}`,
+		`{"src":"n1","dest":"c0","body":{"type":"init_ok","in_reply_to":2}}`)
+	// Two calls with their deadlines, Every and After: the first run's are gone.
+	h.send(`{"src":"c1","dest":"n1","body":{"type":"stats","msg_id":3}}`)
+	h.expect(`{"src":"n1","dest":"c1","body":{"type":"stats_ok","pending":2,"timers":4,"in_reply_to":3}}`)
+	rest, err := h.close()
+	require.NoError(t, err)
+	require.Empty(t, rest)
+	require.Equal(t, 2, runs)
+	require.Equal(t, []event{
+		{what: "call", detail: ErrNotInitialized.Error()},
+		// Failed with ErrNotInitialized, retried, and its back-off
+		// timer dropped: it ends as a stop does.
+		{what: "retry", detail: ErrStopped.Error()},
+		{what: "call", detail: ErrStopped.Error()},
+		{what: "retry", detail: ErrStopped.Error()},
+	}, events)
 }
 
 // TestInitRace: peers' messages race with init from several writers; run

@@ -95,84 +95,93 @@ const initLine = `{"src":"c0","dest":"n1","body":{"type":"init","msg_id":1,"node
 // forever) and the init race (TestInitRace under -race; the official
 // handlers run on goroutines that read ID() while init writes it).
 func TestOfficialDefects(t *testing.T) {
-	ours := func(n *Node) {
-		Handle(n, "echo", echoHandler)
-		Handle(n, "slow", func(*Request, struct{}) error { return maelstrom.NewRPCError(maelstrom.Timeout, "slow") })
-	}
-	official := func(n *maelstrom.Node) {
-		officialEcho(n)
-		n.Handle("slow", func(maelstrom.Message) error { return maelstrom.NewRPCError(maelstrom.Timeout, "slow") })
-	}
+	t.Run("line over 64 KiB", testDefectLongLine)
+	t.Run("unknown type", testDefectUnknownType)
+	t.Run("reply to a message without msg_id", testDefectNoMsgID)
+	t.Run("int64 precision", testDefectInt64Precision)
+	t.Run("code-0 errors", testDefectCodeZero)
+}
 
-	t.Run("line over 64 KiB", func(t *testing.T) {
-		payload := strings.Repeat("z", 70<<10)
-		input := initLine +
-			`{"src":"c1","dest":"n1","body":{"type":"echo","echo":"` + payload + `","msg_id":2}}` + "\n" +
-			`{"src":"c1","dest":"n1","body":{"type":"echo","echo":"after","msg_id":3}}` + "\n"
-		got, err := runOurs(t, input, ours)
-		require.NoError(t, err)
-		require.Len(t, got, 3)
-		require.Equal(t, `{"src":"n1","dest":"c1","body":{"type":"echo_ok","echo":"`+payload+`","in_reply_to":2}}`, got[1])
+// ours and official are the two runtimes' handlers for the defect tests:
+// echo, and slow, which fails with a timeout (code 0).
+func ours(n *Node) {
+	Handle(n, "echo", echoHandler)
+	Handle(n, "slow", func(*Request, struct{}) error { return maelstrom.NewRPCError(maelstrom.Timeout, "slow") })
+}
 
-		gotOfficial, err := runOfficial(t, strings.TrimPrefix(input, initLine), official)
-		require.ErrorIs(t, err, bufio.ErrTooLong, "the official loop stops at 64 KiB")
-		require.Empty(t, gotOfficial, "both echoes are lost")
-	})
+func official(n *maelstrom.Node) {
+	officialEcho(n)
+	n.Handle("slow", func(maelstrom.Message) error { return maelstrom.NewRPCError(maelstrom.Timeout, "slow") })
+}
 
-	t.Run("unknown type", func(t *testing.T) {
-		input := initLine +
-			`{"src":"c1","dest":"n1","body":{"type":"frob","msg_id":2}}` + "\n" +
-			`{"src":"c1","dest":"n1","body":{"type":"echo","echo":1,"msg_id":3}}` + "\n"
-		got, err := runOurs(t, input, ours)
-		require.NoError(t, err)
-		require.Equal(t, []string{
-			`{"src":"n1","dest":"c0","body":{"type":"init_ok","in_reply_to":1}}`,
-			`{"src":"n1","dest":"c1","body":{"type":"error","code":10,"text":"no handler for type \"frob\"","in_reply_to":2}}`,
-			`{"src":"n1","dest":"c1","body":{"type":"echo_ok","echo":1,"in_reply_to":3}}`,
-		}, got)
+func testDefectLongLine(t *testing.T) {
+	payload := strings.Repeat("z", 70<<10)
+	input := initLine +
+		`{"src":"c1","dest":"n1","body":{"type":"echo","echo":"` + payload + `","msg_id":2}}` + "\n" +
+		`{"src":"c1","dest":"n1","body":{"type":"echo","echo":"after","msg_id":3}}` + "\n"
+	got, err := runOurs(t, input, ours)
+	require.NoError(t, err)
+	require.Len(t, got, 3)
+	require.Equal(t, `{"src":"n1","dest":"c1","body":{"type":"echo_ok","echo":"`+payload+`","in_reply_to":2}}`, got[1])
 
-		gotOfficial, err := runOfficial(t, strings.TrimPrefix(input, initLine), official)
-		require.ErrorContains(t, err, "No handler", "the official Run returns, and its main exits")
-		require.Empty(t, gotOfficial, "the echo after it is never served")
-	})
+	gotOfficial, err := runOfficial(t, strings.TrimPrefix(input, initLine), official)
+	require.ErrorIs(t, err, bufio.ErrTooLong, "the official loop stops at 64 KiB")
+	require.Empty(t, gotOfficial, "both echoes are lost")
+}
 
-	t.Run("reply to a message without msg_id", func(t *testing.T) {
-		input := initLine + `{"src":"n2","dest":"n1","body":{"type":"echo","echo":1}}` + "\n"
-		got, err := runOurs(t, input, ours)
-		require.NoError(t, err)
-		require.Len(t, got, 1, "no reply at all")
+func testDefectUnknownType(t *testing.T) {
+	input := initLine +
+		`{"src":"c1","dest":"n1","body":{"type":"frob","msg_id":2}}` + "\n" +
+		`{"src":"c1","dest":"n1","body":{"type":"echo","echo":1,"msg_id":3}}` + "\n"
+	got, err := runOurs(t, input, ours)
+	require.NoError(t, err)
+	require.Equal(t, []string{
+		`{"src":"n1","dest":"c0","body":{"type":"init_ok","in_reply_to":1}}`,
+		`{"src":"n1","dest":"c1","body":{"type":"error","code":10,"text":"no handler for type \"frob\"","in_reply_to":2}}`,
+		`{"src":"n1","dest":"c1","body":{"type":"echo_ok","echo":1,"in_reply_to":3}}`,
+	}, got)
 
-		gotOfficial, err := runOfficial(t, strings.TrimPrefix(input, initLine), official)
-		require.NoError(t, err)
-		require.Len(t, gotOfficial, 1)
-		require.Contains(t, gotOfficial[0], `"in_reply_to":0`, "which a Go peer takes for a new request")
-	})
+	gotOfficial, err := runOfficial(t, strings.TrimPrefix(input, initLine), official)
+	require.ErrorContains(t, err, "No handler", "the official Run returns, and its main exits")
+	require.Empty(t, gotOfficial, "the echo after it is never served")
+}
 
-	t.Run("int64 precision", func(t *testing.T) {
-		input := initLine + `{"src":"c1","dest":"n1","body":{"type":"echo","echo":9007199254740993,"msg_id":2}}` + "\n"
-		got, err := runOurs(t, input, ours)
-		require.NoError(t, err)
-		require.Equal(t, `{"src":"n1","dest":"c1","body":{"type":"echo_ok","echo":9007199254740993,"in_reply_to":2}}`, got[1])
+func testDefectNoMsgID(t *testing.T) {
+	input := initLine + `{"src":"n2","dest":"n1","body":{"type":"echo","echo":1}}` + "\n"
+	got, err := runOurs(t, input, ours)
+	require.NoError(t, err)
+	require.Len(t, got, 1, "no reply at all")
 
-		gotOfficial, err := runOfficial(t, strings.TrimPrefix(input, initLine), official)
-		require.NoError(t, err)
-		require.Contains(t, gotOfficial[0], `"echo":9007199254740992`, "float64 round trip")
-	})
+	gotOfficial, err := runOfficial(t, strings.TrimPrefix(input, initLine), official)
+	require.NoError(t, err)
+	require.Len(t, gotOfficial, 1)
+	require.Contains(t, gotOfficial[0], `"in_reply_to":0`, "which a Go peer takes for a new request")
+}
 
-	t.Run("code-0 errors", func(t *testing.T) {
-		input := initLine + `{"src":"c1","dest":"n1","body":{"type":"slow","msg_id":2}}` + "\n"
-		got, err := runOurs(t, input, ours)
-		require.NoError(t, err)
-		require.Equal(t, `{"src":"n1","dest":"c1","body":{"type":"error","code":0,"text":"slow","in_reply_to":2}}`, got[1])
+func testDefectInt64Precision(t *testing.T) {
+	input := initLine + `{"src":"c1","dest":"n1","body":{"type":"echo","echo":9007199254740993,"msg_id":2}}` + "\n"
+	got, err := runOurs(t, input, ours)
+	require.NoError(t, err)
+	require.Equal(t, `{"src":"n1","dest":"c1","body":{"type":"echo_ok","echo":9007199254740993,"in_reply_to":2}}`, got[1])
 
-		gotOfficial, err := runOfficial(t, strings.TrimPrefix(input, initLine), official)
-		require.NoError(t, err)
-		require.NotContains(t, gotOfficial[0], `"code"`, "the official encoding omits code 0")
+	gotOfficial, err := runOfficial(t, strings.TrimPrefix(input, initLine), official)
+	require.NoError(t, err)
+	require.Contains(t, gotOfficial[0], `"echo":9007199254740992`, "float64 round trip")
+}
 
-		// Incoming: an error reply with code 0 is success for the official package.
-		reply := json.RawMessage(`{"type":"error","code":0,"text":"slow","in_reply_to":1}`)
-		officialMsg := maelstrom.Message{Src: "n2", Dest: "n1", Body: reply}
-		require.Nil(t, officialMsg.RPCError(), "official: code 0 reads as no error")
-		require.Equal(t, maelstrom.NewRPCError(maelstrom.Timeout, "slow"), errorOf(&Request{Type: "error", Body: reply}))
-	})
+func testDefectCodeZero(t *testing.T) {
+	input := initLine + `{"src":"c1","dest":"n1","body":{"type":"slow","msg_id":2}}` + "\n"
+	got, err := runOurs(t, input, ours)
+	require.NoError(t, err)
+	require.Equal(t, `{"src":"n1","dest":"c1","body":{"type":"error","code":0,"text":"slow","in_reply_to":2}}`, got[1])
+
+	gotOfficial, err := runOfficial(t, strings.TrimPrefix(input, initLine), official)
+	require.NoError(t, err)
+	require.NotContains(t, gotOfficial[0], `"code"`, "the official encoding omits code 0")
+
+	// Incoming: an error reply with code 0 is success for the official package.
+	reply := json.RawMessage(`{"type":"error","code":0,"text":"slow","in_reply_to":1}`)
+	officialMsg := maelstrom.Message{Src: "n2", Dest: "n1", Body: reply}
+	require.Nil(t, officialMsg.RPCError(), "official: code 0 reads as no error")
+	require.Equal(t, maelstrom.NewRPCError(maelstrom.Timeout, "slow"), errorOf(&Request{Type: "error", Body: reply}))
 }

@@ -301,6 +301,47 @@ const (
 // every step; fail reports (with the seed) through t.
 func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 	t.Helper()
+	p := newPaxosRun(t, seed, sc)
+	for steps := int64(0); p.s.Now() < p.end+livenessMs && !p.failed; steps++ {
+		if steps > (p.end+livenessMs)*eventBoundPerRunMs {
+			t.Fatalf("seed %d: runaway simulation", seed)
+		}
+		p.step()
+	}
+	return p.result()
+}
+
+// paxosRun is one seeded simulation of runScenario: the cluster on its
+// simulated disks, the clients, and what the run has yielded so far.
+type paxosRun struct {
+	t      *testing.T
+	seed   uint64
+	sc     scenario
+	ids    []string
+	s      *paxosSim
+	chk    *checker
+	failed bool
+	disks  map[string]*storage.SimDisk
+	nodes  map[string]*diskNode
+	boots  map[string]uint64
+	down   map[string]bool
+	// retransmit and roundTimeout are the cores' round timing in ticks
+	// (0: the defaults).
+	retransmit, roundTimeout int64
+	r                        *rand.Rand // the workload's and the faults' own stream
+	clients                  []*client
+	byID                     map[string]*client
+	think                    int64 // a client's longest pause between operations
+	clock                    int64 // a strictly increasing event counter: porcupine's time
+	res                      runResult
+	nextOpID                 int64
+	wiped                    int // disks wiped
+	nextFault                int64
+	end                      int64 // the end of the faults and the start of the liveness phase
+	liveFrom                 int64 // when the liveness phase began (MaxInt64 before)
+}
+
+func newPaxosRun(t *testing.T, seed uint64, sc scenario) *paxosRun {
 	if sim.Replaying() && sc.debug == nil {
 		sc.debug = t.Logf // replaying a seed: log every delivery
 	}
@@ -308,301 +349,329 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 	if sc.journal != nil || sc.debug != nil {
 		describe = describeSim
 	}
-	ids := make([]string, sc.nodes)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("n%d", i)
+	p := &paxosRun{t: t, seed: seed, sc: sc, ids: make([]string, sc.nodes),
+		disks: map[string]*storage.SimDisk{}, nodes: map[string]*diskNode{}, boots: map[string]uint64{}, down: map[string]bool{},
+		res: runResult{troubleAt: map[string]int{}}, end: sc.durationMs, liveFrom: math.MaxInt64, think: thinkMaxMs}
+	for i := range p.ids {
+		p.ids[i] = fmt.Sprintf("n%d", i)
 	}
-	failed := false
-	var s *paxosSim
-	fail := func(format string, args ...any) {
-		if failed {
-			return
-		}
-		failed = true
-		trace := ""
-		if s != nil {
-			trace = strings.Join(s.Trace(), "\n")
-		}
-		t.Errorf("seed %d: %s\nlast events:\n%s", seed, fmt.Sprintf(format, args...), trace)
-	}
-	chk := newChecker(sc.nodes, fail)
-	disks := map[string]*storage.SimDisk{}
-	nodes := map[string]*diskNode{}
-	boots := map[string]uint64{}
+	p.chk = newChecker(sc.nodes, p.fail)
 	// On lossy networks retransmit after about a mean round trip, and
 	// give a round several retransmissions before calling it failed.
-	retransmit, roundTimeout := int64(0), int64(0)
 	if sc.loss > 0 {
-		retransmit = sc.latMaxMs/simTickMs + 1
-		roundTimeout = max(20, 5*retransmit)
+		p.retransmit = sc.latMaxMs/simTickMs + 1
+		p.roundTimeout = max(20, 5*p.retransmit)
 	}
-	build := func(id string) core.Core[Msg, Request, Outcome] {
-		if disks[id] == nil {
-			disks[id] = storage.NewSimDisk(diskSeed(seed, id))
-		}
-		st, rec, err := openDisk(disks[id], id)
-		if err != nil {
-			t.Fatalf("seed %d: %s's disk: %v", seed, id, err)
-		}
-		if boots[id] == 0 && !sc.blankStart {
-			rec.Fresh = false // a disk known to be new: no lost promises
-		}
-		boots[id]++
-		c, err := New(Config{
-			ID: id, Nodes: ids, Recovered: rec, Amnesia: true, Incarnation: int64(boots[id]),
-			Rand:    rand.New(rand.NewPCG(seed, uint64(len(id))*1000+uint64(id[len(id)-1])+boots[id]<<20)),
-			Rounds:  RoundConfig{DisableFastPath: sc.fastOff, RetransmitTicks: retransmit, TimeoutTicks: roundTimeout},
-			Thrifty: ThriftyConfig{On: sc.thrifty},
-			Forward: ForwardConfig{On: sc.forward},
-			Relay:   RelayConfig{On: sc.relay},
-			Limits:  LimitConfig{CompactMin: sc.compactMin},
-		})
-		if err != nil {
-			t.Fatalf("seed %d: %v", seed, err)
-		}
-		if old := nodes[id]; old != nil {
-			old.survivors(c)
-		}
-		d := &diskNode{core: c, store: st, onAccept: chk.onAccept}
-		c.onAccept = d.hook
-		nodes[id] = d
-		return d
-	}
-	s = sim.New(sim.Config{
-		Seed: seed, Nodes: ids, TickMs: simTickMs,
+	p.s = sim.New(sim.Config{
+		Seed: seed, Nodes: p.ids, TickMs: simTickMs,
 		LatencyMinMs: 1, LatencyMaxMs: sc.latMaxMs, LatencyMeanMs: sc.latMeanMs,
 		Loss: sc.loss, Duplicate: sc.dup, Clone: cloneMsg,
 		Journal: journal(sc.journal, sc.debug), Describe: describe,
-	}, build)
-	r := rand.New(rand.NewPCG(seed, 77))
-	clients := make([]*client, sc.clients)
-	byID := map[string]*client{}
-	for i := range clients {
-		clients[i] = &client{id: fmt.Sprintf("c%d", i+1)}
-		byID[clients[i].id] = clients[i]
+	}, p.build)
+	p.r = rand.New(rand.NewPCG(seed, 77))
+	p.clients = make([]*client, sc.clients)
+	p.byID = map[string]*client{}
+	for i := range p.clients {
+		p.clients[i] = &client{id: fmt.Sprintf("c%d", i+1)}
+		p.byID[p.clients[i].id] = p.clients[i]
 	}
-	think := int64(thinkMaxMs)
 	if sc.thinkMaxMs > 0 {
-		think = sc.thinkMaxMs
+		p.think = sc.thinkMaxMs
 	}
-	var clock int64 // a strictly increasing event counter: porcupine's time
-	res := runResult{troubleAt: map[string]int{}}
-	nextOpID := int64(0)
-	wiped := 0 // disks wiped
-	down := map[string]bool{}
-	nextFault := int64(r.IntN(faultEveryMeanMs * 2))
-	end := sc.durationMs
-	liveFrom := int64(math.MaxInt64)
+	p.nextFault = int64(p.r.IntN(faultEveryMeanMs * 2))
+	return p
+}
 
-	finish := func(c *client, out regmodel.Output, unknown bool) {
-		clock++
-		in := regmodel.Input{Key: c.key, F: c.op.F, Value: c.op.Value, From: c.op.From, To: c.op.To}
-		ret := clock
-		res.ops++
-		if unknown {
-			res.unknown++
-			if s.Now() < end+livenessMs {
-				res.trouble = append(res.trouble, troubleOp{node: c.node, sentMs: c.sentMs})
+// fail reports the run's first broken invariant, with the last events.
+func (p *paxosRun) fail(format string, args ...any) {
+	if p.failed {
+		return
+	}
+	p.failed = true
+	trace := ""
+	if p.s != nil {
+		trace = strings.Join(p.s.Trace(), "\n")
+	}
+	p.t.Errorf("seed %d: %s\nlast events:\n%s", p.seed, fmt.Sprintf(format, args...), trace)
+}
+
+// build makes node id's core from what its disk kept.
+func (p *paxosRun) build(id string) core.Core[Msg, Request, Outcome] {
+	if p.disks[id] == nil {
+		p.disks[id] = storage.NewSimDisk(diskSeed(p.seed, id))
+	}
+	st, rec, err := openDisk(p.disks[id], id)
+	if err != nil {
+		p.t.Fatalf("seed %d: %s's disk: %v", p.seed, id, err)
+	}
+	if p.boots[id] == 0 && !p.sc.blankStart {
+		rec.Fresh = false // a disk known to be new: no lost promises
+	}
+	p.boots[id]++
+	sc := p.sc
+	c, err := New(Config{
+		ID: id, Nodes: p.ids, Recovered: rec, Amnesia: true, Incarnation: int64(p.boots[id]),
+		Rand:    rand.New(rand.NewPCG(p.seed, uint64(len(id))*1000+uint64(id[len(id)-1])+p.boots[id]<<20)),
+		Rounds:  RoundConfig{DisableFastPath: sc.fastOff, RetransmitTicks: p.retransmit, TimeoutTicks: p.roundTimeout},
+		Thrifty: ThriftyConfig{On: sc.thrifty},
+		Forward: ForwardConfig{On: sc.forward},
+		Relay:   RelayConfig{On: sc.relay},
+		Limits:  LimitConfig{CompactMin: sc.compactMin},
+	})
+	if err != nil {
+		p.t.Fatalf("seed %d: %v", p.seed, err)
+	}
+	if old := p.nodes[id]; old != nil {
+		old.survivors(c)
+	}
+	d := &diskNode{core: c, store: st, onAccept: p.chk.onAccept}
+	c.onAccept = d.hook
+	p.nodes[id] = d
+	return d
+}
+
+// step runs one round of the run: the liveness phase's start, faults,
+// clients' operations, one simulator event, and the checks after it.
+func (p *paxosRun) step() {
+	now := p.s.Now()
+	if now >= p.end && p.liveFrom == math.MaxInt64 {
+		p.startLiveness(now)
+	}
+	if p.sc.schedule != nil && now < p.end {
+		p.sc.schedule(p.s, now)
+	}
+	if p.sc.faults && now >= p.nextFault && now < p.end {
+		p.fault(now)
+	}
+	for _, c := range p.clients {
+		if c.busy && now-c.sentMs > clientTimeoutMs {
+			p.finish(c, regmodel.Output{}, true)
+		}
+		if !c.busy && now >= c.nextMs && (now < p.end || now >= p.liveFrom) {
+			p.invoke(c, now)
+		}
+	}
+	p.s.Step()
+	for _, id := range p.ids {
+		if p.nodes[id] != nil && p.nodes[id].dead && !p.down[id] {
+			p.res.midWrite++
+			p.crash(id, true) // died mid-write: the power-loss model keeps only what was synced
+		}
+	}
+	p.chk.scan(p.nodes)
+	for _, r := range p.s.Replies() {
+		c := p.byID[r.To]
+		if c == nil || !c.busy || r.Body.Op.ID != c.op.ID {
+			continue // a late answer to an abandoned operation
+		}
+		if r.Body.Unknown {
+			p.finish(c, regmodel.Output{}, true)
+		} else {
+			p.finish(c, regmodel.Output{Code: r.Body.Op.Code, Value: r.Body.Op.Value}, false)
+		}
+	}
+}
+
+// startLiveness begins the liveness phase: heal everything, restart the
+// dead, and demand that every client makes progress.
+func (p *paxosRun) startLiveness(now int64) {
+	p.liveFrom = now
+	p.s.Heal()
+	for _, d := range p.disks {
+		d.FailAfter(-1) // no death pending: the liveness phase wants every node up
+	}
+	p.restartDown()
+}
+
+func (p *paxosRun) restartDown() {
+	for _, id := range slices.Sorted(maps.Keys(p.down)) {
+		p.s.Restart(id, p.build(id))
+		delete(p.down, id)
+	}
+}
+
+// fault draws the next fault and when the one after it comes: a heal, an
+// isolated node, a partition (or one-way cuts), a crash, or the restart of
+// every dead node.
+func (p *paxosRun) fault(now int64) {
+	r, ids := p.r, p.ids
+	p.nextFault = now + int64(r.IntN(faultEveryMeanMs*2))
+	kind := r.IntN(5)
+	if p.sc.diskFaults {
+		// Crash-restarts are the point: half the faults, twice as often.
+		p.nextFault = now + int64(r.IntN(faultEveryMeanMs))
+		if r.IntN(2) == 0 {
+			kind = 3 + r.IntN(2)
+		}
+	}
+	switch kind {
+	case 0:
+		p.s.Heal()
+	case 1:
+		p.s.Isolate(ids[r.IntN(len(ids))])
+	case 2:
+		if p.sc.oneWay && r.IntN(2) == 0 {
+			// Links that work one way only: each direction cut with
+			// probability 1/3.
+			p.s.Heal()
+			for _, a := range ids {
+				for _, b := range ids {
+					if a != b && r.IntN(3) == 0 {
+						p.s.Cut(a, b)
+					}
+				}
 			}
-			out.Unknown = true
-			ret = math.MaxInt64
-			if c.op.F == OpRead {
-				c.busy = false
-				return // an unknown read constrains nothing
+			break
+		}
+		p.s.Partition(sim.RandomSplit(r, ids))
+	case 3:
+		// Crash a node, keeping a majority up.
+		if len(p.down) < (p.sc.nodes-1)/2 {
+			if id := ids[r.IntN(len(ids))]; !p.down[id] {
+				p.kill(id)
 			}
-		} else if out.Code == CodeUnavailable {
-			// Definitely not done: nothing to check.
-			res.unavailable++
+		}
+	case 4:
+		p.restartDown()
+	}
+}
+
+// kill crashes node id: its process alone, or, with disk faults, its
+// disk too (a power loss, a death within its next disk operations, or
+// with amnesia a wiped disk).
+func (p *paxosRun) kill(id string) {
+	r := p.r
+	if !p.sc.diskFaults {
+		p.crash(id, false)
+		return
+	}
+	if p.sc.amnesia && r.IntN(2) == 0 && !p.anyRecovering() {
+		p.crash(id, true)
+		p.disks[id] = storage.NewSimDisk(diskSeed(p.seed, id) + p.boots[id])
+		p.chk.last[id] = nil // its state is gone: it relearns it
+		p.wiped++
+		return
+	}
+	switch r.IntN(3) {
+	case 0:
+		p.crash(id, false)
+	case 1:
+		p.crash(id, true)
+	default:
+		// Die within the next few disk operations: between a write and
+		// its fsync, or mid-snapshot.
+		p.disks[id].FailAfter(r.IntN(4))
+	}
+}
+
+func (p *paxosRun) anyRecovering() bool {
+	for _, id := range p.ids {
+		if d := p.nodes[id]; d != nil && (p.down[id] || d.core.recovering) {
+			return true
+		}
+	}
+	return false
+}
+
+// crash kills a node's process; with powerLoss its disk loses what was
+// not synced as well.
+func (p *paxosRun) crash(id string, powerLoss bool) {
+	p.res.crashes++
+	p.s.Crash(id)
+	p.nodes[id].dead = true
+	if powerLoss {
+		p.disks[id].Crash()
+	} else {
+		p.disks[id].Kill()
+	}
+	p.down[id] = true
+}
+
+// invoke has client c start a random operation at a random node.
+func (p *paxosRun) invoke(c *client, now int64) {
+	r, sc := p.r, p.sc
+	p.nextOpID++
+	c.key = int64(r.IntN(int(sc.keys)))
+	if sc.rotateMs > 0 {
+		c.key += now / sc.rotateMs
+	}
+	c.op = Op{ID: p.nextOpID}
+	switch r.IntN(3) {
+	case 0:
+		c.op.F = OpRead
+	case 1:
+		c.op.F, c.op.Value = OpWrite, int64(r.IntN(5))
+	default:
+		c.op.F, c.op.From, c.op.To = OpCas, int64(r.IntN(5)), int64(r.IntN(5))
+	}
+	if len(sc.clientNodes) > 0 {
+		c.node = sc.clientNodes[r.IntN(len(sc.clientNodes))]
+	} else {
+		c.node = p.ids[r.IntN(len(p.ids))]
+	}
+	c.busy, c.sentMs = true, now
+	p.clock++
+	c.call = p.clock
+	if sc.debug != nil {
+		sc.debug("t=%d clock=%d %s invoke %+v key %d at %s", now, p.clock, c.id, c.op, c.key, c.node)
+	}
+	p.s.Command(c.node, core.Command[Request]{Client: c.id, MsgID: c.op.ID, Body: Request{Key: c.key, Op: c.op}})
+}
+
+// finish records the end of client c's operation: its output, or unknown.
+func (p *paxosRun) finish(c *client, out regmodel.Output, unknown bool) {
+	s, res, sc := p.s, &p.res, p.sc
+	p.clock++
+	in := regmodel.Input{Key: c.key, F: c.op.F, Value: c.op.Value, From: c.op.From, To: c.op.To}
+	ret := p.clock
+	res.ops++
+	if unknown {
+		res.unknown++
+		if s.Now() < p.end+livenessMs {
 			res.trouble = append(res.trouble, troubleOp{node: c.node, sentMs: c.sentMs})
-			if sc.debug != nil {
-				sc.debug("t=%d %s unavailable %+v at %s", s.Now(), c.id, c.op, c.node)
-			}
+		}
+		out.Unknown = true
+		ret = math.MaxInt64
+		if c.op.F == OpRead {
 			c.busy = false
-			c.nextMs = s.Now() + r.Int64N(think)
-			return
-		} else {
-			res.ok++
-			res.latMaxMs = max(res.latMaxMs, s.Now()-c.sentMs)
-			if s.Now() >= liveFrom {
-				c.done++
-			}
+			return // an unknown read constrains nothing
 		}
+	} else if out.Code == CodeUnavailable {
+		// Definitely not done: nothing to check.
+		res.unavailable++
+		res.trouble = append(res.trouble, troubleOp{node: c.node, sentMs: c.sentMs})
 		if sc.debug != nil {
-			sc.debug("t=%d clock=%d %s done %+v -> %+v unknown=%v", s.Now(), clock, c.id, c.op, out, unknown)
+			sc.debug("t=%d %s unavailable %+v at %s", s.Now(), c.id, c.op, c.node)
 		}
-		c.history = append(c.history, porcupine.Operation{ClientId: 0, Input: in, Call: c.call, Output: out, Return: ret})
 		c.busy = false
-		c.nextMs = s.Now() + r.Int64N(think)
+		c.nextMs = s.Now() + p.r.Int64N(p.think)
+		return
+	} else {
+		res.ok++
+		res.latMaxMs = max(res.latMaxMs, s.Now()-c.sentMs)
+		if s.Now() >= p.liveFrom {
+			c.done++
+		}
 	}
+	if sc.debug != nil {
+		sc.debug("t=%d clock=%d %s done %+v -> %+v unknown=%v", s.Now(), p.clock, c.id, c.op, out, unknown)
+	}
+	c.history = append(c.history, porcupine.Operation{ClientId: 0, Input: in, Call: c.call, Output: out, Return: ret})
+	c.busy = false
+	c.nextMs = s.Now() + p.r.Int64N(p.think)
+}
 
-	anyRecovering := func() bool {
-		for _, id := range ids {
-			if d := nodes[id]; d != nil && (down[id] || d.core.recovering) {
-				return true
-			}
-		}
-		return false
-	}
-	// crash kills a node's process; with powerLoss its disk loses what was
-	// not synced as well.
-	crash := func(id string, powerLoss bool) {
-		res.crashes++
-		s.Crash(id)
-		nodes[id].dead = true
-		if powerLoss {
-			disks[id].Crash()
-		} else {
-			disks[id].Kill()
-		}
-		down[id] = true
-	}
-	for steps := int64(0); s.Now() < end+livenessMs && !failed; steps++ {
-		if steps > (end+livenessMs)*eventBoundPerRunMs {
-			t.Fatalf("seed %d: runaway simulation", seed)
-		}
-		now := s.Now()
-		if now >= end && liveFrom == math.MaxInt64 {
-			// Liveness phase: heal everything, restart the dead, and demand
-			// that every client makes progress.
-			liveFrom = now
-			s.Heal()
-			for _, d := range disks {
-				d.FailAfter(-1) // no death pending: the liveness phase wants every node up
-			}
-			for _, id := range slices.Sorted(maps.Keys(down)) {
-				s.Restart(id, build(id))
-				delete(down, id)
-			}
-		}
-		if sc.schedule != nil && now < end {
-			sc.schedule(s, now)
-		}
-		if sc.faults && now >= nextFault && now < end {
-			nextFault = now + int64(r.IntN(faultEveryMeanMs*2))
-			kind := r.IntN(5)
-			if sc.diskFaults {
-				// Crash-restarts are the point: half the faults, twice
-				// as often.
-				nextFault = now + int64(r.IntN(faultEveryMeanMs))
-				if r.IntN(2) == 0 {
-					kind = 3 + r.IntN(2)
-				}
-			}
-			switch kind {
-			case 0:
-				s.Heal()
-			case 1:
-				s.Isolate(ids[r.IntN(len(ids))])
-			case 2:
-				if sc.oneWay && r.IntN(2) == 0 {
-					// Links that work one way only: each direction
-					// cut with probability 1/3.
-					s.Heal()
-					for _, a := range ids {
-						for _, b := range ids {
-							if a != b && r.IntN(3) == 0 {
-								s.Cut(a, b)
-							}
-						}
-					}
-					break
-				}
-				s.Partition(sim.RandomSplit(r, ids))
-			case 3:
-				// Crash a node, keeping a majority up.
-				if len(down) < (sc.nodes-1)/2 {
-					id := ids[r.IntN(len(ids))]
-					if !down[id] {
-						if !sc.diskFaults {
-							crash(id, false)
-							break
-						}
-						if sc.amnesia && r.IntN(2) == 0 && !anyRecovering() {
-							crash(id, true)
-							disks[id] = storage.NewSimDisk(diskSeed(seed, id) + boots[id])
-							chk.last[id] = nil // its state is gone: it relearns it
-							wiped++
-							break
-						}
-						switch r.IntN(3) {
-						case 0:
-							crash(id, false)
-						case 1:
-							crash(id, true)
-						default:
-							// Die within the next few disk operations:
-							// between a write and its fsync, or mid-snapshot.
-							disks[id].FailAfter(r.IntN(4))
-						}
-					}
-				}
-			case 4:
-				for _, id := range slices.Sorted(maps.Keys(down)) {
-					s.Restart(id, build(id))
-					delete(down, id)
-				}
-			}
-		}
-		for _, c := range clients {
-			if c.busy && now-c.sentMs > clientTimeoutMs {
-				finish(c, regmodel.Output{}, true)
-			}
-			if !c.busy && now >= c.nextMs && (now < end || now >= liveFrom) {
-				nextOpID++
-				c.key = int64(r.IntN(int(sc.keys)))
-				if sc.rotateMs > 0 {
-					c.key += now / sc.rotateMs
-				}
-				c.op = Op{ID: nextOpID}
-				switch r.IntN(3) {
-				case 0:
-					c.op.F = OpRead
-				case 1:
-					c.op.F, c.op.Value = OpWrite, int64(r.IntN(5))
-				default:
-					c.op.F, c.op.From, c.op.To = OpCas, int64(r.IntN(5)), int64(r.IntN(5))
-				}
-				if len(sc.clientNodes) > 0 {
-					c.node = sc.clientNodes[r.IntN(len(sc.clientNodes))]
-				} else {
-					c.node = ids[r.IntN(len(ids))]
-				}
-				c.busy, c.sentMs = true, now
-				clock++
-				c.call = clock
-				if sc.debug != nil {
-					sc.debug("t=%d clock=%d %s invoke %+v key %d at %s", now, clock, c.id, c.op, c.key, c.node)
-				}
-				s.Command(c.node, core.Command[Request]{Client: c.id, MsgID: c.op.ID, Body: Request{Key: c.key, Op: c.op}})
-			}
-		}
-		s.Step()
-		for _, id := range ids {
-			if nodes[id] != nil && nodes[id].dead && !down[id] {
-				res.midWrite++
-				crash(id, true) // died mid-write: the power-loss model keeps only what was synced
-			}
-		}
-		chk.scan(nodes)
-		for _, r := range s.Replies() {
-			c := byID[r.To]
-			if c == nil || !c.busy || r.Body.Op.ID != c.op.ID {
-				continue // a late answer to an abandoned operation
-			}
-			if r.Body.Unknown {
-				finish(c, regmodel.Output{}, true)
-			} else {
-				finish(c, regmodel.Output{Code: r.Body.Op.Code, Value: r.Body.Op.Value}, false)
-			}
-		}
-	}
-	for _, c := range clients {
+// result closes the run's open operations, gathers its figures and checks
+// its history for linearizability.
+func (p *paxosRun) result() runResult {
+	res := &p.res
+	for _, c := range p.clients {
 		if c.busy {
-			finish(c, regmodel.Output{}, true) // still open: it may yet take effect
+			p.finish(c, regmodel.Output{}, true) // still open: it may yet take effect
 			res.open++
 		}
 	}
-	for i, c := range clients {
+	for i, c := range p.clients {
 		for j := range c.history {
 			c.history[j].ClientId = i
 		}
@@ -612,21 +681,21 @@ func runScenario(t *testing.T, seed uint64, sc scenario) runResult {
 	for _, op := range res.trouble {
 		res.troubleAt[op.node]++
 	}
-	res.sent = s.Sent
-	res.wiped = wiped
-	for _, id := range ids {
-		if !down[id] && nodes[id].core.recovering {
+	res.sent = p.s.Sent
+	res.wiped = p.wiped
+	for _, id := range p.ids {
+		if !p.down[id] && p.nodes[id].core.recovering {
 			res.stuck++
 		}
 	}
-	res.hash = s.TraceHash()
-	if !failed {
+	res.hash = p.s.TraceHash()
+	if !p.failed {
 		out, info := porcupine.CheckOperationsVerbose(regmodel.Model(), res.history, 30*time.Second)
 		if out != porcupine.Ok {
-			path := fmt.Sprintf("%s/paxos-seed-%d.html", t.TempDir(), seed)
+			path := fmt.Sprintf("%s/paxos-seed-%d.html", p.t.TempDir(), p.seed)
 			_ = porcupine.VisualizePath(regmodel.Model(), info, path)
-			t.Errorf("seed %d: history not linearizable (%v), see %s", seed, out, path)
+			p.t.Errorf("seed %d: history not linearizable (%v), see %s", p.seed, out, path)
 		}
 	}
-	return res
+	return *res
 }

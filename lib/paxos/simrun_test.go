@@ -252,84 +252,109 @@ func runRing(t *testing.T, seed uint64, sc scenario, ring []string, oneWay bool)
 // rounds, and young ops are not answered 11 with an old batch-mate.
 func TestMajoritySideUnderLoad(t *testing.T) {
 	t.Parallel()
-	ids := []string{"n0", "n1", "n2", "n3", "n4"}
 	const cycleMs, partMs = 3000, 2000
 	trouble, healed, ops := 0, 0, 0
 	for _, seed := range seeds(t, 4) {
-		r := rand.New(rand.NewPCG(seed, 99))
-		type span struct {
-			from     int64
-			minority []string
-			healed   bool
-		}
 		// Even seeds start partitioned: every node, and every key, cold.
 		offset := int64(0)
 		if seed%2 == 0 {
 			offset = cycleMs - partMs
 		}
-		var spans []span
-		sc := scenario{nodes: 5, clients: 20, keys: 2, rotateMs: 1000, durationMs: 12000, latMaxMs: 200, latMeanMs: 10, thinkMaxMs: 400, forward: true, relay: true}
-		sc.schedule = func(s *paxosSim, now int64) {
-			if len(spans) > 0 && spans[len(spans)-1].from == now {
-				return
-			}
-			switch (now + offset) % cycleMs {
-			case 0:
-				s.Heal()
-				spans = append(spans, span{from: now, healed: true})
-			case cycleMs - partMs:
-				perm := slices.Clone(ids)
-				r.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
-				switch r.IntN(3) {
-				case 0:
-					s.Partition(perm[:1], perm[1:])
-					spans = append(spans, span{from: now, minority: perm[:1]})
-				case 1:
-					s.Partition(perm[:2], perm[2:])
-					spans = append(spans, span{from: now, minority: perm[:2]})
-				default:
-					for i, a := range perm {
-						for j, b := range perm {
-							if d := (j - i + len(perm)) % len(perm); d != 0 && d != 1 && d != len(perm)-1 {
-								s.Cut(a, b)
-							}
-						}
-					}
-					spans = append(spans, span{from: now})
-				}
-			}
-		}
+		sh := &shapeSchedule{r: rand.New(rand.NewPCG(seed, 99)), ids: []string{"n0", "n1", "n2", "n3", "n4"},
+			cycleMs: cycleMs, partMs: partMs, offset: offset}
+		sc := scenario{nodes: 5, clients: 20, keys: 2, rotateMs: 1000, durationMs: 12000, latMaxMs: 200, latMeanMs: 10, thinkMaxMs: 400, forward: true, relay: true,
+			schedule: sh.apply}
 		res := runScenario(t, seed, sc)
 		if t.Failed() {
 			return
 		}
-		at := func(ms int64) int {
-			i, _ := slices.BinarySearchFunc(spans, ms, func(s span, at int64) int { return cmp.Compare(s.from, at+1) })
-			return i
-		}
-		n := 0
-		for _, op := range res.trouble {
-			i, j := at(op.sentMs), at(op.sentMs+clientTimeoutMs)
-			if i == 0 || slices.ContainsFunc(spans[i-1:j], func(s span) bool { return slices.Contains(s.minority, op.node) }) {
-				continue // not on the majority side throughout
-			}
-			n++
-			sp := spans[i-1]
-			shape := "healed"
-			switch {
-			case sp.healed:
-				healed++
-			case len(sp.minority) == 0:
-				shape = "ring"
-			default:
-				shape = fmt.Sprint("minority ", sp.minority)
-			}
-			t.Logf("seed %d: trouble at %s, op sent at %d ms, %d ms into %s", seed, op.node, op.sentMs, op.sentMs-sp.from, shape)
-		}
+		n, h := sh.majorityTrouble(t, seed, res.trouble)
 		trouble += n
+		healed += h
 		ops += res.ops
 		t.Logf("seed %d: ops %d, majority-side trouble %d, trouble by node %v", seed, res.ops, n, res.troubleAt)
 	}
 	t.Logf("%d of %d ops at majority-side nodes unavailable or unknown (%d while healed)", trouble, ops, healed)
 	require.Zero(t, trouble)
+}
+
+// shapeSchedule partitions the network in the shapes Maelstrom draws (one
+// node cut off, a 2|3 split, the majorities ring) for partMs of every
+// cycleMs, and remembers each span of time with its minority.
+type shapeSchedule struct {
+	r                       *rand.Rand
+	ids                     []string
+	cycleMs, partMs, offset int64
+	spans                   []shapeSpan
+}
+
+// shapeSpan is a time from which one shape held: healed, or partitioned
+// with these nodes in the minority (none for the ring, where every node
+// reaches a majority).
+type shapeSpan struct {
+	from     int64
+	minority []string
+	healed   bool
+}
+
+// apply is a scenario's schedule: it heals or partitions when a cycle says
+// so.
+func (sh *shapeSchedule) apply(s *paxosSim, now int64) {
+	if len(sh.spans) > 0 && sh.spans[len(sh.spans)-1].from == now {
+		return
+	}
+	switch (now + sh.offset) % sh.cycleMs {
+	case 0:
+		s.Heal()
+		sh.spans = append(sh.spans, shapeSpan{from: now, healed: true})
+	case sh.cycleMs - sh.partMs:
+		perm := slices.Clone(sh.ids)
+		sh.r.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
+		switch sh.r.IntN(3) {
+		case 0:
+			s.Partition(perm[:1], perm[1:])
+			sh.spans = append(sh.spans, shapeSpan{from: now, minority: perm[:1]})
+		case 1:
+			s.Partition(perm[:2], perm[2:])
+			sh.spans = append(sh.spans, shapeSpan{from: now, minority: perm[:2]})
+		default:
+			for i, a := range perm {
+				for j, b := range perm {
+					if d := (j - i + len(perm)) % len(perm); d != 0 && d != 1 && d != len(perm)-1 {
+						s.Cut(a, b)
+					}
+				}
+			}
+			sh.spans = append(sh.spans, shapeSpan{from: now})
+		}
+	}
+}
+
+// majorityTrouble counts the trouble ops asked of a node on the majority
+// side for their whole time (n), logging each, and those of them asked
+// while healed.
+func (sh *shapeSchedule) majorityTrouble(t *testing.T, seed uint64, trouble []troubleOp) (n, healed int) {
+	at := func(ms int64) int {
+		i, _ := slices.BinarySearchFunc(sh.spans, ms, func(s shapeSpan, at int64) int { return cmp.Compare(s.from, at+1) })
+		return i
+	}
+	for _, op := range trouble {
+		i, j := at(op.sentMs), at(op.sentMs+clientTimeoutMs)
+		if i == 0 || slices.ContainsFunc(sh.spans[i-1:j], func(s shapeSpan) bool { return slices.Contains(s.minority, op.node) }) {
+			continue // not on the majority side throughout
+		}
+		n++
+		sp := sh.spans[i-1]
+		shape := "healed"
+		switch {
+		case sp.healed:
+			healed++
+		case len(sp.minority) == 0:
+			shape = "ring"
+		default:
+			shape = fmt.Sprint("minority ", sp.minority)
+		}
+		t.Logf("seed %d: trouble at %s, op sent at %d ms, %d ms into %s", seed, op.node, op.sentMs, op.sentMs-sp.from, shape)
+	}
+	return n, healed
 }

@@ -10,7 +10,6 @@ import (
 
 	"maelkit/lib/core"
 	"maelkit/lib/sim"
-	"maelkit/lib/storage"
 )
 
 // testApp is a trivial state machine: the list of applied data, so state
@@ -36,7 +35,9 @@ func (a *testApp) restore(s Snapshot) {
 // simNode is a Raft node with its app: the harness that applies what
 // Ready commits, checking every invariant, as lib/rsm does in production.
 // Clients' proposals and reads are local messages (MsgProp,
-// MsgReadIndex); nothing is replied, the checker counts served reads.
+// MsgReadIndex); nothing is replied, the checker counts served reads. The
+// simulator (sim.NewDurable) makes each Drain's writes durable before it
+// sends the messages, and kills the node when they fail.
 type simNode struct {
 	r   *Raft
 	app testApp
@@ -45,12 +46,10 @@ type simNode struct {
 	compactEvery int64
 	// reads waiting for their index, by context.
 	reads map[int64]pendingSimRead
-	// disk and store hold the node's durable state; Drain applies the
-	// core's writes (one sync) before it hands out the messages, as the
-	// host does. failed is set when a write failed (an injected disk
-	// fault): the node sent nothing and must crash at once.
-	disk   *storage.SimDisk
-	store  *storage.Store
+	// unsent is the last Drain's output until the simulator has made its
+	// writes durable (the node is still up after the event) or died
+	// doing so (failed).
+	unsent *drained
 	failed bool
 	// goodTerm and goodVote are the term and vote of the last output
 	// whose writes succeeded: what a restart must find at least.
@@ -60,6 +59,15 @@ type simNode struct {
 	// told what its peers hold (Rejoin); emptied: its disk was emptied
 	// while it was down.
 	wiped, emptied bool
+}
+
+// drained is what one Drain handed the simulator and the checker learns
+// only once its writes are durable.
+type drained struct {
+	committed  []Entry
+	term       int64
+	vote       string
+	withWrites bool
 }
 
 type pendingSimRead struct {
@@ -111,22 +119,30 @@ func (n *simNode) Drain() core.Output[Message, struct{}] {
 			n.c.fail("%s compact: %v", n.r.id, err)
 		}
 	}
-	if err := storage.Apply(n.store, n.r.TakeWrites()); err != nil {
-		n.failed = true
-		return core.Output[Message, struct{}]{}
-	}
-	n.goodTerm, n.goodVote = n.r.term, n.r.vote
-	// What a node applied is observable only through what it sends, after
-	// the writes: a single voter's entry applied in an output whose write
-	// failed was never acknowledged, and the crash forgets it.
-	for _, e := range rd.Committed {
-		n.c.applied(n.r.id, e)
-	}
-	var out core.Output[Message, struct{}]
+	n.sent()
+	n.unsent = &drained{committed: rd.Committed, term: n.r.term, vote: n.r.vote}
+	out := core.Output[Message, struct{}]{Writes: n.r.TakeWrites()}
+	n.unsent.withWrites = len(out.Writes) > 0
 	for _, m := range rd.Messages {
 		out.Messages = append(out.Messages, core.Send[Message]{To: m.To, Msg: m})
 	}
 	return out
+}
+
+// sent tells the checker what the last output applied, now that its
+// writes are durable and its messages sent. What a node applied is
+// observable only through what it sends, after the writes: a single
+// voter's entry applied in an output whose write failed was never
+// acknowledged, and the crash forgets it.
+func (n *simNode) sent() {
+	if n.unsent == nil {
+		return
+	}
+	n.goodTerm, n.goodVote = n.unsent.term, n.unsent.vote
+	for _, e := range n.unsent.committed {
+		n.c.applied(n.r.id, e)
+	}
+	n.unsent = nil
 }
 
 // checker holds the global view the invariants need.
@@ -170,26 +186,10 @@ type cluster struct {
 	c     *checker
 	ids   []string
 	cfg   func(id string) Config
+	o     clusterOpts
 	nodes map[string]*simNode
-	disks map[string]*storage.SimDisk
 	props int
 	ctx   int64
-}
-
-// openStore opens node id's store on its simulated disk.
-func (cl *cluster) openStore(id string, disk *storage.SimDisk) *storage.Store {
-	st, err := storage.OpenConfig(storage.Config{Dir: "/data", NodeID: id, FS: disk, Run: &storage.RunID{}})
-	if err != nil {
-		cl.t.Fatalf("seed %d: open %s's store: %v", cl.seedOf(), id, err)
-	}
-	return st
-}
-
-func (cl *cluster) seedOf() uint64 {
-	if cl.s == nil {
-		return 0
-	}
-	return cl.s.Seed()
 }
 
 type clusterOpts struct {
@@ -217,7 +217,7 @@ func newCluster(t *testing.T, o clusterOpts) *cluster {
 	for i := range ids {
 		ids[i] = "n" + strconv.Itoa(i+1)
 	}
-	cl := &cluster{t: t, c: newChecker(), ids: ids, nodes: map[string]*simNode{}, disks: map[string]*storage.SimDisk{}}
+	cl := &cluster{t: t, c: newChecker(), ids: ids, nodes: map[string]*simNode{}}
 	voters := ids
 	if o.voters > 0 {
 		voters = ids[:o.voters]
@@ -230,24 +230,13 @@ func newCluster(t *testing.T, o clusterOpts) *cluster {
 			Rand: rand.New(rand.NewPCG(o.seed, uint64(len(id))*7919+uint64(id[len(id)-1]))),
 		}
 	}
-	build := func(id string) core.Core[Message, Message, struct{}] {
-		r, err := New(cl.cfg(id))
-		if err != nil {
-			t.Fatal(err)
-		}
-		disk := storage.NewSimDisk(o.seed*31 + uint64(len(cl.disks)))
-		cl.disks[id] = disk
-		n := &simNode{r: r, c: cl.c, compactEvery: o.compactEvery, reads: map[int64]pendingSimRead{},
-			disk: disk, store: cl.openStore(id, disk)}
-		cl.nodes[id] = n
-		return n
-	}
-	cl.s = sim.New(sim.Config{
+	cl.o = o
+	cl.s = sim.NewDurable(sim.Config{
 		Seed: o.seed, Nodes: ids, TickMs: 10,
 		LatencyMinMs: o.latMin, LatencyMaxMs: o.latMax,
 		Loss: o.loss, Duplicate: o.dup,
 		Clone: func(m any) any { return cloneMessage(m.(Message)) },
-	}, build)
+	}, cl.build)
 	return cl
 }
 
@@ -264,29 +253,45 @@ func cloneMessage(m Message) Message {
 	return m
 }
 
-// crash stops a node: the process dies (its disk keeps every write, the
+// settle tells the checker what the nodes' last outputs applied, once the
+// simulator made their writes durable; a node that died in its writes
+// sent nothing and is marked failed. It runs after every simulator call
+// that may drain a node (an event, a command, a recovery).
+func (cl *cluster) settle() {
+	for _, id := range cl.ids {
+		n := cl.nodes[id]
+		switch {
+		case n.unsent == nil:
+		case !cl.s.Down(id):
+			n.sent()
+		case n.unsent.withWrites:
+			n.failed, n.unsent = true, nil
+		default:
+			n.unsent = nil
+		}
+	}
+}
+
+// crash kills a node: the process dies (its disk keeps every write, the
 // page cache survives) or the machine loses power (every unsynced write is
 // dropped or torn), drawn at random.
 func (cl *cluster) crash(id string) {
-	cl.s.Crash(id)
-	if cl.s.Rand().IntN(2) == 0 {
-		cl.disks[id].Kill()
-	} else {
-		cl.disks[id].Crash()
-	}
+	cl.s.Fail(id, sim.Fault(1+cl.s.Rand().IntN(2)))
 }
 
 // failDisk makes node id's disk fail after k more operations: its next
 // output's writes fail part way (between a write and its sync, or within a
-// snapshot's save), the node sends nothing and crashes.
-func (cl *cluster) failDisk(id string, k int) { cl.disks[id].FailAfter(k) }
+// snapshot's save), the node sends nothing and dies by process death or
+// power loss, drawn at random.
+func (cl *cluster) failDisk(id string, k int) {
+	cl.s.FailAfter(id, k, sim.Fault(1+cl.s.Rand().IntN(2)))
+}
 
-// wipe crashes a node and empties its disk (amnesia); its restart is
-// unsure until its peers' state reaches it (see rejoin).
+// wipe kills a node and empties its disk (amnesia); its restart is unsure
+// until its peers' state reaches it (see rejoin).
 func (cl *cluster) wipe(id string) {
 	simWipes++
-	cl.crash(id)
-	cl.disks[id] = storage.NewSimDisk(cl.s.Rand().Uint64())
+	cl.s.Fail(id, sim.DiskWipe)
 	cl.nodes[id].wiped, cl.nodes[id].emptied = true, true
 }
 
@@ -337,18 +342,17 @@ func (cl *cluster) unsure() bool {
 	return false
 }
 
-// restart brings a crashed node back from what its disk recovers, and
-// checks that nothing it made durable was lost: after a crash between two
-// outputs, the recovered term, vote, snapshot and log are exactly the
-// core's; after a failed write, at least the term and vote of its last
-// successful output.
+// restart brings a crashed node back from what its disk kept (build).
 func (cl *cluster) restart(id string) {
-	old := cl.nodes[id]
-	st := cl.openStore(id, cl.disks[id])
-	rec, err := storage.Recover(st)
-	if err != nil {
-		cl.fatal("restart %s: recover: %v", id, err)
+	if _, err := cl.s.Recover(id); err != nil {
+		cl.fatal("restart %s: %v", id, err)
 	}
+	cl.settle()
+}
+
+// build makes node id's core from what its disk kept: at the start, and
+// on every restart after checking that nothing it made durable was lost.
+func (cl *cluster) build(id string, rec core.Recovered) core.Core[Message, Message, struct{}] {
 	d, err := FromRecovered(rec)
 	if err != nil {
 		cl.fatal("restart %s: %v", id, err)
@@ -356,6 +360,29 @@ func (cl *cluster) restart(id string) {
 	if d == nil {
 		d = &Durable{}
 	}
+	n := &simNode{c: cl.c, compactEvery: cl.o.compactEvery, reads: map[int64]pendingSimRead{},
+		goodTerm: d.HardState.Term, goodVote: d.HardState.Vote}
+	cfg := cl.cfg(id)
+	if old := cl.nodes[id]; old != nil {
+		cl.checkRecovered(id, old, rec, d)
+		n.wiped = old.wiped
+		cfg.Unsure = old.wiped && rec.Fresh
+	}
+	if !rec.Fresh {
+		cfg.Durable = d
+	}
+	if n.r, err = New(cfg); err != nil {
+		cl.fatal("restart %s: %v", id, err)
+	}
+	cl.nodes[id] = n
+	return n
+}
+
+// checkRecovered checks what a restart of old found on its disk: after a
+// crash between two outputs, exactly the core's term, vote, snapshot and
+// log; after a failed write, at least the term and vote of its last
+// successful output; after a wiped disk, nothing.
+func (cl *cluster) checkRecovered(id string, old *simNode, rec core.Recovered, d *Durable) {
 	hs := d.HardState
 	switch want := old.r.Durable(); {
 	case old.emptied:
@@ -386,49 +413,36 @@ func (cl *cluster) restart(id string) {
 			}
 		}
 	}
-	cfg := cl.cfg(id)
-	cfg.Durable = d
-	if rec.Fresh {
-		cfg.Durable = nil
-		cfg.Unsure = old.wiped
-	}
-	r, err := New(cfg)
-	if err != nil {
-		cl.fatal("restart %s: %v", id, err)
-	}
-	n := &simNode{r: r, c: cl.c, compactEvery: old.compactEvery, reads: map[int64]pendingSimRead{},
-		disk: cl.disks[id], store: st, goodTerm: hs.Term, goodVote: hs.Vote, wiped: old.wiped}
-	cl.nodes[id] = n
-	cl.s.Restart(id, n)
 }
 
 func (cl *cluster) propose(to string) {
 	cl.props++
 	cl.s.Command(to, core.Command[Message]{Client: "c1", MsgID: int64(cl.props),
 		Body: Message{Type: MsgProp, Entries: []Entry{{Data: []byte("v" + strconv.Itoa(cl.props))}}}})
+	cl.settle()
 }
 
 func (cl *cluster) read(to string) {
 	cl.ctx++
 	cl.nodes[to].reads[cl.ctx] = pendingSimRead{minIndex: cl.c.maxApplied}
 	cl.s.Command(to, core.Command[Message]{Client: "c1", MsgID: cl.ctx, Body: Message{Type: MsgReadIndex, Context: cl.ctx}})
+	cl.settle()
 }
 
 // step runs one event and checks every invariant.
 func (cl *cluster) step() bool {
 	ok := cl.s.Step()
+	cl.settle()
 	cl.check()
 	cl.rejoin()
-	for _, id := range cl.ids {
-		if cl.nodes[id].failed && !cl.s.Down(id) {
-			cl.crash(id)
-		}
-	}
 	return ok
 }
 
 func (cl *cluster) fatal(format string, args ...any) {
 	cl.t.Helper()
+	if cl.s == nil { // building the first cores
+		cl.t.Fatalf("%s", fmt.Sprintf(format, args...))
+	}
 	trace := cl.s.Trace()
 	if len(trace) > 60 {
 		trace = trace[len(trace)-60:]

@@ -33,4 +33,17 @@
 // core (Config.Durable) from what a restart finds. A node that starts
 // without state may have lost it: Config.Unsure keeps it from voting until
 // it knows what its peers hold (amnesia.go).
+//
+// Tests: the package sits below the core contract (lib/core): it has no
+// client commands or replies, and what it commits needs a state machine to
+// apply it, so lib/sim cannot drive a *Raft directly. One adapter does
+// (simNode, cluster_test.go): it applies what Ready commits to a toy state
+// machine, checks the Raft invariants after every event, and hands
+// TakeWrites to the simulator's durable disks (sim.NewDurable), the same
+// disks and deaths every other core's crash simulation uses. The per-rule
+// tests of the paper and the golden traces use a second, smaller harness
+// (net_test.go) on purpose: etcd's synchronous network, which delivers in
+// rounds with no clock and lets a test hold back or hand-deliver single
+// messages; lib/sim's virtual time and event queue order deliveries
+// differently, and would change those traces.
 package raft

@@ -50,83 +50,106 @@ func simulate(t *testing.T, seed uint64) (readsServed int, commits int64) {
 func simulateOpts(t *testing.T, o clusterOpts, membership bool) (readsServed int, commits int64) {
 	cl := newCluster(t, o)
 	r := cl.s.Rand()
-	pick := func() string { return cl.ids[r.IntN(len(cl.ids))] }
 	for range 60 {
-		switch x := r.IntN(100); {
-		case x < 55:
-			cl.propose(pick())
-		case x < 75:
-			cl.read(pick())
-		case x < 82:
-			a := cl.ids[:r.IntN(len(cl.ids)+1)]
-			b := cl.ids[len(a):]
-			cl.s.Partition(a, b)
-		case x < 86:
-			cl.s.Cut(pick(), pick())
-		case x < 88:
-			cl.s.Heal()
-		case x < 92:
-			if !membership {
-				cl.s.Heal()
-				break
-			}
-			if l := cl.leader(); l != "" {
-				id := pick()
-				cc := ConfChange{Type: ConfAddNode, Node: id}
-				if slices.Contains(cl.nodes[l].r.voters, id) && len(cl.nodes[l].r.voters) > 2 {
-					cc.Type = ConfRemoveNode
-				}
-				_ = cl.nodes[l].r.ProposeConfChange(cc)
-			}
-		case x < 93:
-			if id := pick(); !cl.s.Down(id) && !o.lease {
-				cl.crash(id)
-			}
-		case x < 94:
-			// Amnesia: one node at a time loses its disk (a majority
-			// losing theirs loses what only they held, whatever the
-			// protocol), on clusters of three or more.
-			// Not with membership changes: a wipe in a two-voter
-			// configuration is a majority's.
-			if id := pick(); !cl.s.Down(id) && !o.lease && !membership && len(cl.ids) >= 3 && !cl.unsure() {
-				cl.wipe(id)
-			}
-		case x < 95:
-			// A fault between a write and its sync, or within a snapshot.
-			if id := pick(); !cl.s.Down(id) && !o.lease {
-				cl.failDisk(id, r.IntN(6))
-			}
-		case x < 96:
-			// The whole cluster loses power at once.
-			for _, id := range cl.ids {
-				if !cl.s.Down(id) && !o.lease {
-					cl.crash(id)
-				}
-			}
-		default:
-			for _, id := range cl.ids {
-				if cl.s.Down(id) {
-					cl.restart(id)
-					break
-				}
-			}
-		}
+		cl.chaosEvent(r, membership)
 		cl.runFor(10 + r.Int64N(100))
 	}
-
 	// Liveness: no more disk faults, restart everyone, heal, then cut off
 	// a minority.
 	for _, id := range cl.ids {
-		cl.disks[id].FailAfter(-1)
+		cl.s.FailAfter(id, -1, 0)
 		if cl.s.Down(id) {
 			cl.restart(id)
 		}
 	}
 	cl.s.Heal()
-	// A node that lost its disk votes again once caught up, which needs a
-	// leader elected without it: with everyone up and connected, soon.
-	// (Cut off a minority first and the rest may not elect anyone: that
-	// is the availability amnesia costs.)
+	cl.awaitCaughtUp(membership)
+	cl.demandProgress(r, membership)
+	simFaults.Add(cl.s.Faults())
+	return cl.c.readsServed, cl.c.maxApplied
+}
+
+// simFaults counts the deaths over the chaos runs of a test binary.
+var simFaults sim.Faults
+
+// chaosEvent draws one event of a chaos run: a proposal, a read, a
+// partition (symmetric or one-way), a heal, a membership change, a crash,
+// a wiped disk, a disk fault, a whole-cluster power loss or a restart.
+func (cl *cluster) chaosEvent(r *rand.Rand, membership bool) {
+	pick := func() string { return cl.ids[r.IntN(len(cl.ids))] }
+	lease := cl.o.lease
+	switch x := r.IntN(100); {
+	case x < 55:
+		cl.propose(pick())
+	case x < 75:
+		cl.read(pick())
+	case x < 82:
+		a := cl.ids[:r.IntN(len(cl.ids)+1)]
+		b := cl.ids[len(a):]
+		cl.s.Partition(a, b)
+	case x < 86:
+		cl.s.Cut(pick(), pick())
+	case x < 88:
+		cl.s.Heal()
+	case x < 92:
+		if !membership {
+			cl.s.Heal()
+			break
+		}
+		if l := cl.leader(); l != "" {
+			cl.changeVoter(l, pick())
+		}
+	case x < 93:
+		if id := pick(); !cl.s.Down(id) && !lease {
+			cl.crash(id)
+		}
+	case x < 94:
+		// Amnesia: one node at a time loses its disk (a majority
+		// losing theirs loses what only they held, whatever the
+		// protocol), on clusters of three or more.
+		// Not with membership changes: a wipe in a two-voter
+		// configuration is a majority's.
+		if id := pick(); !cl.s.Down(id) && !lease && !membership && len(cl.ids) >= 3 && !cl.unsure() {
+			cl.wipe(id)
+		}
+	case x < 95:
+		// A fault between a write and its sync, or within a snapshot.
+		if id := pick(); !cl.s.Down(id) && !lease {
+			cl.failDisk(id, r.IntN(6))
+		}
+	case x < 96:
+		// The whole cluster loses power at once.
+		for _, id := range cl.ids {
+			if !cl.s.Down(id) && !lease {
+				cl.crash(id)
+			}
+		}
+	default:
+		for _, id := range cl.ids {
+			if cl.s.Down(id) {
+				cl.restart(id)
+				break
+			}
+		}
+	}
+}
+
+// changeVoter has leader l add id as a voter, or remove it when it
+// already votes and more than two do.
+func (cl *cluster) changeVoter(l, id string) {
+	cc := ConfChange{Type: ConfAddNode, Node: id}
+	if slices.Contains(cl.nodes[l].r.voters, id) && len(cl.nodes[l].r.voters) > 2 {
+		cc.Type = ConfRemoveNode
+	}
+	_ = cl.nodes[l].r.ProposeConfChange(cc)
+}
+
+// awaitCaughtUp waits until no node that lost its disk is still unsure. A
+// node that lost its disk votes again once caught up, which needs a leader
+// elected without it: with everyone up and connected, soon. (Cut off a
+// minority first and the rest may not elect anyone: that is the
+// availability amnesia costs.)
+func (cl *cluster) awaitCaughtUp(membership bool) {
 	caughtUp := func() bool {
 		if !membership {
 			return !cl.unsure()
@@ -143,20 +166,25 @@ func simulateOpts(t *testing.T, o clusterOpts, membership bool) (readsServed int
 		}
 		return true
 	}
-	if !cl.runUntil(caughtUp, 3000) {
-		var st []string
-		for _, id := range cl.ids {
-			r := cl.nodes[id].r
-			li, lt := r.LastEntry()
-			st = append(st, fmt.Sprintf("%s: %s term %d last %d/%d commit %d voters %v rejoin %+v wiped %v",
-				id, r.state, r.term, lt, li, r.log.committed, r.voters, r.rejoin, cl.nodes[id].wiped))
-		}
-		cl.fatal("a node that lost its disk has not caught up within 3000 ms:\n%s", strings.Join(st, "\n"))
+	if cl.runUntil(caughtUp, 3000) {
+		return
 	}
+	var st []string
+	for _, id := range cl.ids {
+		r := cl.nodes[id].r
+		li, lt := r.LastEntry()
+		st = append(st, fmt.Sprintf("%s: %s term %d last %d/%d commit %d voters %v rejoin %+v wiped %v",
+			id, r.state, r.term, lt, li, r.log.committed, r.voters, r.rejoin, cl.nodes[id].wiped))
+	}
+	cl.fatal("a node that lost its disk has not caught up within 3000 ms:\n%s", strings.Join(st, "\n"))
+}
+
+// demandProgress cuts off a random minority (without membership changes;
+// with them, it judges the leader's voters, all connected) and requires a
+// new commit applied on every node of the majority within a bound.
+func (cl *cluster) demandProgress(r *rand.Rand, membership bool) {
 	majority := cl.ids
 	if membership {
-		// The voters change: demand progress on the leader's voters, all
-		// connected.
 		l := cl.waitLeader(3000)
 		majority = slices.Clone(cl.nodes[l].r.voters)
 	} else if len(cl.ids) > 1 {
@@ -187,22 +215,26 @@ func simulateOpts(t *testing.T, o clusterOpts, membership bool) (readsServed int
 	}
 	for deadline := cl.s.Now() + boundMs; !done(); {
 		if cl.s.Now() > deadline {
-			var st []string
-			for _, id := range cl.ids {
-				r := cl.nodes[id].r
-				li, lt := r.LastEntry()
-				st = append(st, fmt.Sprintf("%s: %s term %d last %d/%d commit %d applied %d rejoin %+v down %v",
-					id, r.state, r.term, lt, li, r.log.committed, len(cl.nodes[id].app.applied), r.rejoin, cl.s.Down(id)))
-			}
 			cl.fatal("no progress on the majority %v within %d ms (leader %s, applied target %d):\n%s",
-				majority, boundMs, lead, target, strings.Join(st, "\n"))
+				majority, boundMs, lead, target, cl.states())
 		}
 		if l := cl.leader(); l != "" {
 			cl.propose(l)
 		}
 		cl.runUntil(done, 100)
 	}
-	return cl.c.readsServed, cl.c.maxApplied
+}
+
+// states describes every node in one line each, for a failure report.
+func (cl *cluster) states() string {
+	var st []string
+	for _, id := range cl.ids {
+		r := cl.nodes[id].r
+		li, lt := r.LastEntry()
+		st = append(st, fmt.Sprintf("%s: %s term %d last %d/%d commit %d applied %d rejoin %+v down %v",
+			id, r.state, r.term, lt, li, r.log.committed, len(cl.nodes[id].app.applied), r.rejoin, cl.s.Down(id)))
+	}
+	return strings.Join(st, "\n")
 }
 
 // TestSimulation runs many seeded chaos runs (1000, 100 under -race, 50
@@ -239,7 +271,11 @@ func TestSimulation(t *testing.T) {
 	if simWipes == 0 || simRejoins == 0 {
 		t.Fatalf("no disk wiped (%d) or no rejoin (%d) over %d runs", simWipes, simRejoins, n)
 	}
+	if simFaults.MidWrite == 0 {
+		t.Fatalf("no node died inside its writes over %d runs", n)
+	}
 	t.Logf("%d runs: %d reads served, %d entries committed, %d disks wiped, %d rejoins", n, reads, commits, simWipes, simRejoins)
+	sim.LogFaults(t, "raft chaos runs", simFaults)
 }
 
 // TestSimulationDeterministic: the same seed gives the same trace.

@@ -28,7 +28,8 @@ func (c *countingStore) Restore(data []byte) error {
 
 // simRSM is one replica in the simulator: an RSM over a counting store.
 // A client's command is a proposal; reads are taken with RSM.Read and
-// collected as they are released.
+// collected as they are released; the simulator makes each Advance's
+// writes durable before its messages leave.
 type simRSM struct {
 	s     *rsm.RSM
 	sm    *countingStore
@@ -48,7 +49,7 @@ func (n *simRSM) Drain() core.Output[raft.Message, struct{}] {
 		n.t.Fatal(err)
 	}
 	n.reads = append(n.reads, out.Reads...)
-	var o core.Output[raft.Message, struct{}]
+	o := core.Output[raft.Message, struct{}]{Writes: out.Writes}
 	for _, m := range out.Messages {
 		o.Messages = append(o.Messages, core.Send[raft.Message]{To: m.To, Msg: m})
 	}
@@ -58,15 +59,18 @@ func (n *simRSM) Drain() core.Output[raft.Message, struct{}] {
 func newSim(t *testing.T, seed uint64) (*sim.Sim[raft.Message, []byte, struct{}], map[string]*simRSM) {
 	ids := []string{"n1", "n2", "n3"}
 	nodes := map[string]*simRSM{}
-	s := sim.New(sim.Config{Seed: seed, Nodes: ids, TickMs: 10, LatencyMinMs: 1, LatencyMaxMs: 5}, func(id string) core.Core[raft.Message, []byte, struct{}] {
-		sm := &countingStore{Store: kv.NewStore()}
-		r, err := rsm.New(rsm.Config{Raft: raft.Config{ID: id, Voters: ids, PreVote: true, CheckQuorum: true,
-			Rand: rand.New(rand.NewPCG(seed, uint64(id[1])))}, SnapshotEntries: 10}, sm)
-		require.NoError(t, err)
-		n := &simRSM{s: r, sm: sm, t: t}
-		nodes[id] = n
-		return n
-	})
+	s := sim.NewDurable(sim.Config{Seed: seed, Nodes: ids, TickMs: 10, LatencyMinMs: 1, LatencyMaxMs: 5},
+		func(id string, rec core.Recovered) core.Core[raft.Message, []byte, struct{}] {
+			d, err := raft.FromRecovered(rec)
+			require.NoError(t, err)
+			sm := &countingStore{Store: kv.NewStore()}
+			r, err := rsm.New(rsm.Config{Raft: raft.Config{ID: id, Voters: ids, PreVote: true, CheckQuorum: true,
+				Rand: rand.New(rand.NewPCG(seed, uint64(id[1]))), Durable: d}, SnapshotEntries: 10}, sm)
+			require.NoError(t, err)
+			n := &simRSM{s: r, sm: sm, t: t}
+			nodes[id] = n
+			return n
+		})
 	return s, nodes
 }
 
@@ -121,6 +125,18 @@ func TestSnapshotCatchUp(t *testing.T) {
 	require.True(t, s.RunUntil(converged, 5000), "seed 7: stores did not converge")
 	require.GreaterOrEqual(t, nodes[lag].sm.restores, 1, "the lagging node restored a snapshot")
 	v, ok := nodes[lag].sm.Get(json.RawMessage("2"))
+	require.True(t, ok)
+	require.Equal(t, "47", string(v))
+
+	// It loses power and comes back with what its disk kept: the installed
+	// snapshot and the entries after it, which it applies again.
+	s.Fail(lag, sim.PowerLoss)
+	rec, err := s.Recover(lag)
+	require.NoError(t, err)
+	require.NotNil(t, rec.Snapshot, "the installed snapshot was on disk")
+	require.Equal(t, 1, nodes[lag].sm.restores, "restored from its own disk, before hearing from anyone")
+	require.True(t, s.RunUntil(converged, 5000), "seed 7: stores did not converge after a restart")
+	v, ok = nodes[lag].sm.Get(json.RawMessage("2"))
 	require.True(t, ok)
 	require.Equal(t, "47", string(v))
 

@@ -128,6 +128,9 @@ func (s *Sim[P, C, R]) Fail(id string, f Fault) {
 	if _, ok := s.cores[id]; !ok {
 		panic(fmt.Sprintf("sim: Fail of unknown node %q", id))
 	}
+	if !s.down[id] {
+		s.faults.Deaths++
+	}
 	s.down[id] = true
 	s.record("fail %s %s", id, f)
 	s.fail(id, f)
@@ -147,6 +150,7 @@ func (s *Sim[P, C, R]) fail(id string, f Fault) {
 	case PowerLoss:
 		disk.Crash()
 	case DiskWipe:
+		s.faults.Wipes++
 		disk.Kill()
 		d.gen[id]++
 		d.disks[id] = storage.NewSimDisk(diskSeed(s.cfg.Seed, id, d.gen[id]))
@@ -221,6 +225,8 @@ func (s *Sim[P, C, R]) persist(id string, ws []core.Write) bool {
 	if !ok {
 		f = ProcessDeath // a budget set on the disk directly
 	}
+	s.faults.Deaths++
+	s.faults.MidWrite++
 	s.down[id] = true
 	s.record("fail %s %s mid-write", id, f)
 	s.fail(id, f)

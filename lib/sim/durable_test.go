@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"maelkit/lib/core"
+	"maelkit/lib/testenv"
 )
 
 // journal is a toy durable core: a client's value is appended to its log
@@ -46,7 +47,7 @@ func (j *journal) Drain() core.Output[int, int] { return j.Take() }
 // point, including one inside the writes of an Output (which then
 // acknowledges nothing).
 func TestDurableKeepsAcknowledged(t *testing.T) {
-	for _, seed := range Seeds(t, 50) {
+	for _, seed := range Seeds(t, testenv.Pick(50, 1000)) {
 		s := NewDurable(Config{Seed: seed, Nodes: []string{"n0"}, TickMs: 10}, newJournal)
 		r := s.Rand()
 		var acked []int

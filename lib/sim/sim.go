@@ -111,6 +111,7 @@ type Sim[P, C, R any] struct {
 	dur   *durable[P, C, R]          // disks and stores (NewDurable), or nil
 
 	Sent, Delivered, Dropped int64
+	faults                   Faults // durable nodes' deaths so far
 }
 
 // traceKeep bounds the trace a failing test prints.

@@ -311,103 +311,148 @@ type crashOutcomes struct{ shorter, cutUndone, kept int }
 // crash outcomes and a trace of the final disk and log.
 func crashModelRun(t *testing.T, seed uint64, steps int) (crashOutcomes, string) {
 	t.Helper()
-	var o crashOutcomes
-	rng := rand.New(rand.NewPCG(seed, 1))
-	d := NewSimDisk(seed)
-	l, err := OpenLog(d, "/d/n1.wal", testRun)
+	c := &logCrashRun{t: t, seed: seed, rng: rand.New(rand.NewPCG(seed, 1)), d: NewSimDisk(seed), m: &logModel{first: 1}}
+	var err error
+	c.l, err = OpenLog(c.d, "/d/n1.wal", testRun)
 	require.NoError(t, err)
-	m := &logModel{first: 1}
-	m.synced()
-	fail := func(format string, args ...any) {
-		t.Helper()
-		t.Fatalf("seed %d: %s", seed, fmt.Sprintf(format, args...))
-	}
-	rec := func() []byte {
-		b := make([]byte, rng.IntN(64))
-		for i := range b {
-			b[i] = byte(rng.UintN(256))
-		}
-		return b
-	}
+	c.m.synced()
 	for step := range steps {
-		switch p := rng.IntN(100); {
+		c.step = step
+		switch p := c.rng.IntN(100); {
 		case p < 40:
-			n := 1 + rng.IntN(3)
-			var batch [][]byte
-			for range n {
-				batch = append(batch, rec())
-			}
-			last, err := l.Append(batch...)
-			require.NoError(t, err)
-			m.recs = append(m.recs, batch...)
-			if last != m.first+uint64(len(m.recs))-1 {
-				fail("step %d: append returned %d", step, last)
-			}
-			m.changed()
+			c.append()
 		case p < 55:
-			require.NoError(t, l.Sync())
-			m.synced()
+			require.NoError(t, c.l.Sync())
+			c.m.synced()
 		case p < 62:
-			r := rec()
-			_, err := l.Commit(r)
+			r := c.rec()
+			_, err := c.l.Commit(r)
 			require.NoError(t, err)
-			m.recs = append(m.recs, r)
-			m.synced()
+			c.m.recs = append(c.m.recs, r)
+			c.m.synced()
 		case p < 72:
-			at := m.first - 1 + uint64(rng.IntN(len(m.recs)+1))
-			require.NoError(t, l.TruncateAfter(at))
-			m.recs = m.recs[:at+1-m.first]
-			m.floor = min(m.floor, len(m.recs))
-			m.changed()
+			c.truncate()
 		case p < 78:
-			at := m.first + uint64(rng.IntN(len(m.recs)+3))
-			require.NoError(t, l.Compact(at))
-			if at > m.first { // otherwise a no-op, which syncs nothing
-				drop := min(int(at-m.first), len(m.recs))
-				m.recs, m.first = m.recs[drop:], at
-				m.synced()
-			}
-		case p < 84: // a clean restart: the page cache survives
-			require.NoError(t, l.Close())
-			l, err = OpenLog(d, "/d/n1.wal", testRun)
-			require.NoError(t, err)
-			if l.FirstIndex() != m.first || !equalRecs(records(t, l), m.recs) {
-				fail("step %d: restart changed the log", step)
-			}
-			m.synced()
-		case p < 96: // power loss
-			d.Crash()
-			l, err = OpenLog(d, "/d/n1.wal", testRun)
-			if err != nil {
-				fail("step %d: reopen after crash: %v", step, err)
-			}
-			got := records(t, l)
-			if l.FirstIndex() != m.first {
-				fail("step %d: first index %d after crash, want %d", step, l.FirstIndex(), m.first)
-			}
-			if !m.admits(got) {
-				fail("step %d: %d records after crash, floor %d, live %d: not a prefix of any state since the last sync",
-					step, len(got), m.floor, len(m.recs))
-			}
-			switch {
-			case len(got) < len(m.recs):
-				o.shorter++
-			case len(got) > len(m.recs):
-				o.cutUndone++
-			case len(m.history) > 1:
-				o.kept++
-			}
-			m.recs = got
-			m.synced()
+			c.compact()
+		case p < 84:
+			c.restart()
+		case p < 96:
+			c.powerLoss()
 		default:
-			if !equalRecs(records(t, l), m.recs) {
-				fail("step %d: replay differs from the model", step)
+			if !equalRecs(records(t, c.l), c.m.recs) {
+				c.fail("replay differs from the model")
 			}
 		}
 	}
-	trace := fmt.Sprintf("%s first=%d %x", d, l.FirstIndex(), records(t, l))
-	require.NoError(t, l.Close())
-	return o, trace
+	trace := fmt.Sprintf("%s first=%d %x", c.d, c.l.FirstIndex(), records(t, c.l))
+	require.NoError(t, c.l.Close())
+	return c.o, trace
+}
+
+// logCrashRun is one run of crashModelRun: a log on a simulated disk and
+// the model it must match.
+type logCrashRun struct {
+	t    *testing.T
+	seed uint64
+	step int
+	rng  *rand.Rand
+	d    *SimDisk
+	l    *Log
+	m    *logModel
+	o    crashOutcomes
+}
+
+func (c *logCrashRun) fail(format string, args ...any) {
+	c.t.Helper()
+	c.t.Fatalf("seed %d: step %d: %s", c.seed, c.step, fmt.Sprintf(format, args...))
+}
+
+// rec draws a record of 0 to 63 random bytes.
+func (c *logCrashRun) rec() []byte {
+	b := make([]byte, c.rng.IntN(64))
+	for i := range b {
+		b[i] = byte(c.rng.UintN(256))
+	}
+	return b
+}
+
+// append appends a batch of one to three records, unsynced.
+func (c *logCrashRun) append() {
+	n := 1 + c.rng.IntN(3)
+	var batch [][]byte
+	for range n {
+		batch = append(batch, c.rec())
+	}
+	last, err := c.l.Append(batch...)
+	require.NoError(c.t, err)
+	c.m.recs = append(c.m.recs, batch...)
+	if last != c.m.first+uint64(len(c.m.recs))-1 {
+		c.fail("append returned %d", last)
+	}
+	c.m.changed()
+}
+
+// truncate drops the records after a random index, unsynced.
+func (c *logCrashRun) truncate() {
+	at := c.m.first - 1 + uint64(c.rng.IntN(len(c.m.recs)+1))
+	require.NoError(c.t, c.l.TruncateAfter(at))
+	c.m.recs = c.m.recs[:at+1-c.m.first]
+	c.m.floor = min(c.m.floor, len(c.m.recs))
+	c.m.changed()
+}
+
+// compact drops the records before a random index (which may be past the
+// end).
+func (c *logCrashRun) compact() {
+	at := c.m.first + uint64(c.rng.IntN(len(c.m.recs)+3))
+	require.NoError(c.t, c.l.Compact(at))
+	if at > c.m.first { // otherwise a no-op, which syncs nothing
+		drop := min(int(at-c.m.first), len(c.m.recs))
+		c.m.recs, c.m.first = c.m.recs[drop:], at
+		c.m.synced()
+	}
+}
+
+// restart closes and reopens the log cleanly: the page cache survives,
+// and so does every record.
+func (c *logCrashRun) restart() {
+	require.NoError(c.t, c.l.Close())
+	var err error
+	c.l, err = OpenLog(c.d, "/d/n1.wal", testRun)
+	require.NoError(c.t, err)
+	if c.l.FirstIndex() != c.m.first || !equalRecs(records(c.t, c.l), c.m.recs) {
+		c.fail("restart changed the log")
+	}
+	c.m.synced()
+}
+
+// powerLoss crashes the disk and reopens the log: it must hold a state the
+// model went through since its last sync.
+func (c *logCrashRun) powerLoss() {
+	c.d.Crash()
+	var err error
+	c.l, err = OpenLog(c.d, "/d/n1.wal", testRun)
+	if err != nil {
+		c.fail("reopen after crash: %v", err)
+	}
+	got := records(c.t, c.l)
+	if c.l.FirstIndex() != c.m.first {
+		c.fail("first index %d after crash, want %d", c.l.FirstIndex(), c.m.first)
+	}
+	if !c.m.admits(got) {
+		c.fail("%d records after crash, floor %d, live %d: not a prefix of any state since the last sync",
+			len(got), c.m.floor, len(c.m.recs))
+	}
+	switch {
+	case len(got) < len(c.m.recs):
+		c.o.shorter++
+	case len(got) > len(c.m.recs):
+		c.o.cutUndone++
+	case len(c.m.history) > 1:
+		c.o.kept++
+	}
+	c.m.recs = got
+	c.m.synced()
 }
 
 func equalRecs(a, b [][]byte) bool {

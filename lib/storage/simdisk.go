@@ -124,6 +124,28 @@ func (d *SimDisk) spend() error {
 	return nil
 }
 
+// mutate runs op, one mutating operation, under the disk's lock once the
+// fault budget allows it.
+func (d *SimDisk) mutate(op func() error) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if err := d.spend(); err != nil {
+		return err
+	}
+	return op()
+}
+
+// read runs op, an operation that changes nothing, under the disk's lock
+// unless the fault budget is spent (the process is dying).
+func (d *SimDisk) read(op func() error) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.budget == 0 {
+		return ErrCrashed
+	}
+	return op()
+}
+
 // Kill simulates the death of the process that uses the disk while the
 // machine stays up (Maelstrom's kill): every write already made survives, in
 // the page cache, synced or not; locks are released and every open handle
@@ -249,121 +271,114 @@ func notExist(op, name string) error {
 }
 
 // ReadFile implements FS.
-func (d *SimDisk) ReadFile(name string) ([]byte, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.budget == 0 {
-		return nil, ErrCrashed
-	}
-	ino, ok := d.live[name]
-	if !ok {
-		return nil, notExist("read", name)
-	}
-	return bytes.Clone(ino.live), nil
+func (d *SimDisk) ReadFile(name string) (data []byte, err error) {
+	err = d.read(func() error {
+		ino, ok := d.live[name]
+		if !ok {
+			return notExist("read", name)
+		}
+		data = bytes.Clone(ino.live)
+		return nil
+	})
+	return data, err
 }
 
 // Create implements FS.
 func (d *SimDisk) Create(name string) (File, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err := d.spend(); err != nil {
+	var f *simFile
+	err := d.mutate(func() error {
+		ino, ok := d.live[name]
+		if ok {
+			ino.live = nil
+			ino.dirtyFrom = 0
+		} else {
+			ino = &simInode{dirtyFrom: cleanFrom}
+			d.live[name] = ino
+			d.dirs[filepath.Dir(name)] = true
+		}
+		f = &simFile{d: d, ino: ino, gen: d.gen, name: name}
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
-	ino, ok := d.live[name]
-	if ok {
-		ino.live = nil
-		ino.dirtyFrom = 0
-	} else {
-		ino = &simInode{dirtyFrom: cleanFrom}
-		d.live[name] = ino
-		d.dirs[filepath.Dir(name)] = true
-	}
-	return &simFile{d: d, ino: ino, gen: d.gen, name: name}, nil
+	return f, nil
 }
 
 // OpenWrite implements FS.
 func (d *SimDisk) OpenWrite(name string) (File, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.budget == 0 {
-		return nil, ErrCrashed
+	var f *simFile
+	err := d.read(func() error {
+		ino, ok := d.live[name]
+		if !ok {
+			return notExist("open", name)
+		}
+		f = &simFile{d: d, ino: ino, gen: d.gen, name: name}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	ino, ok := d.live[name]
-	if !ok {
-		return nil, notExist("open", name)
-	}
-	return &simFile{d: d, ino: ino, gen: d.gen, name: name}, nil
+	return f, nil
 }
 
 // Rename implements FS.
 func (d *SimDisk) Rename(oldname, newname string) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err := d.spend(); err != nil {
-		return err
-	}
-	ino, ok := d.live[oldname]
-	if !ok {
-		return notExist("rename", oldname)
-	}
-	delete(d.live, oldname)
-	d.live[newname] = ino
-	d.dirs[filepath.Dir(oldname)] = true
-	d.dirs[filepath.Dir(newname)] = true
-	d.stats.Renames++
-	return nil
+	return d.mutate(func() error {
+		ino, ok := d.live[oldname]
+		if !ok {
+			return notExist("rename", oldname)
+		}
+		delete(d.live, oldname)
+		d.live[newname] = ino
+		d.dirs[filepath.Dir(oldname)] = true
+		d.dirs[filepath.Dir(newname)] = true
+		d.stats.Renames++
+		return nil
+	})
 }
 
 // Remove implements FS.
 func (d *SimDisk) Remove(name string) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err := d.spend(); err != nil {
-		return err
-	}
-	if _, ok := d.live[name]; ok {
-		delete(d.live, name)
-		d.dirs[filepath.Dir(name)] = true
-	}
-	return nil
+	return d.mutate(func() error {
+		if _, ok := d.live[name]; ok {
+			delete(d.live, name)
+			d.dirs[filepath.Dir(name)] = true
+		}
+		return nil
+	})
 }
 
 // SyncDir implements FS.
 func (d *SimDisk) SyncDir(dir string) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if err := d.spend(); err != nil {
-		return err
-	}
-	for name := range d.durable {
-		if filepath.Dir(name) == dir {
-			delete(d.durable, name)
+	return d.mutate(func() error {
+		for name := range d.durable {
+			if filepath.Dir(name) == dir {
+				delete(d.durable, name)
+			}
 		}
-	}
-	for name, ino := range d.live {
-		if filepath.Dir(name) == dir {
-			d.durable[name] = ino
+		for name, ino := range d.live {
+			if filepath.Dir(name) == dir {
+				d.durable[name] = ino
+			}
 		}
-	}
-	delete(d.dirs, dir)
-	d.stats.DirSyncs++
-	return nil
+		delete(d.dirs, dir)
+		d.stats.DirSyncs++
+		return nil
+	})
 }
 
 // ReadDir implements FS.
-func (d *SimDisk) ReadDir(dir string) ([]string, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.budget == 0 {
-		return nil, ErrCrashed
-	}
-	var names []string
-	for _, name := range sortedKeys(d.live) {
-		if filepath.Dir(name) == dir {
-			names = append(names, filepath.Base(name))
+func (d *SimDisk) ReadDir(dir string) (names []string, err error) {
+	err = d.read(func() error {
+		for _, name := range sortedKeys(d.live) {
+			if filepath.Dir(name) == dir {
+				names = append(names, filepath.Base(name))
+			}
 		}
-	}
-	return names, nil
+		return nil
+	})
+	return names, err
 }
 
 // Lock implements FS; Crash releases every lock, as process death does.
@@ -434,6 +449,20 @@ func (f *simFile) check() error {
 	return nil
 }
 
+// mutate runs op, one mutating operation on f, under the disk's lock if f
+// is a live handle and the fault budget allows it.
+func (f *simFile) mutate(op func() error) error {
+	f.d.mu.Lock()
+	defer f.d.mu.Unlock()
+	if err := f.check(); err != nil {
+		return err
+	}
+	if err := f.d.spend(); err != nil {
+		return err
+	}
+	return op()
+}
+
 func (f *simFile) Write(p []byte) (int, error) {
 	f.d.mu.Lock()
 	off := f.pos
@@ -472,30 +501,21 @@ func (f *simFile) WriteAt(p []byte, off int64) (int, error) {
 }
 
 func (f *simFile) Allocate(size int64) error {
-	f.d.mu.Lock()
-	defer f.d.mu.Unlock()
-	if err := f.check(); err != nil {
-		return err
-	}
-	if err := f.d.spend(); err != nil {
-		return err
-	}
-	if size > int64(len(f.ino.live)) {
-		f.ino.dirtyFrom = min(f.ino.dirtyFrom, len(f.ino.live))
-		f.ino.live = append(f.ino.live, make([]byte, size-int64(len(f.ino.live)))...)
-	}
-	return nil
+	return f.mutate(func() error {
+		if size > int64(len(f.ino.live)) {
+			f.ino.dirtyFrom = min(f.ino.dirtyFrom, len(f.ino.live))
+			f.ino.live = append(f.ino.live, make([]byte, size-int64(len(f.ino.live)))...)
+		}
+		return nil
+	})
 }
 
 func (f *simFile) Truncate(size int64) error {
-	f.d.mu.Lock()
-	defer f.d.mu.Unlock()
-	if err := f.check(); err != nil {
-		return err
-	}
-	if err := f.d.spend(); err != nil {
-		return err
-	}
+	return f.mutate(func() error { return f.truncate(size) })
+}
+
+// truncate cuts f's live content to size; the caller holds d.mu.
+func (f *simFile) truncate(size int64) error {
 	if size < 0 || size > int64(len(f.ino.live)) {
 		return fmt.Errorf("simdisk: truncate %s to %d of %d bytes", f.name, size, len(f.ino.live))
 	}
@@ -506,17 +526,11 @@ func (f *simFile) Truncate(size int64) error {
 }
 
 func (f *simFile) Sync() error {
-	f.d.mu.Lock()
-	defer f.d.mu.Unlock()
-	if err := f.check(); err != nil {
-		return err
-	}
-	if err := f.d.spend(); err != nil {
-		return err
-	}
-	f.ino.synced()
-	f.d.stats.Syncs++
-	return nil
+	return f.mutate(func() error {
+		f.ino.synced()
+		f.d.stats.Syncs++
+		return nil
+	})
 }
 
 func (f *simFile) Close() error {

@@ -14,6 +14,17 @@ func mustWrite(t *testing.T, f File, s string) {
 	require.NoError(t, err)
 }
 
+// newSyncedEntry returns a disk drawn from seed holding the empty file
+// /d/a, open, whose directory entry is synced.
+func newSyncedEntry(t *testing.T, seed uint64) (*SimDisk, File) {
+	t.Helper()
+	d := NewSimDisk(seed)
+	f, err := d.Create("/d/a")
+	require.NoError(t, err)
+	require.NoError(t, d.SyncDir("/d"))
+	return d, f
+}
+
 func TestSimDiskSyncedSurvives(t *testing.T) {
 	for seed := range uint64(200) {
 		d := NewSimDisk(seed)
@@ -39,10 +50,7 @@ func TestSimDiskSyncedSurvives(t *testing.T) {
 func TestSimDiskCrashOutcomes(t *testing.T) {
 	var lost, kept, torn, partial, vanished, stayed int
 	for seed := range uint64(400) {
-		d := NewSimDisk(seed)
-		f, err := d.Create("/d/a")
-		require.NoError(t, err)
-		require.NoError(t, d.SyncDir("/d"))
+		d, f := newSyncedEntry(t, seed)
 		mustWrite(t, f, "0123456789")
 		g, err := d.Create("/d/new")
 		require.NoError(t, err)
@@ -159,14 +167,11 @@ func TestSimDiskLock(t *testing.T) {
 func TestSimDiskTruncateThenCrash(t *testing.T) {
 	sawOld, sawCut, sawOverlay := false, false, false
 	for seed := range uint64(100) {
-		d := NewSimDisk(seed)
-		f, err := d.Create("/d/a")
-		require.NoError(t, err)
-		require.NoError(t, d.SyncDir("/d"))
+		d, f := newSyncedEntry(t, seed)
 		mustWrite(t, f, "abcdef")
 		require.NoError(t, f.Sync())
 		require.NoError(t, f.Truncate(3))
-		_, err = f.WriteAt([]byte("XY"), 3)
+		_, err := f.WriteAt([]byte("XY"), 3)
 		require.NoError(t, err)
 		d.Crash()
 		b, err := d.ReadFile("/d/a")
@@ -212,14 +217,11 @@ func TestSimDiskKill(t *testing.T) {
 func TestSimDiskOverwriteInPlace(t *testing.T) {
 	sawLost, sawSome := false, false
 	for seed := range uint64(100) {
-		d := NewSimDisk(seed)
-		f, err := d.Create("/d/a")
-		require.NoError(t, err)
-		require.NoError(t, d.SyncDir("/d"))
+		d, f := newSyncedEntry(t, seed)
 		mustWrite(t, f, "head")
 		require.NoError(t, f.Allocate(16))
 		require.NoError(t, f.Sync())
-		_, err = f.WriteAt([]byte("newdata"), 4)
+		_, err := f.WriteAt([]byte("newdata"), 4)
 		require.NoError(t, err)
 		d.Crash()
 		b, err := d.ReadFile("/d/a")

@@ -196,70 +196,106 @@ func TestLinearizableUnderPartitions(t *testing.T) {
 	if testing.Short() {
 		runFor = 2 * time.Second
 	}
-	start := time.Now()
+	h := &regHistory{start: time.Now()}
 	stop := make(chan struct{})
-	var mu sync.Mutex
-	var ops []porcupine.Operation
-	oks := 0
 	var wg sync.WaitGroup
 	for c := range 6 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r := rand.New(rand.NewPCG(seed, uint64(c)))
-			client := "c" + strconv.Itoa(c+1)
-			for id := int64(1); ; id++ {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				in := regmodel.Input{Key: r.Int64N(2), Value: r.Int64N(5), From: r.Int64N(5), To: r.Int64N(5)}
-				var body string
-				switch x := r.IntN(3); x {
-				case 0:
-					in.F = regmodel.Read
-					body = fmt.Sprintf(`{"type":"read","msg_id":%d,"key":%d}`, id, in.Key)
-				case 1:
-					in.F = regmodel.Write
-					body = fmt.Sprintf(`{"type":"write","msg_id":%d,"key":%d,"value":%d}`, id, in.Key, in.Value)
-				default:
-					in.F = regmodel.Cas
-					body = fmt.Sprintf(`{"type":"cas","msg_id":%d,"key":%d,"from":%d,"to":%d}`, id, in.Key, in.From, in.To)
-				}
-				call := time.Since(start).Nanoseconds()
-				rb, ok := tn.call(client, id, tn.ids[r.IntN(len(tn.ids))], body, 500*time.Millisecond)
-				ret := time.Since(start).Nanoseconds()
-				var out regmodel.Output
-				switch {
-				case !ok || rb.Type == "error" && rb.Code == 13:
-					if in.F == regmodel.Read {
-						continue // a failed read says nothing
-					}
-					out.Unknown = true
-					ret = 1 << 62 // open to the end of the history
-				case rb.Type == "error" && (rb.Code == 20 || rb.Code == 22):
-					out.Code = int64(rb.Code)
-				case rb.Type == "error":
-					continue // definite failure (11): did not happen
-				case in.F == regmodel.Read:
-					v, err := strconv.ParseInt(string(rb.Value), 10, 64)
-					if err != nil {
-						t.Errorf("read value %s", rb.Value)
-					}
-					out.Value = v
-				}
-				mu.Lock()
-				if !out.Unknown {
-					oks++
-				}
-				ops = append(ops, porcupine.Operation{ClientId: c, Input: in, Call: call, Output: out, Return: ret})
-				mu.Unlock()
-			}
+			h.runClient(t, tn, c, rand.New(rand.NewPCG(seed, uint64(c))), stop)
 		}()
 	}
-	// Nemesis: isolate a random node for a while, heal, repeat.
-	nr := rand.New(rand.NewPCG(seed, 99))
+	isolateRandomly(tn, rand.New(rand.NewPCG(seed, 99)), runFor)
+	close(stop)
+	wg.Wait()
+	res := porcupine.CheckOperationsTimeout(regmodel.Model(), h.ops, 20*time.Second)
+	require.Equal(t, porcupine.Ok, res, "seed %d: history of %d ops not linearizable", seed, len(h.ops))
+	require.Greater(t, h.oks, 20, "too few completed operations")
+	t.Logf("%d operations, %d definite", len(h.ops), h.oks)
+}
+
+// regHistory collects the operations of concurrent clients.
+type regHistory struct {
+	start time.Time
+	mu    sync.Mutex
+	ops   []porcupine.Operation
+	oks   int // operations with a definite outcome
+}
+
+// runClient has client c (0-based) issue random operations on two keys at
+// random nodes, one at a time, until stop is closed.
+func (h *regHistory) runClient(t *testing.T, tn *testNet, c int, r *rand.Rand, stop <-chan struct{}) {
+	client := "c" + strconv.Itoa(c+1)
+	for id := int64(1); ; id++ {
+		select {
+		case <-stop:
+			return
+		default:
+		}
+		in, body := drawRegOp(r, id)
+		call := time.Since(h.start).Nanoseconds()
+		rb, ok := tn.call(client, id, tn.ids[r.IntN(len(tn.ids))], body, 500*time.Millisecond)
+		ret := time.Since(h.start).Nanoseconds()
+		out, record := regOutcome(t, in, rb, ok)
+		if !record {
+			continue
+		}
+		if out.Unknown {
+			ret = 1 << 62 // open to the end of the history
+		}
+		h.mu.Lock()
+		if !out.Unknown {
+			h.oks++
+		}
+		h.ops = append(h.ops, porcupine.Operation{ClientId: c, Input: in, Call: call, Output: out, Return: ret})
+		h.mu.Unlock()
+	}
+}
+
+// drawRegOp draws a read, write or cas on key 0 or 1 and its request body.
+func drawRegOp(r *rand.Rand, id int64) (regmodel.Input, string) {
+	in := regmodel.Input{Key: r.Int64N(2), Value: r.Int64N(5), From: r.Int64N(5), To: r.Int64N(5)}
+	switch r.IntN(3) {
+	case 0:
+		in.F = regmodel.Read
+		return in, fmt.Sprintf(`{"type":"read","msg_id":%d,"key":%d}`, id, in.Key)
+	case 1:
+		in.F = regmodel.Write
+		return in, fmt.Sprintf(`{"type":"write","msg_id":%d,"key":%d,"value":%d}`, id, in.Key, in.Value)
+	default:
+		in.F = regmodel.Cas
+		return in, fmt.Sprintf(`{"type":"cas","msg_id":%d,"key":%d,"from":%d,"to":%d}`, id, in.Key, in.From, in.To)
+	}
+}
+
+// regOutcome is what a reply (ok false: none in time) says of in; record
+// is false when the operation constrains nothing: a failed read, or a
+// definite failure (11), which did not happen.
+func regOutcome(t *testing.T, in regmodel.Input, rb replyBody, ok bool) (out regmodel.Output, record bool) {
+	switch {
+	case !ok || rb.Type == "error" && rb.Code == 13:
+		if in.F == regmodel.Read {
+			return out, false
+		}
+		out.Unknown = true
+	case rb.Type == "error" && (rb.Code == 20 || rb.Code == 22):
+		out.Code = int64(rb.Code)
+	case rb.Type == "error":
+		return out, false
+	case in.F == regmodel.Read:
+		v, err := strconv.ParseInt(string(rb.Value), 10, 64)
+		if err != nil {
+			t.Errorf("read value %s", rb.Value)
+		}
+		out.Value = v
+	}
+	return out, true
+}
+
+// isolateRandomly isolates a random node for 400 ms, heals for 400 ms,
+// and repeats for runFor; it ends with every node connected.
+func isolateRandomly(tn *testNet, nr *rand.Rand, runFor time.Duration) {
 	deadline := time.After(runFor)
 loop:
 	for {
@@ -280,12 +316,6 @@ loop:
 	for _, id := range tn.ids {
 		tn.isolate(id, false)
 	}
-	close(stop)
-	wg.Wait()
-	res := porcupine.CheckOperationsTimeout(regmodel.Model(), ops, 20*time.Second)
-	require.Equal(t, porcupine.Ok, res, "seed %d: history of %d ops not linearizable", seed, len(ops))
-	require.Greater(t, oks, 20, "too few completed operations")
-	t.Logf("%d operations, %d definite", len(ops), oks)
 }
 
 // A node cut off from the leader but not from a peer that reaches it

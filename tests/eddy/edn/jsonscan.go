@@ -40,11 +40,7 @@ func appendJSONAsEDN(dst, raw []byte, readable bool, depth int) ([]byte, error) 
 	if err != nil {
 		return dst, err
 	}
-	s.skipWS()
-	if s.pos != len(s.data) {
-		return dst, s.errorf("trailing data after JSON value")
-	}
-	return dst, nil
+	return dst, s.end()
 }
 
 // errDuplicateKey reports a JSON object that repeats a key.
@@ -91,12 +87,11 @@ func jsonTree(raw []byte, depth int) (any, error) {
 	s := jsonScanner{data: raw}
 	s.skipWS()
 	v, err := s.tree(depth)
+	if err == nil {
+		err = s.end()
+	}
 	if err != nil {
 		return nil, err
-	}
-	s.skipWS()
-	if s.pos != len(s.data) {
-		return nil, s.errorf("trailing data after JSON value")
 	}
 	return v, nil
 }
@@ -129,6 +124,15 @@ func (s *jsonScanner) expect(c byte) error {
 	return nil
 }
 
+// end checks that nothing but white space follows the value read.
+func (s *jsonScanner) end() error {
+	s.skipWS()
+	if s.pos != len(s.data) {
+		return s.errorf("trailing data after JSON value")
+	}
+	return nil
+}
+
 // peekAfterWS returns the next significant byte without consuming it.
 func (s *jsonScanner) peekAfterWS() (byte, error) {
 	s.skipWS()
@@ -136,6 +140,52 @@ func (s *jsonScanner) peekAfterWS() (byte, error) {
 		return 0, errEOF
 	}
 	return s.data[s.pos], nil
+}
+
+// each walks the container (object or array: what) at the scanner, closed
+// by closer: it calls elem with the scanner at each element (an object's
+// key), first true for the first one.
+func (s *jsonScanner) each(closer byte, what string, elem func(first bool) error) error {
+	s.pos++
+	if c, err := s.peekAfterWS(); err != nil || c == closer {
+		if err == nil {
+			s.pos++
+		}
+		return err
+	}
+	for first := true; ; first = false {
+		s.skipWS()
+		if err := elem(first); err != nil {
+			return err
+		}
+		c, err := s.peekAfterWS()
+		if err != nil {
+			return err
+		}
+		switch c {
+		case closer:
+			s.pos++
+			return nil
+		case ',':
+			s.pos++
+		default:
+			return s.errorf("expected ',' or '%c' in %s", closer, what)
+		}
+	}
+}
+
+// field reads an object's key and the colon after it, leaving the scanner
+// at the value.
+func (s *jsonScanner) field() (string, error) {
+	k, err := s.str()
+	if err != nil {
+		return "", err
+	}
+	if err := s.expect(':'); err != nil {
+		return "", err
+	}
+	s.skipWS()
+	return k, nil
 }
 
 // appendEDN appends the JSON value at the scanner to dst as EDN (strings
@@ -177,83 +227,49 @@ func (s *jsonScanner) appendEDN(dst []byte, readable bool, depth int) ([]byte, e
 
 // appendObject appends a JSON object as an EDN map.
 func (s *jsonScanner) appendObject(dst []byte, readable bool, depth int) ([]byte, error) {
-	s.pos++
 	dst = append(dst, '{')
-	if c, err := s.peekAfterWS(); err != nil {
-		return dst, err
-	} else if c == '}' {
-		s.pos++
-		return append(dst, '}'), nil
-	}
 	var keys keySet
-	for {
-		s.skipWS()
-		k, err := s.str()
+	err := s.each('}', "object", func(first bool) error {
+		k, err := s.field()
 		if err != nil {
-			return dst, err
+			return err
 		}
 		if !keys.add(k) {
-			return dst, errDuplicateKey
+			return errDuplicateKey
+		}
+		if !first {
+			dst = append(dst, ", "...)
 		}
 		if readable {
 			dst = appendString(dst, k)
 		} else {
 			dst = appendPlain(dst, k)
 		}
-		if err := s.expect(':'); err != nil {
-			return dst, err
-		}
-		s.skipWS()
 		dst = append(dst, ' ')
-		if dst, err = s.appendEDN(dst, readable, depth+1); err != nil {
-			return dst, err
-		}
-		c, err := s.peekAfterWS()
-		if err != nil {
-			return dst, err
-		}
-		s.pos++
-		if c == '}' {
-			return append(dst, '}'), nil
-		}
-		if c != ',' {
-			s.pos--
-			return dst, s.errorf("expected ',' or '}' in object")
-		}
-		dst = append(dst, ", "...)
+		dst, err = s.appendEDN(dst, readable, depth+1)
+		return err
+	})
+	if err != nil {
+		return dst, err
 	}
+	return append(dst, '}'), nil
 }
 
 // appendArray appends a JSON array as an EDN vector.
 func (s *jsonScanner) appendArray(dst []byte, readable bool, depth int) ([]byte, error) {
-	s.pos++
 	dst = append(dst, '[')
-	if c, err := s.peekAfterWS(); err != nil {
-		return dst, err
-	} else if c == ']' {
-		s.pos++
-		return append(dst, ']'), nil
-	}
-	for {
-		s.skipWS()
+	err := s.each(']', "array", func(first bool) error {
+		if !first {
+			dst = append(dst, ' ')
+		}
 		var err error
-		if dst, err = s.appendEDN(dst, readable, depth+1); err != nil {
-			return dst, err
-		}
-		c, err := s.peekAfterWS()
-		if err != nil {
-			return dst, err
-		}
-		s.pos++
-		if c == ']' {
-			return append(dst, ']'), nil
-		}
-		if c != ',' {
-			s.pos--
-			return dst, s.errorf("expected ',' or ']' in array")
-		}
-		dst = append(dst, ' ')
+		dst, err = s.appendEDN(dst, readable, depth+1)
+		return err
+	})
+	if err != nil {
+		return dst, err
 	}
+	return append(dst, ']'), nil
 }
 
 func (s *jsonScanner) tree(depth int) (any, error) {
@@ -286,75 +302,41 @@ func (s *jsonScanner) tree(depth int) (any, error) {
 
 // treeObject reads a JSON object into a string-keyed map.
 func (s *jsonScanner) treeObject(depth int) (any, error) {
-	s.pos++
 	m := history.NewMap()
 	m.String = true
-	if c, err := s.peekAfterWS(); err != nil {
-		return nil, err
-	} else if c == '}' {
-		s.pos++
-		return m, nil
-	}
-	for {
-		s.skipWS()
-		k, err := s.str()
+	err := s.each('}', "object", func(bool) error {
+		k, err := s.field()
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if err := s.expect(':'); err != nil {
-			return nil, err
-		}
-		s.skipWS()
 		v, err := s.tree(depth + 1)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		m.Set(k, v)
-		c, err := s.peekAfterWS()
-		if err != nil {
-			return nil, err
-		}
-		s.pos++
-		if c == '}' {
-			return m, nil
-		}
-		if c != ',' {
-			s.pos--
-			return nil, s.errorf("expected ',' or '}' in object")
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return m, nil
 }
 
 // treeArray reads a JSON array into a vector.
 func (s *jsonScanner) treeArray(depth int) (any, error) {
-	s.pos++
 	xs := []any{}
-	if c, err := s.peekAfterWS(); err != nil {
-		return nil, err
-	} else if c == ']' {
-		s.pos++
-		return xs, nil
-	}
-	for {
-		s.skipWS()
+	err := s.each(']', "array", func(bool) error {
 		v, err := s.tree(depth + 1)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		xs = append(xs, v)
-		c, err := s.peekAfterWS()
-		if err != nil {
-			return nil, err
-		}
-		s.pos++
-		if c == ']' {
-			return xs, nil
-		}
-		if c != ',' {
-			s.pos--
-			return nil, s.errorf("expected ',' or ']' in array")
-		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return xs, nil
 }
 
 func (s *jsonScanner) literal(word string) error {
@@ -386,19 +368,12 @@ func numberLen(b []byte) int {
 	case i < len(b) && b[i] == '0':
 		i++
 	case i < len(b) && b[i] >= '1' && b[i] <= '9':
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
+		i = digitsEnd(b, i)
 	default:
 		return 0
 	}
 	if i < len(b) && b[i] == '.' {
-		i++
-		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == d {
+		if i = digitsEnd(b, i+1); i == 0 {
 			return 0
 		}
 	}
@@ -407,13 +382,22 @@ func numberLen(b []byte) int {
 		if i < len(b) && (b[i] == '+' || b[i] == '-') {
 			i++
 		}
-		d := i
-		for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-			i++
-		}
-		if i == d {
+		if i = digitsEnd(b, i); i == 0 {
 			return 0
 		}
+	}
+	return i
+}
+
+// digitsEnd returns the end of the run of digits at b[i:], or 0 if there
+// is none.
+func digitsEnd(b []byte, i int) int {
+	d := i
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	if i == d {
+		return 0
 	}
 	return i
 }
