@@ -63,10 +63,14 @@ type Host[P, C, R any] struct {
 	peers map[string]bool
 	start time.Time
 	ticks int64 // core ticks so far
-	// last is when the loop last advanced the core; dropUntil ends the
-	// window after a stall in which client commands go unanswered (see
-	// stallMax).
+	// last is when the loop last advanced the core. After a stall (see
+	// stallMax) client commands go unanswered while catchingUp, until the
+	// node has handled the input that waited (Node.inputDrained), and then
+	// until dropUntil.
 	last, dropUntil time.Time
+	catchingUp      bool
+	// drained is Node.inputDrained; tests replace it.
+	drained func() bool
 
 	store     hostStore // a Durable node's store, open from init
 	openStore func(dir, id string, noSync bool, n *Node) (hostStore, error)
@@ -123,7 +127,7 @@ func NewHost[P, C, R any](n *Node, cfg HostConfig[P, C, R]) *Host[P, C, R] {
 	if (cfg.Build == nil) == (cfg.Durable == nil) || cfg.Reply == nil || cfg.Tick <= 0 {
 		panic("node: a HostConfig needs one of Build and Durable, Reply and a positive Tick")
 	}
-	h := &Host[P, C, R]{n: n, cfg: cfg, openStore: openStore, exit: os.Exit}
+	h := &Host[P, C, R]{n: n, cfg: cfg, openStore: openStore, exit: os.Exit, drained: n.inputDrained}
 	n.OnInit(func() error {
 		c, st, err := h.build()
 		if err != nil {
@@ -213,7 +217,7 @@ func HandleCommand[B, P, C, R any](h *Host[P, C, R], typ string, decode func(B) 
 			return err
 		}
 		h.advance()
-		if time.Now().Before(h.dropUntil) {
+		if h.catchingUp || time.Now().Before(h.dropUntil) {
 			// It probably waited out the stall, and its client may be
 			// gone (see stallMax): no answer, the client times out.
 			h.n.Logger().Info("command after a stall left unanswered", "src", req.Src, "msg_id", req.MsgID)
@@ -230,10 +234,17 @@ func HandleCommand[B, P, C, R any](h *Host[P, C, R], typ string, decode func(B) 
 // unanswered. Maelstrom's client gives up after 5 s and closes, and a
 // reply to a closed client is an error that makes Maelstrom stop reading
 // the node for the rest of the run; a command that waited out a stall this
-// long may belong to such a client. Those read within stallGrace after
-// the loop resumes are the ones that waited. A stall shows as a gap
-// between two runs of the tick timer, so only a Tick well below stallMax
-// tells one.
+// long may belong to such a client. A stall shows as a gap between two
+// runs of the tick timer, so only a Tick well below stallMax tells one.
+//
+// The commands that waited are the backlog the node reads after it
+// resumes, however long that takes (seconds of traffic, read under load):
+// the host answers no command until an idle turn of the loop finds stdin
+// empty, the reader waiting on it and every line read handled
+// (Node.inputDrained), and none for stallGrace after that. The grace
+// covers what the sender still held when the pipe ran dry (a runtime's
+// own queue for the node, written as the pipe frees). Dropping is cheap,
+// so a node that is behind catches up the sooner for it.
 const (
 	stallMax   = 4 * time.Second
 	stallGrace = 100 * time.Millisecond
@@ -249,8 +260,8 @@ func (h *Host[P, C, R]) Core() core.Core[P, C, R] { return h.core }
 func (h *Host[P, C, R]) advance() {
 	now := time.Now()
 	if h.cfg.Tick <= stallMax/4 && now.Sub(h.last) >= stallMax {
-		h.n.Logger().Warn("the loop stalled; answering no command read in the next moment", "stall", now.Sub(h.last))
-		h.dropUntil = now.Add(stallGrace)
+		h.n.Logger().Warn("the loop stalled; answering no command until the input that waited is read", "stall", now.Sub(h.last))
+		h.catchingUp = true
 	}
 	h.last = now
 	target := int64(now.Sub(h.start) / h.cfg.Tick)
@@ -276,6 +287,11 @@ func (h *Host[P, C, R]) advance() {
 func (h *Host[P, C, R]) drain() {
 	if h.core == nil || h.dead {
 		return
+	}
+	if h.catchingUp && h.drained() {
+		h.catchingUp = false
+		h.dropUntil = time.Now().Add(stallGrace)
+		h.n.Logger().Info("read the input that waited out the stall", "grace", stallGrace)
 	}
 	out := h.core.Drain()
 	if len(out.Writes) > 0 {
