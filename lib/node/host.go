@@ -69,6 +69,10 @@ type Host[P, C, R any] struct {
 	// until dropUntil.
 	last, dropUntil time.Time
 	catchingUp      bool
+	// stallSeen is when the last stall was seen; stallDrops counts the
+	// commands left unanswered since, for the log.
+	stallSeen  time.Time
+	stallDrops int
 	// drained is Node.inputDrained; tests replace it.
 	drained func() bool
 
@@ -221,6 +225,7 @@ func HandleCommand[B, P, C, R any](h *Host[P, C, R], typ string, decode func(B) 
 			// It probably waited out the stall, and its client may be
 			// gone (see stallMax): no answer, the client times out.
 			h.n.Logger().Info("command after a stall left unanswered", "src", req.Src, "msg_id", req.MsgID)
+			h.stallDrops++
 			return nil
 		}
 		h.stats.inputs++
@@ -261,7 +266,7 @@ func (h *Host[P, C, R]) advance() {
 	now := time.Now()
 	if h.cfg.Tick <= stallMax/4 && now.Sub(h.last) >= stallMax {
 		h.n.Logger().Warn("the loop stalled; answering no command until the input that waited is read", "stall", now.Sub(h.last))
-		h.catchingUp = true
+		h.catchingUp, h.stallSeen, h.stallDrops = true, now, 0
 	}
 	h.last = now
 	target := int64(now.Sub(h.start) / h.cfg.Tick)
@@ -291,7 +296,8 @@ func (h *Host[P, C, R]) drain() {
 	if h.catchingUp && h.drained() {
 		h.catchingUp = false
 		h.dropUntil = time.Now().Add(stallGrace)
-		h.n.Logger().Info("read the input that waited out the stall", "grace", stallGrace)
+		h.n.Logger().Warn("read the input that waited out the stall; answering again after the grace",
+			"after", time.Since(h.stallSeen), "unanswered", h.stallDrops, "grace", stallGrace)
 	}
 	out := h.core.Drain()
 	if len(out.Writes) > 0 {
