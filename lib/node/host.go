@@ -73,8 +73,6 @@ type Host[P, C, R any] struct {
 	// commands left unanswered since, for the log.
 	stallSeen  time.Time
 	stallDrops int
-	// drained is Node.inputDrained; tests replace it.
-	drained func() bool
 
 	store     hostStore // a Durable node's store, open from init
 	openStore func(dir, id string, noSync bool, n *Node) (hostStore, error)
@@ -131,7 +129,7 @@ func NewHost[P, C, R any](n *Node, cfg HostConfig[P, C, R]) *Host[P, C, R] {
 	if (cfg.Build == nil) == (cfg.Durable == nil) || cfg.Reply == nil || cfg.Tick <= 0 {
 		panic("node: a HostConfig needs one of Build and Durable, Reply and a positive Tick")
 	}
-	h := &Host[P, C, R]{n: n, cfg: cfg, openStore: openStore, exit: os.Exit, drained: n.inputDrained}
+	h := &Host[P, C, R]{n: n, cfg: cfg, openStore: openStore, exit: os.Exit}
 	n.OnInit(func() error {
 		c, st, err := h.build()
 		if err != nil {
@@ -293,7 +291,7 @@ func (h *Host[P, C, R]) drain() {
 	if h.core == nil || h.dead {
 		return
 	}
-	if h.catchingUp && h.drained() {
+	if h.catchingUp && h.n.inputDrained() {
 		h.catchingUp = false
 		h.dropUntil = time.Now().Add(stallGrace)
 		h.n.Logger().Warn("read the input that waited out the stall; answering again after the grace",

@@ -343,9 +343,11 @@ func (n *Node) shutdown(wr *writer) error {
 // reached it and waits for more: the reader is inside a read of stdin, so
 // every complete line it read before is in the inbox or handled; stdin
 // holds nothing unread (as far as the system tells: see unread); and the
-// inbox is empty. They are checked in that order, so that a line the
-// reader takes in meanwhile is in the inbox by the time the inbox is
-// checked. What the sender still holds and has not written is not seen.
+// inbox is empty. The reader is checked first: a line it pushed before
+// that read began is in the inbox. A line that reaches the reader while
+// the three are checked can be missed, and what the sender still holds
+// and has not written is not seen: the Host's grace after a stall covers
+// both.
 func (n *Node) inputDrained() bool {
 	if n.rd == nil {
 		return false
