@@ -63,10 +63,16 @@ type Host[P, C, R any] struct {
 	peers map[string]bool
 	start time.Time
 	ticks int64 // core ticks so far
-	// last is when the loop last advanced the core; dropUntil ends the
-	// window after a stall in which client commands go unanswered (see
-	// stallMax).
+	// last is when the loop last advanced the core. After a stall (see
+	// stallMax) client commands go unanswered while catchingUp, until the
+	// node has handled the input that waited (Node.inputDrained), and then
+	// until dropUntil.
 	last, dropUntil time.Time
+	catchingUp      bool
+	// stallSeen is when the last stall was seen; stallDrops counts the
+	// commands left unanswered since, for the log.
+	stallSeen  time.Time
+	stallDrops int
 
 	store     hostStore // a Durable node's store, open from init
 	openStore func(dir, id string, noSync bool, n *Node) (hostStore, error)
@@ -213,10 +219,11 @@ func HandleCommand[B, P, C, R any](h *Host[P, C, R], typ string, decode func(B) 
 			return err
 		}
 		h.advance()
-		if time.Now().Before(h.dropUntil) {
+		if h.catchingUp || time.Now().Before(h.dropUntil) {
 			// It probably waited out the stall, and its client may be
 			// gone (see stallMax): no answer, the client times out.
 			h.n.Logger().Info("command after a stall left unanswered", "src", req.Src, "msg_id", req.MsgID)
+			h.stallDrops++
 			return nil
 		}
 		h.stats.inputs++
@@ -230,10 +237,17 @@ func HandleCommand[B, P, C, R any](h *Host[P, C, R], typ string, decode func(B) 
 // unanswered. Maelstrom's client gives up after 5 s and closes, and a
 // reply to a closed client is an error that makes Maelstrom stop reading
 // the node for the rest of the run; a command that waited out a stall this
-// long may belong to such a client. Those read within stallGrace after
-// the loop resumes are the ones that waited. A stall shows as a gap
-// between two runs of the tick timer, so only a Tick well below stallMax
-// tells one.
+// long may belong to such a client. A stall shows as a gap between two
+// runs of the tick timer, so only a Tick well below stallMax tells one.
+//
+// The commands that waited are the backlog the node reads after it
+// resumes, however long that takes (seconds of traffic, read under load):
+// the host answers no command until an idle turn of the loop finds stdin
+// empty, the reader waiting on it and every line read handled
+// (Node.inputDrained), and none for stallGrace after that. The grace
+// covers what the sender still held when the pipe ran dry (a runtime's
+// own queue for the node, written as the pipe frees). Dropping is cheap,
+// so a node that is behind catches up the sooner for it.
 const (
 	stallMax   = 4 * time.Second
 	stallGrace = 100 * time.Millisecond
@@ -249,8 +263,8 @@ func (h *Host[P, C, R]) Core() core.Core[P, C, R] { return h.core }
 func (h *Host[P, C, R]) advance() {
 	now := time.Now()
 	if h.cfg.Tick <= stallMax/4 && now.Sub(h.last) >= stallMax {
-		h.n.Logger().Warn("the loop stalled; answering no command read in the next moment", "stall", now.Sub(h.last))
-		h.dropUntil = now.Add(stallGrace)
+		h.n.Logger().Warn("the loop stalled; answering no command until the input that waited is read", "stall", now.Sub(h.last))
+		h.catchingUp, h.stallSeen, h.stallDrops = true, now, 0
 	}
 	h.last = now
 	target := int64(now.Sub(h.start) / h.cfg.Tick)
@@ -276,6 +290,12 @@ func (h *Host[P, C, R]) advance() {
 func (h *Host[P, C, R]) drain() {
 	if h.core == nil || h.dead {
 		return
+	}
+	if h.catchingUp && h.n.inputDrained() {
+		h.catchingUp = false
+		h.dropUntil = time.Now().Add(stallGrace)
+		h.n.Logger().Warn("read the input that waited out the stall; answering again after the grace",
+			"after", time.Since(h.stallSeen), "unanswered", h.stallDrops, "grace", stallGrace)
 	}
 	out := h.core.Drain()
 	if len(out.Writes) > 0 {

@@ -235,6 +235,48 @@ func TestHostDropsCommandsAfterStall(t *testing.T) {
 	})
 }
 
+// TestHostDropsBacklogReadAfterGrace: after a stall, the commands of a
+// backlog that takes longer than stallGrace to read are all left
+// unanswered, and the grace counts from when the backlog has been read.
+// The backlog is more than a burst (burstMax lines): the loop handles one
+// burst, its peer message's write blocks the drain while virtual time
+// passes beyond stallGrace, then the loop reads the rest, whose commands
+// must go unanswered too. A command read right after that is still in the
+// grace; one read after the grace is answered, and its answer is the very
+// next line, so no command of the backlog was answered.
+func TestHostDropsBacklogReadAfterGrace(t *testing.T) {
+	const backlog = burstMax + 50
+	synctest.Test(t, func(t *testing.T) {
+		g := &gatedStore{applying: make(chan []core.Write, 1), gate: make(chan error)}
+		h := startNode(t, Config{}, func(n *Node) {
+			hostDurableTallyTick(n, func(string, string, bool, *Node) (hostStore, error) { return g, nil }, 10*time.Millisecond)
+		})
+		h.init("n1", "n1", "n2")
+		h.send(addLine(2, 5))
+		<-g.applying // the loop stops here
+		time.Sleep(stallMax + time.Second)
+		h.send(`{"src":"n2","dest":"n1","body":{"type":"tally","n":1}}`)
+		for i := range backlog {
+			h.sendf(`{"src":"c2","dest":"n1","body":{"type":"get","msg_id":%d}}`, 10+i)
+		}
+		synctest.Wait() // all of it waits in the inbox
+		g.gate <- nil
+		h.expect(addedOK(2), `{"src":"n1","dest":"n2","body":{"type":"tally","n":5}}`)
+		<-g.applying // the first burst's drain: the peer's tally
+		time.Sleep(2 * stallGrace)
+		g.gate <- nil
+		synctest.Wait() // the rest of the backlog is read
+		require.Empty(t, h.lines, "a command of the backlog was answered")
+		h.send(`{"src":"c3","dest":"n1","body":{"type":"get","msg_id":2}}`)
+		synctest.Wait()
+		require.Empty(t, h.lines, "a command read within the grace was answered")
+		time.Sleep(2 * stallGrace)
+		h.send(`{"src":"c4","dest":"n1","body":{"type":"get","msg_id":3}}`)
+		h.expect(`{"src":"n1","dest":"c4","body":{"type":"get_ok","sum":6,"in_reply_to":3}}`)
+		h.closeClean()
+	})
+}
+
 // gateStore holds each Apply until the test opens the gate, then applies
 // to the store under it.
 type gateStore struct {

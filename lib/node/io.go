@@ -3,6 +3,7 @@ package node
 import (
 	"bytes"
 	"io"
+	"sync/atomic"
 )
 
 // bufKeepBytes caps the output buffers recycled between the loop and the
@@ -16,12 +17,24 @@ type reader struct {
 	inbox chan<- *Request
 	quit  <-chan struct{}
 	errc  chan error // the read error that ended input (not EOF); capacity 1
+	// waiting is set while a read of stdin is in progress, when every
+	// complete line read before it has gone to the inbox; the loop reads it
+	// (Node.inputDrained).
+	waiting atomic.Bool
+}
+
+// Read reads stdin, marking the reader as waiting meanwhile.
+func (r *reader) Read(p []byte) (int, error) {
+	r.waiting.Store(true)
+	k, err := r.n.cfg.In.Read(p)
+	r.waiting.Store(false)
+	return k, err
 }
 
 func (r *reader) run() {
 	defer close(r.inbox)
 	log := r.n.log
-	lr := newLineReader(r.n.cfg.In, r.n.cfg.LineMaxBytes, func(lenBytes int64) {
+	lr := newLineReader(r, r.n.cfg.LineMaxBytes, func(lenBytes int64) {
 		log.Warn("dropped over-long input line", "bytes", lenBytes, "max", r.n.cfg.LineMaxBytes)
 	})
 	for {

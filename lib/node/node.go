@@ -146,6 +146,9 @@ type Node struct {
 	enc       *encoder
 	out       []byte // the output batch not yet handed to the writer
 	rand      *rand.Rand
+	// inbox and rd are Run's, kept for inputDrained.
+	inbox chan *Request
+	rd    *reader
 }
 
 // New validates cfg and returns a node ready for handler registration.
@@ -224,6 +227,7 @@ func (n *Node) Run() error {
 	inbox := make(chan *Request, n.cfg.InboxMax)
 	quit := make(chan struct{})
 	rd := &reader{n: n, inbox: inbox, quit: quit, errc: make(chan error, 1)}
+	n.inbox, n.rd = inbox, rd
 	wr := newWriter(n.cfg.Out)
 	go rd.run()
 	go wr.run()
@@ -333,6 +337,22 @@ func (n *Node) shutdown(wr *writer) error {
 		}
 	}
 	return nil
+}
+
+// inputDrained reports whether the node has handled every line that
+// reached it and waits for more: the reader is inside a read of stdin, so
+// every complete line it read before is in the inbox or handled; stdin
+// holds nothing unread (as far as the system tells: see unread); and the
+// inbox is empty. The reader is checked first: a line it pushed before
+// that read began is in the inbox. A line that reaches the reader while
+// the three are checked can be missed, and what the sender still holds
+// and has not written is not seen: the Host's grace after a stall covers
+// both.
+func (n *Node) inputDrained() bool {
+	if n.rd == nil {
+		return false
+	}
+	return n.rd.waiting.Load() && unread(n.cfg.In) == 0 && len(n.inbox) == 0
 }
 
 func (n *Node) runIdle() {
