@@ -113,6 +113,9 @@ func (r *Raft) tickHeartbeat() {
 			// Every heartbeat is a new round, so acks renew the lease.
 			r.newRound()
 		}
+		for _, pr := range r.prs {
+			pr.sentBeat = [2]int64{pr.Next - 1, pr.sentBeat[0]}
+		}
 		r.bcastHeartbeat(r.readSeq)
 	}
 }

@@ -35,6 +35,10 @@ type progress struct {
 	// readAck is the highest read round this follower acknowledged in the
 	// current term.
 	readAck int64
+	// sentBeat is the last index sent to the follower before each of the
+	// leader's last two heartbeat ticks, the latest first: an entry up to
+	// sentBeat[1] has been on its way for a heartbeat period at least.
+	sentBeat [2]int64
 }
 
 func (p *progress) becomeProbe() {

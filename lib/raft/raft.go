@@ -452,6 +452,22 @@ func (r *Raft) stepFollower(m Message) error {
 	return nil
 }
 
+// behind says whether a follower that answered a heartbeat needs an
+// append: it lacks entries and either some were never sent to it, or it
+// is not in replicate state, or one was sent a whole heartbeat period ago
+// or more and is still unacknowledged. An empty append to a follower in
+// step whose appends are merely in flight would be answered and tell the
+// leader nothing; one that has waited a period may have been lost, and if
+// it was the last, nothing else would resend it: the empty append makes
+// the follower reject and the leader probe.
+func (r *Raft) behind(pr *progress) bool {
+	li := r.log.lastIndex()
+	if pr.Match >= li {
+		return false
+	}
+	return pr.Next <= li || pr.State != progressReplicate || pr.Match < pr.sentBeat[1]
+}
+
 func (r *Raft) stepLeader(m Message) error {
 	switch m.Type {
 	case MsgBeat:
@@ -486,7 +502,7 @@ func (r *Raft) stepLeader(m Message) error {
 			// so one goes out; a rejection then turns this into a probe.
 			pr.inflight = pr.inflight[1:]
 		}
-		if pr.Match < r.log.lastIndex() {
+		if r.behind(pr) {
 			r.sendAppend(m.From, true)
 		}
 		if m.Context > pr.readAck {

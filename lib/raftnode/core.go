@@ -239,7 +239,7 @@ func (c *Core) stepPeer(from string, m Msg, direct bool) {
 		c.sendPeer(from, pong)
 	case TypePong:
 		if direct && m.T > 0 {
-			c.pong(m.T) // a relayed pong's round trip does not size the tick
+			c.pong(from, m.T) // a relayed pong's round trip does not size the tick
 		}
 	case TypeHandoff:
 		c.serveHandoff(from, m)

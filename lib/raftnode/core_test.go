@@ -153,6 +153,31 @@ func TestTickFollowsRTT(t *testing.T) {
 	require.Equal(t, Msg{Type: TypePong, Hear: true}, out[0].Msg, "a relayed ping's pong carries no send tick")
 }
 
+// TestTickFollowsEveryPeer: every peer's pong of a round is a sample, so
+// the tick follows the round trip to a typical peer, not to the fastest.
+func TestTickFollowsEveryPeer(t *testing.T) {
+	nodes := []string{"n0", "n1", "n2", "n3", "n4"}
+	c, _ := newTestCore(t, "n0", nodes, DefaultTiming())
+	fastest, _ := newTestCore(t, "n0", nodes, DefaultTiming())
+	for range 10 {
+		for c.Tick(); c.ping.t != c.now; c.Tick() {
+		}
+		for fastest.Tick(); fastest.ping.t != fastest.now; fastest.Tick() {
+		}
+		// Round trips of 10, 30, 50 and 70 ms; fastest hears n1 only.
+		for i, p := range nodes[1:] {
+			for range []int{1, 2, 2, 2}[i] {
+				c.Tick()
+			}
+			c.Step(p, Msg{Type: TypePong, T: c.ping.t})
+		}
+		fastest.Tick()
+		fastest.Step("n1", Msg{Type: TypePong, T: fastest.ping.t})
+	}
+	require.Equal(t, 10*time.Millisecond, fastest.links.Tick())
+	require.Greater(t, c.links.Tick(), 20*time.Millisecond)
+}
+
 // TestTickIgnoresPausedPeer: a peer paused for seconds answers the pings
 // it held when it resumes; those late pongs, and a late pong of the
 // latest round once, do not size the tick, but a lasting change does.
@@ -169,7 +194,8 @@ func TestTickIgnoresPausedPeer(t *testing.T) {
 	t0 := round()
 	c.Tick()
 	c.Step("n0", Msg{Type: TypePong, T: t0}) // 10 ms
-	c.Step("n2", Msg{Type: TypePong, T: t0}) // the round's second pong: not a sample
+	c.Step("n2", Msg{Type: TypePong, T: t0}) // 10 ms too
+	c.Step("n2", Msg{Type: TypePong, T: t0}) // a second copy: not a sample
 	require.Equal(t, 10*time.Millisecond, c.links.Tick())
 	// n2 is paused for five rounds; n0 answers at once.
 	var held []int64
@@ -191,6 +217,8 @@ func TestTickIgnoresPausedPeer(t *testing.T) {
 	}
 	c.Step("n2", Msg{Type: TypePong, T: tr})
 	require.Equal(t, 10*time.Millisecond, c.links.Tick(), "one late first pong")
+	c.Step("n0", Msg{Type: TypePong, T: tr})
+	require.Equal(t, 10*time.Millisecond, c.links.Tick(), "another late pong of the same round")
 	c.Tick()
 	tr = round()
 	c.Tick()
