@@ -279,15 +279,28 @@ func (c *Core) Origin() string { return c.origin }
 // unreachable.
 func (c *Core) Stable() int64 {
 	low := c.store.Clock()
-	for _, p := range c.peers {
-		low = min(low, c.peer[p].stable)
-	}
-	if c.dur != nil {
-		if dead, ok := c.deadCap(); ok {
-			low = min(low, dead)
-		}
+	if floor, ok := c.floor(); ok {
+		low = min(low, floor)
 	}
 	return low
+}
+
+// floor is the Lamport time above which every commit not installed here
+// will be: the minimum of every peer's stable clock and, in a durable
+// core, the cap of a dead origin this node lacks commits of; ok is false
+// when there is none (a one-node cluster, nothing to wait for).
+func (c *Core) floor() (low int64, ok bool) {
+	for _, p := range c.peers {
+		if s := c.peer[p].stable; !ok || s < low {
+			low, ok = s, true
+		}
+	}
+	if c.dur != nil {
+		if dead, dok := c.deadCap(); dok && (!ok || dead < low) {
+			low, ok = dead, true
+		}
+	}
+	return low, ok
 }
 
 // Txn runs a client's transaction locally and commits it at once: the
@@ -298,7 +311,17 @@ func (c *Core) Txn(t Txn) (Txn, error) {
 	if err := t.Validate(); err != nil {
 		return nil, err
 	}
-	c.store.SetListHorizon(c.Stable())
+	// A read of a list this transaction appended to shows its own appends
+	// after the visible prefix only when nothing can ever land between
+	// them: every commit not installed here comes above the floor, and
+	// the floor is at least this transaction's Lamport time (clock+1), so
+	// the prefix is the whole installed list and the transaction's appends
+	// follow it in the final version order. Otherwise showing them would
+	// break the prefix rule (a concurrent append elsewhere may take a lower
+	// version), so the read ignores them: Elle's "internal", allowed by
+	// read committed, where incompatible-order (G1a) is not.
+	floor, bounded := c.floor()
+	c.store.SetListHorizon(c.Stable(), !bounded || floor > c.store.Clock())
 	done, ws := c.store.Execute(t)
 	if ws.Empty() {
 		return done, nil
