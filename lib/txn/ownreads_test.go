@@ -1,6 +1,7 @@
 package txn
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -98,6 +99,67 @@ func TestOwnReads(t *testing.T) {
 					require.NoError(t, err)
 					require.Equal(t, st.want, done.String(), "step %d", i)
 				}
+			})
+		}
+	}
+}
+
+// TestWaitOwnReads: with Config.WaitOwnReads, a transaction that reads a
+// list after appending to it, run while a peer may still commit below its
+// version, is committed at once and answered once the horizon reaches its
+// version, its read then showing every element below its version (here a
+// peer's append that arrived after it ran) followed by its own; other
+// transactions are answered at once. Without it, the read ignores its own
+// append and the answer is immediate.
+func TestWaitOwnReads(t *testing.T) {
+	for _, durable := range []bool{false, true} {
+		for _, wait := range []bool{false, true} {
+			t.Run(fmt.Sprintf("durable=%v/wait=%v", durable, wait), func(t *testing.T) {
+				cfg := Defaults("n0", []string{"n0", "n1", "n2"}, 10)
+				cfg.WaitOwnReads = wait
+				var c *Core
+				var err error
+				if durable {
+					cfg.Incarnation, cfg.FreshClock = 3, 100
+					c, err = NewDurable(cfg, core.Recovered{Fresh: true})
+				} else {
+					c, err = New(cfg)
+				}
+				require.NoError(t, err)
+				clock := c.Store().Clock()
+				replies := map[int64]string{}
+				drain := func() {
+					for _, r := range c.Drain().Replies {
+						require.NoError(t, r.Body.Err)
+						replies[r.InReplyTo] = r.Body.Txn.String()
+					}
+				}
+				cmd := func(id int64, s string) { c.Command(core.Command[Txn]{Client: "c1", MsgID: id, Body: mustTxn(t, s)}) }
+				cmd(1, `[["w",8,1],["r",8,null]]`)                   // version clock+1
+				cmd(2, `[["append",9,5],["r",9,null],["r",8,null]]`) // version clock+2
+				cmd(3, `[["r",9,null]]`)
+				drain()
+				require.Equal(t, `[["w",8,1],["r",8,1]]`, replies[1])
+				require.Equal(t, `[["r",9,null]]`, replies[3])
+				if !wait {
+					require.Equal(t, `[["append",9,5],["r",9,null],["r",8,1]]`, replies[2])
+					return
+				}
+				require.NotContains(t, replies, int64(2))
+				// n1 appended 4 at clock+1 (below the txn's version): it
+				// arrives now, and n1's clock stays below the txn's.
+				m := peerNews("n1", 1, false, clock+1, 1, nil)
+				m.Entries = []Entry{{Seq: 1, Lamport: clock + 1, WriteSet: WriteSet{Appends: []KV{{K: 9, V: 4}}}}}
+				c.Step("n1", m)
+				c.Step("n2", peerNews("n2", 1, false, clock+5, 0, nil))
+				c.Tick()
+				drain()
+				require.NotContains(t, replies, int64(2), "the horizon is below the txn's Lamport time")
+				c.Step("n1", peerNews("n1", 1, false, clock+5, 1, nil))
+				c.Tick()
+				drain()
+				require.Equal(t, `[["append",9,5],["r",9,[4,5]],["r",8,1]]`, replies[2])
+				require.Equal(t, ListValue(4, 5), c.Store().Get(9))
 			})
 		}
 	}

@@ -109,6 +109,23 @@ func (s *Store) read(k int64, hide bool) Value {
 	return Value{}
 }
 
+// listBelow is key k's list elements of version below v, whole (the
+// horizon does not apply).
+func (s *Store) listBelow(k int64, v Version) []int64 {
+	c := s.keys[k]
+	if c == nil {
+		return nil
+	}
+	var vs []int64
+	for _, e := range c.List {
+		if !e.Ver.Less(v) {
+			break // sorted by version
+		}
+		vs = append(vs, e.V)
+	}
+	return vs
+}
+
 // Execute runs t against the committed state without changing it: reads
 // see the committed value overlaid with t's own earlier writes and appends.
 // It returns the completed transaction (reads filled in, writes echoed) and

@@ -138,6 +138,7 @@ func TestModes(t *testing.T) {
 		want    mode
 		noSync  bool
 		amnesia bool
+		waitOwn bool
 		err     string
 	}{
 		{args: nil, want: strictSerializable},
@@ -147,6 +148,7 @@ func TestModes(t *testing.T) {
 		{args: []string{"-sync=false", "read-committed"}, want: readCommitted, noSync: true},
 		{args: []string{"-sync=true", "read-committed"}, want: readCommitted},
 		{args: []string{"-amnesia"}, want: strictSerializable, amnesia: true},
+		{args: []string{"-wait-own-reads", "read-committed"}, want: readCommitted, waitOwn: true},
 		{args: []string{"-fsync"}, err: "usage"},
 		{args: []string{"serializable"}, err: "usage: txn-rw-register"},
 		{args: []string{"read-committed", "x"}, err: "usage"},
@@ -159,6 +161,7 @@ func TestModes(t *testing.T) {
 			require.Equal(t, tc.want, o.mode)
 			require.Equal(t, tc.noSync, o.noSync, "%q", tc.args)
 			require.Equal(t, tc.amnesia, o.amnesia, "%q", tc.args)
+			require.Equal(t, tc.waitOwn, o.waitOwn, "%q", tc.args)
 			continue
 		}
 		require.ErrorContains(t, err, tc.err, "%q", tc.args)
