@@ -74,7 +74,11 @@
 // replica can do better, since two nodes that each append to a key and
 // read it before hearing of the other's append cannot both see their own
 // element right after what they read, whichever comes first in the final
-// order; showing them anyway gives incompatible-order, a G1a. Registers
+// order; showing them anyway gives incompatible-order, a G1a. With
+// Config.WaitOwnReads such a transaction is answered only once the horizon
+// reaches its version, its reads of those lists then showing every element
+// below its version and its own appends: no "internal", but no total
+// availability either (under a partition the client times out). Registers
 // are read whole (last-writer-wins needs no horizon), and a read of a
 // register the transaction wrote returns its last write.
 //
