@@ -138,6 +138,17 @@ type Config struct {
 	Incarnation   int64
 	FreshClock    int64
 	SnapshotEvery int
+
+	// WaitOwnReads trades total availability for Elle's "internal": a
+	// transaction that reads a list after appending to it, run when its
+	// own appends could not be shown (see Txn), is committed at once but
+	// answered only once the stable horizon reaches its version, its reads
+	// of the lists it appended to then showing every element below its
+	// version followed by its own appends. The wait is about a round trip
+	// on a healthy network and lasts as long as a partition otherwise (the
+	// client times out: an indefinite answer); a crash loses the answer,
+	// not the commit. Off: such reads ignore the transaction's own appends.
+	WaitOwnReads bool
 }
 
 // Defaults returns a configuration for ticks of tickMs milliseconds:
@@ -236,6 +247,18 @@ type Core struct {
 	// that peers still hold). applied is keyed by origin.
 	origin string
 	dur    *durability // nil for a core built with New
+	// waiting holds the transactions answered once Stable reaches their
+	// version (Config.WaitOwnReads), in commit order.
+	waiting []waitingTxn
+}
+
+// waitingTxn is a committed transaction whose answer waits for the
+// horizon: its client, its request and its version.
+type waitingTxn struct {
+	client string
+	msgID  int64
+	done   Txn
+	v      Version
 }
 
 // New validates cfg and returns a core with an empty store.
@@ -279,15 +302,28 @@ func (c *Core) Origin() string { return c.origin }
 // unreachable.
 func (c *Core) Stable() int64 {
 	low := c.store.Clock()
-	for _, p := range c.peers {
-		low = min(low, c.peer[p].stable)
-	}
-	if c.dur != nil {
-		if dead, ok := c.deadCap(); ok {
-			low = min(low, dead)
-		}
+	if floor, ok := c.floor(); ok {
+		low = min(low, floor)
 	}
 	return low
+}
+
+// floor is the Lamport time above which every commit not installed here
+// will be: the minimum of every peer's stable clock and, in a durable
+// core, the cap of a dead origin this node lacks commits of; ok is false
+// when there is none (a one-node cluster, nothing to wait for).
+func (c *Core) floor() (low int64, ok bool) {
+	for _, p := range c.peers {
+		if s := c.peer[p].stable; !ok || s < low {
+			low, ok = s, true
+		}
+	}
+	if c.dur != nil {
+		if dead, dok := c.deadCap(); dok && (!ok || dead < low) {
+			low, ok = dead, true
+		}
+	}
+	return low, ok
 }
 
 // Txn runs a client's transaction locally and commits it at once: the
@@ -295,26 +331,100 @@ func (c *Core) Stable() int64 {
 // atomically at a fresh version and queued for every peer. It never aborts;
 // its only error is ErrLogFull (or an invalid micro-op), both definite.
 func (c *Core) Txn(t Txn) (Txn, error) {
+	done, _, _, err := c.txn(t)
+	return done, err
+}
+
+// txn is Txn; wait says that the transaction read a list after appending
+// to it without seeing its own appends, and v is its version (when it
+// writes).
+func (c *Core) txn(t Txn) (done Txn, v Version, wait bool, err error) {
 	if err := t.Validate(); err != nil {
-		return nil, err
+		return nil, Version{}, false, err
 	}
-	c.store.SetListHorizon(c.Stable())
+	// A read of a list this transaction appended to shows its own appends
+	// after the visible prefix only when nothing can ever land between
+	// them: every commit not installed here comes above the floor, and
+	// the floor is at least this transaction's Lamport time (clock+1), so
+	// the prefix is the whole installed list and the transaction's appends
+	// follow it in the final version order. Otherwise showing them would
+	// break the prefix rule (a concurrent append elsewhere may take a lower
+	// version), so the read ignores them: Elle's "internal", allowed by
+	// read committed, where incompatible-order (G1a) is not.
+	floor, bounded := c.floor()
+	showOwn := !bounded || floor > c.store.Clock()
+	c.store.SetListHorizon(c.Stable(), showOwn)
 	done, ws := c.store.Execute(t)
 	if ws.Empty() {
-		return done, nil
+		return done, Version{}, false, nil
 	}
 	if len(c.own) >= c.cfg.LogMax {
-		return nil, ErrLogFull
+		return nil, Version{}, false, ErrLogFull
 	}
 	// The new version exceeds every version installed here, in particular
 	// every write this txn read: so wr edges follow the version order.
-	v := Version{Lamport: c.store.Clock() + 1, Node: c.cfg.ID}
+	v = Version{Lamport: c.store.Clock() + 1, Node: c.cfg.ID}
 	c.store.Install(ws, v)
 	c.seq++
 	e := Entry{Seq: c.seq, Lamport: v.Lamport, WriteSet: ws}
 	c.own = append(c.own, e)
 	c.record(c.origin, e)
-	return done, nil
+	return done, v, !showOwn && readsOwnAppend(t), nil
+}
+
+// readsOwnAppend says whether t reads a list after appending to it.
+func readsOwnAppend(t Txn) bool {
+	appended := map[int64]bool{}
+	for _, m := range t {
+		switch {
+		case m.F == Append:
+			appended[m.K] = true
+		case m.F == Read && appended[m.K]:
+			return true
+		}
+	}
+	return false
+}
+
+// release answers the waiting transactions whose version the horizon has
+// reached: no commit below it can arrive any more, so each read of a list
+// the transaction appended to becomes every element installed below its
+// version, then its own appends made before the read: a prefix of the
+// list's final order that its appends follow at once.
+func (c *Core) release() {
+	if len(c.waiting) == 0 {
+		return
+	}
+	stable := c.Stable()
+	keep := c.waiting[:0]
+	for _, w := range c.waiting {
+		if stable < w.v.Lamport {
+			keep = append(keep, w)
+			continue
+		}
+		appended := map[int64]bool{}
+		for _, m := range w.done {
+			if m.F == Append {
+				appended[m.K] = true
+			}
+		}
+		own := map[int64][]int64{}
+		for i, m := range w.done {
+			switch {
+			case m.F == Append:
+				own[m.K] = append(own[m.K], m.Arg)
+			case m.F == Read && appended[m.K]:
+				vs := append(c.store.listBelow(m.K, w.v), own[m.K]...)
+				w.done[i].Result = Value{}
+				if len(vs) > 0 {
+					w.done[i].Result = Value{Kind: List, List: vs}
+				}
+			}
+		}
+		c.out.Reply(w.client, w.msgID, Answer{Txn: w.done})
+	}
+	clear(c.waiting[len(keep):])
+	c.waiting = keep
 }
 
 // Step handles a message from another node. Stale, duplicate, reordered or
@@ -421,6 +531,7 @@ func (c *Core) trim() {
 // Tick advances time by one tick; every FlushTicks it replicates.
 func (c *Core) Tick() {
 	c.now++
+	c.release()
 	if c.now%c.cfg.FlushTicks == 0 {
 		c.flush()
 	}
@@ -481,8 +592,14 @@ func (c *Core) Drain() core.Output[Message, Answer] {
 	return c.out.Take()
 }
 
-// Command runs a client's transaction (Txn) and answers it at once.
+// Command runs a client's transaction (Txn) and answers it at once, or,
+// with Config.WaitOwnReads, once the horizon reaches it when it read a list
+// after appending to it without seeing its own appends (see release).
 func (c *Core) Command(cmd core.Command[Txn]) {
-	done, err := c.Txn(cmd.Body)
+	done, v, wait, err := c.txn(cmd.Body)
+	if wait && c.cfg.WaitOwnReads {
+		c.waiting = append(c.waiting, waitingTxn{client: cmd.Client, msgID: cmd.MsgID, done: done, v: v})
+		return
+	}
 	c.out.Reply(cmd.Client, cmd.MsgID, Answer{Txn: done, Err: err})
 }

@@ -64,9 +64,23 @@
 // list's final version order. The price: a node's own appends, and appends
 // made while a peer is unreachable, become visible to list reads only once
 // every peer has been heard from (about a round trip and StableTicks on a
-// healthy network), and a transaction's read of a list ignores its own
-// earlier appends to it (Elle's "internal" anomaly, which read committed
-// allows). Registers are read whole: last-writer-wins needs no horizon.
+// healthy network). A transaction's read of a list it appended to shows
+// its own appends after that prefix only when nothing can land between
+// them: every peer's stable clock (and a durable core's dead-origin cap)
+// is above this node's clock, so the prefix is the whole installed list
+// and every commit not installed here will follow the transaction's (on
+// one node, always). Otherwise the read ignores its own appends (Elle's
+// "internal" anomaly, which read committed allows): no totally available
+// replica can do better, since two nodes that each append to a key and
+// read it before hearing of the other's append cannot both see their own
+// element right after what they read, whichever comes first in the final
+// order; showing them anyway gives incompatible-order, a G1a. With
+// Config.WaitOwnReads such a transaction is answered only once the horizon
+// reaches its version, its reads of those lists then showing every element
+// below its version and its own appends: no "internal", but no total
+// availability either (under a partition the client times out). Registers
+// are read whole (last-writer-wins needs no horizon), and a read of a
+// register the transaction wrote returns its last write.
 //
 // Durable cores keep the horizon sound across crashes: a restart with its
 // disk comes back with a clock at least as high as any it sent (what it

@@ -43,19 +43,27 @@ type Store struct {
 	// follows every write this store holds.
 	clock int64
 	// horizon, when hide is set, hides the list elements of Lamport time
-	// above it from reads (see SetListHorizon).
+	// above it from reads; own says whether a transaction's reads of a list
+	// show its own earlier appends then (see SetListHorizon).
 	horizon int64
 	hide    bool
+	own     bool
 }
 
-// SetListHorizon makes Execute's reads show, of every list, only the elements whose
-// Lamport time is at most h, and makes a transaction's reads of a list
-// ignore its own appends. The read-committed replica sets it to a time
-// below which no new append can ever arrive, so every list read is a
-// prefix of the list's final order, at every replica (txn-list-append's
-// incompatible-order), at the cost of an "internal" anomaly (allowed by
-// read committed). Registers are not affected.
-func (s *Store) SetListHorizon(h int64) { s.horizon, s.hide = h, true }
+// SetListHorizon makes Execute's reads show, of every list, only the
+// elements whose Lamport time is at most h. The read-committed replica sets
+// it to a time below which no new append can ever arrive, so every list
+// read is a prefix of the list's final order, at every replica
+// (txn-list-append's incompatible-order). With own set, a transaction's
+// read of a list it appended to shows its own earlier appends after that
+// prefix: the caller sets it only when nothing can ever land between them
+// (h is the store's clock and every append not installed here will have a
+// higher version than the transaction's). Without it, such a read ignores
+// the transaction's own appends (Elle's "internal" anomaly, which read
+// committed allows): showing them could make the read a non-prefix of the
+// list's final order. Registers are not affected: a read of a register the
+// transaction wrote always returns its last write.
+func (s *Store) SetListHorizon(h int64, own bool) { s.horizon, s.hide, s.own = h, true, own }
 
 // NewStore returns an empty store.
 func NewStore() *Store { return &Store{keys: map[int64]*cell{}} }
@@ -101,6 +109,23 @@ func (s *Store) read(k int64, hide bool) Value {
 	return Value{}
 }
 
+// listBelow is key k's list elements of version below v, whole (the
+// horizon does not apply).
+func (s *Store) listBelow(k int64, v Version) []int64 {
+	c := s.keys[k]
+	if c == nil {
+		return nil
+	}
+	var vs []int64
+	for _, e := range c.List {
+		if !e.Ver.Less(v) {
+			break // sorted by version
+		}
+		vs = append(vs, e.V)
+	}
+	return vs
+}
+
 // Execute runs t against the committed state without changing it: reads
 // see the committed value overlaid with t's own earlier writes and appends.
 // It returns the completed transaction (reads filled in, writes echoed) and
@@ -118,7 +143,7 @@ func (s *Store) Execute(t Txn) (Txn, WriteSet) {
 		switch m.F {
 		case Read:
 			v := s.read(m.K, s.hide)
-			if own, ok := apps[m.K]; ok && !s.hide {
+			if own, ok := apps[m.K]; ok && (!s.hide || s.own) {
 				if v.Kind != List {
 					v = Value{Kind: List}
 				}

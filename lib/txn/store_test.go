@@ -164,7 +164,7 @@ func TestListHorizon(t *testing.T) {
 		{horizon: 9, want: `[["r",1,[10,11,20,30]],["append",1,40],["r",1,[10,11,20,30]],["r",2,5]]`},
 	}
 	for _, tc := range cases {
-		s.SetListHorizon(tc.horizon)
+		s.SetListHorizon(tc.horizon, false)
 		done, _ := s.Execute(mustTxn(t, `[["r",1,null],["append",1,40],["r",1,null],["r",2,null]]`))
 		require.Equal(t, tc.want, done.String(), "horizon %d", tc.horizon)
 	}

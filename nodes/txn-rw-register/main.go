@@ -15,12 +15,15 @@ import (
 	"maelkit/lib/txn"
 )
 
-const usage = `usage: txn-rw-register [-sync=false] [-amnesia] [read-committed | read-uncommitted]
+const usage = `usage: txn-rw-register [-sync=false] [-amnesia] [-wait-own-reads] [read-committed | read-uncommitted]
   (no argument: strict serializable, transactions ordered by Raft;
   -sync=false: no fsync, to measure its cost;
   -amnesia: disks may be wiped, as by eddy's --kill-wipes-disk: in the
   strict mode a node that starts without state rejoins through its peers
-  before it votes, where by default such a start is a first boot)`
+  before it votes, where by default such a start is a first boot;
+  -wait-own-reads: in the read-committed mode, answer a transaction that
+  reads a list after appending to it only once its appends can be shown
+  (no "internal" anomaly, but no total availability: see lib/txn))`
 
 // tickMs is one core tick of the read-committed mode.
 const tickMs = 10
@@ -45,6 +48,7 @@ type options struct {
 	mode    mode
 	noSync  bool // -sync=false
 	amnesia bool // -amnesia (raftnode.Config.Amnesia; the strict mode's)
+	waitOwn bool // -wait-own-reads (txn.Config.WaitOwnReads; the read-committed mode's)
 }
 
 // parseArgs reads the options, then the mode.
@@ -53,11 +57,12 @@ func parseArgs(args []string) (options, error) {
 	fs.SetOutput(io.Discard)
 	sync := fs.Bool("sync", true, "")
 	amnesia := fs.Bool("amnesia", false, "")
+	waitOwn := fs.Bool("wait-own-reads", false, "")
 	if err := fs.Parse(args); err != nil {
 		return options{}, fmt.Errorf("%v\n%s", err, usage)
 	}
 	m, err := parseMode(fs.Args())
-	return options{mode: m, noSync: !*sync, amnesia: *amnesia}, err
+	return options{mode: m, noSync: !*sync, amnesia: *amnesia, waitOwn: *waitOwn}, err
 }
 
 // testDir gives each node a test runs in-process a directory of its own
@@ -105,18 +110,19 @@ func run(args []string, in io.Reader, out, logs io.Writer) error {
 		}
 		return n.Run()
 	}
-	registerReadCommitted(n, o.noSync, dir)
+	registerReadCommitted(n, o.noSync, o.waitOwn, dir)
 	return n.Run()
 }
 
 // registerReadCommitted installs the available mode on n: a durable
 // txn.Core on a node.Host keeping its store in dir (empty: the working
 // directory), its replication messages and the "txn" command.
-func registerReadCommitted(n *node.Node, noSync bool, dir string) {
+func registerReadCommitted(n *node.Node, noSync, waitOwn bool, dir string) {
 	h := node.NewHost(n, node.HostConfig[txn.Message, txn.Txn, txn.Answer]{
 		Durable: func(n *node.Node, rec core.Recovered) (core.Core[txn.Message, txn.Txn, txn.Answer], error) {
 			cfg := txn.Defaults(n.ID(), n.NodeIDs(), tickMs)
 			cfg.Logger = n.Logger()
+			cfg.WaitOwnReads = waitOwn
 			// The boot's wall clock: larger for every later process of
 			// this node, disk or no disk; in microseconds it starts a
 			// wiped node's Lamport clock above every version used before.

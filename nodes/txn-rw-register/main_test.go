@@ -83,12 +83,11 @@ func TestSession(t *testing.T) {
 		{in: `{"src":"c1","dest":"n0","body":{"type":"txn","msg_id":1,"txn":[["r",1,null],["w",1,3],["r",1,null]]}}`,
 			want: `{"src":"n0","dest":"c1","body":{"type":"txn_ok","txn":[["r",1,null],["w",1,3],["r",1,3]],"in_reply_to":1}}`},
 		{in: `{"src":"c1","dest":"n0","body":{"type":"txn","msg_id":2,"txn":[["append",2,1],["append",2,2],["r",2,null],["r",1,null]]}}`,
-			want: `{"src":"n0","dest":"c1","body":{"type":"txn_ok","txn":[["append",2,1],["append",2,2],["r",2,null],["r",1,3]],"in_reply_to":2}}`},
-		// A list read shows committed appends below the stable horizon
-		// only, not the transaction's own (see lib/txn): the next one sees
-		// them.
-		{in: `{"src":"c1","dest":"n0","body":{"type":"txn","msg_id":6,"txn":[["r",2,null]]}}`,
-			want: `{"src":"n0","dest":"c1","body":{"type":"txn_ok","txn":[["r",2,[1,2]]],"in_reply_to":6}}`},
+			want: `{"src":"n0","dest":"c1","body":{"type":"txn_ok","txn":[["append",2,1],["append",2,2],["r",2,[1,2]],["r",1,3]],"in_reply_to":2}}`},
+		// A transaction's list reads show its own appends after what it
+		// read before (one node: nothing can land between them).
+		{in: `{"src":"c1","dest":"n0","body":{"type":"txn","msg_id":6,"txn":[["r",2,null],["append",2,3],["r",2,null]]}}`,
+			want: `{"src":"n0","dest":"c1","body":{"type":"txn_ok","txn":[["r",2,[1,2]],["append",2,3],["r",2,[1,2,3]]],"in_reply_to":6}}`},
 		{in: `{"src":"c1","dest":"n0","body":{"type":"txn","msg_id":3,"txn":[["cas",1,2]]}}`},
 		{in: `{"src":"c1","dest":"n0","body":{"type":"txn","msg_id":4}}`,
 			want: `{"src":"n0","dest":"c1","body":{"type":"error","code":12,"text":"txn request has no txn list","in_reply_to":4}}`},
@@ -139,6 +138,7 @@ func TestModes(t *testing.T) {
 		want    mode
 		noSync  bool
 		amnesia bool
+		waitOwn bool
 		err     string
 	}{
 		{args: nil, want: strictSerializable},
@@ -148,6 +148,7 @@ func TestModes(t *testing.T) {
 		{args: []string{"-sync=false", "read-committed"}, want: readCommitted, noSync: true},
 		{args: []string{"-sync=true", "read-committed"}, want: readCommitted},
 		{args: []string{"-amnesia"}, want: strictSerializable, amnesia: true},
+		{args: []string{"-wait-own-reads", "read-committed"}, want: readCommitted, waitOwn: true},
 		{args: []string{"-fsync"}, err: "usage"},
 		{args: []string{"serializable"}, err: "usage: txn-rw-register"},
 		{args: []string{"read-committed", "x"}, err: "usage"},
@@ -160,6 +161,7 @@ func TestModes(t *testing.T) {
 			require.Equal(t, tc.want, o.mode)
 			require.Equal(t, tc.noSync, o.noSync, "%q", tc.args)
 			require.Equal(t, tc.amnesia, o.amnesia, "%q", tc.args)
+			require.Equal(t, tc.waitOwn, o.waitOwn, "%q", tc.args)
 			continue
 		}
 		require.ErrorContains(t, err, tc.err, "%q", tc.args)
