@@ -3,6 +3,7 @@ package paxos
 import (
 	"maps"
 	"slices"
+	"strconv"
 )
 
 // Amnesia: a node that starts with nothing on disk (core.Recovered.Fresh:
@@ -42,11 +43,30 @@ import (
 //     peers that may be down: at a first start, one node killed early held
 //     every other blank node back until its return.
 //
+// A blank start also takes a name of its own to apply its batches under
+// (State.Applied, Msg.As: the node's ID, "#" and its incarnation), kept in
+// its stable value from then on. Its tags restart above the counters its
+// peers report, but the lost process may have used higher ones in batches
+// that outlive it: forwarded and queued at a carrier, or accepted by a
+// minority and chosen later. Under the old name such a batch would pass
+// for the new process's own batch of the same tag, which would then never
+// run and be answered with the old batch's outcomes.
+//
 // Until then it answers no prepare or accept and starts no round; client
 // operations wait and are refused with CodeUnavailable (definite) past
 // UnavailableTicks. Ballot counters restart above every counter it hears
 // of in the answers. This tolerates amnesia of fewer than a quorum of
 // nodes at a time; a quorum that lost its disks has lost the register.
+
+// amnesicName is the name a blank start of cfg.ID applies its batches
+// under: its incarnation's, or a random one without.
+func amnesicName(cfg Config) string {
+	inc := cfg.Incarnation
+	if inc == 0 {
+		inc = cfg.Rand.Int64()
+	}
+	return cfg.ID + "#" + strconv.FormatInt(inc, 10)
+}
 
 // Message types of the recovery.
 const (

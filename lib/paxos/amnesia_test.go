@@ -182,3 +182,96 @@ func TestFirstStartVouched(t *testing.T) {
 	deliverAll(cores, drain(cores["n2"]))
 	require.True(t, cores["n2"].recovering, "no vouch for another process: it waits for n0")
 }
+
+// TestAmnesiaTagsDoNotCollide: n1 forwards a write to the busy n0 under a
+// tag its peers have not heard of, and its disk is wiped before the
+// forward arrives. The blank n1 relearns
+// from its peers, whose states do not hold the forward's tag yet, so its
+// counter restarts at or below that tag. The old forward then lands and
+// n0 applies it. The new process's next forward (a read) must run on its
+// own: were the old batch applied under the same name and a tag at least
+// the new one's, n0 would take the read for done and answer it with the
+// write's outcome (the read would return 0, not 7).
+func TestAmnesiaTagsDoNotCollide(t *testing.T) {
+	n := forwardingNet(t)
+	// n1's rounds up to counter 40 reached no one (their prepares were
+	// lost): its peers never hear of those counters.
+	n.cores["n1"].useCounter(40)
+	n.request("n1", Op{ID: 2, F: OpWrite, Value: 7})
+	var old []envelope
+	n.deliver(func(e envelope) bool {
+		if e.Msg.Type == MsgForward {
+			old = append(old, e)
+			return false
+		}
+		return true
+	})
+	require.Len(t, old, 1, "n1 forwards the write to n0")
+
+	n1, err := New(Config{ID: "n1", Nodes: []string{"n0", "n1", "n2"}, Rand: rand.New(rand.NewPCG(1, 2)),
+		Recovered: core.Recovered{Fresh: true}, Amnesia: true, Incarnation: 2, Forward: ForwardConfig{On: true}})
+	require.NoError(t, err)
+	n.cores["n1"] = n1
+	n.inbox = nil
+	for range 100 {
+		n1.Tick()
+		n.deliver(all)
+		if !n1.recovering {
+			break
+		}
+	}
+	require.False(t, n1.recovering, "n1 relearned from n0 and n2")
+
+	n.cores["n0"].Step(old[0].From, old[0].Msg) // the lost process's forward lands
+	n.deliver(all)
+	require.Equal(t, int64(7), n.cores["n0"].Storage().Acceptors[0].State.Value, "n0 applied the old write")
+	require.Empty(t, n.replies(), "its client went with the old process")
+
+	n.request("n1", Op{ID: 3, F: OpRead})
+	var tag int64
+	n.deliver(func(e envelope) bool {
+		if e.Msg.Type == MsgForward {
+			tag = e.Msg.Tag
+			require.Equal(t, "n1#2", e.Msg.As)
+		}
+		return true
+	})
+	require.LessOrEqual(t, tag, old[0].Msg.Tag, "the new process's tag is not above the old one's: names keep them apart")
+	require.Equal(t, []Op{{ID: 3, F: OpRead, Value: 7}}, n.replies())
+}
+
+// TestAmnesiaNameSurvivesRestart: the name a blank start applies its
+// batches under is in its stable value, so a later start on that disk
+// keeps it; a stable value naming another node is refused.
+func TestAmnesiaNameSurvivesRestart(t *testing.T) {
+	nodes := []string{"n0", "n1", "n2"}
+	cores := map[string]*Core{"n0": newCoreRec(t, "n0", nodes, core.Recovered{}), "n2": newCoreRec(t, "n2", nodes, core.Recovered{})}
+	blank := newCoreInc(t, "n1", nodes, 7)
+	require.Equal(t, "n1#7", blank.self)
+	blank.Tick()
+	asks := blank.Drain()
+	cores["n1"] = blank
+	var envs []envelope
+	for _, m := range asks.Messages {
+		envs = append(envs, envelope{From: "n1", To: m.To, Msg: m.Msg})
+	}
+	for _, e := range envs {
+		cores[e.To].Step(e.From, e.Msg)
+		for _, m := range cores[e.To].Drain().Messages {
+			blank.Step(e.To, m.Msg)
+		}
+	}
+	require.False(t, blank.recovering)
+	var stable []byte
+	for _, w := range blank.Drain().Writes {
+		if w.Kind == core.WriteState {
+			stable = w.Data
+		}
+	}
+	require.NotNil(t, stable, "the recovery wrote its stable value")
+
+	again := newCoreRec(t, "n1", nodes, core.Recovered{State: stable})
+	require.Equal(t, "n1#7", again.self, "a restart on the same disk keeps the name")
+	_, err := New(Config{ID: "n0", Nodes: nodes, Rand: rand.New(rand.NewPCG(1, 2)), Recovered: core.Recovered{State: stable}})
+	require.Error(t, err, "n0 refuses a stable value naming n1")
+}

@@ -277,6 +277,10 @@ type forwardingState struct {
 	// (Config.Forward).
 	routes map[int64]route
 	ranked []string // every node, sorted: a key's rank order starts at key mod len
+	// self is the name this node's batches are applied under
+	// (State.Applied): its ID, or after an amnesia start a name of that
+	// start's own (amnesia.go).
+	self string
 }
 
 // relayState is what relaying needs (relay.go).
@@ -321,6 +325,12 @@ func New(cfg Config) (*Core, error) {
 	}
 	// A blank disk may be a lost one: relearn before serving (amnesia.go).
 	c.recovering = cfg.Amnesia && cfg.Recovered.Fresh && len(peers) > 0
+	if c.self == "" {
+		c.self = cfg.ID
+	}
+	if c.recovering {
+		c.self = amnesicName(cfg)
+	}
 	return c, nil
 }
 

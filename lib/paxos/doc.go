@@ -31,7 +31,9 @@
 // returned), so a batch is applied exactly once and its answers are exact;
 // a carrier of a forwarded copy finds it the same way. Tags and ballots
 // a node uses only grow, across restarts too (Storage.MaxCounter), which
-// keeps tags unambiguous.
+// keeps tags unambiguous; a node that lost its disk cannot know the tags
+// it used, so it applies its batches under a name of its own from then on
+// (amnesia.go).
 //
 // Definite errors: 20 and 22 are outcomes computed in the chosen history;
 // 11 (CodeUnavailable) answers operations that never went into an accept

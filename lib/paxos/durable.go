@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"maelkit/lib/core"
 )
@@ -54,6 +55,9 @@ type diskStable struct {
 	Ceiling int64 `json:"ceiling"`
 	// Floor: this node promised every key at least Floor (amnesia.go).
 	Floor Ballot `json:"floor,omitzero"`
+	// Self: the name this node's batches are applied under, when not its
+	// ID (Core.self, after an amnesia start).
+	Self string `json:"self,omitempty"`
 }
 
 // durableState is the bookkeeping of the durable writes.
@@ -76,6 +80,12 @@ func (c *Core) recover(rec core.Recovered) error {
 			return fmt.Errorf("paxos: stable value: %w", err)
 		}
 		c.ceiling, c.floor = st.Ceiling, st.Floor
+		if st.Self != "" && st.Self != c.cfg.ID {
+			if !strings.HasPrefix(st.Self, c.cfg.ID+"#") {
+				return fmt.Errorf("paxos: stable value names %q, not a name of %s", st.Self, c.cfg.ID)
+			}
+			c.self = st.Self
+		}
 		c.store.MaxCounter = max(c.store.MaxCounter, st.Ceiling)
 	}
 	put := func(r diskRecord) {
@@ -133,9 +143,14 @@ func (c *Core) snapshot() {
 	c.snapIndex = c.lastIndex
 }
 
-// persistStable writes the counter ceiling and the floor.
+// persistStable writes the counter ceiling, the floor and the name
+// batches are applied under.
 func (c *Core) persistStable() {
-	data, err := json.Marshal(diskStable{Ceiling: c.ceiling, Floor: c.floor})
+	st := diskStable{Ceiling: c.ceiling, Floor: c.floor}
+	if c.self != c.cfg.ID {
+		st.Self = c.self
+	}
+	data, err := json.Marshal(st)
 	if err != nil {
 		panic(fmt.Sprintf("paxos: encoding the stable value: %v", err))
 	}

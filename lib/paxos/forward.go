@@ -1,6 +1,9 @@
 package paxos
 
-import "slices"
+import (
+	"slices"
+	"strings"
+)
 
 // Forwarding (Config.Forward) tames contention without a leader: a node
 // whose acceptor has just served another proposer's round on a key hands
@@ -42,6 +45,7 @@ import "slices"
 // unit is a batch another node forwarded, carried by this proposer.
 type unit struct {
 	origin  string
+	as      string   // the name it is applied under (Msg.As; origin if empty there)
 	path    []string // the relays it came through, the last one nearest; the reply goes back along them
 	tag     int64
 	ops     []Op
@@ -189,7 +193,8 @@ func (c *Core) maybeForward(p *proposer) bool {
 			// it, its forwarder sends it again when its wait ends.
 			continue
 		}
-		c.send(h, Msg{Type: MsgForward, Key: p.key, Tag: u.tag, Ops: u.ops, Origin: u.origin, Path: append(slices.Clone(u.path), c.cfg.ID)})
+		c.send(h, Msg{Type: MsgForward, Key: p.key, Tag: u.tag, Ops: u.ops, Origin: u.origin, Path: append(slices.Clone(u.path), c.cfg.ID),
+			As: wireAs(u.as, u.origin)})
 	}
 	clear(p.units[len(keep):])
 	p.units = keep
@@ -214,7 +219,7 @@ func (c *Core) maybeForward(p *proposer) bool {
 	for i, o := range p.batch {
 		ops[i] = o.op
 	}
-	c.send(h, Msg{Type: MsgForward, Key: p.key, Tag: p.firstTag, Ops: ops})
+	c.send(h, Msg{Type: MsgForward, Key: p.key, Tag: p.firstTag, Ops: ops, As: wireAs(c.self, c.cfg.ID)})
 	p.phase = forwarded
 	p.deadline = c.now + c.cfg.Forward.WaitTicks
 	return true
@@ -257,6 +262,13 @@ func (c *Core) handleForward(from string, m Msg) {
 		}
 		origin, path = m.Origin, m.Path
 	}
+	as := origin
+	if m.As != "" {
+		if !strings.HasPrefix(m.As, origin+"#") {
+			return
+		}
+		as = m.As
+	}
 	for _, op := range m.Ops {
 		if !validOp(op) {
 			return
@@ -264,7 +276,7 @@ func (c *Core) handleForward(from string, m Msg) {
 	}
 	if h := c.directHolder(m.Key); h != "" && h != from && h != origin && !slices.Contains(path, h) && len(path) < maxRelays {
 		// Relay to the proposer we hear: it carries the batch.
-		c.send(h, Msg{Type: MsgForward, Key: m.Key, Tag: m.Tag, Ops: m.Ops, Origin: origin, Path: append(slices.Clone(path), c.cfg.ID)})
+		c.send(h, Msg{Type: MsgForward, Key: m.Key, Tag: m.Tag, Ops: m.Ops, Origin: origin, Path: append(slices.Clone(path), c.cfg.ID), As: m.As})
 		return
 	}
 	if r, ok := c.routes[m.Key]; ok && r.via == from {
@@ -278,17 +290,17 @@ func (c *Core) handleForward(from string, m Msg) {
 		return // the forwarder will run it itself
 	}
 	for _, u := range slices.Concat(p.units, p.unitQueue) {
-		if u.origin == origin && u.tag == m.Tag {
+		if u.as == as && u.tag == m.Tag {
 			return // a duplicate
 		}
 	}
-	p.unitQueue = append(p.unitQueue, &unit{origin: origin, path: path, tag: m.Tag, ops: m.Ops, since: c.now})
+	p.unitQueue = append(p.unitQueue, &unit{origin: origin, as: as, path: path, tag: m.Tag, ops: m.Ops, since: c.now})
 	c.maybeStart(p)
 }
 
 // replyUnit sends a carried batch's outcomes back the way it came.
 func (c *Core) replyUnit(key int64, u *unit) {
-	m := Msg{Type: MsgForwardReply, Key: key, Tag: u.tag, Results: u.results}
+	m := Msg{Type: MsgForwardReply, Key: key, Tag: u.tag, Results: u.results, As: wireAs(u.as, u.origin)}
 	if len(u.path) == 0 || c.reaches(u.origin) {
 		// Straight back when this node reaches the forwarder (in a
 		// one-way ring the way back along the relays is the long way).
@@ -319,8 +331,8 @@ func (c *Core) handleForwardReply(from string, m Msg) {
 		return
 	}
 	p := c.props[m.Key]
-	if p == nil || len(p.batch) == 0 || p.firstTag != m.Tag || len(m.Results) != len(p.batch) {
-		return // late, duplicated, or already answered
+	if p == nil || len(p.batch) == 0 || p.firstTag != m.Tag || len(m.Results) != len(p.batch) || wireAs(c.self, c.cfg.ID) != m.As {
+		return // late, duplicated, already answered, or an earlier start's
 	}
 	// from leads to the busy proposer: keep forwarding there.
 	if slices.Contains(c.peers, from) {
@@ -352,7 +364,7 @@ func (c *Core) resolveForwarded(p *proposer, results []Result) {
 // which the carrier then does not send.
 func (c *Core) learnChosen(key int64, st State) {
 	p := c.props[key]
-	me := c.cfg.ID
+	me := c.self
 	// Applied[me] >= firstTag: the batch is in (as in startAccept; it
 	// may have been applied by this node's own retry, under a later tag).
 	if p == nil || len(p.batch) == 0 || p.firstTag == 0 || st.Applied[me] < p.firstTag || len(st.Results[me]) != len(p.batch) {
@@ -365,14 +377,23 @@ func (c *Core) learnChosen(key int64, st State) {
 // recording each one's outcomes.
 func applyUnits(st State, units []*unit) State {
 	for _, u := range units {
-		if done := st.Applied[u.origin]; done >= u.tag {
+		if done := st.Applied[u.as]; done >= u.tag {
 			u.results = nil
 			if done == u.tag {
-				u.results = st.Results[u.origin]
+				u.results = st.Results[u.as]
 			}
 			continue
 		}
-		st, u.results = applyBatch(st, u.ops, u.origin, u.tag)
+		st, u.results = applyBatch(st, u.ops, u.as, u.tag)
 	}
 	return st
+}
+
+// wireAs is Msg.As for a batch applied under name as by node origin:
+// empty when as is origin's own name.
+func wireAs(as, origin string) string {
+	if as == origin {
+		return ""
+	}
+	return as
 }

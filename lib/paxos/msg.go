@@ -62,6 +62,11 @@ type Msg struct {
 	// it still has to pass through back to Origin.
 	Origin string   `json:"origin,omitempty"`
 	Path   []string `json:"path,omitempty"`
+	// As, on a forward or its reply, is the name the batch is applied
+	// under (State.Applied) when it is not the forwarder's node name: a
+	// node that relearned its state after amnesia applies under a name
+	// of its own (Core.self, amnesia.go). Empty: the forwarder's name.
+	As string `json:"as,omitempty"`
 	// Self, on an accept, says its proposer's own acceptor took it first:
 	// with three nodes, a peer that accepts it knows it is chosen.
 	Self bool `json:"self,omitempty"`

@@ -192,7 +192,7 @@ func (c *Core) startPrepare(p *proposer) {
 // fate was unknown), the batch is not applied again and its outcomes come
 // from the state.
 func (c *Core) startAccept(p *proposer, b Ballot, base State, from Ballot) {
-	me := c.cfg.ID
+	me := c.self
 	st := applyUnits(base, p.units)
 	if len(p.batch) > 0 {
 		if p.firstTag > 0 && st.Applied[me] >= p.firstTag {
