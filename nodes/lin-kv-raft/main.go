@@ -68,7 +68,7 @@ func runOpts(in io.Reader, out, logs io.Writer, tm raftnode.Timing, o opts) erro
 	if _, err := raftnode.Register(n, raftnode.Config{
 		Types:   []string{"read", "write", "cas"},
 		Machine: store,
-		Codec:   kvCodec{store: store},
+		Codec:   kv.Codec{Store: store},
 		Timing:  tm,
 		NoSync:  o.noSync,
 		Dir:     o.dir,

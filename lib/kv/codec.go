@@ -1,11 +1,10 @@
-package main
+package kv
 
 import (
 	"encoding/json"
 
 	maelstrom "github.com/jepsen-io/maelstrom/demo/go"
 
-	"maelkit/lib/kv"
 	"maelkit/lib/raftnode"
 	"maelkit/lib/rsm"
 )
@@ -28,27 +27,27 @@ type okBody struct {
 	Type string `json:"type"`
 }
 
-// kvCodec is lin-kv's side of the raft node adapter: reads are queries
-// (ReadIndex, then the applied store), writes and cas are kv.Commands in
-// the log, answered when they apply.
-type kvCodec struct {
-	store *kv.Store
+// Codec is lin-kv over lib/raftnode (raftnode.Codec): reads are queries
+// (ReadIndex, then the applied Store), writes and cas are Commands in the
+// log, answered when they apply.
+type Codec struct {
+	Store *Store
 }
 
 // Decode implements raftnode.Codec.
-func (c kvCodec) Decode(typ string, body json.RawMessage, client string, id int64) (raftnode.Op, error) {
+func (c Codec) Decode(typ string, body json.RawMessage, client string, id int64) (raftnode.Op, error) {
 	var b clientReq
 	if err := json.Unmarshal(body, &b); err != nil {
 		return raftnode.Op{}, maelstrom.NewRPCError(maelstrom.MalformedRequest, "decode "+typ+": "+err.Error())
 	}
-	cmd := kv.Command{Client: client, ID: id, Op: kv.Op(typ), Key: b.Key, Value: b.Value, From: b.From, To: b.To}
+	cmd := Command{Client: client, ID: id, Op: Op(typ), Key: b.Key, Value: b.Value, From: b.From, To: b.To}
 	if err := cmd.Validate(); err != nil {
 		return raftnode.Op{}, maelstrom.NewRPCError(maelstrom.MalformedRequest, err.Error())
 	}
-	if cmd.Op == kv.OpRead {
+	if cmd.Op == OpRead {
 		return raftnode.Op{Query: true, Data: cmd.Key}, nil
 	}
-	data, err := kv.Encode(cmd)
+	data, err := Encode(cmd)
 	if err != nil {
 		return raftnode.Op{}, maelstrom.NewRPCError(maelstrom.MalformedRequest, err.Error())
 	}
@@ -56,29 +55,29 @@ func (c kvCodec) Decode(typ string, body json.RawMessage, client string, id int6
 }
 
 // Query implements raftnode.Codec: a read of the key in data.
-func (c kvCodec) Query(key []byte) any {
-	if v, found := c.store.Get(key); found {
+func (c Codec) Query(key []byte) any {
+	if v, found := c.Store.Get(key); found {
 		return readOK{Type: "read_ok", Value: v}
 	}
 	return maelstrom.NewRPCError(maelstrom.KeyDoesNotExist, "key does not exist")
 }
 
 // Outcome implements raftnode.Codec.
-func (c kvCodec) Outcome(a rsm.Applied) (string, int64, any, bool) {
-	res, ok := a.Result.(kv.Result)
+func (c Codec) Outcome(a rsm.Applied) (string, int64, any, bool) {
+	res, ok := a.Result.(Result)
 	if !ok {
 		return "", 0, nil, false
 	}
-	var cmd kv.Command
+	var cmd Command
 	if json.Unmarshal(a.Data, &cmd) != nil {
 		return "", 0, nil, false
 	}
 	switch res.Code {
-	case kv.OK:
+	case OK:
 		return cmd.Client, cmd.ID, okBody{Type: string(cmd.Op) + "_ok"}, true
-	case kv.KeyNotFound:
+	case KeyNotFound:
 		return cmd.Client, cmd.ID, maelstrom.NewRPCError(maelstrom.KeyDoesNotExist, "key does not exist"), true
-	case kv.PreconditionFailed:
+	case PreconditionFailed:
 		return cmd.Client, cmd.ID, maelstrom.NewRPCError(maelstrom.PreconditionFailed, "current value differs from from"), true
 	}
 	// Skipped as stale or invalid: it did not take effect, but a copy of
