@@ -317,7 +317,7 @@ func decode(raw json.RawMessage, typ string, want map[string]*json.RawMessage) e
 		return &MalformedError{Reason: "missing or non-string type in " + truncate(raw)}
 	}
 	if t == "error" {
-		code, ok := parseInt(fields["code"])
+		code, ok := history.ParseInt(fields["code"])
 		if !ok {
 			return &MalformedError{Reason: "error reply without an integer code: " + truncate(raw)}
 		}
@@ -330,11 +330,11 @@ func decode(raw json.RawMessage, typ string, want map[string]*json.RawMessage) e
 	if t != typ {
 		return &MalformedError{Reason: fmt.Sprintf("type is %q, expected %q in %s", t, typ, truncate(raw))}
 	}
-	if _, ok := parseInt(fields["in_reply_to"]); !ok {
+	if _, ok := history.ParseInt(fields["in_reply_to"]); !ok {
 		return &MalformedError{Reason: "in_reply_to missing or not an integer in " + truncate(raw)}
 	}
 	if id, ok := fields["msg_id"]; ok {
-		if _, ok := parseInt(id); !ok {
+		if _, ok := history.ParseInt(id); !ok {
 			return &MalformedError{Reason: "msg_id not an integer in " + truncate(raw)}
 		}
 	}
@@ -363,7 +363,7 @@ func DecodeSend(raw json.RawMessage) (SendOK, error) {
 	if err := decode(raw, "send_ok", map[string]*json.RawMessage{"offset": &off}); err != nil {
 		return SendOK{}, err
 	}
-	n, ok := parseInt(off)
+	n, ok := history.ParseInt(off)
 	if !ok {
 		return SendOK{}, &MalformedError{Reason: "offset is not an integer: " + truncate(off)}
 	}
@@ -392,12 +392,12 @@ func DecodePoll(raw json.RawMessage) (PollOK, error) {
 			if err := json.Unmarshal(it, &pair); err != nil || len(pair) != 2 {
 				return PollOK{}, &MalformedError{Reason: "message is not [offset, msg]: " + truncate(it)}
 			}
-			off, ok := parseInt(pair[0])
+			off, ok := history.ParseInt(pair[0])
 			if !ok {
 				return PollOK{}, &MalformedError{Reason: "offset is not an integer: " + truncate(it)}
 			}
 			var msg any
-			if n, ok := parseInt(pair[1]); ok {
+			if n, ok := history.ParseInt(pair[1]); ok {
 				msg = n
 			} else {
 				j, err := history.CanonicalJSON(pair[1])
@@ -425,28 +425,13 @@ func DecodeListCommitted(raw json.RawMessage) (ListCommittedOK, error) {
 	}
 	out := ListCommittedOK{Offsets: make(map[string]int64, len(byKey))}
 	for k, v := range byKey {
-		n, ok := parseInt(v)
+		n, ok := history.ParseInt(v)
 		if !ok {
 			return ListCommittedOK{}, &MalformedError{Reason: fmt.Sprintf("offset of %q is not an integer: %s", k, truncate(v))}
 		}
 		out.Offsets[k] = n
 	}
 	return out, nil
-}
-
-// parseInt reads an integral JSON number exactly.
-func parseInt(raw json.RawMessage) (int64, bool) {
-	t := bytes.TrimSpace(raw)
-	if len(t) == 0 {
-		return 0, false
-	}
-	for i, c := range t {
-		if (c < '0' || c > '9') && !(i == 0 && c == '-') {
-			return 0, false
-		}
-	}
-	n, err := strconv.ParseInt(string(t), 10, 64)
-	return n, err == nil
 }
 
 func truncate(b []byte) string {
