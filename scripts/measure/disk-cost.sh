@@ -15,7 +15,8 @@
 #             through seccomp) and print strace's count beside the
 #             counters' (it slows the nodes: for checking the counters)
 #   QUIET=1   run eddy under `flock /tmp/quiet.lock chrt -f 1` (one timing
-#             measurement on the machine at a time, real-time priority)
+#             measurement on the machine at a time, real-time priority);
+#             or run a whole sweep under it (crash-raft.sh cost)
 #   KEEP=DIR  keep the run folder there
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -43,15 +44,16 @@ chmod +x "$st/node.sh"
 lock=()
 [ -n "${QUIET:-}" ] && lock=(flock /tmp/quiet.lock chrt -f 1)
 "${lock[@]}" bin/eddy test -q -w lin-kv --bin "$st/node.sh" --recovery 0 --store "$work/run" \
-	"${eddyargs[@]}" -- "${nodeargs[@]}" >/dev/null 2>&1 || true
+	"${eddyargs[@]}" -- "${nodeargs[@]}" >"$work/eddy.out" 2>&1 || true
 if [ ! -f "$work/run/latest/results.json" ]; then
 	printf '%s\tCRASHED\n' "$name"
+	tail -5 "$work/eddy.out" | sed "s/^/$name: /" >&2
 	exit 0
 fi
 [ -n "${KEEP:-}" ] && mkdir -p "$KEEP" && cp -r "$work/run/latest/." "$KEEP/$name"
 args=(--ops "$ops")
 [ -n "${STRACE:-}" ] && args+=(--strace "$st")
 [ -n "${HEADER:-}" ] && args+=(--header)
-du=$(cat "$st"/du.* 2>/dev/null | sort -n | tail -1)
+du=$(cat "$st"/du.* 2>/dev/null | sort -n | tail -1 || true)
 python3 scripts/measure/disk-cost.py "${args[@]}" "$name" "$work/run/latest" |
 	awk -v du="${du:-0}" 'NR==1 && ENVIRON["HEADER"] != "" {print $0 "\tmax-dir-KiB"; next} {print $0 "\t" du}'
