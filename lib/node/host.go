@@ -111,8 +111,11 @@ type hostStore interface {
 }
 
 // storeStats is a store's disk work: its log's and its stable value's
-// (storage.LogStats).
-type storeStats struct{ log, state storage.LogStats }
+// (storage.LogStats), and every call to the file system (fileStats).
+type storeStats struct {
+	log, state storage.LogStats
+	files      fileStats
+}
 
 // tickCatchUpMax bounds the ticks replayed in one turn after a stall.
 const tickCatchUpMax = 1000
@@ -368,7 +371,9 @@ func lastStates(ws []core.Write) []core.Write {
 // both in ms after the init; and every StatsEvery the disk work so far: client answers sent (ops), inputs
 // handed to the core, drained Outputs with writes (applies: one sync of
 // the log or the stable value each, both when it has both), the syncs,
-// bytes and records of the log and the stable value, and compactions.
+// bytes and records of the log and the stable value, and compactions; and
+// every fsync and written byte of the store's files, snapshots and
+// directories included (none with NoSync): what strace would count.
 func (h *Host[P, C, R]) logStats(answered bool) {
 	s := &h.stats
 	log := func(msg string, args ...any) { h.cfg.StatsLog.Info(msg, append([]any{"node", h.n.ID()}, args...)...) }
@@ -387,7 +392,8 @@ func (h *Host[P, C, R]) logStats(answered bool) {
 	st := h.store.Stats()
 	log("disk stats", "ops", s.answers, "inputs", s.inputs, "applies", s.applies,
 		"log_syncs", st.log.Syncs, "state_syncs", st.state.Syncs, "log_bytes", st.log.BytesWritten,
-		"state_bytes", st.state.BytesWritten, "records", st.log.Records, "compactions", st.log.Compactions)
+		"state_bytes", st.state.BytesWritten, "records", st.log.Records, "compactions", st.log.Compactions,
+		"fsyncs", st.files.Fsyncs, "dir_fsyncs", st.files.DirFsyncs, "file_bytes", st.files.Bytes)
 }
 
 // Close closes a Durable node's store, once the node has stopped (after

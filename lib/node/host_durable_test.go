@@ -141,7 +141,7 @@ func TestHostRecoversAfterKill(t *testing.T) {
 				if err != nil {
 					return nil, err
 				}
-				return diskStore{s}, nil
+				return diskStore{s: s}, nil
 			}
 			h := startNode(t, Config{}, func(n *Node) { hostDurableTally(n, open) })
 			h.init("n1", "n1")
@@ -301,7 +301,7 @@ func simStore(disk *storage.SimDisk) func(dir, id string, _ bool, _ *Node) (host
 		if err != nil {
 			return nil, err
 		}
-		return diskStore{s}, nil
+		return diskStore{s: s}, nil
 	}
 }
 
@@ -442,4 +442,45 @@ func TestLastStates(t *testing.T) {
 	require.Equal(t, []core.Write{st(3)}, lastStates([]core.Write{st(1), st(2), st(3)}))
 	ws := []core.Write{st(1), app(1)}
 	require.Same(t, &ws[0], &lastStates(ws)[0], "no copy when nothing is dropped")
+}
+
+// TestHostStoreCountsFileWork: the store's counters see every fsync of a
+// file and of a directory and every byte written (what strace of the node
+// would count), and no fsync without sync.
+func TestHostStoreCountsFileWork(t *testing.T) {
+	for _, noSync := range []bool{false, true} {
+		t.Run(fmt.Sprint("noSync=", noSync), func(t *testing.T) {
+			n, err := New(Config{Logger: testLogger(t, 0)})
+			require.NoError(t, err)
+			st, err := openStore(t.TempDir(), "n1", noSync, n)
+			require.NoError(t, err)
+			before := st.Stats()
+			require.NoError(t, st.Apply([]core.Write{
+				{Kind: core.WriteState, Data: []byte("x")},
+				{Kind: core.WriteAppend, Index: 1, Data: []byte("a")},
+				{Kind: core.WriteAppend, Index: 2, Data: []byte("b")},
+			}))
+			after := st.Stats()
+			logged := after.log.BytesWritten + after.state.BytesWritten - before.log.BytesWritten - before.state.BytesWritten
+			require.Equal(t, logged, after.files.Bytes-before.files.Bytes, "bytes written")
+			require.Equal(t, int64(2), after.log.Syncs+after.state.Syncs-before.log.Syncs-before.state.Syncs,
+				"one sync of the stable value, one of the log")
+			if noSync {
+				require.Zero(t, after.files.Fsyncs)
+				require.Zero(t, after.files.DirFsyncs)
+			} else {
+				require.Equal(t, int64(2), after.files.Fsyncs-before.files.Fsyncs)
+				require.Zero(t, after.files.DirFsyncs-before.files.DirFsyncs)
+			}
+			// A snapshot: its file, the log's rewrite, and their directory.
+			require.NoError(t, st.Apply([]core.Write{{Kind: core.WriteSnapshot, Index: 2, Data: []byte("s")}}))
+			snap := st.Stats()
+			if !noSync {
+				require.Equal(t, int64(2), snap.files.Fsyncs-after.files.Fsyncs, "the snapshot's and the log rewrite's")
+				require.Equal(t, int64(2), snap.files.DirFsyncs-after.files.DirFsyncs)
+			}
+			require.Greater(t, snap.files.Bytes, after.files.Bytes)
+			require.NoError(t, st.Close())
+		})
+	}
 }

@@ -427,10 +427,12 @@ func (c *Core) Drain() core.Output[Msg, any] {
 // clients' and those followers forward to it) while entries it appended
 // are still uncommitted holds them, and whatever comes after, until its
 // next tick, and proposes them all in one append: at low load nothing
-// waits, under load a leader appends once per tick (Timing.TickMin) and a
-// command waits one tick at most. Followers forward their clients'
-// commands at once (a forward costs no sync) and persist each append they
-// receive with one sync.
+// waits, and a command waits one tick (Timing.TickMin) at most. Under load
+// a leader appends at each tick with what it held, and once more between
+// ticks for the first command that finds its appends committed, when the
+// commit round (two fsyncs, two hops) is shorter than a tick. Followers
+// forward their clients' commands at once (a forward costs no sync) and
+// persist each append they receive with one sync.
 
 // holding says whether a leader holds a batch until its next tick:
 // entries it appended are in flight and it has commands to propose.

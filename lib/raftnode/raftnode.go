@@ -47,6 +47,7 @@ package raftnode
 
 import (
 	"encoding/json"
+	"log/slog"
 	"math/rand/v2"
 	"strings"
 	"time"
@@ -129,6 +130,10 @@ type Config struct {
 	Dir string
 	// Amnesia: disks may be wiped (CoreConfig.Amnesia).
 	Amnesia bool
+	// StatsEvery and StatsLog log the disk's work for the measurement
+	// scripts (node.HostConfig.StatsEvery).
+	StatsEvery time.Duration
+	StatsLog   *slog.Logger
 }
 
 // internal says whether typ is a message type of the cores (or empty).
@@ -156,11 +161,13 @@ func Register(n *node.Node, cfg Config) (*Host, error) {
 			cc.Recovered = rec
 			return NewCore(cc)
 		},
-		NoSync:    cfg.NoSync,
-		Dir:       cfg.Dir,
-		Tick:      cfg.Timing.TickMin,
-		PeerTypes: PeerTypes(),
-		Reply:     func(body any) any { return body },
+		NoSync:     cfg.NoSync,
+		Dir:        cfg.Dir,
+		StatsEvery: cfg.StatsEvery,
+		StatsLog:   cfg.StatsLog,
+		Tick:       cfg.Timing.TickMin,
+		PeerTypes:  PeerTypes(),
+		Reply:      func(body any) any { return body },
 	})
 	for _, typ := range cfg.Types {
 		node.HandleCommand(h, typ, func(b json.RawMessage) (Request, error) {

@@ -8,7 +8,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"time"
 
 	"maelkit/lib/kv"
 	"maelkit/lib/node"
@@ -23,6 +25,9 @@ type opts struct {
 	dir string
 	// amnesia: disks may be wiped (-amnesia, raftnode.Config.Amnesia).
 	amnesia bool
+	// statsEvery logs the disk's work to the log stream this often
+	// (-stats-every; 0: never), for the measurement scripts.
+	statsEvery time.Duration
 }
 
 // amnesiaUsage is -amnesia's help.
@@ -35,12 +40,13 @@ var testDir func() string
 func main() {
 	sync := flag.Bool("sync", true, "fsync Raft's term, vote, log and snapshots before answering (false: measure the cost; a power loss can then lose acknowledged writes)")
 	amnesia := flag.Bool("amnesia", false, amnesiaUsage)
+	statsEvery := flag.Duration("stats-every", 0, "log the disk's work this often (0: never)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fmt.Fprintln(os.Stderr, "lin-kv-raft: unexpected arguments", flag.Args())
 		os.Exit(2)
 	}
-	if err := runOpts(os.Stdin, os.Stdout, os.Stderr, raftnode.DefaultTiming(), opts{noSync: !*sync, amnesia: *amnesia}); err != nil {
+	if err := runOpts(os.Stdin, os.Stdout, os.Stderr, raftnode.DefaultTiming(), opts{noSync: !*sync, amnesia: *amnesia, statsEvery: *statsEvery}); err != nil {
 		fmt.Fprintln(os.Stderr, "lin-kv-raft:", err)
 		os.Exit(1)
 	}
@@ -65,15 +71,20 @@ func runOpts(in io.Reader, out, logs io.Writer, tm raftnode.Timing, o opts) erro
 		return err
 	}
 	store := kv.NewStore()
-	if _, err := raftnode.Register(n, raftnode.Config{
-		Types:   []string{"read", "write", "cas"},
-		Machine: store,
-		Codec:   kv.Codec{Store: store},
-		Timing:  tm,
-		NoSync:  o.noSync,
-		Dir:     o.dir,
-		Amnesia: o.amnesia,
-	}); err != nil {
+	cfg := raftnode.Config{
+		Types:      []string{"read", "write", "cas"},
+		Machine:    store,
+		Codec:      kv.Codec{Store: store},
+		Timing:     tm,
+		NoSync:     o.noSync,
+		Dir:        o.dir,
+		Amnesia:    o.amnesia,
+		StatsEvery: o.statsEvery,
+	}
+	if o.statsEvery > 0 {
+		cfg.StatsLog = slog.New(slog.NewTextHandler(logs, nil))
+	}
+	if _, err := raftnode.Register(n, cfg); err != nil {
 		return err
 	}
 	return n.Run()

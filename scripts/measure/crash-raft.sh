@@ -10,16 +10,21 @@
 #            wants an ok of every kind: availability), ok fraction of ops,
 #            and when a majority was up and connected, with what the ops
 #            of a kind that never succeeded got then (crash-raft-health.py)
-#   cost     the cost of durability: lin-kv-raft on 3 nodes, no faults,
-#            --rate $RATE (1000) for $SECS (10) s, --concurrency $CONC
-#            (10n), with fsync and with
-#            -sync=false; per run: valid?, ok ops/s, write+cas p50/p99
-#            (ms), fsyncs per committed op (write or cas answered from the
-#            log), bytes written to files per committed op, the largest
-#            data directory seen (KiB). Nodes run under strace (fsync and
-#            write calls only, through seccomp) and a du loop.
+#   cost     the cost of durability: lin-kv-raft on $COST_NODES ("3 5")
+#            nodes, no faults, --rate $RATE (1000) for $SECS (10) s, at
+#            each --concurrency of $CONC ("10n 20n 40n"), seeds
+#            $COST_SEEDS ("1 2 3"), with fsync and with -sync=false
+#            alternately; one line per run (scripts/measure/disk-cost.sh:
+#            ok ops/s, write+cas p50/p99, fsyncs per committed op, the
+#            cluster's and each node's, from the nodes' own counters,
+#            records per sync, bytes per op, largest data directory).
+#            QUIET=1 runs each under the quiet lock; STRACE=1 checks the
+#            counters against strace. Five nodes under chrt -f 1 on two
+#            cores hung (two nodes spinning at ~90% CPU each, eddy starved):
+#            run them under the lock without chrt
 #   disk     the same counts over a $DISK_SECS (60) s run at --rate
-#            $DISK_RATE (200): is the data directory bounded by snapshots?
+#            $DISK_RATE (200), --concurrency 10n: is the data directory
+#            bounded by snapshots?
 #   recovery lin-kv-raft on 3 nodes under --nemesis kill every 2 s, seeds
 #            1..$REC_SEEDS (3): time from a restart to the node's first ok
 #            reply, and from a leader's kill to a new leader's first
@@ -40,7 +45,6 @@ WIPE=${WIPE:-"no yes"}
 BINS=${BINS:-"lin-kv txn"}
 NODES=${NODES:-"3 5"}
 store=$(mktemp -d)
-chmod 755 "$store" # the nodes (another uid in their sandbox) reach the strace wrapper
 trap 'rm -rf "$store"' EXIT
 
 # one BIN NODES WIPE SEED prints: bin nodes wipe seed valid safe ok-fraction
@@ -92,74 +96,36 @@ valid() {
 		END{for (k in n) printf "%s: valid %d/%d, workload (safety) valid %d/%d\n", k, v[k]+0, n[k], w[k]+0, n[k]}' "$store/valid.tsv" | sort
 }
 
-# traced NAME EDDY-ARGS... runs lin-kv-raft under strace and du, then
-# prints the figures of one run (see cost).
-traced() {
-	local name=$1; shift
-	local st="$store/st-$name" dir="$store/run-$name"
-	mkdir -p "$st" && chmod 777 "$st"
-	cat >"$st/node.sh" <<WRAP
-#!/bin/sh
-( while sleep 1; do du -sk . | cut -f1; done >"$st/du.\$\$.\$(date +%s%N)" ) &
-exec strace -f --seccomp-bpf -qq -s 0 -e trace=fsync,fdatasync,write,pwrite64 \\
-	-o "$st/st.\$\$.\$(date +%s%N)" "$(realpath "${LINKV_BIN:-bin/lin-kv-raft}")" "\$@"
-WRAP
-	chmod +x "$st/node.sh"
-	bin/eddy test -q -w lin-kv --bin "$st/node.sh" --node-count 3 --concurrency "${CONC:-10n}" --recovery 1 \
-		--seed 1 --store "$dir" "$@" >/dev/null 2>&1 || true
-	python3 - "$name" "$dir/latest" "$st" <<'PY'
-import glob, json, re, sys
-name, d, st = sys.argv[1:]
-r = json.load(open(d + '/results.json'))
-limit = json.load(open(d + '/test.json'))['time-limit-s']
-inv, lat, committed, ok = {}, [], 0, 0
-for line in open(d + '/history.jsonl'):
-    o = json.loads(line)
-    if o.get('process') == 'nemesis':
-        continue
-    if o['type'] == 'invoke':
-        inv[o['process']] = o['time']
-        continue
-    err = o.get('error')
-    code = err[0] if isinstance(err, list) and err else err
-    if o['type'] == 'ok':
-        ok += 1
-    if o['f'] in ('write', 'cas') and (o['type'] == 'ok' or code in ('key-does-not-exist', 'precondition-failed')):
-        committed += 1
-        if o['type'] == 'ok':
-            lat.append((o['time'] - inv[o['process']]) / 1e6)
-fsyncs = written = 0
-for f in glob.glob(st + '/st.*'):
-    files = set()
-    calls = [l for l in open(f)]
-    for l in calls:
-        m = re.search(r'f(?:data)?sync\((\d+)\)', l)
-        if m:
-            fsyncs += 1
-            files.add(m.group(1))
-    for l in calls:
-        m = re.search(r'(?:pwrite64|write)\((\d+),.*= (\d+)$', l.strip())
-        if m and m.group(1) in files:
-            written += int(m.group(2))
-du = max([int(x) for f in glob.glob(st + '/du.*') for x in open(f).read().split()] or [0])
-lat.sort()
-q = lambda p: lat[min(len(lat) - 1, int(p * len(lat)))] if lat else float('nan')
-# Without fsync the files are not told from other descriptors: no bytes.
-per_op = f"{written / max(committed, 1):.0f}" if fsyncs else "-"
-print(f"{name}\t{r['valid?']}\t{ok / limit:.0f}\t{q(0.5):.1f}\t{q(0.99):.1f}\t"
-      f"{fsyncs / max(committed, 1):.3f}\t{per_op}\t{du}\t{committed}")
-PY
+# sweep LABEL BIN OPS NODES... runs disk-cost.sh over $CONC, $COST_SEEDS
+# and both -sync settings, alternating (a seed's first run is with fsync
+# for odd seeds, without for even ones), and prints one line per run.
+sweep() {
+	local label=$1 bin=$2 ops=$3 header=1; shift 3
+	for n in "$@"; do
+		for conc in ${CONC:-10n 20n 40n}; do
+			for seed in ${COST_SEEDS:-1 2 3}; do
+				local order="sync nosync"
+				[ $((seed % 2)) = 0 ] && order="nosync sync"
+				for s in $order; do
+					local flags=()
+					[ "$s" = nosync ] && flags=(-sync=false)
+					HEADER=$header scripts/measure/disk-cost.sh "$label-n$n-$conc-s$seed-$s" "$bin" "$ops" \
+						--node-count "$n" --concurrency "$conc" --rate "${RATE:-1000}" --time-limit "${SECS:-10}" \
+						--seed "$seed" -- "${flags[@]}"
+					header=
+				done
+			done
+		done
+	done
 }
 
 cost() {
-	printf 'run\tvalid\tok/s\twrite-p50\twrite-p99\tfsyncs/op\tbytes/op\tmax-dir-KiB\tcommitted\n'
-	traced sync --rate "${RATE:-1000}" --time-limit "${SECS:-10}"
-	traced nosync --rate "${RATE:-1000}" --time-limit "${SECS:-10}" -- -sync=false
+	sweep lin-kv-raft "${LINKV_BIN:-bin/lin-kv-raft}" log ${COST_NODES:-3 5}
 }
 
 disk() {
-	printf 'run\tvalid\tok/s\twrite-p50\twrite-p99\tfsyncs/op\tbytes/op\tmax-dir-KiB\tcommitted\n'
-	traced disk --rate "${DISK_RATE:-200}" --time-limit "${DISK_SECS:-60}"
+	HEADER=1 scripts/measure/disk-cost.sh disk "${LINKV_BIN:-bin/lin-kv-raft}" log --node-count 3 \
+		--concurrency 10n --rate "${DISK_RATE:-200}" --time-limit "${DISK_SECS:-60}" --seed 1
 }
 
 recovery() {
