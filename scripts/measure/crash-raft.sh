@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Crash recovery of the Raft nodes (lin-kv-raft, txn-rw-register's strict
 # mode) on eddy under --nemesis partition,kill,pause.
-#   valid    validity over seeds 1..$SEEDS at 3 and 5 nodes, each binary,
+#   valid    validity over seeds 1..$SEEDS (or the list $SEEDS, e.g.
+#            SEEDS="3 4") at 3 and 5 nodes, each binary,
 #            with and without --kill-wipes-disk ($WIPE: "no yes", "no",
 #            "yes"; $BINS: "lin-kv txn"; $NODES: "3 5"); one line per run:
 #            binary, nodes, wipe, seed, valid? (every checker), the
@@ -9,7 +10,10 @@
 #            strict serializability: safety, where the stats checker also
 #            wants an ok of every kind: availability), ok fraction of ops,
 #            and when a majority was up and connected, with what the ops
-#            of a kind that never succeeded got then (crash-raft-health.py)
+#            of a kind that never succeeded got then (crash-raft-health.py);
+#            then each run's class and, per series, "safe x/n, valid x/n,
+#            valid on runs with >= 5 s healthy majority x/y"
+#            (crash-raft-health.py --series)
 #   cost     the cost of durability: lin-kv-raft on $COST_NODES ("3 5")
 #            nodes, no faults, --rate $RATE (1000) for $SECS (10) s, at
 #            each --concurrency of $CONC ("10n 20n 40n"), seeds
@@ -31,9 +35,9 @@
 #            heartbeat (crash-raft-analyze.py)
 # Usage: scripts/measure/crash-raft.sh [valid|cost|disk|recovery]...
 # Runs are $PAR at a time; with $KEEP set, the folders of runs that are
-# not valid are copied there; $LINKV_BIN replaces bin/lin-kv-raft (e.g. a
-# build to compare); every run is 20 s of workload with a nemesis op
-# every 3 s on average, the brief's command:
+# not valid are copied there ($KEEP_ALL: every run's folder); $LINKV_BIN
+# replaces bin/lin-kv-raft (e.g. a build to compare); every run is 20 s
+# of workload with a nemesis op every 3 s on average, the brief's command:
 #   bin/eddy test -w lin-kv --bin bin/lin-kv-raft --node-count N --concurrency 2n
 #     --time-limit 20 --nemesis partition,kill,pause --nemesis-interval 3 --seed S
 set -euo pipefail
@@ -68,13 +72,15 @@ one() {
 	if [ "$(jq -r '."valid?"' "$res")" != true ] && [ -n "${KEEP:-}" ]; then
 		mkdir -p "$KEEP" && cp -r "$dir" "$KEEP/" # kept to see why
 	fi
+	if [ -n "${KEEP_ALL:-}" ]; then
+		mkdir -p "$KEEP_ALL" && cp -r "$dir" "$KEEP_ALL/"
+	fi
 	local health
 	health=$(python3 scripts/measure/crash-raft-health.py --summary "$dir/latest" || echo '?')
 	jq -r --arg b "$bin" --arg n "$n" --arg w "$wipe" --arg s "$seed" --arg h "$health" \
 		'[$b, $n, $w, $s, (."valid?"|tostring), (.workload."valid?"|tostring),
 		  ((.stats."ok-count" // 0) / ([.stats.count // 1, 1] | max) * 100 | floor | tostring) + "%",
 		  $h] | @tsv' "$res"
-	rm -rf "$dir"
 }
 export -f one
 export store
@@ -85,15 +91,16 @@ valid() {
 	for bin in $BINS; do
 		for wipe in $WIPE; do
 			for n in $NODES; do
-				for seed in $(seq 1 "$SEEDS"); do
+				for seed in $(case $SEEDS in *[!0-9]*) echo "$SEEDS" ;; *) seq 1 "$SEEDS" ;; esac); do
 					jobs+=("$bin $n $wipe $seed")
 				done
 			done
 		done
 	done
 	printf '%s\n' "${jobs[@]}" | xargs -P "$PAR" -L 1 bash -c 'one "$@"' _ | tee "$store/valid.tsv"
-	awk -F'\t' '{k=$1" "$2" nodes wipe="$3; n[k]++; if ($5=="true") v[k]++; if ($6=="true") w[k]++}
-		END{for (k in n) printf "%s: valid %d/%d, workload (safety) valid %d/%d\n", k, v[k]+0, n[k], w[k]+0, n[k]}' "$store/valid.tsv" | sort
+	# Each run classified, then per series: safe, valid, and valid on the
+	# runs with at least 5 s of healthy majority (crash-raft-health.py).
+	python3 scripts/measure/crash-raft-health.py --series "$store"/*-*-*-*/latest
 }
 
 # sweep LABEL BIN OPS NODES... runs disk-cost.sh over $CONC, $COST_SEEDS

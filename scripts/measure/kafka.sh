@@ -8,9 +8,10 @@
 #             (the crash-recovery command of scripts/measure/crash-raft.sh,
 #             on 5b's workload): disks kept across a kill
 #   wipe      the same with --kill-wipes-disk (a killed node restarts empty)
-# over seeds 1..$SEEDS, and, for comparison, the kafkafix test node
-# (an in-memory single node, no replication) on 5a's command ("ceiling":
-# the op rate eddy itself reaches on this host).
+# over seeds 1..$SEEDS (or the list $SEEDS, e.g. SEEDS="3 4"), and, for
+# comparison, the kafkafix test node (an in-memory single node, no
+# replication) on 5a's command ("ceiling": the op rate eddy itself reaches
+# on this host).
 # kill and wipe print per run: name, seed, valid? (every checker), the
 # kafka checker's valid? alone (safety), its bad error types, ok-fraction,
 # and the most nodes a single kill took down (a wipe of a majority at once
@@ -97,7 +98,7 @@ PY
 series() {
 	local name=$1 bin=$2; shift 2
 	local out="$store/$name.tsv"
-	for seed in $(seq 1 "$SEEDS"); do
+	for seed in $(case $SEEDS in *[!0-9]*) echo "$SEEDS" ;; *) seq 1 "$SEEDS" ;; esac); do
 		run "$name" "$seed" "$bin" "$@" | tee -a "$out"
 	done
 	python3 - "$name" "$out" <<'PY'
@@ -119,7 +120,7 @@ crash() {
 	local name=$1; shift
 	local out="$store/$name.tsv"
 	echo -e "name\tseed\tvalid\tsafe\tbad-error-types\tok-fraction\tmost-killed-at-once"
-	for seed in $(seq 1 "$SEEDS"); do
+	for seed in $(case $SEEDS in *[!0-9]*) echo "$SEEDS" ;; *) seq 1 "$SEEDS" ;; esac); do
 		local dir="$store/$name-$seed"
 		bin/eddy test --seed "$seed" --store "$dir" -q --bin bin/kafka "${FLY[@]}" --node-count 3 \
 			--nemesis partition,kill,pause --nemesis-interval 3 "$@" >/dev/null 2>&1 || true

@@ -9,10 +9,12 @@
 # which --availability total counts against the run); "workload-valid" is
 # Elle's read-committed check alone; kills counts the nodes killed, over
 # every kill op of the nemesis.
-# Usage: scripts/measure/txn-crash.sh [SEEDS] [TIME_LIMIT_S]; PAR=n runs n
+# Usage: scripts/measure/txn-crash.sh [SEEDS] [TIME_LIMIT_S] (SEEDS: a
+# count, seeds 1..SEEDS, or a list such as "3 4"); PAR=n runs n
 # at once (default 2); W=txn-list-append runs that workload instead;
-# DISKS="wiped" runs one series only. Needs bin/eddy and bin/txn-rw-register
-# (scripts/build.sh).
+# DISKS="wiped" runs one series only; AVAIL= (empty) runs without
+# --availability total (AVAIL=total by default, Fly.io's). Needs bin/eddy
+# and bin/txn-rw-register (scripts/build.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seeds=${1:-10}
@@ -20,6 +22,8 @@ limit=${2:-20}
 par=${PAR:-2}
 workload=${W:-txn-rw-register}
 disks_list=${DISKS:-kept wiped}
+avail=()
+[ -n "${AVAIL-total}" ] && avail=(--availability "${AVAIL-total}")
 store=$(mktemp -d /tmp/txn-crash.XXXXXX)
 trap 'rm -rf "$store"' EXIT
 
@@ -27,7 +31,7 @@ one() { # disks seed
 	local dir=$store/$1-$2 wipe=()
 	[ "$1" = wiped ] && wipe=(--kill-wipes-disk)
 	bin/eddy test -w "$workload" --bin bin/txn-rw-register --node-count 3 --concurrency 2n \
-		--time-limit "$limit" --rate 1000 --consistency-models read-committed --availability total \
+		--time-limit "$limit" --rate 1000 --consistency-models read-committed "${avail[@]}" \
 		--nemesis partition,kill,pause "${wipe[@]}" --store "$dir" --seed "$2" -q read-committed >/dev/null 2>&1 || true
 	python3 - "$1" "$2" "$dir/latest" <<'PY'
 import json, sys
@@ -48,7 +52,7 @@ PY
 
 printf 'disks\tseed\tvalid\tvalid-but-availability\tworkload-valid\tok-fraction\tok-count\tkills\tanomaly-types\n'
 for disks in $disks_list; do
-	for seed in $(seq 1 "$seeds"); do
+	for seed in $(case $seeds in *[!0-9]*) echo "$seeds" ;; *) seq 1 "$seeds" ;; esac); do
 		one "$disks" "$seed" &
 		while [ "$(jobs -rp | wc -l)" -ge "$par" ]; do wait -n; done
 	done
