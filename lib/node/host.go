@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"time"
 
@@ -73,6 +74,12 @@ type Host[P, C, R any] struct {
 	// commands left unanswered since, for the log.
 	stallSeen  time.Time
 	stallDrops int
+	// asked is when each command not yet answered was handed to the core
+	// (by client and msg_id): a reply later than stallMax is not sent
+	// (see drain). forgotAt is when entries older than askForget were
+	// last dropped.
+	asked    map[askKey]time.Time
+	forgotAt time.Time
 
 	store     hostStore // a Durable node's store, open from init
 	openStore func(dir, id string, noSync bool, n *Node) (hostStore, error)
@@ -117,6 +124,17 @@ type storeStats struct {
 	files      fileStats
 }
 
+// askKey names a client's command: its client and msg_id.
+type askKey struct {
+	client string
+	msgID  int64
+}
+
+// askForget is how long the host remembers a command the core has not
+// answered: a core that drops a command never answers it, and a reply
+// that late is not expected.
+const askForget = time.Minute
+
 // tickCatchUpMax bounds the ticks replayed in one turn after a stall.
 const tickCatchUpMax = 1000
 
@@ -151,6 +169,7 @@ func NewHost[P, C, R any](n *Node, cfg HostConfig[P, C, R]) *Host[P, C, R] {
 		}
 		h.start, h.ticks = time.Now(), 0
 		h.last = h.start
+		h.asked, h.forgotAt = map[askKey]time.Time{}, h.start
 		h.stats.start, h.stats.logAt = h.start, h.start
 		n.Every(cfg.Tick, h.advance)
 		return nil
@@ -230,6 +249,9 @@ func HandleCommand[B, P, C, R any](h *Host[P, C, R], typ string, decode func(B) 
 			return nil
 		}
 		h.stats.inputs++
+		if req.MsgID > 0 {
+			h.asked[askKey{req.Src, req.MsgID}] = h.last
+		}
 		h.core.Command(core.Command[C]{Client: req.Src, MsgID: req.MsgID, Body: cmd})
 		return nil
 	})
@@ -237,7 +259,9 @@ func HandleCommand[B, P, C, R any](h *Host[P, C, R], typ string, decode func(B) 
 
 // stallMax is the longest the loop may stop (SIGSTOP: Maelstrom's pause)
 // before the commands that waited in the pipe meanwhile are left
-// unanswered. Maelstrom's client gives up after 5 s and closes, and a
+// unanswered, and the longest after a command was handed to the core that
+// its reply is still sent (a stop between the two, or a sync that long,
+// would otherwise answer a client that gave up). Maelstrom's client gives up after 5 s and closes, and a
 // reply to a closed client is an error that makes Maelstrom stop reading
 // the node for the rest of the run; a command that waited out a stall this
 // long may belong to such a client. A stall shows as a gap between two
@@ -317,10 +341,22 @@ func (h *Host[P, C, R]) drain() {
 		h.stats.applies++
 	}
 	answered := h.stats.answers
+	now := time.Now()
 	for _, r := range out.Replies {
 		body := h.cfg.Reply(r.Body)
 		if r.InReplyTo <= 0 || body == nil {
 			continue // a request without msg_id gets no reply
+		}
+		k := askKey{r.To, r.InReplyTo}
+		if at, ok := h.asked[k]; ok {
+			delete(h.asked, k)
+			if age := now.Sub(at); age >= stallMax {
+				// Its client may have given up and closed (see stallMax):
+				// no answer, the client times out. What the core did for
+				// it stands (a write is durable, a message still leaves).
+				h.n.Logger().Warn("a reply later than the stall limit left unsent", "to", r.To, "in_reply_to", r.InReplyTo, "age", age)
+				continue
+			}
 		}
 		if err := h.n.ReplyTo(r.To, r.InReplyTo, body); err != nil {
 			h.n.Logger().Warn("reply failed", "to", r.To, "err", err)
@@ -332,6 +368,10 @@ func (h *Host[P, C, R]) drain() {
 		if err := h.n.Send(m.To, m.Msg); err != nil {
 			h.n.Logger().Warn("send failed", "to", m.To, "err", err)
 		}
+	}
+	if now.Sub(h.forgotAt) >= askForget {
+		h.forgotAt = now
+		maps.DeleteFunc(h.asked, func(_ askKey, at time.Time) bool { return now.Sub(at) >= askForget })
 	}
 	if h.cfg.StatsEvery > 0 && h.cfg.StatsLog != nil && h.store != nil {
 		h.logStats(h.stats.answers > answered)
