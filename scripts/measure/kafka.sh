@@ -24,11 +24,14 @@
 # partitions the majority side's ok-fraction (ops invoked during a
 # partition on nodes that talk both ways with a majority, crashes aside)
 # and how many such ops; each name ends with a summary line (valid count,
-# median of each figure). CEILING_SEEDS (default 3) seeds for "ceiling".
+# median of each figure). CEILING_SEEDS (default 3) seeds for "ceiling";
+# FIRST (default 1) the first seed of every series, so that one seed of two
+# series can run interleaved: FIRST=4 SEEDS=4 CEILING_SEEDS=4 ... ceiling 5a.
 set -euo pipefail
 cd "${ROOT:-$(dirname "$0")/../..}"
 [ -x bin/eddy ] && [ -x bin/kafka ] && [ -x bin/kafkafix ] || scripts/build.sh >/dev/null
 SEEDS=${SEEDS:-10}
+FIRST=${FIRST:-1}
 TIME=${TIME:-20}
 if [ -n "${STORE:-}" ]; then
 	store=$STORE
@@ -97,7 +100,7 @@ PY
 series() {
 	local name=$1 bin=$2; shift 2
 	local out="$store/$name.tsv"
-	for seed in $(seq 1 "$SEEDS"); do
+	for seed in $(seq "$FIRST" "$SEEDS"); do
 		run "$name" "$seed" "$bin" "$@" | tee -a "$out"
 	done
 	python3 - "$name" "$out" <<'PY'
@@ -119,7 +122,7 @@ crash() {
 	local name=$1; shift
 	local out="$store/$name.tsv"
 	echo -e "name\tseed\tvalid\tsafe\tbad-error-types\tok-fraction\tmost-killed-at-once"
-	for seed in $(seq 1 "$SEEDS"); do
+	for seed in $(seq "$FIRST" "$SEEDS"); do
 		local dir="$store/$name-$seed"
 		bin/eddy test --seed "$seed" --store "$dir" -q --bin bin/kafka "${FLY[@]}" --node-count 3 \
 			--nemesis partition,kill,pause --nemesis-interval 3 "$@" >/dev/null 2>&1 || true
