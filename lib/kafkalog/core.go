@@ -226,22 +226,45 @@ func (c *Core) Log() *Log { return c.log }
 // Raft is the raftnode core under the service.
 func (c *Core) Raft() *raftnode.Core { return c.raft }
 
-// Step implements core.Core. A leader holding writes of its own when a
-// follower's proposal arrives flushes them with it, as one append, rather
-// than append the two apart.
+// Step implements core.Core. A leader takes a follower's proposal into
+// its own batching: holding writes of its own, it flushes them with it, as
+// one append, rather than append the two apart; with an append of its own
+// still uncommitted, it holds the proposal for its next flush, at most one
+// Flush away, as it holds its clients' writes; otherwise it appends it at
+// once. Left to raftnode, a proposal that comes while an append is in
+// flight would wait for raftnode's next tick, a Raft tick (40 ms) away.
 func (c *Core) Step(from string, m raftnode.Msg) {
 	if _, peer := c.heard[from]; peer {
 		c.heard[from] = c.now
 	}
-	if len(c.held) > 0 && m.Type == raftnode.TypeRaft && m.M.Type == raft.MsgProp && m.M.To == c.id && c.leading() {
+	if c.hold && m.Type == raftnode.TypeRaft && m.M.Type == raft.MsgProp && m.M.To == c.id && plain(m.M.Entries) && c.leading() {
 		c.props = append(c.props, heldProp{from: from, m: m})
-		c.flush()
+		if len(c.held) > 0 || !c.appending() {
+			c.flush()
+		}
 		return
 	}
 	c.raft.Step(from, m)
 }
 
 func (c *Core) leading() bool { return c.raft.RSM().Raft().Status().State == raft.StateLeader }
+
+// appending says whether entries this node appended are not committed yet.
+func (c *Core) appending() bool {
+	st := c.raft.RSM().Raft().Status()
+	return st.LastIndex > st.Commit
+}
+
+// plain says whether a forwarded proposal holds client commands only (a
+// membership change goes its own way, through raftnode).
+func plain(ents []raft.Entry) bool {
+	for _, e := range ents {
+		if e.Type != raft.EntryNormal || len(e.Data) == 0 {
+			return false
+		}
+	}
+	return len(ents) > 0
+}
 
 // Tick implements core.Core: the held writes go to Raft, and Raft's own
 // tick comes every raftEvery ticks.
