@@ -19,17 +19,22 @@
 # Usage: scripts/measure/kafka.sh [5a|5b|part3|part5|kill|wipe|ceiling|all]...
 # ($ARGS: extra flags for the kafka node, e.g. ARGS="--flush=10ms";
 # $STORE: keep the runs there, for scripts/measure/kafka-net.py, instead of
-# a temporary directory)
+# a temporary directory; $KAFKA: the kafka binary, bin/kafka by default,
+# for an A/B of two builds)
 # Each run prints: name, seed, valid?, servers msgs-per-op, ok-fraction,
 # client ops/s issued in the main phase, send p99 (ms), and under
 # partitions the majority side's ok-fraction (ops invoked during a
 # partition on nodes that talk both ways with a majority, crashes aside)
 # and how many such ops; each name ends with a summary line (valid count,
-# median of each figure). CEILING_SEEDS (default 3) seeds for "ceiling".
+# median of each figure). CEILING_SEEDS (default 3) seeds for "ceiling";
+# FIRST (default 1) the first seed of every series, so that one seed of two
+# series can run interleaved: FIRST=4 SEEDS=4 CEILING_SEEDS=4 ... ceiling 5a.
 set -euo pipefail
 cd "${ROOT:-$(dirname "$0")/../..}"
 [ -x bin/eddy ] && [ -x bin/kafka ] && [ -x bin/kafkafix ] || scripts/build.sh >/dev/null
 SEEDS=${SEEDS:-10}
+KAFKA=${KAFKA:-bin/kafka}
+FIRST=${FIRST:-1}
 TIME=${TIME:-20}
 if [ -n "${STORE:-}" ]; then
 	store=$STORE
@@ -45,7 +50,10 @@ FLY=(-w kafka --concurrency 2n --time-limit "$TIME" --rate 1000)
 run() {
 	local name=$1 seed=$2 bin=$3; shift 3
 	local dir="$store/$name-$seed"
-	bin/eddy test --seed "$seed" --store "$dir" -q --bin "$bin" "$@" >/dev/null 2>&1 || true
+	# A run that has not ended after three times its time limit plus a
+	# minute is stuck: killing eddy takes its nodes with it (Pdeathsig),
+	# which matters when they run at real-time priority.
+	timeout -s KILL $((3 * TIME + 60)) bin/eddy test --seed "$seed" --store "$dir" -q --bin "$bin" "$@" >/dev/null 2>&1 || true
 	local run
 	run=$(ls -d "$dir"/kafka/*/ 2>/dev/null | tail -1)
 	python3 - "$name" "$seed" "$run" "$TIME" <<'PY'
@@ -95,10 +103,19 @@ PY
 }
 
 # series NAME BIN EDDY-ARGS... runs every seed, then a summary line.
+# seeds lists the seeds: $SEEDS itself when it is a list ("3 4"), else
+# $FIRST..$SEEDS.
+seeds() {
+	case $SEEDS in
+	*[!0-9]*) echo "$SEEDS" ;;
+	*) seq "$FIRST" "$SEEDS" ;;
+	esac
+}
+
 series() {
 	local name=$1 bin=$2; shift 2
 	local out="$store/$name.tsv"
-	for seed in $(case $SEEDS in *[!0-9]*) echo "$SEEDS" ;; *) seq 1 "$SEEDS" ;; esac); do
+	for seed in $(seeds); do
 		run "$name" "$seed" "$bin" "$@" | tee -a "$out"
 	done
 	python3 - "$name" "$out" <<'PY'
@@ -120,9 +137,9 @@ crash() {
 	local name=$1; shift
 	local out="$store/$name.tsv"
 	echo -e "name\tseed\tvalid\tsafe\tbad-error-types\tok-fraction\tmost-killed-at-once"
-	for seed in $(case $SEEDS in *[!0-9]*) echo "$SEEDS" ;; *) seq 1 "$SEEDS" ;; esac); do
+	for seed in $(seeds); do
 		local dir="$store/$name-$seed"
-		bin/eddy test --seed "$seed" --store "$dir" -q --bin bin/kafka "${FLY[@]}" --node-count 3 \
+		timeout -s KILL $((3 * TIME + 60)) bin/eddy test --seed "$seed" --store "$dir" -q --bin "$KAFKA" "${FLY[@]}" --node-count 3 \
 			--nemesis partition,kill,pause --nemesis-interval 3 "$@" >/dev/null 2>&1 || true
 		python3 - "$name" "$seed" "$(ls -d "$dir"/kafka/*/ 2>/dev/null | tail -1)" <<'PY' | tee -a "$out"
 import json, sys
@@ -162,13 +179,13 @@ esac
 for what in "${@:-all}"; do
 	case $what in
 	# shellcheck disable=SC2086 # ARGS: extra node flags, split on spaces
-	5a | all) series 5a bin/kafka "${FLY[@]}" --node-count 1 ${ARGS:+-- $ARGS} ;;&
+	5a | all) series 5a "$KAFKA" "${FLY[@]}" --node-count 1 ${ARGS:+-- $ARGS} ;;&
 	# shellcheck disable=SC2086
-	5b | all) series 5b bin/kafka "${FLY[@]}" --node-count 2 ${ARGS:+-- $ARGS} ;;&
+	5b | all) series 5b "$KAFKA" "${FLY[@]}" --node-count 2 ${ARGS:+-- $ARGS} ;;&
 	# shellcheck disable=SC2086
-	part3 | all) series part3 bin/kafka "${FLY[@]}" --node-count 3 --nemesis partition ${ARGS:+-- $ARGS} ;;&
+	part3 | all) series part3 "$KAFKA" "${FLY[@]}" --node-count 3 --nemesis partition ${ARGS:+-- $ARGS} ;;&
 	# shellcheck disable=SC2086
-	part5 | all) series part5 bin/kafka "${FLY[@]}" --node-count 5 --nemesis partition ${ARGS:+-- $ARGS} ;;&
+	part5 | all) series part5 "$KAFKA" "${FLY[@]}" --node-count 5 --nemesis partition ${ARGS:+-- $ARGS} ;;&
 	kill) crash kill ;;
 	wipe) crash wipe --kill-wipes-disk -- -amnesia ;;
 	ceiling | all) SEEDS=${CEILING_SEEDS:-3} series ceiling bin/kafkafix "${FLY[@]}" --node-count 1 -- correct ;;

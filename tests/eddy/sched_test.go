@@ -90,11 +90,21 @@ func TestScheduleWaitsForThreadsAndNeverCatchesUp(t *testing.T) {
 // op k goes out at T(k) = max(T(k-1) + gap(k-1), the first time a thread is
 // free), to the first thread free then at or after the pointer.
 func scheduleModel(n int, gaps func() time.Duration, busy func(k int) time.Duration, limit time.Duration) []sent {
+	return lateScheduleModel(n, gaps, busy, 0, limit)
+}
+
+// lateScheduleModel is scheduleModel with every op going out late by late
+// after the later of its due time and a free thread: the wake-up and
+// dispatch time of a real scheduler (eddy's, or Jepsen's interpreter).
+func lateScheduleModel(n int, gaps func() time.Duration, busy func(k int) time.Duration, late, limit time.Duration) []sent {
 	freeAt := make([]time.Duration, n)
 	var out []sent
 	due, ptr := time.Duration(0), 0
 	for k := 0; ; k++ {
-		at := max(due, slices.Min(freeAt))
+		at := max(due, slices.Min(freeAt)) + late
+		if k == 0 {
+			at = 0 // the first op is due at once and timed from there
+		}
 		if at >= limit {
 			return out
 		}
