@@ -80,16 +80,6 @@ func parseMode(args []string) (mode, error) {
 	return 0, fmt.Errorf("unknown arguments %q\n%s", args, usage)
 }
 
-// txnReq is a client's request.
-type txnReq struct {
-	Txn txn.Txn `json:"txn"`
-}
-
-type txnOK struct {
-	Type string  `json:"type"`
-	Txn  txn.Txn `json:"txn"`
-}
-
 // run is the whole node over the given arguments and streams.
 func run(args []string, in io.Reader, out, logs io.Writer) error {
 	o, err := parseArgs(args)
@@ -141,10 +131,10 @@ func registerReadCommitted(n *node.Node, noSync, waitOwn bool, dir string) {
 			case a.Err != nil:
 				return maelstrom.NewRPCError(maelstrom.MalformedRequest, a.Err.Error())
 			}
-			return txnOK{Type: "txn_ok", Txn: a.Txn}
+			return txn.OK{Type: "txn_ok", Txn: a.Txn}
 		},
 	})
-	node.HandleCommand(h, "txn", func(b txnReq) (txn.Txn, error) {
+	node.HandleCommand(h, "txn", func(b txn.Request) (txn.Txn, error) {
 		if b.Txn == nil {
 			return nil, maelstrom.NewRPCError(maelstrom.MalformedRequest, "txn request has no txn list")
 		}

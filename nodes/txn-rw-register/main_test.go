@@ -20,7 +20,7 @@ import (
 // applied commands with their completed txn, skipped ones indefinitely.
 func TestCodec(t *testing.T) {
 	m := txn.NewMachine()
-	c := txnCodec{m: m}
+	c := txn.Codec{Machine: m}
 	cases := []struct {
 		body  string
 		query bool
@@ -45,7 +45,7 @@ func TestCodec(t *testing.T) {
 		require.NoError(t, err, tc.body)
 		require.Equal(t, tc.query, op.Query, tc.body)
 		if tc.query {
-			require.IsType(t, txnOK{}, c.Query(op.Data))
+			require.IsType(t, txn.OK{}, c.Query(op.Data))
 			continue
 		}
 		// Applied once, answered twice alike, routed to (c1, 7).
@@ -54,11 +54,11 @@ func TestCodec(t *testing.T) {
 		require.True(t, ok)
 		require.Equal(t, "c1", client)
 		require.Equal(t, int64(7), id)
-		require.IsType(t, txnOK{}, reply)
+		require.IsType(t, txn.OK{}, reply)
 		_, _, again, _ := c.Outcome(rsm.Applied{Index: 2, Data: op.Data, Result: m.Apply(2, op.Data)})
 		require.Equal(t, reply, again)
 		m = txn.NewMachine()
-		c = txnCodec{m: m}
+		c = txn.Codec{Machine: m}
 	}
 	// A stale command (older than its client's last) is indefinite.
 	older, err := txn.EncodeCommand(txn.Command{Client: "c1", ID: 3, Txn: txn.Txn{{F: txn.Write, K: 1, Arg: 1}}})

@@ -120,7 +120,7 @@ func (sr *simRun) build(id string, d *raft.Durable) *raftnode.Core {
 	tm := raftnode.DefaultTiming()
 	tm.TickMin, tm.PendingMax = simTick*time.Millisecond, 1000
 	c, err := raftnode.NewCore(raftnode.CoreConfig{ID: id, Nodes: sr.ids, Types: []string{"txn"},
-		Machine: m, Codec: txnCodec{m: m}, Timing: tm, SnapshotEntries: 16, Durable: d,
+		Machine: m, Codec: txn.Codec{Machine: m}, Timing: tm, SnapshotEntries: 16, Durable: d,
 		Rand: rand.New(rand.NewPCG(sr.seed, uint64(id[1])<<8|sr.restarts[id]))})
 	require.NoError(sr.t, err)
 	sr.nodes[id] = &replica{core: c, m: m}
@@ -199,11 +199,11 @@ func (sr *simRun) submit(p int64, id string) {
 	t := sr.randTxn()
 	sr.msgID[p]++
 	client := fmt.Sprintf("c%d", p)
-	body, err := json.Marshal(txnReq{Txn: t})
+	body, err := json.Marshal(txn.Request{Txn: t})
 	require.NoError(sr.t, err)
 	inv := sr.add(history.Op{Type: history.Invoke, Process: p, F: "txn", Value: toHistory(t, false)})
 	sr.busy[p] = true
-	o := simOpen{process: p, at: sr.s.Now(), node: id, query: readOnly(t)}
+	o := simOpen{process: p, at: sr.s.Now(), node: id, query: txn.ReadOnly(t)}
 	sr.open[inv] = o
 	key := reqID{client: client, msgID: sr.msgID[p]}
 	sr.invOf[key] = inv
@@ -241,7 +241,7 @@ func (sr *simRun) complete(inv int, reply any) {
 	}
 	delete(sr.open, inv)
 	sr.busy[o.process] = false
-	ok2, isOK := reply.(txnOK)
+	ok2, isOK := reply.(txn.OK)
 	if raw, isRaw := reply.(json.RawMessage); isRaw {
 		isOK = json.Unmarshal(raw, &ok2) == nil && ok2.Type == "txn_ok"
 	}

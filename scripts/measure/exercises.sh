@@ -3,7 +3,7 @@
 # reference binary (eddy exercises names it) and prints one line per
 # exercise: verdict, runs, wall time, and the figures of any failure.
 # The fast walk (one scenario, 2 s runs, starters and known-wrong
-# variants too) is go test -run TestExercisesWalk ./tests/eddy/.
+# variants too) is go test -run TestExercisesWalk ./tests/eddy/cmd/eddy/cli/.
 #
 # Usage: scripts/measure/exercises.sh [SEEDS] [EXERCISE...]   (needs jq)
 #   SEEDS: seeds per scenario (0 or none: each scenario's own list)
