@@ -23,9 +23,8 @@
 #            cluster's and each node's, from the nodes' own counters,
 #            records per sync, bytes per op, largest data directory).
 #            QUIET=1 runs each under the quiet lock; STRACE=1 checks the
-#            counters against strace. Five nodes under chrt -f 1 on two
-#            cores hung (two nodes spinning at ~90% CPU each, eddy starved):
-#            run them under the lock without chrt
+#            counters against strace (QUIET=1 uses chrt -r 1: under
+#            chrt -f 1 spinning nodes starved eddy on two cores)
 #   disk     the same counts over a $DISK_SECS (60) s run at --rate
 #            $DISK_RATE (200), --concurrency 10n: is the data directory
 #            bounded by snapshots?

@@ -14,7 +14,7 @@
 #   STRACE=1  also run the nodes under strace (fsync, fdatasync and openat,
 #             through seccomp) and print strace's count beside the
 #             counters' (it slows the nodes: for checking the counters)
-#   QUIET=1   run eddy under `flock /tmp/quiet.lock chrt -f 1` (one timing
+#   QUIET=1   run eddy under `flock /tmp/quiet.lock chrt -r 1` (one timing
 #             measurement on the machine at a time, real-time priority);
 #             or run a whole sweep under it (crash-raft.sh cost)
 #   KEEP=DIR  keep the run folder there
@@ -42,7 +42,7 @@ exec $run "\$@"
 WRAP
 chmod +x "$st/node.sh"
 lock=()
-[ -n "${QUIET:-}" ] && lock=(flock /tmp/quiet.lock chrt -f 1)
+[ -n "${QUIET:-}" ] && lock=(flock /tmp/quiet.lock chrt -r 1)
 "${lock[@]}" bin/eddy test -q -w lin-kv --bin "$st/node.sh" --recovery 0 --store "$work/run" \
 	"${eddyargs[@]}" -- "${nodeargs[@]}" >"$work/eddy.out" 2>&1 || true
 if [ ! -f "$work/run/latest/results.json" ]; then
