@@ -26,10 +26,13 @@
 // Reach. A node whose overlay neighbours are all presumed cut off (each has
 // entries waiting and has confirmed nothing for RetryTicks) would keep its
 // adds to itself however many other replicas are up: it is stranded, and
-// while it is, every other replica is its peer too, with the same batches,
-// retries and probes, so that some live replica holds its entries. Once an
-// overlay neighbour confirms again, the others get only what they are owed
-// (acks, the greeting); while neighbours are healthy nothing changes.
+// while it is, it reaches the other replicas nearest around the ring, one
+// more each time all those reached so far are presumed cut off too, with
+// the same batches, retries and probes, until one holds its entries. So a
+// stranded node with a live replica in reach costs one more peer, not n.
+// Once an overlay neighbour confirms again, the others get only what they
+// are owed (acks, the greeting); while neighbours are healthy nothing
+// changes.
 //
 // The core is a core.Core with no goroutines, clock or I/O: Command serves
 // adds and reads from local state (always available), Step takes a peer's
@@ -181,6 +184,9 @@ type Core[C crdt.Counter[C]] struct {
 	// stranded: at the last tick every overlay neighbour was presumed cut
 	// off, so the other replicas got our entries too.
 	stranded bool
+	// reach lists the replicas outside the overlay, nearest around the
+	// ring first: the order in which a stranded core reaches them.
+	reach []*peer
 }
 
 // sent records the last version of an entry sent to a peer, and when.
@@ -190,11 +196,11 @@ type sent struct{ version, at int64 }
 type peer struct {
 	id string
 	// overlay: one of Config.Peers. The others get entries only while the
-	// core is stranded.
-	overlay bool
-	known   map[string]int64 // entry id -> version the peer surely holds
-	sent    map[string]sent
-	ackDue  map[string]bool // entries it sent us that we have not acknowledged
+	// core is stranded and reaches them (reaching).
+	overlay, reaching bool
+	known             map[string]int64 // entry id -> version the peer surely holds
+	sent              map[string]sent
+	ackDue            map[string]bool // entries it sent us that we have not acknowledged
 	// lastSend is the tick of our last message to it.
 	lastSend int64
 	// heard: a message came from it since our last message to it.
@@ -258,9 +264,9 @@ func New[C crdt.Counter[C]](cfg Config, state C) (*Core[C], error) {
 		}
 		c.addPeer(id).overlay = true
 	}
-	for _, id := range cfg.NodeIDs {
-		if id != cfg.ID {
-			c.addPeer(id) // reached only while stranded
+	for _, id := range ringOrder(cfg.NodeIDs, cfg.ID) {
+		if p := c.addPeer(id); !p.overlay {
+			c.reach = append(c.reach, p)
 		}
 	}
 	return c, nil
@@ -405,8 +411,36 @@ func (c *Core[C]) Peers() []string {
 }
 
 // Stranded reports whether, at the last tick, every overlay neighbour was
-// presumed cut off, so that the other replicas got entries too.
+// presumed cut off, so that other replicas got entries too.
 func (c *Core[C]) Stranded() bool { return c.stranded }
+
+// Reaching lists the replicas outside the overlay that got entries at the
+// last tick, nearest around the ring first.
+func (c *Core[C]) Reaching() []string {
+	var ids []string
+	for _, p := range c.reach {
+		if p.reaching {
+			ids = append(ids, p.id)
+		}
+	}
+	return ids
+}
+
+// ringOrder lists the ids other than self by distance from self around the
+// sorted ring, the next one before the previous one at equal distance.
+func ringOrder(ids []string, self string) []string {
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
+	n, i := len(sorted), slices.Index(sorted, self)
+	var out []string
+	for d := 1; d <= n/2; d++ {
+		out = append(out, sorted[(i+d)%n])
+		if back := sorted[(i-d+n)%n]; 2*d < n {
+			out = append(out, back)
+		}
+	}
+	return out
+}
 
 // Quiet reports whether the core has nothing left to send: every overlay
 // neighbour has confirmed every entry and heard our incarnation, and no
@@ -500,9 +534,23 @@ func (c *Core[C]) restarted(p *peer, inc int64) {
 func (c *Core[C]) Tick() {
 	c.now++
 	vs := c.versions()
-	c.stranded = c.cutOff(vs)
+	c.stranded = len(c.reach) > 0
 	for _, p := range c.peers {
-		if p.overlay || c.stranded {
+		if p.overlay && !c.cut(p, vs) {
+			c.stranded = false
+		}
+	}
+	// Reach the nearest replicas outside the overlay up to the first one
+	// not presumed cut off.
+	more := c.stranded
+	for _, p := range c.reach {
+		p.reaching = more
+		if more && !c.cut(p, vs) {
+			more = false
+		}
+	}
+	for _, p := range c.peers {
+		if p.overlay || p.reaching {
 			c.tickPeer(p, vs)
 		} else {
 			c.answer(p)
@@ -510,21 +558,10 @@ func (c *Core[C]) Tick() {
 	}
 }
 
-// cutOff reports whether every overlay neighbour is presumed cut off: it
-// has entries waiting and has confirmed nothing for RetryTicks. A core
-// with no replica outside its overlay is never cut off from anyone else.
-func (c *Core[C]) cutOff(vs []version) bool {
-	others := false
-	for _, p := range c.peers {
-		if !p.overlay {
-			others = true
-			continue
-		}
-		if len(pending(p, vs)) == 0 || c.now-p.progress < c.cfg.RetryTicks {
-			return false
-		}
-	}
-	return others
+// cut reports whether p is presumed cut off: it has entries waiting and has
+// confirmed nothing for RetryTicks.
+func (c *Core[C]) cut(p *peer, vs []version) bool {
+	return c.now-p.progress >= c.cfg.RetryTicks && len(pending(p, vs)) > 0
 }
 
 // answer sends a replica outside the overlay, while we are not stranded,
@@ -626,7 +663,7 @@ func (c *Core[C]) sendTo(p *peer, ids []string) {
 	}
 	if c.cfg.Incarnation != 0 {
 		// Only a peer we send entries to needs to name our incarnation.
-		m.Inc, m.Seen, m.Hello = c.cfg.Incarnation, p.inc, !p.greeted && (p.overlay || c.stranded)
+		m.Inc, m.Seen, m.Hello = c.cfg.Incarnation, p.inc, !p.greeted && (p.overlay || p.reaching)
 		p.seenOwed = false
 		if m.Hello {
 			p.helloAt = c.now

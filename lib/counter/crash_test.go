@@ -226,8 +226,10 @@ func TestCrashDeadNeighbours(t *testing.T) {
 		}
 		entry := cr.cores["n4"].Entry()
 		require.Positive(t, cr.acked[entry], "seed %d: adds acknowledged on n4", seed)
-		// Longer than RetryTicks plus a few batches and round trips.
-		s.RunFor(5000)
+		// Long enough to presume the neighbours cut off (RetryTicks), then
+		// the nearest replica outside the overlay (n1 or n2, whichever
+		// ring order puts first), plus a few batches and round trips.
+		s.RunFor(8000)
 		cr.check("the adds")
 		s.Fail("n4", sim.DiskWipe)
 		require.GreaterOrEqual(t, cr.cores["n1"].State().Version(entry), cr.acked[entry],
