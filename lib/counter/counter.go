@@ -23,6 +23,17 @@
 // entries, so the per-interval cost grows as n·log n, not n²: all pairs
 // at 3 nodes, a ring at 5, 4 neighbours each at 25.
 //
+// Reach. A node whose overlay neighbours are all presumed cut off (each has
+// entries waiting and has confirmed nothing for RetryTicks) would keep its
+// adds to itself however many other replicas are up: it is stranded, and
+// while it is, it reaches the other replicas nearest around the ring, one
+// more each time all those reached so far are presumed cut off too, with
+// the same batches, retries and probes, until one holds its entries. So a
+// stranded node with a live replica in reach costs one more peer, not n.
+// Once an overlay neighbour confirms again, the others get only what they
+// are owed (acks, the greeting); while neighbours are healthy nothing
+// changes.
+//
 // The core is a core.Core with no goroutines, clock or I/O: Command serves
 // adds and reads from local state (always available), Step takes a peer's
 // message, Tick counts time, Drain returns the messages to send and the
@@ -151,6 +162,7 @@ type Stats struct {
 	Acks        int64 // acknowledgements in them
 	Retransmits int64 // entries sent again at a version already sent
 	Probes      int64 // messages to a peer presumed cut off
+	Reached     int64 // messages with entries to a replica outside the overlay
 }
 
 // Core replicates one counter. It is not safe for concurrent use.
@@ -169,6 +181,12 @@ type Core[C crdt.Counter[C]] struct {
 	entry   string
 	durable bool // persist the counter before acknowledging anything
 	dirty   bool // changed since the last write
+	// stranded: at the last tick every overlay neighbour was presumed cut
+	// off, so the other replicas got our entries too.
+	stranded bool
+	// reach lists the replicas outside the overlay, nearest around the
+	// ring first: the order in which a stranded core reaches them.
+	reach []*peer
 }
 
 // sent records the last version of an entry sent to a peer, and when.
@@ -176,10 +194,13 @@ type sent struct{ version, at int64 }
 
 // peer is what the core knows about one neighbour.
 type peer struct {
-	id     string
-	known  map[string]int64 // entry id -> version the peer surely holds
-	sent   map[string]sent
-	ackDue map[string]bool // entries it sent us that we have not acknowledged
+	id string
+	// overlay: one of Config.Peers. The others get entries only while the
+	// core is stranded and reaches them (reaching).
+	overlay, reaching bool
+	known             map[string]int64 // entry id -> version the peer surely holds
+	sent              map[string]sent
+	ackDue            map[string]bool // entries it sent us that we have not acknowledged
 	// lastSend is the tick of our last message to it.
 	lastSend int64
 	// heard: a message came from it since our last message to it.
@@ -241,7 +262,12 @@ func New[C crdt.Counter[C]](cfg Config, state C) (*Core[C], error) {
 		if !nodes[id] || id == cfg.ID {
 			return nil, fmt.Errorf("counter: peer %q is not another node", id)
 		}
-		c.addPeer(id)
+		c.addPeer(id).overlay = true
+	}
+	for _, id := range ringOrder(cfg.NodeIDs, cfg.ID) {
+		if p := c.addPeer(id); !p.overlay {
+			c.reach = append(c.reach, p)
+		}
 	}
 	return c, nil
 }
@@ -372,22 +398,60 @@ func (c *Core[C]) State() C { return c.state.Clone() }
 // Stats are the totals so far.
 func (c *Core[C]) Stats() Stats { return c.stats }
 
-// Peers lists the replicas this one exchanges with, sorted.
+// Peers lists the replicas this one exchanges with while its neighbours
+// are healthy (its overlay neighbours), sorted.
 func (c *Core[C]) Peers() []string {
-	ids := make([]string, len(c.peers))
-	for i, p := range c.peers {
-		ids[i] = p.id
+	var ids []string
+	for _, p := range c.peers {
+		if p.overlay {
+			ids = append(ids, p.id)
+		}
 	}
 	return ids
 }
 
-// Quiet reports whether the core has nothing left to send: every peer has
-// confirmed every entry, and heard our incarnation, and no acknowledgement
-// is owed.
+// Stranded reports whether, at the last tick, every overlay neighbour was
+// presumed cut off, so that other replicas got entries too.
+func (c *Core[C]) Stranded() bool { return c.stranded }
+
+// Reaching lists the replicas outside the overlay that got entries at the
+// last tick, nearest around the ring first.
+func (c *Core[C]) Reaching() []string {
+	var ids []string
+	for _, p := range c.reach {
+		if p.reaching {
+			ids = append(ids, p.id)
+		}
+	}
+	return ids
+}
+
+// ringOrder lists the ids other than self by distance from self around the
+// sorted ring, the next one before the previous one at equal distance.
+func ringOrder(ids []string, self string) []string {
+	sorted := slices.Clone(ids)
+	slices.Sort(sorted)
+	n, i := len(sorted), slices.Index(sorted, self)
+	var out []string
+	for d := 1; d <= n/2; d++ {
+		out = append(out, sorted[(i+d)%n])
+		if back := sorted[(i-d+n)%n]; 2*d < n {
+			out = append(out, back)
+		}
+	}
+	return out
+}
+
+// Quiet reports whether the core has nothing left to send: every overlay
+// neighbour has confirmed every entry and heard our incarnation, and no
+// acknowledgement is owed to anyone.
 func (c *Core[C]) Quiet() bool {
 	vs := c.versions()
 	for _, p := range c.peers {
-		if len(p.ackDue) > 0 || len(pending(p, vs)) > 0 || !p.greeted || p.seenOwed {
+		if len(p.ackDue) > 0 || p.seenOwed {
+			return false
+		}
+		if p.overlay && (len(pending(p, vs)) > 0 || !p.greeted) {
 			return false
 		}
 	}
@@ -401,7 +465,7 @@ func (c *Core[C]) Step(from string, m Sync[C]) {
 		c.log.Debug("counter: sync from a non-peer dropped", "from", from)
 		return
 	}
-	p := c.addPeer(from) // a peer outside our overlay still gets answers
+	p := c.byID[from]
 	stale := false
 	switch {
 	case m.Inc < p.inc:
@@ -470,9 +534,48 @@ func (c *Core[C]) restarted(p *peer, inc int64) {
 func (c *Core[C]) Tick() {
 	c.now++
 	vs := c.versions()
+	c.stranded = len(c.reach) > 0
 	for _, p := range c.peers {
-		c.tickPeer(p, vs)
+		if p.overlay && !c.cut(p, vs) {
+			c.stranded = false
+		}
 	}
+	// Reach the nearest replicas outside the overlay up to the first one
+	// not presumed cut off.
+	more := c.stranded
+	for _, p := range c.reach {
+		p.reaching = more
+		if more && !c.cut(p, vs) {
+			more = false
+		}
+	}
+	for _, p := range c.peers {
+		if p.overlay || p.reaching {
+			c.tickPeer(p, vs)
+		} else {
+			c.answer(p)
+		}
+	}
+}
+
+// cut reports whether p is presumed cut off: it has entries waiting and has
+// confirmed nothing for RetryTicks.
+func (c *Core[C]) cut(p *peer, vs []version) bool {
+	return c.now-p.progress >= c.cfg.RetryTicks && len(pending(p, vs)) > 0
+}
+
+// answer sends a replica outside the overlay, while we are not stranded,
+// only what it is owed: acks of the entries it sent and the confirmation
+// that we heard its incarnation. Its silence counts for nothing, so that
+// if we become stranded it gets a first batch, not a probe.
+func (c *Core[C]) answer(p *peer) {
+	p.progress = c.now
+	p.backoff = c.cfg.RetryTicks
+	p.nextProbe = 0
+	if c.now-p.lastSend < c.cfg.BatchTicks || (len(p.ackDue) == 0 && !p.seenOwed) {
+		return
+	}
+	c.sendTo(p, nil)
 }
 
 // version is an entry id and our version of it.
@@ -559,15 +662,19 @@ func (c *Core[C]) sendTo(p *peer, ids []string) {
 		clear(p.ackDue)
 	}
 	if c.cfg.Incarnation != 0 {
-		m.Inc, m.Seen, m.Hello = c.cfg.Incarnation, p.inc, !p.greeted
+		// Only a peer we send entries to needs to name our incarnation.
+		m.Inc, m.Seen, m.Hello = c.cfg.Incarnation, p.inc, !p.greeted && (p.overlay || p.reaching)
 		p.seenOwed = false
-		if !p.greeted {
+		if m.Hello {
 			p.helloAt = c.now
 		}
 	}
 	p.lastSend = c.now
 	p.heard = false
 	c.stats.Messages++
+	if !p.overlay && len(ids) > 0 {
+		c.stats.Reached++
+	}
 	c.stats.Entries += int64(len(ids))
 	c.stats.Acks += int64(len(m.Acks))
 	c.out.Send(p.id, m)

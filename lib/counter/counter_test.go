@@ -228,7 +228,7 @@ func TestBadInput(t *testing.T) {
 }
 
 // TestUnlistedPeerIsAnswered: a replica outside our overlay that writes
-// to us becomes a peer, so that its entries are acknowledged.
+// to us gets its acks, and stays outside the overlay.
 func TestUnlistedPeerIsAnswered(t *testing.T) {
 	ids := []string{"n0", "n1", "n2"}
 	cfg := smallConfig("n0", ids...)
@@ -237,7 +237,7 @@ func TestUnlistedPeerIsAnswered(t *testing.T) {
 	var e crdt.GCounter
 	require.NoError(t, e.Inc("n2", 1))
 	a.Step("n2", Sync[*crdt.GCounter]{Type: SyncType, Entries: &e})
-	require.Equal(t, []string{"n1", "n2"}, a.Peers())
+	require.Equal(t, []string{"n1"}, a.Peers())
 	out := ticks(a, 1)
 	var to []string
 	for _, o := range out {
@@ -369,4 +369,48 @@ func BenchmarkAddTickStep(b *testing.B) {
 			c.Step(o.To, Sync[*crdt.PNCounter]{Type: SyncType, Acks: acks})
 		}
 	}
+}
+
+// TestReachWidens: with both ring neighbours silent, n4 reaches the nearest
+// replica outside its overlay, then the next once that one is silent too,
+// and stops reaching once a neighbour confirms again.
+func TestReachWidens(t *testing.T) {
+	ids := []string{"n0", "n1", "n2", "n3", "n4"}
+	require.Equal(t, []string{"n0", "n3", "n1", "n2"}, ringOrder(ids, "n4"))
+	require.Equal(t, []string{"n1", "n3", "n2"}, ringOrder(ids[:4], "n0"))
+	a := newG(t, smallConfig("n4", ids...))
+	require.Equal(t, []string{"n0", "n3"}, a.Peers())
+	require.NoError(t, a.Add(3))
+	to := func(out []core.Send[Sync[*crdt.GCounter]]) []string {
+		var ids []string
+		for _, o := range out {
+			if o.Msg.Entries.Len() > 0 && !slices.Contains(ids, o.To) {
+				ids = append(ids, o.To)
+			}
+		}
+		slices.Sort(ids)
+		return ids
+	}
+	require.Equal(t, []string{"n0", "n3"}, to(ticks(a, 4)), "neighbours only at first")
+	require.Empty(t, a.Reaching())
+	require.Equal(t, []string{"n0", "n1", "n3"}, to(ticks(a, 1)), "stranded after RetryTicks: n1")
+	require.True(t, a.Stranded())
+	require.Equal(t, []string{"n1"}, a.Reaching())
+	ticks(a, 3)
+	require.Equal(t, []string{"n1"}, a.Reaching())
+	require.Equal(t, []string{"n1", "n2"}, to(ticks(a, 1)), "n1 silent for RetryTicks: n2 too")
+	require.Equal(t, []string{"n1", "n2"}, a.Reaching())
+	// n2 confirms: it holds everything, so the reach stops widening there.
+	a.Step("n2", Sync[*crdt.GCounter]{Type: SyncType, Acks: map[string]int64{"n4": 3}})
+	ticks(a, 1)
+	require.Equal(t, []string{"n1", "n2"}, a.Reaching())
+	require.NoError(t, a.Add(1))
+	require.Contains(t, to(ticks(a, 2)), "n2", "n2 gets the new add")
+	// n0 confirms: no longer stranded, and the others get nothing more.
+	a.Step("n0", Sync[*crdt.GCounter]{Type: SyncType, Acks: map[string]int64{"n4": 4}})
+	ticks(a, 1)
+	require.False(t, a.Stranded())
+	require.Empty(t, a.Reaching())
+	require.NoError(t, a.Add(1))
+	require.Equal(t, []string{"n0"}, to(ticks(a, 4)), "n3 is still probed, rarely")
 }

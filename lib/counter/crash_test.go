@@ -206,3 +206,44 @@ func TestCrashWipedDisk(t *testing.T) {
 	sim.LogFaults(t, "pn-counter, 3 nodes, wiped disks", pn)
 	require.Positive(t, g.Wipes+pn.Wipes, "some disks were wiped")
 }
+
+// TestCrashDeadNeighbours: n4's ring neighbours (n0, n3) die at once, n4
+// acknowledges adds while n1 is up and connected, then n4's disk is
+// wiped. The adds survive only if n4, its neighbours presumed cut off,
+// reached a replica outside its overlay.
+func TestCrashDeadNeighbours(t *testing.T) {
+	for _, seed := range sim.Seeds(t, 10) {
+		cr := newCrashRun(t, seed, 5, crdt.NewGCounter)
+		s := cr.s
+		require.Equal(t, []string{"n0", "n3"}, cr.cores["n4"].Peers(), "n4's ring neighbours")
+		s.RunFor(500)
+		s.Fail("n0", sim.ProcessDeath)
+		s.Fail("n3", sim.ProcessDeath)
+		s.Fail("n2", sim.ProcessDeath) // n1 is the only live replica n4 could reach
+		for i := range int64(10) {
+			cr.add("n4", i, 1+i%3)
+			s.RunFor(100)
+		}
+		entry := cr.cores["n4"].Entry()
+		require.Positive(t, cr.acked[entry], "seed %d: adds acknowledged on n4", seed)
+		// Long enough to presume the neighbours cut off (RetryTicks), then
+		// the nearest replica outside the overlay (n1 or n2, whichever
+		// ring order puts first), plus a few batches and round trips.
+		s.RunFor(8000)
+		cr.check("the adds")
+		s.Fail("n4", sim.DiskWipe)
+		require.GreaterOrEqual(t, cr.cores["n1"].State().Version(entry), cr.acked[entry],
+			"seed %d: n1 holds n4's acknowledged adds when n4 is wiped\n%s", seed, traceTail(s))
+		require.NoError(t, s.RecoverAll(), "seed %d", seed)
+		agree := func() bool {
+			for _, id := range cr.ids {
+				if cr.cores[id].State().Version(entry) < cr.acked[entry] || !cr.cores[id].Quiet() {
+					return false
+				}
+			}
+			return true
+		}
+		require.True(t, s.RunUntil(agree, 60000), "seed %d: every replica holds n4's old entry\n%s", seed, traceTail(s))
+		cr.check("the recovery")
+	}
+}

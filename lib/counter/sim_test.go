@@ -73,6 +73,7 @@ type outcome struct {
 	quietMs     int64 // after the final heal, until no node has anything to send
 	hash        uint64
 	probes      int64
+	reached     int64 // messages with entries to replicas outside the overlay
 }
 
 func (o outcome) msgsPerOp() float64 { return float64(o.sent) / float64(o.ops) }
@@ -156,6 +157,7 @@ func runScenario[C crdt.Counter[C]](t testing.TB, seed uint64, sc scenario, empt
 	out.sent, out.ops, out.hash = s.Sent, ops+int64(sc.nodes), s.TraceHash() // + one final read per node
 	for _, id := range ids {
 		out.probes += nodes[id].Stats().Probes
+		out.reached += nodes[id].Stats().Reached
 	}
 	return out
 }
@@ -373,6 +375,20 @@ func TestSimLargeClusters(t *testing.T) {
 			sc := challenge4
 			sc.nodes, sc.latMinMs, sc.latMaxMs = n, 100, 100
 			measure(t, fmt.Sprintf("%d nodes, latency 100", n), kind, sc, seeds(t, 2))
+		}
+	}
+}
+
+// TestSimHealthyStaysOnOverlay: without partitions, on a lossy network, no
+// node is ever stranded, so nothing goes beyond the overlay and the cost is
+// the overlay's.
+func TestSimHealthyStaysOnOverlay(t *testing.T) {
+	for _, n := range []int{5, 25} {
+		sc := challenge4
+		sc.nodes, sc.latMinMs, sc.latMaxMs, sc.loss, sc.dup, sc.nemesisMs = n, 0, 150, 0.05, 0.05, 0
+		for seed := uint64(1); seed <= 3; seed++ {
+			o := runScenario(t, seed, sc, crdt.NewGCounter)
+			require.Zero(t, o.reached, "%d nodes, seed %d: messages beyond the overlay", n, seed)
 		}
 	}
 }
