@@ -504,16 +504,17 @@ func deciding(outs []Outcome) Outcome {
 }
 
 // telling are the result keys that explain a failure by themselves
-// (set-full, unique-ids, counters, elle, availability), besides any
-// "-count". A counter's final-reads beside its acceptable range show an
-// add lost (reads below the range) or counted twice (above).
-var telling = []string{"lost", "duplicated", "errors", "error", "final-reads", "acceptable", "anomaly-types", "anomalies", "unexpected", "never-read", "ok-fraction", "bad"}
+// (set-full, unique-ids, counters, elle, availability, and the eddy-only
+// findings a strict run counts), besides any "-count". A counter's
+// final-reads beside its acceptable range show an add lost (reads below
+// the range) or counted twice (above).
+var telling = []string{"lost", "duplicated", "errors", "error", "final-reads", "acceptable", "anomaly-types", "anomalies", "unexpected", "never-read", "ok-fraction", "bad", "eddy-only"}
 
 // maxWhy bounds the explanation carried into the scorecard.
 const maxWhy = 400
 
-// why summarises report.Failures: the failing sub-checkers, deepest
-// first, with their figures.
+// why summarises report.Failures: the failing sub-checkers with figures
+// of their own, deepest first, at most two.
 func why(results *history.Map) string {
 	fs := report.Failures(results)
 	var parts []string
@@ -537,6 +538,9 @@ func why(results *history.Map) string {
 		}
 		if len(figs) == 0 {
 			figs = rest
+		}
+		if len(figs) == 0 {
+			continue // a map that only holds a deeper failure (a lin-kv key's)
 		}
 		parts = append(parts, f.Path+": "+strings.Join(figs, ", "))
 	}

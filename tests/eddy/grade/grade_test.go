@@ -190,6 +190,18 @@ func TestWhyNamesFailingChecker(t *testing.T) {
 			Set("acceptable", history.List{[]any{int64(1130), int64(1130)}})).
 		Set("valid?", false)
 	require.Equal(t, "workload: final-reads (216 216), acceptable ([1130 1130])", why(counter))
+	// A strict lin-kv run: a key's stretch that is not linearizable, then
+	// the findings that strictness counted; the key's own map, which only
+	// holds its linearizability check, adds nothing.
+	key := history.NewMap().Set("valid?", false).
+		Set("linearizable", history.NewMap().Set("valid?", false).Set("op-count", int64(64)))
+	byKey := history.NewMap()
+	byKey.Set("1", key)
+	linkv := history.NewMap().
+		Set("workload", history.NewMap().Set("valid?", false).Set("results", byKey).Set("failures", []any{int64(1)}).
+			Set("eddy-only", []any{history.NewMap().Set("anomaly", history.Keyword("forgotten-key")).Set("count", int64(19))})).
+		Set("valid?", false)
+	require.Equal(t, "workload results 1 linearizable: op-count 64; workload: eddy-only forgotten-key (count 19)", why(linkv))
 }
 
 // TestFailureLinksReport: a failed run's line, JUnit text and JSON point

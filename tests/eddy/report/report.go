@@ -215,7 +215,11 @@ func (p *plots) verdict(b *strings.Builder, vt, cls string, results *history.Map
 		}
 		b.WriteString("<table>")
 		for _, fig := range f.Figures {
-			fmt.Fprintf(b, "<tr><th class=\"l\">%s</th><td class=\"l\"><code>%s</code></td></tr>", esc(fig.Key), esc(fig.Value))
+			see := ""
+			if fig.Key == "eddy-only" {
+				see = ` (see <a href="#warnings">Warnings</a>: what each means, and its cases)`
+			}
+			fmt.Fprintf(b, "<tr><th class=\"l\">%s</th><td class=\"l\"><code>%s</code>%s</td></tr>", esc(fig.Key), esc(fig.Value), see)
 		}
 		b.WriteString("</table>\n")
 	}

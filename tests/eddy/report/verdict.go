@@ -48,6 +48,10 @@ func Failures(results *history.Map) []Failure {
 				if _, isMap := x.(*history.Map); isMap {
 					continue
 				}
+				if k == "eddy-only" {
+					f.Figures = append(f.Figures, Figure{Key: k, Value: findingsText(x)})
+					continue
+				}
 				f.Figures = append(f.Figures, Figure{Key: k, Value: shortValue(x, 400)})
 			}
 			out = append(out, f)
@@ -204,4 +208,26 @@ func Lookup(v any, path ...string) (any, bool) {
 		}
 	}
 	return v, true
+}
+
+// findingsText names a checker's eddy-only findings by anomaly and count
+// ("forgotten-key (count 53)"); their explanations and cases are in the
+// report's warnings.
+func findingsText(x any) string {
+	xs, _ := x.([]any)
+	var parts []string
+	for _, f := range xs {
+		m, ok := f.(*history.Map)
+		if !ok {
+			parts = append(parts, shortValue(f, 100))
+			continue
+		}
+		a, _ := m.Get("anomaly")
+		s := strings.TrimPrefix(shortValue(a, 100), ":")
+		if n, ok := m.Get("count"); ok {
+			s += " (count " + shortValue(n, 40) + ")"
+		}
+		parts = append(parts, s)
+	}
+	return strings.Join(parts, ", ")
 }
