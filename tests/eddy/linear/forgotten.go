@@ -30,24 +30,22 @@ func forgotten(h history.History) *history.Map {
 		op   *history.Op // the completion
 		call *history.Op // its invocation
 	}
-	acked := map[int64]ack{} // key -> its first acknowledged write or cas
-	open := map[int64]*history.Op{}
+	acked := map[int64]ack{}    // key -> its first acknowledged write or cas
+	callOf := map[int64]int64{} // completion -> invocation
+	for inv, done := range h.Pair() {
+		if done >= 0 {
+			callOf[done] = inv
+		}
+	}
 	var cases []any
 	n := int64(0)
 	for i := range h {
 		op := &h[i]
-		if !op.IsClient() {
+		j, completes := callOf[op.Index]
+		if !completes {
 			continue
 		}
-		if op.Type == history.Invoke {
-			open[op.Process] = op
-			continue
-		}
-		call := open[op.Process]
-		delete(open, op.Process)
-		if call == nil {
-			continue
-		}
+		call := &h[j]
 		key, ok := tupleKey(call.Value)
 		if !ok {
 			continue

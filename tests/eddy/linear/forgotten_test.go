@@ -17,11 +17,7 @@ func (b *hb) missing(p int64) *hb {
 }
 
 func TestForgottenKey(t *testing.T) {
-	const (
-		ok   = history.OK
-		fail = history.Fail
-		info = history.Info
-	)
+	ok, fail, info := history.OK, history.Fail, history.Info
 	cases := []struct {
 		name  string
 		build func(b *hb)
