@@ -14,6 +14,9 @@ import (
 // on eddy: several cluster sizes, topologies, partitions and reordering.
 // Every run must be valid with nothing lost; partitioned runs get a
 // recovery long enough for the core's retransmission backoff (3 s at most).
+// The 25-node run must also stay under 2 messages per op and make every
+// value stable; it logs its stable latencies, a timing figure that
+// scripts/measure/broadcast.sh measures.
 func TestBroadcastAndGSet(t *testing.T) {
 	partition := func(o *eddy.Options) {
 		o.Nemesis = []string{"partition"}
@@ -58,8 +61,15 @@ func TestBroadcastAndGSet(t *testing.T) {
 			// the bound is looser than the 20 s figure (about 1.2).
 			mpo := get(t, res, "net", "servers", "msgs-per-op").(history.Float)
 			require.Less(t, float64(mpo), 2.0, "msgs-per-op")
+			// Every value became stable; how fast is a timing figure, logged
+			// here and measured by scripts/measure/broadcast.sh seeds.
+			attempts := get(t, res, "workload", "attempt-count").(int64)
+			require.Positive(t, attempts)
+			require.Equal(t, attempts, get(t, res, "workload", "stable-count"), "every value stable (%s)", res.Dir)
+			require.Equal(t, int64(0), get(t, res, "workload", "never-read-count"), "%s", res.Dir)
+			median := get(t, res, "workload", "stable-latencies", "0.5").(int64)
 			max := get(t, res, "workload", "stable-latencies", "1").(int64)
-			require.Less(t, max, int64(1000), "max stable latency (ms)")
+			t.Logf("msgs-per-op %.3f, stable latency median %d ms, max %d ms", float64(mpo), median, max)
 		}},
 		{name: "g-set, 5 nodes, partitions", setup: func(o *eddy.Options) {
 			o.Workload = "g-set"

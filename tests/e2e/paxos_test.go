@@ -4,17 +4,18 @@ import "testing"
 
 // TestPaxosRegister runs paxos-register on eddy: linearizable with
 // partitions on three and five nodes (also with forwarding off, with
-// thrifty sends on five, and in the three-node one-way ring), available,
-// and cheap in messages when calm.
+// thrifty sends on five, and in the three-node one-way ring), serving
+// throughout the run, and cheap in messages when calm.
 func TestPaxosRegister(t *testing.T) {
 	runLinKV(t, "paxos-register", []linKVCase{
-		{name: "3 nodes partitions", nodes: 3, nemesis: true, minOK: 0.3},
-		{name: "5 nodes exponential latency partitions", nodes: 5, latencyMs: 10, dist: "exponential", nemesis: true, minOK: 0.3},
-		{name: "3 nodes partitions no forwarding", args: []string{"-forward=false"}, nodes: 3, nemesis: true, minOK: 0.3},
-		{name: "5 nodes partitions thrifty", args: []string{"-thrifty"}, nodes: 5, nemesis: true, minOK: 0.3},
-		{name: "3 nodes calm", nodes: 3, minOK: 0.5, maxMsgs: 4},
-		// Every link works one way only while partitioned: relaying keeps
-		// all three nodes answering (without it, 0.57 on this seed).
-		{name: "3 nodes one-way ring", nodes: 3, nemesis: true, shapes: []string{"majorities-ring"}, minOK: 0.6},
+		{name: "3 nodes partitions", nodes: 3, nemesis: true},
+		{name: "5 nodes exponential latency partitions", nodes: 5, latencyMs: 10, dist: "exponential", nemesis: true},
+		{name: "3 nodes partitions no forwarding", args: []string{"-forward=false"}, nodes: 3, nemesis: true},
+		{name: "5 nodes partitions thrifty", args: []string{"-thrifty"}, nodes: 5, nemesis: true},
+		{name: "3 nodes calm", nodes: 3, maxMsgs: 4},
+		// Every link works one way only while partitioned: relaying
+		// answers ops while the ring is in place (about 75 on this seed;
+		// with -relay=false none is answered before the heal).
+		{name: "3 nodes one-way ring", nodes: 3, nemesis: true, shapes: []string{"majorities-ring"}, servesPartitioned: true},
 	})
 }
