@@ -57,10 +57,13 @@ func TestBroadcastAndGSet(t *testing.T) {
 			o.TimeLimit = 6 * time.Second
 			o.Recovery = 2 * time.Second
 		}, check: func(t *testing.T, res *eddy.Result) {
-			// Short runs pay the final acknowledgements over fewer ops, so
-			// the bound is looser than the 20 s figure (about 1.2).
+			// Gossip follows time while a starved client issues fewer ops,
+			// so the figure grows with the host's load (2.09 once, against
+			// about 1.2 over 20 s alone): the bound only catches a flood
+			// (a value sent to every node is 24 a value); the figure is
+			// scripts/measure/broadcast.sh's.
 			mpo := get(t, res, "net", "servers", "msgs-per-op").(history.Float)
-			require.Less(t, float64(mpo), 2.0, "msgs-per-op")
+			require.Less(t, float64(mpo), 3.0, "msgs-per-op")
 			// Every value became stable; how fast is a timing figure, logged
 			// here and measured by scripts/measure/broadcast.sh seeds.
 			attempts := get(t, res, "workload", "attempt-count").(int64)

@@ -12,7 +12,10 @@ func TestPaxosRegister(t *testing.T) {
 		{name: "5 nodes exponential latency partitions", nodes: 5, latencyMs: 10, dist: "exponential", nemesis: true},
 		{name: "3 nodes partitions no forwarding", args: []string{"-forward=false"}, nodes: 3, nemesis: true},
 		{name: "5 nodes partitions thrifty", args: []string{"-thrifty"}, nodes: 5, nemesis: true},
-		{name: "3 nodes calm", nodes: 3, maxMsgs: 4},
+		// At most a full two-phase round to both peers per op (8
+		// messages): the figure itself (about 4, more on a loaded host,
+		// where rounds collide) is scripts/measure/lin-kv.sh's.
+		{name: "3 nodes calm", nodes: 3, maxMsgs: 8},
 		// Every link works one way only while partitioned: relaying
 		// answers ops while the ring is in place (about 75 on this seed;
 		// with -relay=false none is answered before the heal).
