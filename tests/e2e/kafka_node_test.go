@@ -15,6 +15,7 @@ import (
 // ok-fraction, a timing figure, is logged; scripts/measure/kafka.sh
 // measures it).
 func TestKafkaNode(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		nodes     int
 		partition bool
