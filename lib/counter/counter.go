@@ -401,13 +401,7 @@ func (c *Core[C]) Stats() Stats { return c.stats }
 // Peers lists the replicas this one exchanges with while its neighbours
 // are healthy (its overlay neighbours), sorted.
 func (c *Core[C]) Peers() []string {
-	var ids []string
-	for _, p := range c.peers {
-		if p.overlay {
-			ids = append(ids, p.id)
-		}
-	}
-	return ids
+	return peerIDs(c.peers, func(p *peer) bool { return p.overlay })
 }
 
 // Stranded reports whether, at the last tick, every overlay neighbour was
@@ -417,9 +411,14 @@ func (c *Core[C]) Stranded() bool { return c.stranded }
 // Reaching lists the replicas outside the overlay that got entries at the
 // last tick, nearest around the ring first.
 func (c *Core[C]) Reaching() []string {
+	return peerIDs(c.reach, func(p *peer) bool { return p.reaching })
+}
+
+// peerIDs lists the ids of the peers in ps that keep selects, in order.
+func peerIDs(ps []*peer, keep func(*peer) bool) []string {
 	var ids []string
-	for _, p := range c.reach {
-		if p.reaching {
+	for _, p := range ps {
+		if keep(p) {
 			ids = append(ids, p.id)
 		}
 	}

@@ -239,7 +239,7 @@ func (c *Core) Step(from string, m raftnode.Msg) {
 	if _, peer := c.heard[from]; peer {
 		c.heard[from] = c.now
 	}
-	if c.hold && m.Type == raftnode.TypeRaft && m.M.Type == raft.MsgProp && m.M.To == c.id && plain(m.M.Entries) && c.leading() {
+	if c.hold && m.Type == raftnode.TypeRaft && m.M.Type == raft.MsgProp && m.M.To == c.id && raftnode.Plain(m.M.Entries) && c.leading() {
 		c.props = append(c.props, heldProp{from: from, m: m})
 		if len(c.held) > 0 || !c.appending() {
 			c.flush()
@@ -255,17 +255,6 @@ func (c *Core) leading() bool { return c.raft.RSM().Raft().Status().State == raf
 func (c *Core) appending() bool {
 	st := c.raft.RSM().Raft().Status()
 	return st.LastIndex > st.Commit
-}
-
-// plain says whether a forwarded proposal holds client commands only (a
-// membership change goes its own way, through raftnode).
-func plain(ents []raft.Entry) bool {
-	for _, e := range ents {
-		if e.Type != raft.EntryNormal || len(e.Data) == 0 {
-			return false
-		}
-	}
-	return len(ents) > 0
 }
 
 // Tick implements core.Core: the held writes go to Raft, and Raft's own

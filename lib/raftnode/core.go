@@ -258,7 +258,7 @@ func (c *Core) stepRaft(m raft.Message) {
 	if m.Term == 0 && m.Type != raft.MsgProp && m.Type != raft.MsgReadIndex {
 		return // only forwarded requests travel without a term
 	}
-	if m.Type == raft.MsgProp && c.rsm.Raft().Status().State == raft.StateLeader && plain(m.Entries) {
+	if m.Type == raft.MsgProp && c.rsm.Raft().Status().State == raft.StateLeader && Plain(m.Entries) {
 		for _, e := range m.Entries {
 			c.fwd = append(c.fwd, e.Data)
 		}
@@ -444,9 +444,9 @@ func (c *Core) holding() bool {
 	return st.State == raft.StateLeader && st.LastIndex > st.Commit
 }
 
-// plain says whether entries are all normal commands (a membership change
-// is not batched).
-func plain(ents []raft.Entry) bool {
+// Plain says whether a proposal's entries are all client commands, which
+// a leader may batch with its own (a membership change is not batched).
+func Plain(ents []raft.Entry) bool {
 	for _, e := range ents {
 		if e.Type != raft.EntryNormal || len(e.Data) == 0 {
 			return false
