@@ -25,7 +25,6 @@ import (
 // run folder with `eddy analyze`: the verdict, the exit code and the whole
 // results map must be the ones the run printed.
 func TestAnalyzeAgreesWithTheRun(t *testing.T) {
-	t.Parallel()
 	cases := []struct {
 		name  string
 		setup func(o *eddy.Options)
@@ -113,7 +112,6 @@ func untimed(b []byte) string { return timeMs.ReplaceAllString(string(b), ":time
 // TestAnalyzeStoreLatest: with --store, analyze takes the store's latest
 // run; bad arguments and folders are usage errors.
 func TestAnalyzeStoreLatest(t *testing.T) {
-	t.Parallel()
 	o := opts(t, "echo", "maelfix", "echo-alter")
 	o.TimeLimit = time.Second
 	res := run(t, o)
@@ -154,7 +152,6 @@ func writeRun(t *testing.T, test map[string]any, ops []string) string {
 // verdict is the same, with the reads reported as an eddy-only warning
 // in the results and the report, and --strict makes the run invalid.
 func TestZeroForUnwrittenKeysIsAWarning(t *testing.T) {
-	t.Parallel()
 	test := map[string]any{"workload": "txn-rw-register", "nodes": []string{"n0", "n1"},
 		"concurrency": 2, "time-limit-s": 5, "rate": 10, "consistency-models": []string{"read-committed"},
 		"availability": "total", "seed": 1, "start": "2026-01-02T03:04:05Z"}

@@ -18,7 +18,6 @@ import (
 // value stable; it logs its stable latencies, a timing figure that
 // scripts/measure/broadcast.sh measures.
 func TestBroadcastAndGSet(t *testing.T) {
-	t.Parallel()
 	partition := func(o *eddy.Options) {
 		o.Nemesis = []string{"partition"}
 		o.NemesisInterval = time.Second

@@ -46,7 +46,6 @@ func counterOpts(t *testing.T, c counterRun) eddy.Options {
 // here and measured by TestCounterMeasure and scripts/measure/counters.sh
 // (conv-ms).
 func TestCounters(t *testing.T) {
-	t.Parallel()
 	runs := []counterRun{
 		{name: "g-counter, 3 nodes", workload: "g-counter", nodes: 3, mpoMax: 0.3},
 		{name: "pn-counter, 3 nodes", workload: "pn-counter", nodes: 3, mpoMax: 0.3},

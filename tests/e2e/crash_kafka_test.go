@@ -48,7 +48,6 @@ import (
 // protocol. The test checks that premise; a longer run would kill
 // another node.
 func TestCrashKafka(t *testing.T) {
-	t.Parallel()
 	for _, tc := range []struct {
 		name      string
 		wipe      bool

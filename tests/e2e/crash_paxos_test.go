@@ -17,7 +17,6 @@ import (
 // per function) a matter of schedule, so the verdict checked is the
 // linearizability checker's.
 func TestPaxosRegisterCrashRecovery(t *testing.T) {
-	t.Parallel()
 	for _, tc := range []struct {
 		name  string
 		nodes int

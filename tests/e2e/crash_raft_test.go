@@ -21,7 +21,6 @@ import (
 // every node can leave a short run without one. Some op completes ok
 // after a node restarted.
 func TestCrashRaft(t *testing.T) {
-	t.Parallel()
 	cases := []struct {
 		name, workload, bin string
 		wipe                bool

@@ -15,7 +15,6 @@ import (
 // ok-fraction, a timing figure, is logged; scripts/measure/kafka.sh
 // measures it).
 func TestKafkaNode(t *testing.T) {
-	t.Parallel()
 	cases := []struct {
 		nodes     int
 		partition bool

@@ -41,7 +41,6 @@ func keywords(t *testing.T, v any) []string {
 // the correct node passes, each broken one fails with its anomaly, and
 // kafka-anomalies.txt explains it.
 func TestKafkaFixtures(t *testing.T) {
-	t.Parallel()
 	cases := []struct {
 		name string
 		args []string

@@ -21,7 +21,6 @@ import (
 // never partitioned); through seq-kv or lww-kv it is not, and the failing
 // key gets porcupine's visualization.
 func TestLinKVVerdicts(t *testing.T) {
-	t.Parallel()
 	cases := []struct {
 		name    string
 		service string
@@ -72,7 +71,6 @@ func TestLinKVVerdicts(t *testing.T) {
 
 // TestTxnVerdicts runs maelfix's transactional stores on one node.
 func TestTxnVerdicts(t *testing.T) {
-	t.Parallel()
 	cases := []struct {
 		name     string
 		workload string

@@ -7,7 +7,6 @@ import "testing"
 // thrifty sends on five, and in the three-node one-way ring), serving
 // throughout the run, and cheap in messages when calm.
 func TestPaxosRegister(t *testing.T) {
-	t.Parallel()
 	runLinKV(t, "paxos-register", []linKVCase{
 		{name: "3 nodes partitions", nodes: 3, nemesis: true},
 		{name: "5 nodes exponential latency partitions", nodes: 5, latencyMs: 10, dist: "exponential", nemesis: true},

@@ -14,7 +14,6 @@ import (
 // three and five nodes, at --latency 0 and with exponential latency, and
 // serving throughout the run, with and without partitions.
 func TestLinKVRaft(t *testing.T) {
-	t.Parallel()
 	runLinKV(t, "lin-kv-raft", []linKVCase{
 		{name: "3 nodes partitions", nodes: 3, nemesis: true},
 		// Without -amnesia a first boot votes at once, so a partition at

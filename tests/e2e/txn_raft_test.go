@@ -13,7 +13,6 @@ import (
 // keeps committing (an op completed ok before the first heal and after
 // it; the ok-fraction, a timing figure, is logged).
 func TestTxnRaft(t *testing.T) {
-	t.Parallel()
 	cases := []struct {
 		workload string
 		nodes    int

@@ -16,7 +16,6 @@ import (
 // correctly), shortened, plus 5 nodes and txn-list-append: every run is
 // valid and, with --availability total, every transaction succeeded.
 func TestTxnReadCommitted(t *testing.T) {
-	t.Parallel()
 	cases := []struct {
 		name      string
 		workload  string

@@ -17,7 +17,6 @@ import (
 // TestFixtureVerdicts runs each fixture node program (tests/fixtures/maelfix)
 // on eddy and checks the verdict and the figure that decides it.
 func TestFixtureVerdicts(t *testing.T) {
-	t.Parallel()
 	unknown := history.Keyword("unknown")
 	cases := []struct {
 		name  string
@@ -144,7 +143,6 @@ func partitioned(f func(o *eddy.Options)) func(o *eddy.Options) {
 }
 
 func TestCrashes(t *testing.T) {
-	t.Parallel()
 	t.Run("silent node fails init", func(t *testing.T) {
 		t.Parallel()
 		ce := crash(t, opts(t, "echo", "maelfix", "silent"))
@@ -177,7 +175,6 @@ func TestCrashes(t *testing.T) {
 // node's process group. (In the sandbox a node reports pids of its own PID
 // namespace; tests/eddy's TestSandboxHostileNodes covers it.)
 func TestNoOrphans(t *testing.T) {
-	t.Parallel()
 	o := opts(t, "echo", "maelfix", "fork")
 	o.NoSandbox = true
 	o.NodeCount = 2
