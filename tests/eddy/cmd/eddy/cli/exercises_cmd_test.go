@@ -87,9 +87,8 @@ func TestExercisesWalk(t *testing.T) {
 		pythonDone[e.Starter] = true
 		t.Run(e.ID, func(t *testing.T) {
 			t.Parallel()
-			for _, sc := range referenceScenarios(e) {
-				t.Run("reference "+sc, func(t *testing.T) {
-					t.Parallel()
+			t.Run("reference", func(t *testing.T) {
+				for _, sc := range referenceScenarios(e) {
 					// Nodes restarted by the final phase catch up from
 					// their peers within the scenario's recovery wait,
 					// which the walk keeps where nodes are killed and a
@@ -112,11 +111,10 @@ func TestExercisesWalk(t *testing.T) {
 					}
 					code, out := walkGradeFor(t, e.ID, filepath.Join(bins, e.Reference.Bin), sc, e.Reference.Args, limit, recovery)
 					require.Equal(t, eddy.ExitValid, code, "reference %s on %s:\n%s", e.Reference.Bin, sc, out)
-				})
-			}
+				}
+			})
 			for _, w := range e.Wrong {
 				t.Run("wrong "+strings.Join(w.Args, " "), func(t *testing.T) {
-					t.Parallel()
 					// A full_length variant's mistake needs the
 					// scenario's whole run (and a lin-kv history that
 					// shows it can take porcupine a minute): the long
@@ -152,7 +150,6 @@ func TestExercisesWalk(t *testing.T) {
 			}
 			for _, lang := range langs {
 				t.Run("starter "+lang, func(t *testing.T) {
-					t.Parallel()
 					dir := filepath.Join(t.TempDir(), e.ID)
 					var stdout, stderr bytes.Buffer
 					require.Equal(t, 0, NewMain(context.Background(), []string{e.ID, "--lang", lang, "--maelkit", root, dir}, &stdout, &stderr), stderr.String())
